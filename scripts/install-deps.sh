@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs every Debian package that vigil's build, tests, tools, fuzzers and benchmarks need.
+# Idempotent: quiet and fast when everything is already present. Uses sudo when not root.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config
+  clang llvm lld libclang-rt-14-dev
+  libvectorscan-dev libpcre2-dev libpcap-dev libbpf-dev libelf-dev zlib1g-dev libasmjit-dev
+  libyaml-cpp-dev libcli11-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  tcpdump tshark iproute2 clang-format
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
