@@ -19,8 +19,7 @@ struct be16 {
 struct be32 {
   uint8_t bytes[4];
   [[nodiscard]] uint32_t value() const {
-    return uint32_t(bytes[0]) << 24 | uint32_t(bytes[1]) << 16 | uint32_t(bytes[2]) << 8 |
-           bytes[3];
+    return uint32_t(bytes[0]) << 24 | uint32_t(bytes[1]) << 16 | uint32_t(bytes[2]) << 8 | bytes[3];
   }
 };
 

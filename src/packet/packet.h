@@ -14,7 +14,7 @@ namespace vigil::packet {
 
 // Link-layer header types, numbered as in pcap's LINKTYPE_* registry.
 enum class LinkType : uint16_t {
-  kNull = 0,        // BSD loopback: 4-byte host-order address family
+  kNull = 0,  // BSD loopback: 4-byte host-order address family
   kEthernet = 1,
   kRaw = 101,       // raw IPv4 or IPv6, version from the first nibble
   kLoop = 108,      // OpenBSD loopback: 4-byte network-order address family
@@ -61,16 +61,16 @@ struct Packet {
   uint8_t ip_version = 0;  // 0 = no IP layer decoded, else 4 or 6
   base::IpAddress src_ip;
   base::IpAddress dst_ip;
-  uint8_t ip_proto = 0;  // the transport protocol after any IPv6 extension headers
-  uint8_t ttl = 0;       // IPv4 TTL or IPv6 hop limit
-  uint8_t tos = 0;       // IPv4 TOS or IPv6 traffic class
-  uint32_t ip_id = 0;    // IPv4 identification, or the IPv6 fragment header's identification
-  bool is_fragment = false;        // more-fragments set or non-zero fragment offset
-  uint16_t fragment_offset = 0;    // in bytes
+  uint8_t ip_proto = 0;      // the transport protocol after any IPv6 extension headers
+  uint8_t ttl = 0;           // IPv4 TTL or IPv6 hop limit
+  uint8_t tos = 0;           // IPv4 TOS or IPv6 traffic class
+  uint32_t ip_id = 0;        // IPv4 identification, or the IPv6 fragment header's identification
+  bool is_fragment = false;  // more-fragments set or non-zero fragment offset
+  uint16_t fragment_offset = 0;  // in bytes
   bool more_fragments = false;
-  bool ip_checksum_bad = false;    // IPv4 header checksum did not verify (counted, not enforced)
-  uint16_t l3_offset = 0;          // start of the IP header in `data`
-  uint16_t l4_offset = 0;          // start of the transport header in `data` (0 = none)
+  bool ip_checksum_bad = false;  // IPv4 header checksum did not verify (counted, not enforced)
+  uint16_t l3_offset = 0;        // start of the IP header in `data`
+  uint16_t l4_offset = 0;        // start of the transport header in `data` (0 = none)
 
   bool has_tcp = false;
   bool has_udp = false;
@@ -85,7 +85,8 @@ struct Packet {
   uint8_t icmp_code = 0;
 
   // Application payload: after the TCP/UDP/ICMP header, trimmed to the IP length (link-layer
-  // padding excluded) and to what was captured.
+  // padding excluded) and to what was captured. For a non-first fragment (l4_offset == 0) it is
+  // the fragment's data; for other IP protocols (GRE, ESP, ...) all of the upper layer.
   const uint8_t* payload = nullptr;
   uint32_t payload_len = 0;
 

@@ -8,9 +8,11 @@
 //   action proto src_addr src_port -> dst_addr dst_port (option; option:value; ...)
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -34,20 +36,36 @@ enum class Action : uint8_t {
 // kept in Rule::service and imply their transport (tcp for http, udp+tcp for dns, ...).
 enum class Protocol : uint8_t { kIp, kTcp, kUdp, kIcmp };
 
+// An application protocol that may stand in a rule header instead of a transport (Suricata's
+// `alert http ...`). `transport` is what Rule::protocol becomes; `also_tcp` / `also_udp` say that
+// the protocol also runs over the other transport (DNS over TCP, SIP over TCP, ...), so the rule
+// applies to both. The table is in rule.cc; FindAppProtocol returns nullptr for other names.
+struct AppProtocol {
+  std::string_view name;
+  Protocol transport;
+  bool also_tcp = false;
+  bool also_udp = false;
+};
+[[nodiscard]] const AppProtocol* FindAppProtocol(std::string_view name);
+
 // An address expression, variables already substituted:
 //   any | CIDR | [expr, expr, ...], each optionally negated with '!'.
 // A list matches an address when some non-negated member matches it (or the list has no
-// non-negated member) and no negated member matches it.
+// non-negated member) and no negated member matches it. The parser merges a nested list that is
+// not negated into its parent, as Suricata does (variables.h), so a list's members are never
+// plain non-negated lists; a negated list member is evaluated on its own, then excluded.
 struct AddressExpr {
   enum class Kind : uint8_t { kAny, kCidr, kList };
   Kind kind = Kind::kAny;
   bool negated = false;
-  base::IpAddress network;  // kCidr
-  int prefix_len = 0;       // kCidr: 0..32 or 0..128
+  base::IpAddress network;           // kCidr
+  int prefix_len = 0;                // kCidr: 0..32 or 0..128
   std::vector<AddressExpr> members;  // kList
 
   [[nodiscard]] bool Matches(const base::IpAddress& ip) const;
   [[nodiscard]] bool IsAny() const { return kind == Kind::kAny && !negated; }
+
+  friend bool operator==(const AddressExpr&, const AddressExpr&) = default;
 };
 
 // A port expression: any | N | lo:hi | lo: | :hi | [expr, ...], each optionally negated; the same
@@ -56,16 +74,18 @@ struct PortExpr {
   enum class Kind : uint8_t { kAny, kRange, kList };
   Kind kind = Kind::kAny;
   bool negated = false;
-  uint16_t lo = 0;  // kRange, inclusive
-  uint16_t hi = 0;  // kRange, inclusive
+  uint16_t lo = 0;                // kRange, inclusive
+  uint16_t hi = 0;                // kRange, inclusive
   std::vector<PortExpr> members;  // kList
 
   [[nodiscard]] bool Matches(uint16_t port) const;
   [[nodiscard]] bool IsAny() const { return kind == Kind::kAny && !negated; }
+
+  friend bool operator==(const PortExpr&, const PortExpr&) = default;
 };
 
-// content:"..." and its modifiers. Offsets are as written (negative offsets are allowed by Snort for
-// distance). `buffer` names the buffer the content inspects: empty for the packet payload
+// content:"..." and its modifiers. Offsets are as written (negative offsets are allowed by Snort
+// for distance). `buffer` names the buffer the content inspects: empty for the packet payload
 // (pkt_data), otherwise the sticky buffer or modifier name in Suricata spelling ("http.uri", ...).
 struct ContentOption {
   std::string pattern;  // raw bytes, |hex| and escapes decoded
@@ -78,9 +98,15 @@ struct ContentOption {
   std::optional<int32_t> within;
   bool fast_pattern = false;
   bool fast_pattern_only = false;
+  // fast_pattern:offset,length (Snort 2, Suricata) or Snort 3's fast_pattern_offset /
+  // fast_pattern_length: only this slice of the pattern goes to the fast-pattern scan.
+  std::optional<int32_t> fast_pattern_offset;
+  std::optional<int32_t> fast_pattern_length;
   std::string buffer;
 
   [[nodiscard]] bool IsRelative() const { return distance.has_value() || within.has_value(); }
+
+  friend bool operator==(const ContentOption&, const ContentOption&) = default;
 };
 
 // One detection option in rule order. Issue-by-issue the variant grows (pcre, byte_test, flow...).
@@ -88,13 +114,32 @@ using Option = std::variant<ContentOption>;
 
 struct Reference {
   std::string system;  // "url", "cve", ...
-  std::string id;
+  std::string id;      // as written (escapes kept)
+
+  friend bool operator==(const Reference&, const Reference&) = default;
+};
+
+// A rule option whose keyword is known (Snort 2.9, Snort 3 or Suricata) but that this version
+// cannot evaluate. It is kept verbatim so that the rule prints back whole (ToText) and so that the
+// reason a rule is disabled can be shown. `position` is the number of Rule::options that came
+// before it, which places it between them.
+struct RawOption {
+  std::string keyword;
+  std::string value;  // as written, escapes kept; "" when there is no value
+  bool has_value = false;
+  size_t position = 0;
+
+  friend bool operator==(const RawOption&, const RawOption&) = default;
 };
 
 struct Rule {
   Action action = Action::kAlert;
   Protocol protocol = Protocol::kIp;
   std::string service;  // application protocol named in the header, "" when none
+  // Suricata's narrowed header protocols ("tcp-pkt", "tcp-stream", "ipv4", "ipv6", "icmpv4",
+  // "icmpv6"), "" for the plain ones. `protocol` holds the transport underneath; the detector
+  // cannot evaluate the narrowing yet, so such rules are disabled.
+  std::string protocol_variant;
   AddressExpr src_addr;
   PortExpr src_port;
   bool bidirectional = false;  // "<>" instead of "->"
@@ -108,8 +153,11 @@ struct Rule {
   std::string classtype;
   std::optional<int> priority;  // explicit "priority:"; else the classtype's
   std::vector<Reference> references;
+  std::vector<std::string> metadata;  // each metadata option's value as written
+  std::vector<std::string> services;  // Snort 3 `service:` option, e.g. {"http", "ssl"}
 
-  std::vector<Option> options;  // detection options, in rule order
+  std::vector<Option> options;                 // detection options, in rule order
+  std::vector<RawOption> unsupported_options;  // known keywords not evaluated yet (see RawOption)
 
   bool enabled = true;
   std::string disabled_reason;  // set when !enabled, e.g. "unsupported keyword pcre"
@@ -117,6 +165,23 @@ struct Rule {
   // Where the rule came from, for messages.
   std::string file;
   uint32_t line = 0;
+
+  // True when the rule applies to packets of transport `p`: its own protocol, any for ip, and the
+  // second transport of an application protocol that runs over both (see AppProtocol).
+  [[nodiscard]] bool AppliesToTransport(Protocol p) const;
+
+  friend bool operator==(const Rule&, const Rule&) = default;
 };
+
+// The canonical text of a rule: one line that ParseRule reads back to an equal Rule (given the same
+// file and line). Addresses and ports are printed resolved (no variables), contents in the
+// Snort 2 / Suricata spelling (`content:"a|0D 0A|"; nocase; depth:10;`), non-printable and
+// special bytes as |hex|, options in the order msg, detection options (with the unsupported ones
+// where they stood), reference, classtype, priority, metadata, service, gid, sid, rev.
+[[nodiscard]] std::string ToText(const Rule& rule);
+[[nodiscard]] std::string ToText(const AddressExpr& expr);
+[[nodiscard]] std::string ToText(const PortExpr& expr);
+[[nodiscard]] std::string_view ActionName(Action action);
+[[nodiscard]] std::string_view ProtocolName(Protocol protocol);
 
 }  // namespace vigil::rules

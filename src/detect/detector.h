@@ -1,0 +1,111 @@
+// Detection: DetectionPlan (immutable, built once from the loaded rules) and Detector (the run
+// side, one per worker thread, with its own scratch).
+//
+// Per packet the Detector
+//   1. picks the rule group of the packet's transport (tcp, udp, icmp, other IP);
+//   2. scans the payload once with the group's fast-pattern database (Vectorscan): each rule has
+//      one fast pattern — its `fast_pattern` content, else its longest positive content — and a
+//      hit makes the rule a candidate; rules with no positive content are always candidates;
+//   3. evaluates each candidate fully (addresses, ports, direction, every content option) in rule
+//      order and reports the matches.
+// Later issues add port grouping, the all-literals filter and the other option evaluators here.
+//
+//   auto plan = DetectionPlan::Build(std::move(rules), classifications);
+//   Detector detector(*plan);
+//   std::vector<Alert> alerts;
+//   detector.Inspect(packet, alerts);
+//
+// Cost per packet: one Vectorscan scan of the payload (none for an empty payload), plus a full
+// evaluation of each candidate.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "detect/literal_database.h"
+#include "packet/packet.h"
+#include "rules/classification.h"
+#include "rules/rule.h"
+
+namespace vigil::detect {
+
+// One rule as the run side needs it.
+struct CompiledRule {
+  rules::Rule rule;
+  std::vector<const rules::ContentOption*> contents;  // into `rule`, rule order
+  std::string class_description;                      // "" when the rule has no classtype
+  int priority = 3;
+};
+
+// A rule that matched a packet.
+struct Alert {
+  const CompiledRule* rule = nullptr;
+  // True when the rule's action would drop or reject the packet (reported as "would drop" /
+  // EVE action "allowed" unless running inline).
+  bool wants_drop = false;
+};
+
+// Transport classes that rules are grouped by.
+enum class GroupKind : uint8_t { kTcp, kUdp, kIcmp, kOtherIp, kCount };
+
+class DetectionPlan {
+ public:
+  // Compiles the enabled rules (disabled ones are ignored). Fails only if Vectorscan fails.
+  static base::Result<std::unique_ptr<const DetectionPlan>> Build(
+      std::vector<rules::Rule> rules, const rules::ClassificationTable& classifications);
+
+  [[nodiscard]] size_t rule_count() const { return rules_.size(); }
+  [[nodiscard]] const CompiledRule& rule(size_t i) const { return rules_[i]; }
+
+  struct Group {
+    std::unique_ptr<LiteralDatabase> fast_patterns;       // null when no rule has one
+    std::vector<std::vector<uint32_t>> rules_of_pattern;  // literal id -> rule indexes
+    std::vector<uint32_t> always;  // rules without a positive content: candidates on every packet
+  };
+  [[nodiscard]] const Group& group(GroupKind k) const { return groups_[size_t(k)]; }
+
+ private:
+  DetectionPlan() = default;
+  std::vector<CompiledRule> rules_;
+  std::array<Group, size_t(GroupKind::kCount)> groups_;
+};
+
+struct DetectStats {
+  uint64_t packets = 0;          // packets inspected (IP packets)
+  uint64_t packets_scanned = 0;  // packets whose payload went through a fast-pattern scan
+  uint64_t packets_with_candidates = 0;
+  uint64_t candidates = 0;  // rule evaluations by the full matcher
+  uint64_t matches = 0;     // rules that matched (before pass suppression)
+  uint64_t alerts = 0;      // alerts reported
+};
+
+// True when the packet satisfies the rule's header: protocol, addresses, ports, direction.
+[[nodiscard]] bool MatchHeader(const rules::Rule& rule, const packet::Packet& p);
+
+// True when the rule fully matches the packet (header and every option).
+[[nodiscard]] bool MatchRule(const CompiledRule& rule, const packet::Packet& p);
+
+class Detector {
+ public:
+  // `plan` must outlive the Detector.
+  static base::Result<std::unique_ptr<Detector>> Create(const DetectionPlan& plan);
+
+  // Appends to `alerts` the rules that match `p`, in rule order.
+  void Inspect(const packet::Packet& p, std::vector<Alert>& alerts);
+
+  [[nodiscard]] const DetectStats& stats() const { return stats_; }
+
+ private:
+  explicit Detector(const DetectionPlan& plan) : plan_(plan) {}
+  const DetectionPlan& plan_;
+  LiteralScratch scratch_;
+  std::vector<uint32_t> candidates_;
+  std::vector<uint32_t> seen_stamp_;  // per rule: the packet stamp that made it a candidate
+  uint32_t stamp_ = 0;
+  DetectStats stats_;
+};
+
+}  // namespace vigil::detect

@@ -1,0 +1,181 @@
+#include "detect/detector.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+#include "rules/parser.h"
+#include "rules/variables.h"
+
+namespace vigil::detect {
+namespace {
+
+rules::Rule R(const std::string& text) {
+  rules::Variables vars;
+  auto r = rules::ParseRule(text, vars);
+  EXPECT_TRUE(r) << text << ": " << (r ? "" : r.error().ToString());
+  return r ? *r : rules::Rule{};
+}
+
+// A decoded TCP/UDP packet over a payload, without going through the decoder.
+struct TestPacket {
+  std::string payload;
+  packet::Packet p;
+  TestPacket(std::string data, bool tcp = true, const char* src = "10.0.0.1",
+             uint16_t sport = 40000, const char* dst = "192.168.0.5", uint16_t dport = 80)
+      : payload(std::move(data)) {
+    p.ip_version = 4;
+    p.src_ip = *base::IpAddress::Parse(src);
+    p.dst_ip = *base::IpAddress::Parse(dst);
+    p.ip_proto = tcp ? packet::kProtoTcp : packet::kProtoUdp;
+    p.has_tcp = tcp;
+    p.has_udp = !tcp;
+    p.src_port = sport;
+    p.dst_port = dport;
+    p.payload = reinterpret_cast<const uint8_t*>(payload.data());
+    p.payload_len = uint32_t(payload.size());
+  }
+};
+
+std::vector<uint32_t> Sids(Detector& d, const packet::Packet& p) {
+  std::vector<Alert> alerts;
+  d.Inspect(p, alerts);
+  std::vector<uint32_t> sids;
+  for (const Alert& a : alerts) sids.push_back(a.rule->rule.sid);
+  return sids;
+}
+
+std::unique_ptr<const DetectionPlan> Plan(std::vector<std::string> texts) {
+  std::vector<rules::Rule> rs;
+  for (const auto& t : texts) rs.push_back(R(t));
+  auto plan = DetectionPlan::Build(std::move(rs), rules::ClassificationTable::Default());
+  EXPECT_TRUE(plan);
+  return std::move(*plan);
+}
+
+TEST(DetectorTest, FastPatternCandidatesAreFullyEvaluated) {
+  auto plan = Plan({
+      R"(alert tcp any any -> any 80 (msg:"passwd"; content:"/etc/passwd"; sid:1;))",
+      R"(alert tcp any any -> any 80 (msg:"two"; content:"GET"; depth:3; content:"admin"; sid:2;))",
+      R"(alert tcp any any -> any 443 (msg:"port"; content:"GET"; sid:3;))",
+      R"(alert udp any any -> any any (msg:"udp"; content:"GET"; sid:4;))",
+  });
+  auto d = Detector::Create(*plan);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(Sids(**d, TestPacket("GET /etc/passwd HTTP/1.0").p), (std::vector<uint32_t>{1}));
+  EXPECT_EQ(Sids(**d, TestPacket("GET /admin HTTP/1.0").p), (std::vector<uint32_t>{2}));
+  EXPECT_EQ(Sids(**d, TestPacket(" GET /admin").p), (std::vector<uint32_t>{}));  // depth
+  EXPECT_EQ(Sids(**d, TestPacket("GET x", false).p), (std::vector<uint32_t>{4}));
+}
+
+TEST(DetectorTest, HeaderDirectionAddressesAndBidirectional) {
+  auto plan = Plan({
+      R"(alert tcp 10.0.0.0/8 any -> 192.168.0.0/16 80 (msg:"fwd"; content:"x"; sid:1;))",
+      R"(alert tcp 192.168.0.0/16 80 <> 10.0.0.0/8 any (msg:"bi"; content:"x"; sid:2;))",
+      R"(alert tcp !10.0.0.0/8 any -> any any (msg:"neg"; content:"x"; sid:3;))",
+  });
+  auto d = Detector::Create(*plan);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(Sids(**d, TestPacket("x").p), (std::vector<uint32_t>{1, 2}));
+  TestPacket back("x", true, "192.168.0.5", 80, "10.0.0.1", 40000);
+  EXPECT_EQ(Sids(**d, back.p), (std::vector<uint32_t>{2, 3}));
+}
+
+TEST(DetectorTest, RulesWithoutContentAreAlwaysCandidates) {
+  auto plan = Plan({
+      R"(alert ip any any -> 192.168.0.5 any (msg:"addr"; sid:1;))",
+      R"(alert tcp any any -> any any (msg:"neg only"; content:!"safe"; sid:2;))",
+  });
+  auto d = Detector::Create(*plan);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(Sids(**d, TestPacket("").p), (std::vector<uint32_t>{1, 2}));
+  EXPECT_EQ(Sids(**d, TestPacket("safe").p), (std::vector<uint32_t>{1}));
+  EXPECT_EQ((**d).stats().packets, 2u);
+}
+
+TEST(DetectorTest, PassRuleSuppressesAlertsAndDropIsFlagged) {
+  auto plan = Plan({
+      R"(drop tcp any any -> any any (msg:"drop"; content:"evil"; sid:1;))",
+      R"(pass tcp 10.0.0.2 any -> any any (msg:"trusted"; sid:2;))",
+      R"(sdrop tcp any any -> any any (msg:"silent"; content:"evil"; sid:3;))",
+  });
+  auto d = Detector::Create(*plan);
+  ASSERT_TRUE(d);
+  std::vector<Alert> alerts;
+  (**d).Inspect(TestPacket("evil").p, alerts);
+  ASSERT_EQ(alerts.size(), 1u);  // sdrop drops without an alert
+  EXPECT_EQ(alerts[0].rule->rule.sid, 1u);
+  EXPECT_TRUE(alerts[0].wants_drop);
+  alerts.clear();
+  (**d).Inspect(TestPacket("evil", true, "10.0.0.2").p, alerts);
+  EXPECT_TRUE(alerts.empty());
+}
+
+TEST(DetectorTest, LiteralStartingWithNulAndNocase) {
+  auto plan = Plan({
+      R"(alert udp any any -> any any (msg:"nul"; content:"|00 00 01|abc"; sid:1;))",
+      R"(alert udp any any -> any any (msg:"case"; content:"CMD.EXE"; nocase; sid:2;))",
+  });
+  auto d = Detector::Create(*plan);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(Sids(**d, TestPacket(std::string("zz\0\0\1abc", 8), false).p),
+            (std::vector<uint32_t>{1}));
+  EXPECT_EQ(Sids(**d, TestPacket("run cmd.exe /c", false).p), (std::vector<uint32_t>{2}));
+}
+
+// The Detector's prefilter must never lose a match: compare with evaluating every rule on every
+// packet, over payloads built from the rules' own literals with random noise and near misses.
+TEST(DetectorTest, AgreesWithEvaluatingEveryRule) {
+  std::vector<std::string> words = {"GET",    "POST",  "admin",    "passwd", "cmd",
+                                    "select", "union", "\x90\x90", "evil",   "ok"};
+  std::mt19937 rng(7);
+  auto pick = [&](size_t n) { return std::uniform_int_distribution<size_t>(0, n - 1)(rng); };
+  std::vector<std::string> texts;
+  for (int sid = 1; sid <= 150; ++sid) {
+    std::string opts;
+    int n = int(pick(4));
+    for (int k = 0; k < n; ++k) {
+      std::string w = words[pick(words.size())];
+      std::string hex;
+      for (unsigned char c : w) hex += fmt::format("{:02X} ", c);
+      opts += fmt::format("content:{}\"|{}|\"; ", pick(5) == 0 ? "!" : "", hex);
+      if (pick(3) == 0) opts += "nocase; ";
+      if (k > 0 && pick(2) == 0)
+        opts += fmt::format("distance:{}; within:{}; ", pick(3), 8 + pick(8));
+      else if (pick(4) == 0)
+        opts += fmt::format("offset:{}; depth:{}; ", pick(3), 10 + pick(10));
+    }
+    const char* proto = pick(2) ? "tcp" : "ip";
+    std::string port = pick(3) == 0 ? "80" : "any";
+    texts.push_back(fmt::format("alert {} any any -> any {} (msg:\"r{}\"; {}sid:{};)", proto, port,
+                                sid, opts, sid));
+  }
+  auto plan = Plan(texts);
+  auto d = Detector::Create(*plan);
+  ASSERT_TRUE(d);
+  size_t total_alerts = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string payload;
+    int parts = int(pick(5));
+    for (int k = 0; k < parts; ++k) {
+      std::string w = words[pick(words.size())];
+      if (pick(3) == 0) w[pick(w.size())] ^= 0x20;  // case flip or near miss
+      payload += w;
+      payload += std::string(pick(4), "xyz "[pick(4)]);
+    }
+    TestPacket tp(payload, true, "10.0.0.1", 40000, "192.168.0.5", pick(2) ? 80 : 8080);
+    std::vector<uint32_t> expected;
+    for (size_t r = 0; r < plan->rule_count(); ++r) {
+      if (MatchRule(plan->rule(r), tp.p)) expected.push_back(plan->rule(r).rule.sid);
+    }
+    ASSERT_EQ(Sids(**d, tp.p), expected) << "payload '" << payload << "'";
+    total_alerts += expected.size();
+  }
+  EXPECT_GT(total_alerts, 1000u);
+}
+
+}  // namespace
+}  // namespace vigil::detect

@@ -1,0 +1,64 @@
+#include "engine/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+
+namespace vigil::engine {
+namespace {
+
+base::Error YamlError(const std::string& path, const YAML::Mark& mark, std::string message) {
+  return base::Error{std::move(message), path, uint32_t(mark.line + 1), uint32_t(mark.column + 1)};
+}
+
+base::Status ReadVars(const std::string& path, const YAML::Node& node,
+                      std::vector<std::pair<std::string, std::string>>& out) {
+  if (!node) return {};
+  if (!node.IsMap()) return YamlError(path, node.Mark(), "expected a map of variables");
+  for (const auto& kv : node) {
+    if (!kv.second.IsScalar()) {
+      return YamlError(path, kv.second.Mark(), "variable value must be a string");
+    }
+    out.emplace_back(kv.first.as<std::string>(), kv.second.as<std::string>());
+  }
+  return {};
+}
+
+}  // namespace
+
+base::Result<Config> Config::Load(const std::string& path) {
+  // yaml-cpp reports errors by exception; they stop here, on the build side.
+  try {
+    if (!std::filesystem::is_regular_file(path)) return base::Error{"no such file", path};
+    YAML::Node root = YAML::LoadFile(path);
+    Config c;
+    if (!root || root.IsNull()) return c;
+    if (!root.IsMap()) return YamlError(path, root.Mark(), "expected a YAML map at the top");
+    if (YAML::Node vars = root["vars"]) {
+      if (auto s = ReadVars(path, vars["address-groups"], c.address_vars); !s) return s.error();
+      if (auto s = ReadVars(path, vars["port-groups"], c.port_vars); !s) return s.error();
+    }
+    std::filesystem::path base = std::filesystem::path(path).parent_path();
+    if (YAML::Node d = root["default-rule-path"]) {
+      std::filesystem::path p = d.as<std::string>();
+      base = p.is_absolute() ? p : base / p;
+    }
+    if (YAML::Node files = root["rule-files"]) {
+      if (!files.IsSequence()) return YamlError(path, files.Mark(), "rule-files must be a list");
+      for (const auto& f : files) {
+        std::filesystem::path p = f.as<std::string>();
+        c.rule_files.push_back((p.is_absolute() ? p : base / p).string());
+      }
+    }
+    if (YAML::Node cf = root["classification-file"]) {
+      std::filesystem::path p = cf.as<std::string>();
+      c.classification_file =
+          (p.is_absolute() ? p : std::filesystem::path(path).parent_path() / p).string();
+    }
+    return c;
+  } catch (const YAML::Exception& e) {
+    return YamlError(path, e.mark, e.msg);
+  }
+}
+
+}  // namespace vigil::engine

@@ -1,0 +1,73 @@
+#include "engine/config.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace vigil::engine {
+namespace {
+
+std::string WriteTemp(const std::string& name, const std::string& text) {
+  auto dir = std::filesystem::temp_directory_path() / "vigil_config_test";
+  std::filesystem::create_directories(dir);
+  auto path = (dir / name).string();
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(ConfigTest, ReadsSuricataLayout) {
+  auto path = WriteTemp("ok.yaml", R"(%YAML 1.1
+---
+vars:
+  address-groups:
+    HOME_NET: "[10.0.0.0/8,192.168.0.0/16]"
+    EXTERNAL_NET: "!$HOME_NET"
+  port-groups:
+    HTTP_PORTS: "[80,8080]"
+default-rule-path: /etc/rules
+rule-files:
+  - a.rules
+  - /abs/b.rules
+classification-file: classification.config
+outputs:
+  - fast: {enabled: yes}
+)");
+  auto c = Config::Load(path);
+  ASSERT_TRUE(c) << c.error().ToString();
+  ASSERT_EQ(c->address_vars.size(), 2u);
+  EXPECT_EQ(c->address_vars[0].first, "HOME_NET");
+  EXPECT_EQ(c->address_vars[1].second, "!$HOME_NET");
+  ASSERT_EQ(c->port_vars.size(), 1u);
+  EXPECT_EQ(c->port_vars[0].second, "[80,8080]");
+  ASSERT_EQ(c->rule_files.size(), 2u);
+  EXPECT_EQ(c->rule_files[0], "/etc/rules/a.rules");
+  EXPECT_EQ(c->rule_files[1], "/abs/b.rules");
+  EXPECT_EQ(c->classification_file,
+            (std::filesystem::path(path).parent_path() / "classification.config").string());
+}
+
+TEST(ConfigTest, SyntaxErrorNamesLineAndColumn) {
+  auto path = WriteTemp("bad.yaml", "vars:\n  address-groups: [unclosed\n");
+  auto c = Config::Load(path);
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().file, path);
+  EXPECT_GT(c.error().line, 0u);
+}
+
+TEST(ConfigTest, WrongShapeIsAnError) {
+  auto path = WriteTemp("shape.yaml", "vars:\n  address-groups:\n    HOME_NET: [1, 2]\n");
+  auto c = Config::Load(path);
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().line, 3u);
+  EXPECT_NE(c.error().message.find("string"), std::string::npos);
+}
+
+TEST(ConfigTest, MissingFileIsAnError) {
+  auto c = Config::Load("/nonexistent/vigil.yaml");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().ToString(), "/nonexistent/vigil.yaml: no such file");
+}
+
+}  // namespace
+}  // namespace vigil::engine

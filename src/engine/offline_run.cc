@@ -1,0 +1,134 @@
+#include "engine/offline_run.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "decode/decoder.h"
+#include "io/capture_source.h"
+#include "output/alert_writers.h"
+#include "packet/batch.h"
+
+namespace vigil::engine {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// The live progress line, redrawn in place at most a few times a second.
+class Progress {
+ public:
+  explicit Progress(bool enabled) : enabled_(enabled && isatty(STDERR_FILENO)) {}
+
+  void Update(uint64_t packets, uint64_t bytes, uint64_t alerts, uint64_t read, uint64_t total) {
+    if (!enabled_ || (packets & 1023) != 0) return;
+    double elapsed = SecondsSince(start_);
+    if (elapsed < 1.0 || elapsed - last_ < 0.25) return;
+    last_ = elapsed;
+    std::string pct =
+        total > 0 ? fmt::format(" {:5.1f}%", 100.0 * double(read) / double(total)) : "";
+    fmt::print(stderr, "\r{} packets  {:.1f} Mbit/s  {} alerts{}   ", packets,
+               bytes * 8 / elapsed / 1e6, alerts, pct);
+    shown_ = true;
+  }
+  void Finish() {
+    if (shown_) fmt::print(stderr, "\r\033[K");
+  }
+
+ private:
+  bool enabled_;
+  bool shown_ = false;
+  Clock::time_point start_ = Clock::now();
+  double last_ = 0;
+};
+
+}  // namespace
+
+base::Result<RunOutcome> RunOffline(const detect::DetectionPlan& plan, const RunOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.log_dir, ec);
+  if (ec) return base::Error{ec.message(), options.log_dir};
+  std::unique_ptr<output::AlertFastWriter> fast;
+  std::unique_ptr<output::EveWriter> eve;
+  if (options.alert_fast) {
+    auto w = output::AlertFastWriter::Open(options.log_dir + "/alert_fast.txt");
+    if (!w) return w.error();
+    fast = std::move(*w);
+  }
+  if (options.eve_json) {
+    auto w = output::EveWriter::Open(options.log_dir + "/eve.json");
+    if (!w) return w.error();
+    eve = std::move(*w);
+  }
+  auto detector = detect::Detector::Create(plan);
+  if (!detector) return detector.error();
+
+  RunOutcome outcome;
+  decode::Decoder decoder;
+  packet::Batch batch;
+  std::vector<detect::Alert> alerts;
+  Progress progress(options.progress);
+  output::RunSummary& s = outcome.summary;
+  auto start = Clock::now();
+
+  auto source = io::CaptureSource::Open(options.input);
+  if (!source) {
+    outcome.error = source.error();
+  } else {
+    while (true) {
+      batch.Clear();
+      auto n = (*source)->ReadBatch(batch);
+      if (!n) {
+        outcome.error = n.error();
+        break;
+      }
+      if (*n == 0) break;
+      decoder.DecodeBatch(batch);
+      for (const packet::Packet& p : batch) {
+        ++s.packets;
+        s.bytes += p.wirelen;
+        alerts.clear();
+        (*detector)->Inspect(p, alerts);
+        for (const detect::Alert& a : alerts) {
+          if (fast) fast->Write(p, a);
+          if (eve) eve->Write(p, a);
+        }
+        s.alerts += alerts.size();
+        progress.Update(s.packets, s.bytes, s.alerts, (*source)->bytes_read(),
+                        (*source)->total_bytes());
+      }
+    }
+  }
+  progress.Finish();
+  s.seconds = SecondsSince(start);
+
+  decoder.stats().ForEach([&](std::string_view name, uint64_t v) { s.Add(std::string(name), v); });
+  const detect::DetectStats& d = (*detector)->stats();
+  s.Add("detect.rules", plan.rule_count());
+  s.Add("detect.packets", d.packets);
+  s.Add("detect.packets_scanned", d.packets_scanned);
+  s.Add("detect.packets_with_candidates", d.packets_with_candidates);
+  s.Add("detect.candidates", d.candidates);
+  s.Add("detect.matches", d.matches);
+
+  if (fast) {
+    if (auto st = fast->Flush(); !st) return st.error();
+  }
+  if (eve) {
+    if (auto st = eve->Flush(); !st) return st.error();
+  }
+  auto stats = output::BufferedFile::Open(options.log_dir + "/stats.json");
+  if (!stats) return stats.error();
+  (*stats)->Append(s.ToJson());
+  if (auto st = (*stats)->Flush(); !st) return st.error();
+  if (options.print_summary) std::fputs(s.ToText().c_str(), stderr);
+  return outcome;
+}
+
+}  // namespace vigil::engine

@@ -1,0 +1,40 @@
+// OfflineRun: reads a capture file (or a directory of them) and runs every packet through the
+// stages — decode, detect, alert outputs — in batches of up to 32, on the calling thread.
+//
+//   engine::RunOptions opts{.input = "trace.pcap", .log_dir = "out"};
+//   auto summary = engine::RunOffline(plan, opts);
+//
+// Alerts found before a capture error are written and flushed; the error is then returned in
+// RunOutcome::error. A live progress line goes to stderr when it is a terminal and the run lasts
+// over a second.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "base/result.h"
+#include "detect/detector.h"
+#include "output/summary.h"
+
+namespace vigil::engine {
+
+struct RunOptions {
+  std::string input;          // file or directory
+  std::string log_dir = ".";  // where alert_fast.txt, eve.json and stats.json go
+  bool alert_fast = true;
+  bool eve_json = true;
+  bool progress = true;       // only shown when stderr is a terminal
+  bool print_summary = true;  // the human summary on stderr
+};
+
+struct RunOutcome {
+  output::RunSummary summary;
+  std::optional<base::Error> error;  // set when the input failed part-way or could not be opened
+};
+
+// Runs the capture through `plan`. Fails outright only when an output file cannot be created;
+// input errors are reported in the outcome after everything before them was processed.
+[[nodiscard]] base::Result<RunOutcome> RunOffline(const detect::DetectionPlan& plan,
+                                                  const RunOptions& options);
+
+}  // namespace vigil::engine

@@ -1,0 +1,185 @@
+#include "output/alert_writers.h"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+namespace vigil::output {
+namespace {
+
+constexpr size_t kFlushAt = 64 * 1024;
+
+std::string Endpoint(const base::IpAddress& ip, uint16_t port, bool with_port) {
+  std::string a = ip.ToString();
+  if (!with_port) return a;
+  if (ip.is_v6()) return fmt::format("[{}]:{}", a, port);
+  return fmt::format("{}:{}", a, port);
+}
+
+// 64-bit mix (splitmix64's finalizer).
+uint64_t Mix(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+uint64_t HashEndpoint(const base::IpAddress& ip, uint16_t port) {
+  uint64_t h = port;
+  for (size_t i = 0; i < 16; i += 8) {
+    uint64_t w = 0;
+    std::memcpy(&w, ip.bytes.data() + i, 8);
+    h = Mix(h ^ w);
+  }
+  return h;
+}
+
+}  // namespace
+
+uint64_t FlowId(const packet::Packet& p) {
+  // Summing the two endpoint hashes makes the id the same for both directions.
+  uint64_t h = HashEndpoint(p.src_ip, p.src_port) + HashEndpoint(p.dst_ip, p.dst_port);
+  h = Mix(h ^ (uint64_t(p.ip_proto) << 32) ^ (uint64_t(p.vlan_ids[0]) << 40));
+  return (h & ((uint64_t(1) << 51) - 1)) | 1;
+}
+
+std::string ProtoName(const packet::Packet& p) {
+  switch (p.ip_proto) {
+    case packet::kProtoTcp:
+      return "TCP";
+    case packet::kProtoUdp:
+      return "UDP";
+    case packet::kProtoIcmp:
+      return "ICMP";
+    case packet::kProtoIcmpv6:
+      return "IPV6-ICMP";
+    default:
+      return fmt::format("{}", p.ip_proto);
+  }
+}
+
+void AppendJsonEscaped(std::string& out, std::string_view s) {
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          out += fmt::format("\\u{:04x}", c);
+        } else {
+          out += char(c);
+        }
+    }
+  }
+}
+
+base::Result<std::unique_ptr<BufferedFile>> BufferedFile::Open(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "w");
+  if (!f) return base::Error{std::strerror(errno), path};
+  return std::unique_ptr<BufferedFile>(new BufferedFile(f, path));
+}
+
+BufferedFile::~BufferedFile() {
+  (void)Flush();
+  std::fclose(file_);
+}
+
+void BufferedFile::Append(std::string_view s) {
+  buffer_ += s;
+  if (buffer_.size() >= kFlushAt) (void)Flush();
+}
+
+base::Status BufferedFile::Flush() {
+  if (!buffer_.empty()) {
+    size_t n = std::fwrite(buffer_.data(), 1, buffer_.size(), file_);
+    buffer_.clear();
+    if (n == 0) return base::Error{"write failed", path_};
+  }
+  if (std::fflush(file_) != 0) return base::Error{std::strerror(errno), path_};
+  return {};
+}
+
+base::Result<std::unique_ptr<AlertFastWriter>> AlertFastWriter::Open(const std::string& path) {
+  auto f = BufferedFile::Open(path);
+  if (!f) return f.error();
+  return std::unique_ptr<AlertFastWriter>(new AlertFastWriter(std::move(*f)));
+}
+
+void AlertFastWriter::Write(const packet::Packet& p, const detect::Alert& a) {
+  const detect::CompiledRule& cr = *a.rule;
+  std::time_t t = std::time_t(p.ts.sec);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  bool ports = p.has_tcp || p.has_udp;
+  line_.clear();
+  fmt::format_to(std::back_inserter(line_), "{:02}/{:02}-{:02}:{:02}:{:02}.{:06} ", tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, p.ts.nsec / 1000);
+  if (a.wants_drop) line_ += "[Drop] ";
+  fmt::format_to(std::back_inserter(line_), "[**] [{}:{}:{}] \"{}\" [**] ", cr.rule.gid,
+                 cr.rule.sid, cr.rule.rev, cr.rule.msg);
+  if (!cr.class_description.empty()) {
+    fmt::format_to(std::back_inserter(line_), "[Classification: {}] ", cr.class_description);
+  }
+  fmt::format_to(std::back_inserter(line_), "[Priority: {}] {{{}}} {} -> {}\n", cr.priority,
+                 ProtoName(p), Endpoint(p.src_ip, p.src_port, ports),
+                 Endpoint(p.dst_ip, p.dst_port, ports));
+  file_->Append(line_);
+}
+
+base::Result<std::unique_ptr<EveWriter>> EveWriter::Open(const std::string& path,
+                                                         bool inline_mode) {
+  auto f = BufferedFile::Open(path);
+  if (!f) return f.error();
+  return std::unique_ptr<EveWriter>(new EveWriter(std::move(*f), inline_mode));
+}
+
+void EveWriter::Write(const packet::Packet& p, const detect::Alert& a) {
+  const detect::CompiledRule& cr = *a.rule;
+  std::time_t t = std::time_t(p.ts.sec);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char when[32];
+  std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+  char zone[8];
+  std::strftime(zone, sizeof zone, "%z", &tm);
+  line_.clear();
+  auto out = std::back_inserter(line_);
+  fmt::format_to(out, R"({{"timestamp":"{}.{:06}{}","flow_id":{},"pcap_cnt":{},)", when,
+                 p.ts.nsec / 1000, zone, FlowId(p), p.number);
+  fmt::format_to(out, R"("event_type":"alert","src_ip":"{}",)", p.src_ip.ToString());
+  if (p.has_tcp || p.has_udp) fmt::format_to(out, R"("src_port":{},)", p.src_port);
+  fmt::format_to(out, R"("dest_ip":"{}",)", p.dst_ip.ToString());
+  if (p.has_tcp || p.has_udp) fmt::format_to(out, R"("dest_port":{},)", p.dst_port);
+  fmt::format_to(out, R"("proto":"{}",)", ProtoName(p));
+  if (p.has_icmp) {
+    fmt::format_to(out, R"("icmp_type":{},"icmp_code":{},)", p.icmp_type, p.icmp_code);
+  }
+  const char* action = a.wants_drop && inline_mode_ ? "blocked" : "allowed";
+  fmt::format_to(out, R"("alert":{{"action":"{}","gid":{},"signature_id":{},"rev":{},)", action,
+                 cr.rule.gid, cr.rule.sid, cr.rule.rev);
+  line_ += R"("signature":")";
+  AppendJsonEscaped(line_, cr.rule.msg);
+  line_ += R"(","category":")";
+  AppendJsonEscaped(line_, cr.class_description);
+  fmt::format_to(out, R"(","severity":{}}}}})", cr.priority);
+  line_ += '\n';
+  file_->Append(line_);
+}
+
+}  // namespace vigil::output

@@ -1,0 +1,77 @@
+// Alert outputs: alert_fast (Snort 3's one-line format) and EVE JSON (Suricata's alert events),
+// each a buffered file writer that the engine calls once per alert.
+//
+//   auto fast = AlertFastWriter::Open(dir + "/alert_fast.txt");
+//   fast->Write(packet, alert);
+//
+// alert_fast line:
+//   MM/DD-HH:MM:SS.uuuuuu [**] [gid:sid:rev] "msg" [**] [Classification: …] [Priority: N]
+//   {PROTO} src:port -> dst:port
+// (one line; the classification part only when the rule has a classtype, ports only for TCP and
+// UDP, IPv6 addresses in brackets so the port stays unambiguous). Times are local, as in Snort
+// and Suricata.
+#pragma once
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "base/result.h"
+#include "detect/detector.h"
+#include "packet/packet.h"
+
+namespace vigil::output {
+
+// A stable, direction-independent identifier of the packet's flow (5-tuple and VLAN), for EVE's
+// flow_id: positive and below 2^51 like Suricata's.
+[[nodiscard]] uint64_t FlowId(const packet::Packet& p);
+
+// The protocol name as Snort and Suricata print it: TCP, UDP, ICMP, IPV6-ICMP, or the number.
+[[nodiscard]] std::string ProtoName(const packet::Packet& p);
+
+// Appends `s` to `out` as the body of a JSON string (quotes not included).
+void AppendJsonEscaped(std::string& out, std::string_view s);
+
+class BufferedFile {
+ public:
+  static base::Result<std::unique_ptr<BufferedFile>> Open(const std::string& path);
+  ~BufferedFile();
+  void Append(std::string_view s);
+  base::Status Flush();
+
+ private:
+  BufferedFile(FILE* f, std::string path) : file_(f), path_(std::move(path)) {}
+  FILE* file_;
+  std::string path_;
+  std::string buffer_;
+};
+
+class AlertFastWriter {
+ public:
+  static base::Result<std::unique_ptr<AlertFastWriter>> Open(const std::string& path);
+  void Write(const packet::Packet& p, const detect::Alert& a);
+  base::Status Flush() { return file_->Flush(); }
+
+ private:
+  explicit AlertFastWriter(std::unique_ptr<BufferedFile> f) : file_(std::move(f)) {}
+  std::unique_ptr<BufferedFile> file_;
+  std::string line_;
+};
+
+class EveWriter {
+ public:
+  // `inline_mode` decides alert.action for drop rules: "blocked" inline, "allowed" otherwise.
+  static base::Result<std::unique_ptr<EveWriter>> Open(const std::string& path,
+                                                       bool inline_mode = false);
+  void Write(const packet::Packet& p, const detect::Alert& a);
+  base::Status Flush() { return file_->Flush(); }
+
+ private:
+  EveWriter(std::unique_ptr<BufferedFile> f, bool inline_mode)
+      : file_(std::move(f)), inline_mode_(inline_mode) {}
+  std::unique_ptr<BufferedFile> file_;
+  bool inline_mode_;
+  std::string line_;
+};
+
+}  // namespace vigil::output

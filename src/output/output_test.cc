@@ -1,0 +1,153 @@
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "output/alert_writers.h"
+#include "output/summary.h"
+
+namespace vigil::output {
+namespace {
+
+struct Fixture {
+  detect::CompiledRule rule;
+  packet::Packet packet;
+  Fixture() {
+    rule.rule.gid = 1;
+    rule.rule.sid = 2019401;
+    rule.rule.rev = 3;
+    rule.rule.msg = "ET POLICY \"quoted\" \\ test";
+    rule.class_description = "Potential Corporate Privacy Violation";
+    rule.priority = 1;
+    packet.ts = {1700000000, 123456789};  // 2023-11-14 22:13:20.123456 UTC
+    packet.number = 42;
+    packet.ip_version = 4;
+    packet.src_ip = *base::IpAddress::Parse("10.0.0.1");
+    packet.dst_ip = *base::IpAddress::Parse("192.168.1.9");
+    packet.ip_proto = packet::kProtoTcp;
+    packet.has_tcp = true;
+    packet.src_port = 51234;
+    packet.dst_port = 80;
+  }
+};
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string TempPath(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() / "vigil_output_test";
+  std::filesystem::create_directories(dir);
+  return (dir / name).string();
+}
+
+class OutputTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    setenv("TZ", "UTC", 1);
+    tzset();
+  }
+};
+
+TEST_F(OutputTest, AlertFastLineHasSnortLayout) {
+  Fixture f;
+  auto path = TempPath("fast.txt");
+  {
+    auto w = AlertFastWriter::Open(path);
+    ASSERT_TRUE(w);
+    (*w)->Write(f.packet, {&f.rule, false});
+  }
+  EXPECT_EQ(ReadAll(path),
+            "11/14-22:13:20.123456 [**] [1:2019401:3] \"ET POLICY \"quoted\" \\ test\" [**] "
+            "[Classification: Potential Corporate Privacy Violation] [Priority: 1] {TCP} "
+            "10.0.0.1:51234 -> 192.168.1.9:80\n");
+}
+
+TEST_F(OutputTest, AlertFastIcmpAndIpv6Forms) {
+  Fixture f;
+  f.rule.class_description.clear();
+  f.packet.has_tcp = false;
+  f.packet.has_icmp = true;
+  f.packet.ip_proto = packet::kProtoIcmp;
+  auto path = TempPath("fast_icmp.txt");
+  {
+    auto w = AlertFastWriter::Open(path);
+    ASSERT_TRUE(w);
+    (*w)->Write(f.packet, {&f.rule, true});
+    f.packet = Fixture().packet;
+    f.packet.src_ip = *base::IpAddress::Parse("2001:db8::1");
+    f.packet.dst_ip = *base::IpAddress::Parse("2001:db8::2");
+    (*w)->Write(f.packet, {&f.rule, false});
+  }
+  std::string text = ReadAll(path);
+  EXPECT_NE(text.find("[Drop] [**] [1:2019401:3]"), std::string::npos);
+  EXPECT_NE(text.find("[Priority: 1] {ICMP} 10.0.0.1 -> 192.168.1.9\n"), std::string::npos);
+  EXPECT_EQ(text.find("Classification"), std::string::npos);
+  EXPECT_NE(text.find("{TCP} [2001:db8::1]:51234 -> [2001:db8::2]:80\n"), std::string::npos);
+}
+
+TEST_F(OutputTest, EveAlertHasSuricataFields) {
+  Fixture f;
+  auto path = TempPath("eve.json");
+  {
+    auto w = EveWriter::Open(path);
+    ASSERT_TRUE(w);
+    (*w)->Write(f.packet, {&f.rule, true});
+  }
+  std::string line = ReadAll(path);
+  std::string expected_prefix = R"({"timestamp":"2023-11-14T22:13:20.123456+0000","flow_id":)";
+  EXPECT_EQ(line.substr(0, expected_prefix.size()), expected_prefix);
+  EXPECT_NE(line.find(R"("pcap_cnt":42,"event_type":"alert","src_ip":"10.0.0.1","src_port":51234,)"
+                      R"("dest_ip":"192.168.1.9","dest_port":80,"proto":"TCP",)"),
+            std::string::npos);
+  EXPECT_NE(line.find(R"("alert":{"action":"allowed","gid":1,"signature_id":2019401,"rev":3,)"
+                      R"("signature":"ET POLICY \"quoted\" \\ test",)"
+                      R"("category":"Potential Corporate Privacy Violation","severity":1}})"),
+            std::string::npos);
+  EXPECT_EQ(line.back(), '\n');
+}
+
+TEST_F(OutputTest, FlowIdIsSymmetricAndDistinguishesFlows) {
+  Fixture f;
+  packet::Packet reverse = f.packet;
+  std::swap(reverse.src_ip, reverse.dst_ip);
+  std::swap(reverse.src_port, reverse.dst_port);
+  EXPECT_EQ(FlowId(f.packet), FlowId(reverse));
+  packet::Packet other = f.packet;
+  other.src_port = 51235;
+  EXPECT_NE(FlowId(f.packet), FlowId(other));
+  EXPECT_LT(FlowId(f.packet), uint64_t(1) << 51);
+  EXPECT_GT(FlowId(f.packet), 0u);
+}
+
+TEST_F(OutputTest, JsonEscapingCoversControlBytes) {
+  std::string out;
+  AppendJsonEscaped(out, std::string("a\"b\\c\n\x01", 7));
+  EXPECT_EQ(out, R"(a\"b\\c\n\u0001)");
+}
+
+TEST_F(OutputTest, SummaryTextAndJson) {
+  RunSummary s;
+  s.packets = 10;
+  s.bytes = 1'000'000;
+  s.alerts = 2;
+  s.seconds = 0.5;
+  s.Add("decode.ipv4.bad_checksum", 3);
+  s.Add("decode.tcp.bad_data_offset", 0);
+  EXPECT_DOUBLE_EQ(s.Mbps(), 16.0);
+  std::string text = s.ToText();
+  EXPECT_NE(text.find("decode.ipv4.bad_checksum"), std::string::npos);
+  EXPECT_EQ(text.find("bad_data_offset"), std::string::npos);  // zero counters are not shown
+  EXPECT_EQ(s.ToJson(),
+            R"({"packets":10,"bytes":1000000,"alerts":2,"seconds":0.500000,"mbit_per_s":16.000,)"
+            R"("counters":{"decode.ipv4.bad_checksum":3,"decode.tcp.bad_data_offset":0}})"
+            "\n");
+}
+
+}  // namespace
+}  // namespace vigil::output

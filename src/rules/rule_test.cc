@@ -1,0 +1,191 @@
+#include "rules/rule.h"
+
+#include <gtest/gtest.h>
+
+#include "rules/variables.h"
+
+namespace vigil::rules {
+namespace {
+
+base::IpAddress Ip(const char* text) { return *base::IpAddress::Parse(text); }
+
+AddressExpr Addr(const char* text) {
+  auto e = ParseAddress(text, Variables::Empty());
+  EXPECT_TRUE(e) << text << ": " << e.error().ToString();
+  return e ? *e : AddressExpr{};
+}
+
+PortExpr Port(const char* text) {
+  auto e = ParsePort(text, Variables::Empty());
+  EXPECT_TRUE(e) << text << ": " << e.error().ToString();
+  return e ? *e : PortExpr{};
+}
+
+struct AddressCase {
+  const char* expr;
+  const char* ip;
+  bool matches;
+};
+
+TEST(AddressExpr, Matches) {
+  const AddressCase cases[] = {
+      {"any", "1.2.3.4", true},
+      {"any", "2001:db8::1", true},
+      {"10.0.0.0/8", "10.255.0.1", true},
+      {"10.0.0.0/8", "11.0.0.1", false},
+      {"10.0.0.0/8", "::ffff:10.0.0.1", false},  // another family never matches a prefix
+      {"1.2.3.4", "1.2.3.4", true},
+      {"1.2.3.4", "1.2.3.5", false},
+      {"0.0.0.0/0", "255.255.255.255", true},
+      {"0.0.0.0/0", "::1", false},
+      {"10.1.2.3/16", "10.1.200.200", true},  // host bits are ignored
+      {"2001:db8::/32", "2001:db8:ffff::1", true},
+      {"2001:db8::/32", "2001:db9::1", false},
+      {"[10.0.0.0/8,!10.1.0.0/16]", "10.2.0.1", true},
+      {"[10.0.0.0/8,!10.1.0.0/16]", "10.1.0.1", false},
+      {"[10.0.0.0/8,!10.1.0.0/16]", "192.168.0.1", false},
+      {"![1.1.1.1,2.2.2.2]", "1.1.1.1", false},
+      {"![1.1.1.1,2.2.2.2]", "2.2.2.2", false},
+      {"![1.1.1.1,2.2.2.2]", "3.3.3.3", true},
+      {"[!1.1.1.1,!2.2.2.2]", "3.3.3.3", true},  // only negations: everything else matches
+      {"[!1.1.1.1,!2.2.2.2]", "2.2.2.2", false},
+      {"!10.0.0.0/8", "10.0.0.1", false},
+      {"!10.0.0.0/8", "9.0.0.1", true},
+      {"[1.1.1.1,[2.2.2.0/24,!2.2.2.2]]", "2.2.2.3", true},
+      {"[1.1.1.1,[2.2.2.0/24,!2.2.2.2]]", "2.2.2.2", false},
+      {"[1.1.1.1,[2.2.2.0/24,!2.2.2.2]]", "1.1.1.1", true},
+      // A nested list joins the outer one (Suricata): its exclusion excludes from the whole list.
+      {"[2.0.0.0/8,[2.2.2.0/24,!2.2.2.2]]", "2.2.2.2", false},
+      {"[2.0.0.0/8,[2.2.2.0/24,!2.2.2.2]]", "2.3.0.1", true},
+      // A negated list is evaluated on its own, then excluded.
+      {"![10.0.0.0/8,!10.1.0.0/16]", "10.1.0.1", true},
+      {"![10.0.0.0/8,!10.1.0.0/16]", "10.2.0.1", false},
+      {"![10.0.0.0/8,!10.1.0.0/16]", "11.0.0.1", true},
+      {"[9.0.0.0/8,![10.0.0.0/8,!10.1.0.0/16]]", "10.1.0.1", false},  // not in 9/8
+      {"[9.0.0.0/8,10.0.0.0/8,![10.0.0.0/8,!10.1.0.0/16]]", "10.1.0.1", true},
+      {"!!1.1.1.1", "1.1.1.1", true},
+  };
+  for (const AddressCase& c : cases) {
+    EXPECT_EQ(Addr(c.expr).Matches(Ip(c.ip)), c.matches) << c.expr << " vs " << c.ip;
+  }
+}
+
+struct PortCase {
+  const char* expr;
+  uint16_t port;
+  bool matches;
+};
+
+TEST(PortExpr, Matches) {
+  const PortCase cases[] = {
+      {"any", 0, true},
+      {"any", 65535, true},
+      {"80", 80, true},
+      {"80", 81, false},
+      {"!80", 80, false},
+      {"!80", 8080, true},
+      {"1:1024", 1, true},
+      {"1:1024", 1024, true},
+      {"1:1024", 0, false},
+      {"1:1024", 1025, false},
+      {":80", 0, true},
+      {":80", 81, false},
+      {"1024:", 65535, true},
+      {"1024:", 1023, false},
+      {"[1:100,!50]", 49, true},
+      {"[1:100,!50]", 50, false},
+      {"[1:100,!50]", 101, false},
+      {"![80,443]", 443, false},
+      {"![80,443]", 22, true},
+      {"[!80]", 81, true},
+      {"[!80,!81]", 81, false},
+      {"[21,[1000:2000,!1500]]", 1500, false},
+      {"[21,[1000:2000,!1500]]", 21, true},
+  };
+  for (const PortCase& c : cases) {
+    EXPECT_EQ(Port(c.expr).Matches(c.port), c.matches) << c.expr << " vs " << c.port;
+  }
+}
+
+TEST(AddressExpr, IsAny) {
+  EXPECT_TRUE(Addr("any").IsAny());
+  EXPECT_FALSE(Addr("[any]").IsAny());
+  EXPECT_FALSE(Addr("1.2.3.4").IsAny());
+  EXPECT_TRUE(Port("any").IsAny());
+  EXPECT_FALSE(Port("0:65535").IsAny());
+}
+
+TEST(ToText, ExpressionsPrintCanonically) {
+  const std::pair<const char*, const char*> addresses[] = {
+      {"any", "any"},
+      {"10.1.2.3/8", "10.0.0.0/8"},
+      {"1.2.3.4/32", "1.2.3.4"},
+      {"[ 1.1.1.1 , !2.2.2.0/24 ]", "[1.1.1.1,!2.2.2.0/24]"},
+      {"![2001:DB8::1,::/0]", "![2001:db8::1,::/0]"},
+      {"[1.1.1.1,[2.2.2.2,[!3.3.3.3]],![4.4.4.4,!5.5.5.5]]",
+       "[1.1.1.1,2.2.2.2,!3.3.3.3,![4.4.4.4,!5.5.5.5]]"},
+  };
+  for (const auto& [in, out] : addresses) EXPECT_EQ(ToText(Addr(in)), out) << in;
+  const std::pair<const char*, const char*> ports[] = {
+      {"any", "any"},
+      {"80", "80"},
+      {":80", "0:80"},
+      {"1024:", "1024:65535"},
+      {"[1:100, !50]", "[1:100,!50]"},
+      {"!80:80", "!80"},
+  };
+  for (const auto& [in, out] : ports) EXPECT_EQ(ToText(Port(in)), out) << in;
+}
+
+TEST(AppProtocol, TableIsSortedSoEveryNameIsFound) {
+  for (const char* name : {"bittorrent-dht",
+                           "dcerpc",
+                           "dhcp",
+                           "dnp3",
+                           "dns",
+                           "enip",
+                           "ftp",
+                           "ftp-data",
+                           "http",
+                           "http1",
+                           "http2",
+                           "ike",
+                           "ikev2",
+                           "imap",
+                           "irc",
+                           "krb5",
+                           "ldap",
+                           "modbus",
+                           "mqtt",
+                           "nfs",
+                           "ntp",
+                           "pgsql",
+                           "pop3",
+                           "quic",
+                           "rdp",
+                           "rfb",
+                           "sip",
+                           "smb",
+                           "smtp",
+                           "snmp",
+                           "ssh",
+                           "ssl",
+                           "telnet",
+                           "tftp",
+                           "tls",
+                           "websocket"}) {
+    const AppProtocol* p = FindAppProtocol(name);
+    ASSERT_NE(p, nullptr) << name;
+    EXPECT_EQ(p->name, name);
+  }
+  EXPECT_EQ(FindAppProtocol("tcp"), nullptr);
+  EXPECT_EQ(FindAppProtocol(""), nullptr);
+  EXPECT_EQ(FindAppProtocol("zzz"), nullptr);
+  EXPECT_EQ(FindAppProtocol("dns")->transport, Protocol::kUdp);
+  EXPECT_TRUE(FindAppProtocol("dns")->also_tcp);
+  EXPECT_EQ(FindAppProtocol("http")->transport, Protocol::kTcp);
+  EXPECT_FALSE(FindAppProtocol("http")->also_udp);
+}
+
+}  // namespace
+}  // namespace vigil::rules

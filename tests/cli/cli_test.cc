@@ -1,0 +1,92 @@
+// The `vigil` command as a user runs it: exit codes, -T reporting, error lines.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace vigil::tests {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Output {
+  int exit_code = -1;
+  std::string out;  // stdout and stderr together
+};
+
+Output Vigil(const std::string& args) {
+  std::string cmd =
+      "'" + (fs::path(VIGIL_BINARY_DIR) / "src/cli/vigil").string() + "' " + args + " 2>&1";
+  Output o;
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) o.out.append(buf, n);
+  int status = pclose(p);
+  o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return o;
+}
+
+fs::path Temp(const std::string& name, const std::string& text) {
+  fs::path dir = fs::temp_directory_path() / "vigil_cli_test";
+  fs::create_directories(dir);
+  fs::path p = dir / name;
+  std::ofstream(p) << text;
+  return p;
+}
+
+TEST(CliTest, CheckModeReportsEachFailedRuleAndTally) {
+  fs::path rules = Temp("mixed.rules",
+                        "# a comment\n"
+                        "alert tcp any any -> any 80 (msg:\"ok\"; content:\"GET\"; sid:1;)\n"
+                        "alert tcp any any -> any 80 (msg:\"bad\"; contnet:\"x\"; sid:2;)\n"
+                        "\n"
+                        "alert tcp any any -> any 80 (msg:\"ok2\"; content:\"POST\"; sid:3;)\n"
+                        "alert tcpx any any -> any 80 (msg:\"bad proto\"; sid:4;)\n");
+  Output o = Vigil("-T -R '" + rules.string() + "'");
+  EXPECT_EQ(o.exit_code, 1) << o.out;
+  EXPECT_NE(o.out.find(rules.string() + ":3:"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find(rules.string() + ":6:"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("rules: loaded=2 failed=2 disabled=0"), std::string::npos) << o.out;
+}
+
+TEST(CliTest, CheckModeSucceedsOnGoodRules) {
+  fs::path rules = Temp("good.rules",
+                        "alert udp any any -> any 53 (msg:\"dns\"; content:\"|00 01|\"; sid:9;)\n");
+  Output o = Vigil("-T -R '" + rules.string() + "'");
+  EXPECT_EQ(o.exit_code, 0) << o.out;
+  EXPECT_NE(o.out.find("rules: loaded=1 failed=0 disabled=0"), std::string::npos) << o.out;
+}
+
+TEST(CliTest, MissingReadPathIsAnError) {
+  Output o = Vigil("-R /dev/null");
+  EXPECT_EQ(o.exit_code, 1) << o.out;
+  EXPECT_NE(o.out.find("-r"), std::string::npos) << o.out;
+}
+
+TEST(CliTest, UnknownOptionIsAnError) {
+  Output o = Vigil("--no-such-option");
+  EXPECT_EQ(o.exit_code, 1) << o.out;
+}
+
+TEST(CliTest, MissingCaptureNamesTheFile) {
+  Output o =
+      Vigil("-r /nonexistent/x.pcap -l " + (fs::temp_directory_path() / "vigil_cli_out").string());
+  EXPECT_EQ(o.exit_code, 1) << o.out;
+  EXPECT_NE(o.out.find("/nonexistent/x.pcap"), std::string::npos) << o.out;
+}
+
+TEST(CliTest, VersionAndHelpExitZero) {
+  Output v = Vigil("--version");
+  EXPECT_EQ(v.exit_code, 0);
+  EXPECT_NE(v.out.find("vigil "), std::string::npos);
+  Output h = Vigil("--help");
+  EXPECT_EQ(h.exit_code, 0);
+  EXPECT_NE(h.out.find("-r"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vigil::tests
