@@ -92,7 +92,7 @@ base::Result<RunOutcome> RunOffline(const detect::DetectionPlan& plan, const Run
       decoder.DecodeBatch(batch);
       for (const packet::Packet& p : batch) {
         ++s.packets;
-        s.bytes += p.wirelen;
+        s.bytes += p.caplen;
         alerts.clear();
         (*detector)->Inspect(p, alerts);
         for (const detect::Alert& a : alerts) {

@@ -17,7 +17,7 @@ namespace vigil::output {
 struct RunSummary {
   std::vector<std::pair<std::string, uint64_t>> counters;  // in the order added
   uint64_t packets = 0;
-  uint64_t bytes = 0;  // wire bytes
+  uint64_t bytes = 0;  // captured bytes processed (what Mbit/s is computed over)
   uint64_t alerts = 0;
   double seconds = 0;
 
