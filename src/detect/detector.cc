@@ -93,6 +93,24 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
     }
   }
 
+  // Rules with no positive content wait on their addresses when a side's list can be indexed.
+  std::vector<bool> address_indexed(plan->rules_.size(), false);
+  for (uint32_t i = 0; i < plan->rules_.size(); ++i) {
+    CompiledRule& cr = plan->rules_[i];
+    for (size_t g = 0; g < size_t(GroupKind::kCount); ++g) {
+      if (RuleInGroup(cr.rule, GroupKind(g))) cr.group_mask |= uint8_t(1u << g);
+    }
+    if (ChooseFastPattern(cr.contents)) continue;
+    const rules::Rule& r = cr.rule;
+    if (plan->by_src_.Add(r.src_addr, i)) {
+      if (r.bidirectional) (void)plan->by_dst_.Add(r.src_addr, i);
+      address_indexed[i] = true;
+    } else if (plan->by_dst_.Add(r.dst_addr, i)) {
+      if (r.bidirectional) (void)plan->by_src_.Add(r.dst_addr, i);
+      address_indexed[i] = true;
+    }
+  }
+
   for (size_t g = 0; g < size_t(GroupKind::kCount); ++g) {
     Group& group = plan->groups_[g];
     std::map<std::pair<std::string, bool>, uint32_t> literal_ids;
@@ -102,7 +120,7 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
       if (!RuleInGroup(cr.rule, GroupKind(g))) continue;
       const rules::ContentOption* fp = ChooseFastPattern(cr.contents);
       if (!fp) {
-        group.always.push_back(i);
+        if (!address_indexed[i]) group.always.push_back(i);
         continue;
       }
       auto [it, inserted] =
@@ -136,7 +154,8 @@ base::Result<std::unique_ptr<Detector>> Detector::Create(const DetectionPlan& pl
 void Detector::Inspect(const packet::Packet& p, std::vector<Alert>& alerts) {
   if (p.ip_version == 0) return;
   ++stats_.packets;
-  const DetectionPlan::Group& group = plan_.group(GroupOf(p));
+  GroupKind kind = GroupOf(p);
+  const DetectionPlan::Group& group = plan_.group(kind);
   if (++stamp_ == 0) {  // wrapped: forget every old stamp
     std::fill(seen_stamp_.begin(), seen_stamp_.end(), 0);
     stamp_ = 1;
@@ -145,14 +164,16 @@ void Detector::Inspect(const packet::Packet& p, std::vector<Alert>& alerts) {
   if (group.fast_patterns && p.payload_len > 0) {
     ++stats_.packets_scanned;
     group.fast_patterns->Scan(p.payload, p.payload_len, scratch_, [&](uint32_t id) {
-      for (uint32_t r : group.rules_of_pattern[id]) {
-        if (seen_stamp_[r] != stamp_) {
-          seen_stamp_[r] = stamp_;
-          candidates_.push_back(r);
-        }
-      }
+      for (uint32_t r : group.rules_of_pattern[id]) AddCandidate(r);
     });
   }
+  size_t before = candidates_.size();
+  auto in_group = [&](uint32_t r) {
+    if (plan_.rule(r).group_mask & (1u << size_t(kind))) AddCandidate(r);
+  };
+  if (!plan_.by_src().empty()) plan_.by_src().Lookup(p.src_ip, in_group);
+  if (!plan_.by_dst().empty()) plan_.by_dst().Lookup(p.dst_ip, in_group);
+  stats_.address_candidates += candidates_.size() - before;
   candidates_.insert(candidates_.end(), group.always.begin(), group.always.end());
   if (candidates_.empty()) return;
   ++stats_.packets_with_candidates;

@@ -5,7 +5,9 @@
 //   1. picks the rule group of the packet's transport (tcp, udp, icmp, other IP);
 //   2. scans the payload once with the group's fast-pattern database (Vectorscan): each rule has
 //      one fast pattern — its `fast_pattern` content, else its longest positive content — and a
-//      hit makes the rule a candidate; rules with no positive content are always candidates;
+//      hit makes the rule a candidate; a rule with no positive content is a candidate when the
+//      packet's source or destination is in its address list (AddressIndex), or on every packet
+//      of its group when its addresses cannot be indexed;
 //   3. evaluates each candidate fully (addresses, ports, direction, every content option) in rule
 //      order and reports the matches.
 // Later issues add port grouping, the all-literals filter and the other option evaluators here.
@@ -25,6 +27,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "detect/address_index.h"
 #include "detect/literal_database.h"
 #include "packet/packet.h"
 #include "rules/classification.h"
@@ -38,6 +41,7 @@ struct CompiledRule {
   std::vector<const rules::ContentOption*> contents;  // into `rule`, rule order
   std::string class_description;                      // "" when the rule has no classtype
   int priority = 3;
+  uint8_t group_mask = 0;  // bit g set when the rule belongs to GroupKind g
 };
 
 // A rule that matched a packet.
@@ -63,23 +67,31 @@ class DetectionPlan {
   struct Group {
     std::unique_ptr<LiteralDatabase> fast_patterns;       // null when no rule has one
     std::vector<std::vector<uint32_t>> rules_of_pattern;  // literal id -> rule indexes
-    std::vector<uint32_t> always;  // rules without a positive content: candidates on every packet
+    // Rules with neither a positive content nor an indexable address: candidates on every packet.
+    std::vector<uint32_t> always;
   };
   [[nodiscard]] const Group& group(GroupKind k) const { return groups_[size_t(k)]; }
+  // Rules without a positive content, by the address list of the packet's source (resp.
+  // destination) they need; a bidirectional rule is in both, once per orientation.
+  [[nodiscard]] const AddressIndex& by_src() const { return by_src_; }
+  [[nodiscard]] const AddressIndex& by_dst() const { return by_dst_; }
 
  private:
   DetectionPlan() = default;
   std::vector<CompiledRule> rules_;
   std::array<Group, size_t(GroupKind::kCount)> groups_;
+  AddressIndex by_src_;
+  AddressIndex by_dst_;
 };
 
 struct DetectStats {
   uint64_t packets = 0;          // packets inspected (IP packets)
   uint64_t packets_scanned = 0;  // packets whose payload went through a fast-pattern scan
   uint64_t packets_with_candidates = 0;
-  uint64_t candidates = 0;  // rule evaluations by the full matcher
-  uint64_t matches = 0;     // rules that matched (before pass suppression)
-  uint64_t alerts = 0;      // alerts reported
+  uint64_t address_candidates = 0;  // candidates found through the address index
+  uint64_t candidates = 0;          // rule evaluations by the full matcher
+  uint64_t matches = 0;             // rules that matched (before pass suppression)
+  uint64_t alerts = 0;              // alerts reported
 };
 
 // True when the packet satisfies the rule's header: protocol, addresses, ports, direction.
@@ -100,6 +112,12 @@ class Detector {
 
  private:
   explicit Detector(const DetectionPlan& plan) : plan_(plan) {}
+  void AddCandidate(uint32_t rule) {
+    if (seen_stamp_[rule] != stamp_) {
+      seen_stamp_[rule] = stamp_;
+      candidates_.push_back(rule);
+    }
+  }
   const DetectionPlan& plan_;
   LiteralScratch scratch_;
   std::vector<uint32_t> candidates_;

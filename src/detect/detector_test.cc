@@ -96,6 +96,24 @@ TEST(DetectorTest, RulesWithoutContentAreAlwaysCandidates) {
   EXPECT_EQ((**d).stats().packets, 2u);
 }
 
+TEST(DetectorTest, AddressOnlyRulesAreFoundThroughTheIndex) {
+  auto plan = Plan({
+      R"(alert ip [198.51.100.7,203.0.113.0/24] any -> any any (msg:"reputation src"; sid:1;))",
+      R"(alert tcp any any -> [192.168.0.5,192.168.0.6] 80 (msg:"dst list"; sid:2;))",
+      R"(alert udp [198.51.100.7] any <> any any (msg:"bidi udp"; sid:3;))",
+  });
+  auto d = Detector::Create(*plan);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(Sids(**d, TestPacket("x", true, "198.51.100.7").p), (std::vector<uint32_t>{1, 2}));
+  EXPECT_EQ(Sids(**d, TestPacket("x", true, "203.0.113.9", 1, "10.0.0.1", 80).p),
+            (std::vector<uint32_t>{1}));
+  EXPECT_EQ(Sids(**d, TestPacket("x", false, "10.0.0.1", 5, "198.51.100.7", 53).p),
+            (std::vector<uint32_t>{3}));
+  EXPECT_EQ(Sids(**d, TestPacket("x", true, "10.0.0.1", 5, "192.168.0.6", 81).p),
+            (std::vector<uint32_t>{}));
+  EXPECT_GT((**d).stats().address_candidates, 0u);
+}
+
 TEST(DetectorTest, PassRuleSuppressesAlertsAndDropIsFlagged) {
   auto plan = Plan({
       R"(drop tcp any any -> any any (msg:"drop"; content:"evil"; sid:1;))",

@@ -166,10 +166,12 @@ void EveWriter::Write(const packet::Packet& p, const detect::Alert& a) {
   if (p.has_tcp || p.has_udp) fmt::format_to(out, R"("src_port":{},)", p.src_port);
   fmt::format_to(out, R"("dest_ip":"{}",)", p.dst_ip.ToString());
   if (p.has_tcp || p.has_udp) fmt::format_to(out, R"("dest_port":{},)", p.dst_port);
-  fmt::format_to(out, R"("proto":"{}",)", ProtoName(p));
+  fmt::format_to(out, R"("proto":"{}","ip_v":{},"pkt_src":"wire/pcap",)", ProtoName(p),
+                 p.ip_version);
   if (p.has_icmp) {
     fmt::format_to(out, R"("icmp_type":{},"icmp_code":{},)", p.icmp_type, p.icmp_code);
   }
+  line_ += R"("stream":0,)";  // matched on the packet, not on reassembled stream data
   const char* action = a.wants_drop && inline_mode_ ? "blocked" : "allowed";
   fmt::format_to(out, R"("alert":{{"action":"{}","gid":{},"signature_id":{},"rev":{},)", action,
                  cr.rule.gid, cr.rule.sid, cr.rule.rev);
