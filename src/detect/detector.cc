@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <unordered_map>
 
 #include "detect/content_match.h"
 
@@ -43,6 +45,15 @@ const rules::ContentOption* ChooseFastPattern(const std::vector<const rules::Con
   return best;
 }
 
+// The bytes the scan looks for: the fast_pattern:offset,length slice when one is given.
+std::string FastPatternBytes(const rules::ContentOption& c) {
+  if (!c.fast_pattern_offset && !c.fast_pattern_length) return c.pattern;
+  size_t off = std::min<size_t>(size_t(c.fast_pattern_offset.value_or(0)), c.pattern.size());
+  size_t len = c.fast_pattern_length ? size_t(*c.fast_pattern_length) : std::string::npos;
+  std::string slice = c.pattern.substr(off, len);
+  return slice.empty() ? c.pattern : slice;
+}
+
 bool MatchDirection(const rules::Rule& r, const packet::Packet& p, bool reversed) {
   const base::IpAddress& src = reversed ? p.dst_ip : p.src_ip;
   const base::IpAddress& dst = reversed ? p.src_ip : p.dst_ip;
@@ -55,7 +66,120 @@ bool MatchDirection(const rules::Rule& r, const packet::Packet& p, bool reversed
   return true;
 }
 
+// The ports a port expression admits, or nullopt when it admits more than kMaxGroupedPortSpan
+// (or is negated at the top), in which case grouping treats it as any.
+std::optional<std::vector<uint16_t>> EnumeratePorts(const rules::PortExpr& e) {
+  if (e.IsAny() || e.negated) return std::nullopt;
+  if (e.kind == rules::PortExpr::Kind::kRange) {
+    if (uint32_t(e.hi) - e.lo + 1 > kMaxGroupedPortSpan) return std::nullopt;
+    std::vector<uint16_t> ports;
+    for (uint32_t p = e.lo; p <= e.hi; ++p) ports.push_back(uint16_t(p));
+    return ports;
+  }
+  // A list: enumerate its positive members, keep those the whole list admits.
+  std::vector<uint16_t> ports;
+  for (const rules::PortExpr& m : e.members) {
+    if (m.negated) continue;
+    auto sub = EnumeratePorts(m);
+    if (!sub) return std::nullopt;
+    for (uint16_t p : *sub) {
+      if (e.Matches(p)) ports.push_back(p);
+    }
+    if (ports.size() > kMaxGroupedPortSpan) return std::nullopt;
+  }
+  if (ports.empty()) return std::nullopt;  // only negations: admits nearly everything
+  std::sort(ports.begin(), ports.end());
+  ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
+  return ports;
+}
+
 }  // namespace
+
+base::Status DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& address_indexed) {
+  Group& group = groups_[size_t(kind)];
+  bool by_port = kind == GroupKind::kTcp || kind == GroupKind::kUdp;
+  std::vector<uint32_t> any_rules;
+  // Rule lists per port; sorted because rules are visited in order.
+  std::unordered_map<uint16_t, std::vector<uint32_t>> dst_rules;
+  std::unordered_map<uint16_t, std::vector<uint32_t>> src_rules;
+  for (uint32_t i = 0; i < rules_.size(); ++i) {
+    const CompiledRule& cr = rules_[i];
+    if (!(cr.group_mask & (1u << size_t(kind)))) continue;
+    if (!ChooseFastPattern(cr.contents)) {
+      if (!address_indexed[i]) group.always.push_back(i);
+      continue;
+    }
+    const rules::Rule& r = cr.rule;
+    auto add = [&](auto& table, const std::vector<uint16_t>& ports) {
+      for (uint16_t p : ports) {
+        auto& v = table[p];
+        if (v.empty() || v.back() != i) v.push_back(i);
+      }
+    };
+    std::optional<std::vector<uint16_t>> dst, src;
+    if (by_port) dst = EnumeratePorts(r.dst_port);
+    if (by_port && !dst) src = EnumeratePorts(r.src_port);
+    if (dst) {
+      add(dst_rules, *dst);
+      if (r.bidirectional) add(src_rules, *dst);
+    } else if (src) {
+      add(src_rules, *src);
+      if (r.bidirectional) add(dst_rules, *src);
+    } else {
+      any_rules.push_back(i);
+    }
+  }
+
+  // One ScanSet per distinct rule list; destination sets carry the any-port rules too.
+  std::map<std::vector<uint32_t>, int32_t> set_of_rules;
+  auto set_for = [&](std::vector<uint32_t> rule_ids) -> base::Result<int32_t> {
+    auto [it, inserted] = set_of_rules.try_emplace(rule_ids, int32_t(group.sets.size()));
+    if (!inserted) return it->second;
+    ScanSet& set = group.sets.emplace_back();
+    set.rule_count = rule_ids.size();
+    std::map<std::pair<std::string, bool>, uint32_t> literal_ids;
+    std::vector<Literal> literals;
+    for (uint32_t r : rule_ids) {
+      const rules::ContentOption* fp = ChooseFastPattern(rules_[r].contents);
+      std::string bytes = FastPatternBytes(*fp);
+      auto [lit, fresh] = literal_ids.try_emplace({bytes, fp->nocase}, uint32_t(literals.size()));
+      if (fresh) {
+        literals.push_back({bytes, fp->nocase, lit->second});
+        set.rules_of_pattern.emplace_back();
+      }
+      set.rules_of_pattern[lit->second].push_back(r);
+    }
+    auto db = LiteralDatabase::Build(literals);
+    if (!db) return db.error();
+    set.fast_patterns = std::move(*db);
+    return it->second;
+  };
+
+  if (!any_rules.empty()) {
+    auto s = set_for(any_rules);
+    if (!s) return s.error();
+    group.any_set = *s;
+  }
+  if (!by_port) return {};
+  group.dst_set_of_port.assign(65536, group.any_set);
+  group.src_set_of_port.assign(65536, -1);
+  for (auto& [port, ids] : dst_rules) {
+    std::vector<uint32_t> merged;
+    std::merge(ids.begin(), ids.end(), any_rules.begin(), any_rules.end(),
+               std::back_inserter(merged));
+    auto s = set_for(std::move(merged));
+    if (!s) return s.error();
+    group.dst_set_of_port[port] = *s;
+  }
+  for (auto& [port, ids] : src_rules) {
+    auto s = set_for(ids);
+    if (!s) return s.error();
+    group.src_set_of_port[port] = *s;
+  }
+  return {};
+}
+
+namespace {}  // namespace
 
 bool MatchHeader(const rules::Rule& r, const packet::Packet& p) {
   if (p.ip_version == 0 || !RuleInGroup(r, GroupOf(p))) return false;
@@ -112,30 +236,7 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
   }
 
   for (size_t g = 0; g < size_t(GroupKind::kCount); ++g) {
-    Group& group = plan->groups_[g];
-    std::map<std::pair<std::string, bool>, uint32_t> literal_ids;
-    std::vector<Literal> literals;
-    for (uint32_t i = 0; i < plan->rules_.size(); ++i) {
-      const CompiledRule& cr = plan->rules_[i];
-      if (!RuleInGroup(cr.rule, GroupKind(g))) continue;
-      const rules::ContentOption* fp = ChooseFastPattern(cr.contents);
-      if (!fp) {
-        if (!address_indexed[i]) group.always.push_back(i);
-        continue;
-      }
-      auto [it, inserted] =
-          literal_ids.try_emplace({fp->pattern, fp->nocase}, uint32_t(literals.size()));
-      if (inserted) {
-        literals.push_back({fp->pattern, fp->nocase, it->second});
-        group.rules_of_pattern.emplace_back();
-      }
-      group.rules_of_pattern[it->second].push_back(i);
-    }
-    if (!literals.empty()) {
-      auto db = LiteralDatabase::Build(literals);
-      if (!db) return db.error();
-      group.fast_patterns = std::move(*db);
-    }
+    if (auto st = plan->BuildGroup(GroupKind(g), address_indexed); !st) return st.error();
   }
   return std::unique_ptr<const DetectionPlan>(std::move(plan));
 }
@@ -143,12 +244,20 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
 base::Result<std::unique_ptr<Detector>> Detector::Create(const DetectionPlan& plan) {
   std::unique_ptr<Detector> d(new Detector(plan));
   for (size_t g = 0; g < size_t(GroupKind::kCount); ++g) {
-    if (const auto& db = plan.group(GroupKind(g)).fast_patterns) {
-      if (auto s = d->scratch_.Prepare(*db); !s) return s.error();
+    for (const DetectionPlan::ScanSet& set : plan.group(GroupKind(g)).sets) {
+      if (auto s = d->scratch_.Prepare(*set.fast_patterns); !s) return s.error();
     }
   }
   d->seen_stamp_.assign(plan.rule_count(), 0);
   return d;
+}
+
+void Detector::Scan(const DetectionPlan::Group& group, int32_t set_index, const packet::Packet& p) {
+  const DetectionPlan::ScanSet& set = group.sets[size_t(set_index)];
+  ++stats_.scans;
+  set.fast_patterns->Scan(p.payload, p.payload_len, scratch_, [&](uint32_t id) {
+    for (uint32_t r : set.rules_of_pattern[id]) AddCandidate(r);
+  });
 }
 
 void Detector::Inspect(const packet::Packet& p, std::vector<Alert>& alerts) {
@@ -161,11 +270,16 @@ void Detector::Inspect(const packet::Packet& p, std::vector<Alert>& alerts) {
     stamp_ = 1;
   }
   candidates_.clear();
-  if (group.fast_patterns && p.payload_len > 0) {
-    ++stats_.packets_scanned;
-    group.fast_patterns->Scan(p.payload, p.payload_len, scratch_, [&](uint32_t id) {
-      for (uint32_t r : group.rules_of_pattern[id]) AddCandidate(r);
-    });
+  if (p.payload_len > 0) {
+    int32_t dst_set = group.any_set;
+    int32_t src_set = -1;
+    if (!group.dst_set_of_port.empty()) {
+      dst_set = group.dst_set_of_port[p.dst_port];
+      src_set = group.src_set_of_port[p.src_port];
+    }
+    if (dst_set >= 0 || src_set >= 0) ++stats_.packets_scanned;
+    if (dst_set >= 0) Scan(group, dst_set, p);
+    if (src_set >= 0) Scan(group, src_set, p);
   }
   size_t before = candidates_.size();
   auto in_group = [&](uint32_t r) {

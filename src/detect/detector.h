@@ -52,6 +52,9 @@ struct Alert {
   bool wants_drop = false;
 };
 
+// Port lists wider than this are treated as `any` when rules are grouped by port.
+inline constexpr uint32_t kMaxGroupedPortSpan = 1024;
+
 // Transport classes that rules are grouped by.
 enum class GroupKind : uint8_t { kTcp, kUdp, kIcmp, kOtherIp, kCount };
 
@@ -64,9 +67,23 @@ class DetectionPlan {
   [[nodiscard]] size_t rule_count() const { return rules_.size(); }
   [[nodiscard]] const CompiledRule& rule(size_t i) const { return rules_[i]; }
 
-  struct Group {
-    std::unique_ptr<LiteralDatabase> fast_patterns;       // null when no rule has one
+  // One fast-pattern database and the rules behind each of its literals.
+  struct ScanSet {
+    std::unique_ptr<LiteralDatabase> fast_patterns;
     std::vector<std::vector<uint32_t>> rules_of_pattern;  // literal id -> rule indexes
+    size_t rule_count = 0;
+  };
+  // The rules of one transport class, split by port (tcp and udp only) as Snort's port groups
+  // are: a rule naming destination ports sits in the set of each of those ports, a rule naming
+  // only source ports in the source-port sets, and a rule with any ports in `any_set` and also in
+  // every destination-port set (so a packet needs one destination-side scan). Ports with equal
+  // rule sets share one ScanSet. Port lists too wide to enumerate (negations, ranges over
+  // kMaxGroupedPortSpan ports) count as any.
+  struct Group {
+    std::vector<ScanSet> sets;
+    std::vector<int32_t> dst_set_of_port;  // 65,536 entries (tcp/udp) or empty; -1 = any_set
+    std::vector<int32_t> src_set_of_port;  // 65,536 entries (tcp/udp) or empty; -1 = none
+    int32_t any_set = -1;                  // -1 when no such rule
     // Rules with neither a positive content nor an indexable address: candidates on every packet.
     std::vector<uint32_t> always;
   };
@@ -78,6 +95,8 @@ class DetectionPlan {
 
  private:
   DetectionPlan() = default;
+  // Builds groups_[kind] from the rules already in rules_.
+  base::Status BuildGroup(GroupKind kind, const std::vector<bool>& address_indexed);
   std::vector<CompiledRule> rules_;
   std::array<Group, size_t(GroupKind::kCount)> groups_;
   AddressIndex by_src_;
@@ -87,6 +106,7 @@ class DetectionPlan {
 struct DetectStats {
   uint64_t packets = 0;          // packets inspected (IP packets)
   uint64_t packets_scanned = 0;  // packets whose payload went through a fast-pattern scan
+  uint64_t scans = 0;            // fast-pattern scans (a packet may need a second, source-side)
   uint64_t packets_with_candidates = 0;
   uint64_t address_candidates = 0;  // candidates found through the address index
   uint64_t candidates = 0;          // rule evaluations by the full matcher
@@ -112,6 +132,8 @@ class Detector {
 
  private:
   explicit Detector(const DetectionPlan& plan) : plan_(plan) {}
+  // Scans the payload with one ScanSet of `group`, adding the rules of its hits as candidates.
+  void Scan(const DetectionPlan::Group& group, int32_t set_index, const packet::Packet& p);
   void AddCandidate(uint32_t rule) {
     if (seen_stamp_[rule] != stamp_) {
       seen_stamp_[rule] = stamp_;

@@ -166,10 +166,15 @@ TEST(DetectorTest, AgreesWithEvaluatingEveryRule) {
       else if (pick(4) == 0)
         opts += fmt::format("offset:{}; depth:{}; ", pick(3), 10 + pick(10));
     }
-    const char* proto = pick(2) ? "tcp" : "ip";
-    std::string port = pick(3) == 0 ? "80" : "any";
-    texts.push_back(fmt::format("alert {} any any -> any {} (msg:\"r{}\"; {}sid:{};)", proto, port,
-                                sid, opts, sid));
+    const char* protos[] = {"tcp", "ip", "udp"};
+    // Port specifications that land in destination sets, source sets, any, or wide ranges.
+    const char* headers[] = {"any any -> any any",        "any any -> any 80",
+                             "any any -> any [80,8080]",  "any 80 -> any any",
+                             "any any <> any 80",         "any any -> any !80",
+                             "any 1024: -> any any",      "any [53,80] <> any 40000",
+                             "any any -> any 0:2000",     "any any -> any [1:100,!53]"};
+    texts.push_back(fmt::format("alert {} {} (msg:\"r{}\"; {}sid:{};)", protos[pick(3)],
+                                headers[pick(10)], sid, opts, sid));
   }
   auto plan = Plan(texts);
   auto d = Detector::Create(*plan);
@@ -184,7 +189,8 @@ TEST(DetectorTest, AgreesWithEvaluatingEveryRule) {
       payload += w;
       payload += std::string(pick(4), "xyz "[pick(4)]);
     }
-    TestPacket tp(payload, true, "10.0.0.1", 40000, "192.168.0.5", pick(2) ? 80 : 8080);
+    const uint16_t ports[] = {80, 8080, 40000, 53, 2001};
+    TestPacket tp(payload, pick(3) != 0, "10.0.0.1", ports[pick(5)], "192.168.0.5", ports[pick(5)]);
     std::vector<uint32_t> expected;
     for (size_t r = 0; r < plan->rule_count(); ++r) {
       if (MatchRule(plan->rule(r), tp.p)) expected.push_back(plan->rule(r).rule.sid);
