@@ -114,7 +114,7 @@ void BM_Detect(benchmark::State& state, const char* rules_dir) {
   state.counters["rules_enabled"] = double(enabled);
   const detect::DetectStats& s = (*detector)->stats();
   state.counters["full_match_fraction"] =
-      s.packets ? double(s.packets_with_candidates) / double(s.packets) : 0;
+      s.packets ? double(s.packets_full_match) / double(s.packets) : 0;
 }
 BENCHMARK_CAPTURE(BM_Detect, snort3_community, "../shared/rules/snort3-community")
     ->Unit(benchmark::kMillisecond);

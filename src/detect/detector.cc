@@ -152,6 +152,29 @@ base::Status DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& 
     auto db = LiteralDatabase::Build(literals);
     if (!db) return db.error();
     set.fast_patterns = std::move(*db);
+
+    // The literal filter: each rule's other positive payload literals.
+    std::map<std::pair<std::string, bool>, uint32_t> filter_ids;
+    std::vector<Literal> filter_literals;
+    for (uint32_t r : rule_ids) {
+      const CompiledRule& cr = rules_[r];
+      const rules::ContentOption* fp = ChooseFastPattern(cr.contents);
+      std::vector<uint32_t> needs;
+      for (const rules::ContentOption* c : cr.contents) {
+        if (c == fp || c->negated || !c->buffer.empty()) continue;
+        auto [lit, fresh] =
+            filter_ids.try_emplace({c->pattern, c->nocase}, uint32_t(filter_literals.size()));
+        if (fresh) filter_literals.push_back({c->pattern, c->nocase, lit->second});
+        needs.push_back(lit->second);
+      }
+      if (!needs.empty()) set.needs.emplace_back(r, std::move(needs));
+    }
+    if (!filter_literals.empty()) {
+      auto filter = LiteralDatabase::Build(filter_literals);
+      if (!filter) return filter.error();
+      set.literal_filter = std::move(*filter);
+      set.literal_count = filter_literals.size();
+    }
     return it->second;
   };
 
@@ -246,18 +269,60 @@ base::Result<std::unique_ptr<Detector>> Detector::Create(const DetectionPlan& pl
   for (size_t g = 0; g < size_t(GroupKind::kCount); ++g) {
     for (const DetectionPlan::ScanSet& set : plan.group(GroupKind(g)).sets) {
       if (auto s = d->scratch_.Prepare(*set.fast_patterns); !s) return s.error();
+      if (set.literal_filter) {
+        if (auto s = d->scratch_.Prepare(*set.literal_filter); !s) return s.error();
+      }
     }
   }
   d->seen_stamp_.assign(plan.rule_count(), 0);
   return d;
 }
 
+const std::vector<uint32_t>* DetectionPlan::ScanSet::NeedsOf(uint32_t rule) const {
+  auto it = std::lower_bound(needs.begin(), needs.end(), rule,
+                             [](const auto& entry, uint32_t r) { return entry.first < r; });
+  return it != needs.end() && it->first == rule ? &it->second : nullptr;
+}
+
 void Detector::Scan(const DetectionPlan::Group& group, int32_t set_index, const packet::Packet& p) {
   const DetectionPlan::ScanSet& set = group.sets[size_t(set_index)];
   ++stats_.scans;
+  size_t first = candidates_.size();
   set.fast_patterns->Scan(p.payload, p.payload_len, scratch_, [&](uint32_t id) {
     for (uint32_t r : set.rules_of_pattern[id]) AddCandidate(r);
   });
+  if (candidates_.size() == first) return;
+  fast_pattern_hit_ = true;
+  if (!set.literal_filter) return;
+  bool any_needs = false;
+  for (size_t i = first; i < candidates_.size() && !any_needs; ++i) {
+    any_needs = set.NeedsOf(candidates_[i]) != nullptr;
+  }
+  if (!any_needs) return;
+
+  // One scan marks every filter literal present in the payload.
+  ++stats_.literal_filter_scans;
+  if (literal_seen_.size() < set.literal_count) literal_seen_.resize(set.literal_count, 0);
+  if (++literal_stamp_ == 0) {
+    std::fill(literal_seen_.begin(), literal_seen_.end(), 0);
+    literal_stamp_ = 1;
+  }
+  set.literal_filter->Scan(p.payload, p.payload_len, scratch_,
+                           [&](uint32_t id) { literal_seen_[id] = literal_stamp_; });
+  size_t kept = first;
+  for (size_t i = first; i < candidates_.size(); ++i) {
+    const std::vector<uint32_t>* needs = set.NeedsOf(candidates_[i]);
+    bool all_present = true;
+    if (needs) {
+      for (uint32_t lit : *needs) all_present &= literal_seen_[lit] == literal_stamp_;
+    }
+    if (all_present) {
+      candidates_[kept++] = candidates_[i];
+    } else {
+      ++stats_.literal_filter_rejects;
+    }
+  }
+  candidates_.resize(kept);
 }
 
 void Detector::Inspect(const packet::Packet& p, std::vector<Alert>& alerts) {
@@ -270,6 +335,7 @@ void Detector::Inspect(const packet::Packet& p, std::vector<Alert>& alerts) {
     stamp_ = 1;
   }
   candidates_.clear();
+  fast_pattern_hit_ = false;
   if (p.payload_len > 0) {
     int32_t dst_set = group.any_set;
     int32_t src_set = -1;
@@ -280,6 +346,7 @@ void Detector::Inspect(const packet::Packet& p, std::vector<Alert>& alerts) {
     if (dst_set >= 0 || src_set >= 0) ++stats_.packets_scanned;
     if (dst_set >= 0) Scan(group, dst_set, p);
     if (src_set >= 0) Scan(group, src_set, p);
+    stats_.packets_with_candidates += fast_pattern_hit_;
   }
   size_t before = candidates_.size();
   auto in_group = [&](uint32_t r) {
@@ -290,7 +357,7 @@ void Detector::Inspect(const packet::Packet& p, std::vector<Alert>& alerts) {
   stats_.address_candidates += candidates_.size() - before;
   candidates_.insert(candidates_.end(), group.always.begin(), group.always.end());
   if (candidates_.empty()) return;
-  ++stats_.packets_with_candidates;
+  ++stats_.packets_full_match;
   std::sort(candidates_.begin(), candidates_.end());
 
   size_t first = alerts.size();

@@ -68,10 +68,21 @@ class DetectionPlan {
   [[nodiscard]] const CompiledRule& rule(size_t i) const { return rules_[i]; }
 
   // One fast-pattern database and the rules behind each of its literals.
+  //
+  // The set's literal filter (NFP = non-fast-pattern): every other positive payload literal of its
+  // rules, in a second database scanned only when a fast-pattern hit produced a candidate that
+  // needs one. A rule must find each of its literals somewhere in the payload (wherever its
+  // offsets would put it), so a candidate with a literal absent from the payload is dropped
+  // before the full matcher.
   struct ScanSet {
     std::unique_ptr<LiteralDatabase> fast_patterns;
     std::vector<std::vector<uint32_t>> rules_of_pattern;  // literal id -> rule indexes
     size_t rule_count = 0;
+    std::unique_ptr<LiteralDatabase> literal_filter;  // null when no rule needs one
+    size_t literal_count = 0;
+    // Rule index -> the literal_filter ids it needs (sorted by rule; rules needing none absent).
+    std::vector<std::pair<uint32_t, std::vector<uint32_t>>> needs;
+    [[nodiscard]] const std::vector<uint32_t>* NeedsOf(uint32_t rule) const;
   };
   // The rules of one transport class, split by port (tcp and udp only) as Snort's port groups
   // are: a rule naming destination ports sits in the set of each of those ports, a rule naming
@@ -107,11 +118,14 @@ struct DetectStats {
   uint64_t packets = 0;          // packets inspected (IP packets)
   uint64_t packets_scanned = 0;  // packets whose payload went through a fast-pattern scan
   uint64_t scans = 0;            // fast-pattern scans (a packet may need a second, source-side)
-  uint64_t packets_with_candidates = 0;
-  uint64_t address_candidates = 0;  // candidates found through the address index
-  uint64_t candidates = 0;          // rule evaluations by the full matcher
-  uint64_t matches = 0;             // rules that matched (before pass suppression)
-  uint64_t alerts = 0;              // alerts reported
+  uint64_t packets_with_candidates = 0;  // fast-pattern candidates before the literal filter
+  uint64_t literal_filter_scans = 0;
+  uint64_t literal_filter_rejects = 0;  // candidates dropped by the literal filter
+  uint64_t packets_full_match = 0;      // packets with at least one rule to evaluate fully
+  uint64_t address_candidates = 0;      // candidates found through the address index
+  uint64_t candidates = 0;              // rule evaluations by the full matcher
+  uint64_t matches = 0;                 // rules that matched (before pass suppression)
+  uint64_t alerts = 0;                  // alerts reported
 };
 
 // True when the packet satisfies the rule's header: protocol, addresses, ports, direction.
@@ -143,7 +157,10 @@ class Detector {
   const DetectionPlan& plan_;
   LiteralScratch scratch_;
   std::vector<uint32_t> candidates_;
-  std::vector<uint32_t> seen_stamp_;  // per rule: the packet stamp that made it a candidate
+  std::vector<uint32_t> seen_stamp_;    // per rule: the packet stamp that made it a candidate
+  std::vector<uint32_t> literal_seen_;  // per literal-filter id: stamp of the scan that found it
+  uint32_t literal_stamp_ = 0;
+  bool fast_pattern_hit_ = false;  // this packet's fast-pattern scans found a candidate
   uint32_t stamp_ = 0;
   DetectStats stats_;
 };

@@ -96,6 +96,23 @@ TEST(DetectorTest, RulesWithoutContentAreAlwaysCandidates) {
   EXPECT_EQ((**d).stats().packets, 2u);
 }
 
+TEST(DetectorTest, LiteralFilterDropsCandidatesMissingALiteral) {
+  auto plan = Plan({
+      R"(alert tcp any any -> any any (msg:"both"; content:"GET"; content:"passwd"; sid:1;))",
+      R"(alert tcp any any -> any any (msg:"one"; content:"shadow"; sid:2;))",
+  });
+  auto d = Detector::Create(*plan);
+  ASSERT_TRUE(d);
+  // "passwd" is rule 1's fast pattern; without "GET" the filter drops it before the full match.
+  EXPECT_EQ(Sids(**d, TestPacket("POST /etc/passwd").p), (std::vector<uint32_t>{}));
+  EXPECT_EQ((**d).stats().literal_filter_rejects, 1u);
+  EXPECT_EQ((**d).stats().packets_full_match, 0u);
+  EXPECT_EQ(Sids(**d, TestPacket("GET /etc/passwd").p), (std::vector<uint32_t>{1}));
+  EXPECT_EQ(Sids(**d, TestPacket("cat /etc/shadow").p), (std::vector<uint32_t>{2}));
+  EXPECT_EQ((**d).stats().literal_filter_rejects, 1u);
+  EXPECT_EQ((**d).stats().packets_full_match, 2u);
+}
+
 TEST(DetectorTest, AddressOnlyRulesAreFoundThroughTheIndex) {
   auto plan = Plan({
       R"(alert ip [198.51.100.7,203.0.113.0/24] any -> any any (msg:"reputation src"; sid:1;))",

@@ -114,7 +114,10 @@ base::Result<RunOutcome> RunOffline(const detect::DetectionPlan& plan, const Run
   s.Add("detect.packets", d.packets);
   s.Add("detect.packets_scanned", d.packets_scanned);
   s.Add("detect.packets_with_candidates", d.packets_with_candidates);
+  s.Add("detect.literal_filter_scans", d.literal_filter_scans);
+  s.Add("detect.literal_filter_rejects", d.literal_filter_rejects);
   s.Add("detect.address_candidates", d.address_candidates);
+  s.Add("detect.packets_full_match", d.packets_full_match);
   s.Add("detect.candidates", d.candidates);
   s.Add("detect.matches", d.matches);
 
