@@ -1,9 +1,11 @@
 #include "detect/detector.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <optional>
 #include <unordered_map>
+#include <utility>
 
 #include "detect/content_match.h"
 
@@ -35,12 +37,47 @@ GroupKind GroupOf(const packet::Packet& p) {
 }
 
 // The content that drives the fast-pattern scan, or null when the rule has no positive content.
+// How well a literal serves as a fast pattern: longer and more varied is rarer in traffic.
+// Literals that run through ordinary traffic (a repeated byte, protocol boilerplate such as
+// "HTTP/1.1" or "\r\n") would make their rule a candidate on most packets, so they rank low.
+int FastPatternScore(const rules::ContentOption& c) {
+  static constexpr std::string_view kCommon[] = {
+      "GET ",         "POST",     "HTTP/1.",       "HTTP/1.1",        "HTTP/1.0",
+      "\r\n",         "\r\n\r\n", "Host:",         "Host: ",          "User-Agent:",
+      "User-Agent: ", "Accept:",  "Content-Type:", "Content-Length:", "Cookie:",
+      ".com",         ".php",     "http://",       "https://",        "www."};
+  std::string_view p = c.pattern;
+  bool distinct[256] = {};
+  int n_distinct = 0;
+  for (unsigned char b : p) n_distinct += !std::exchange(distinct[b], true);
+  int score = int(std::min<size_t>(p.size(), 32)) + 2 * std::min(n_distinct, 16);
+  if (n_distinct == 1) score -= 24;  // runs of one byte: NUL padding, spaces, 0x90 sleds
+  for (std::string_view common : kCommon) {
+    if (p.size() == common.size() &&
+        std::equal(p.begin(), p.end(), common.begin(), [&](char a, char b) {
+          return c.nocase ? std::tolower(static_cast<unsigned char>(a)) ==
+                                std::tolower(static_cast<unsigned char>(b))
+                          : a == b;
+        })) {
+      score -= 24;
+    }
+  }
+  return score;
+}
+
+// The content that drives the fast-pattern scan: the rule's `fast_pattern` content, else its
+// best-scoring positive payload content; null when the rule has no positive payload content.
 const rules::ContentOption* ChooseFastPattern(const std::vector<const rules::ContentOption*>& cs) {
   const rules::ContentOption* best = nullptr;
+  int best_score = 0;
   for (const rules::ContentOption* c : cs) {
     if (c->negated || !c->buffer.empty()) continue;
     if (c->fast_pattern) return c;
-    if (!best || c->pattern.size() > best->pattern.size()) best = c;
+    int score = FastPatternScore(*c);
+    if (!best || score > best_score) {
+      best = c;
+      best_score = score;
+    }
   }
   return best;
 }
