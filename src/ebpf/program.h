@@ -1,0 +1,82 @@
+// A loaded eBPF program: the instructions after the load-time structural check (check.h) and, for
+// XDP, the rewrite of context field loads (xdp.h), decoded once into an array of operations that
+// the interpreter dispatches on directly (interp/interpreter.h). Immutable once built; share it
+// between threads freely.
+//
+//   auto insns = ebpf::Assemble("mov %r0, 2\nexit");
+//   auto prog = ebpf::Program::Load(*insns, {.type = ebpf::ProgramType::kXdp});
+//   if (!prog) return prog.error();          // "instruction 3: jump out of range ..."
+//   ebpf::Scratch scratch;
+//   auto r0 = ebpf::Run(**prog, scratch, ctx);
+//
+// Decoding resolves everything that is known at load time: immediates are widened to 64 bits as
+// the instruction's class requires, jump offsets become absolute indices, helper ids become
+// function pointers, 64-bit immediate loads of a map (src=1) or a map value (src=2) become the
+// address itself.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "ebpf/helpers.h"
+#include "ebpf/interp/handlers.h"
+#include "ebpf/isa.h"
+#include "ebpf/maps.h"
+
+namespace vigil::ebpf {
+
+enum class ProgramType {
+  kRaw,  // r1 and r2 are whatever the caller passes (the test suites' memory and its length)
+  kXdp,  // r1 is struct xdp_md; its field loads are rewritten at load time
+};
+
+struct LoadOptions {
+  ProgramType type = ProgramType::kRaw;
+  // Helpers the program may call; null means HelperTable::Kernel().
+  const HelperTable* helpers = nullptr;
+  // The maps that 64-bit immediate loads with src=1 (map) or src=2 (map value) name by index.
+  std::vector<std::shared_ptr<Map>> maps;
+  uint32_t max_insns = kMaxInsns;
+  std::string name;
+};
+
+// One decoded instruction: 16 bytes, the handler first.
+struct Op {
+  Handler handler;
+  uint8_t dst;
+  uint8_t src;
+  int32_t off;   // memory offset, or the absolute index of a jump or call target
+  uint64_t imm;  // widened immediate; a HelperFn for helper calls; the value of lddw
+};
+static_assert(sizeof(Op) == 16);
+
+class Program {
+ public:
+  // Checks `insns` (check.h), rewrites context accesses for the program type, and decodes.
+  [[nodiscard]] static base::Result<std::shared_ptr<const Program>> Load(
+      std::span<const Insn> insns, LoadOptions options = {});
+
+  [[nodiscard]] std::span<const Op> ops() const { return ops_; }
+  [[nodiscard]] std::span<const Insn> insns() const { return insns_; }
+  [[nodiscard]] const std::vector<std::shared_ptr<Map>>& maps() const { return maps_; }
+  [[nodiscard]] const HelperTable& helpers() const { return *helpers_; }
+  [[nodiscard]] ProgramType type() const { return type_; }
+  [[nodiscard]] const std::string& name() const { return name_; }
+  // Whether `p` is one of this program's maps (checked mode validates helper arguments).
+  [[nodiscard]] bool HasMap(const void* p) const;
+
+ private:
+  Program() = default;
+  std::vector<Insn> insns_;
+  std::vector<Op> ops_;
+  std::vector<std::shared_ptr<Map>> maps_;
+  const HelperTable* helpers_ = nullptr;
+  ProgramType type_ = ProgramType::kRaw;
+  std::string name_;
+};
+
+}  // namespace vigil::ebpf
