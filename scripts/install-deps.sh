@@ -7,6 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   clang llvm lld libclang-rt-14-dev
   libvectorscan-dev libpcre2-dev libpcap-dev libbpf-dev libelf-dev zlib1g-dev libasmjit-dev
+  linux-libc-dev
   libyaml-cpp-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
   tcpdump tshark iproute2 clang-format

@@ -2,21 +2,30 @@
 //
 //   vigil -r capture.pcap -R rules/local.rules -l out     # alerts in out/alert_fast.txt, eve.json
 //   vigil -T -R rules/*.rules                             # check rules, report each failure
+//   vigil bpf run prog.o --section xdp --pcap in.pcap     # run an XDP object over a capture
+//   vigil --dump-rules -R rules/local.rules               # every rule in canonical form
 //
 // Exit status: 0 on success, 1 on any error (bad arguments, unreadable capture, failed rules
-// under -T).
+// or threshold lines under -T and --dump-rules).
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
+#include <map>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
+#include "cli/bpf_command.h"
 #include "detect/detector.h"
+#include "detect/support.h"
 #include "engine/config.h"
 #include "engine/offline_run.h"
 #include "rules/classification.h"
 #include "rules/rule_file.h"
+#include "rules/threshold_config.h"
 #include "rules/variables.h"
 
 namespace vigil::cli {
@@ -28,10 +37,29 @@ struct Args {
   std::string log_dir = ".";
   std::string alert_mode = "both";
   bool test_only = false;
+  bool dump_rules = false;
   std::string config_path;
+  std::string threshold_path;
 };
 
 void PrintError(const base::Error& e) { fmt::print(stderr, "vigil: {}\n", e.ToString()); }
+
+// "disabled rules by reason:" then one `  COUNT  REASON` line per reason, most frequent first.
+void PrintDisabledReasons(const rules::LoadReport& report) {
+  std::map<std::string, size_t> counts;
+  for (const rules::Rule& r : report.rules) {
+    if (!r.enabled) ++counts[r.disabled_reason];
+  }
+  if (counts.empty()) return;
+  std::vector<std::pair<size_t, std::string>> sorted;
+  for (auto& [reason, n] : counts) sorted.emplace_back(n, reason);
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  });
+  size_t width = std::to_string(sorted.front().first).size();
+  fmt::print("disabled rules by reason:\n");
+  for (const auto& [n, reason] : sorted) fmt::print("  {:>{}}  {}\n", n, width, reason);
+}
 
 int Run(const Args& args) {
   rules::Variables vars;
@@ -68,13 +96,31 @@ int Run(const Args& args) {
   rule_files.insert(rule_files.end(), args.rule_files.begin(), args.rule_files.end());
 
   rules::LoadReport report;
+  report.support_check = detect::UnsupportedReason;
   for (const std::string& f : rule_files) rules::LoadRuleFile(f, vars, report);
   for (const base::Error& e : report.failures) fmt::print(stderr, "{}\n", e.ToString());
+
+  rules::ThresholdConfig thresholds;
+  if (!args.threshold_path.empty()) {
+    rules::LoadThresholdFile(args.threshold_path, vars, thresholds);
+    for (const base::Error& e : thresholds.failures) fmt::print(stderr, "{}\n", e.ToString());
+  }
+  bool ok = report.failures.empty() && thresholds.failures.empty();
+
+  if (args.dump_rules) {
+    for (const rules::Rule& r : report.rules) fmt::print("{}\n", rules::ToText(r));
+    return ok ? 0 : 1;
+  }
   std::string tally = fmt::format("rules: loaded={} failed={} disabled={}", report.loaded(),
                                   report.failures.size(), report.disabled());
   if (args.test_only) {
+    PrintDisabledReasons(report);
+    if (!args.threshold_path.empty()) {
+      fmt::print("threshold: entries={} failed={}\n", thresholds.size(),
+                 thresholds.failures.size());
+    }
     fmt::print("{}\n", tally);
-    return report.failures.empty() ? 0 : 1;
+    return ok ? 0 : 1;
   }
   fmt::print(stderr, "{}\n", tally);
 
@@ -104,6 +150,10 @@ int Run(const Args& args) {
 }  // namespace vigil::cli
 
 int main(int argc, char** argv) {
+  // `vigil bpf ...`: the eBPF runtime's own command (bpf_command.h).
+  if (argc > 1 && std::string_view(argv[1]) == "bpf") {
+    return vigil::cli::RunBpfCommand(argc - 1, argv + 1);
+  }
   vigil::cli::Args args;
   CLI::App app{
       "vigil: intrusion prevention engine (Snort/Suricata rules, Pigasus-style detection)"};
@@ -117,9 +167,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_flag("-T,--test", args.test_only, "load the configuration and rules, report, and exit");
   app.add_option("-c,--config", args.config_path, "YAML configuration (Suricata layout)");
+  app.add_option("--threshold-file", args.threshold_path,
+                 "threshold.config: suppress, threshold, event_filter, rate_filter lines");
+  app.add_flag("--dump-rules", args.dump_rules,
+               "print every loaded rule in canonical form, one per line, and exit");
   try {
     app.parse(argc, argv);
-    if (!args.test_only && args.read_path.empty()) {
+    if (!args.test_only && !args.dump_rules && args.read_path.empty()) {
       throw CLI::RequiredError("-r (a capture to read) is required unless -T is given");
     }
   } catch (const CLI::CallForHelp& e) {

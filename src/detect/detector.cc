@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "detect/content_match.h"
+#include "detect/support.h"
 
 namespace vigil::detect {
 namespace {
@@ -257,7 +258,9 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
   std::unique_ptr<DetectionPlan> plan(new DetectionPlan());
   plan->rules_.reserve(rules.size());
   for (rules::Rule& r : rules) {
-    if (!r.enabled) continue;
+    // A rule the evaluators cannot handle is never compiled, whoever loaded it: evaluating only
+    // the options it understands would report matches the rule does not make.
+    if (!r.enabled || UnsupportedReason(r)) continue;
     CompiledRule& cr = plan->rules_.emplace_back();
     cr.rule = std::move(r);
     if (!cr.rule.classtype.empty()) {

@@ -60,7 +60,8 @@ enum class GroupKind : uint8_t { kTcp, kUdp, kIcmp, kOtherIp, kCount };
 
 class DetectionPlan {
  public:
-  // Compiles the enabled rules (disabled ones are ignored). Fails only if Vectorscan fails.
+  // Compiles the enabled rules that detect::UnsupportedReason accepts; the others are ignored.
+  // Fails only if Vectorscan fails.
   static base::Result<std::unique_ptr<const DetectionPlan>> Build(
       std::vector<rules::Rule> rules, const rules::ClassificationTable& classifications);
 

@@ -8,6 +8,7 @@
 #include "ebpf/maps.h"
 #include "ebpf/program.h"
 #include "ebpf/scratch.h"
+#include "ebpf/syncookie.h"
 #include "ebpf/xdp.h"
 #include "fmt/format.h"
 
@@ -303,6 +304,7 @@ const HelperTable& HelperTable::Kernel() {
     t.Set(kHelperXdpAdjustMeta, "bpf_xdp_adjust_meta", XdpAdjustMeta);
     t.Set(kHelperXdpAdjustTail, "bpf_xdp_adjust_tail", XdpAdjustTail);
     t.Set(kHelperKtimeGetBootNs, "bpf_ktime_get_boot_ns", KtimeGetBootNs);
+    AddSyncookieHelpers(t);
     return t;
   }();
   return table;

@@ -27,7 +27,8 @@ using HelperFn = uint64_t (*)(Scratch& scratch, uint64_t r1, uint64_t r2, uint64
 class HelperTable {
  public:
   // The kernel helpers vigil implements (map lookup/update/delete, ktime, trace_printk, prandom,
-  // processor id, tail_call, redirect, csum_diff, the XDP adjust helpers, redirect_map).
+  // processor id, tail_call, redirect, csum_diff, the XDP adjust helpers, redirect_map, the raw
+  // SYN cookie helpers of syncookie.h).
   [[nodiscard]] static const HelperTable& Kernel();
 
   void Set(int32_t id, std::string name, HelperFn fn);

@@ -130,6 +130,10 @@ enum HelperId : int32_t {
   kHelperXdpAdjustMeta = 54,
   kHelperXdpAdjustTail = 65,
   kHelperKtimeGetBootNs = 125,
+  kHelperTcpRawGenSyncookieIpv4 = 204,
+  kHelperTcpRawGenSyncookieIpv6 = 205,
+  kHelperTcpRawCheckSyncookieIpv4 = 206,
+  kHelperTcpRawCheckSyncookieIpv6 = 207,
 };
 
 // XDP verdicts (enum xdp_action).

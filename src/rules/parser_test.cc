@@ -75,21 +75,20 @@ TEST(ParseRule, Protocols) {
     Protocol protocol;
     const char* service;
     const char* variant;
-    bool enabled;
   };
   const Case cases[] = {
-      {"ip", Protocol::kIp, "", "", true},
-      {"tcp", Protocol::kTcp, "", "", true},
-      {"udp", Protocol::kUdp, "", "", true},
-      {"icmp", Protocol::kIcmp, "", "", true},
-      {"http", Protocol::kTcp, "http", "", false},
-      {"tls", Protocol::kTcp, "tls", "", false},
-      {"smb", Protocol::kTcp, "smb", "", false},
-      {"ftp-data", Protocol::kTcp, "ftp-data", "", false},
-      {"dns", Protocol::kUdp, "dns", "", false},
-      {"snmp", Protocol::kUdp, "snmp", "", false},
-      {"tcp-pkt", Protocol::kTcp, "", "tcp-pkt", false},
-      {"ipv6", Protocol::kIp, "", "ipv6", false},
+      {"ip", Protocol::kIp, "", ""},
+      {"tcp", Protocol::kTcp, "", ""},
+      {"udp", Protocol::kUdp, "", ""},
+      {"icmp", Protocol::kIcmp, "", ""},
+      {"http", Protocol::kTcp, "http", ""},
+      {"tls", Protocol::kTcp, "tls", ""},
+      {"smb", Protocol::kTcp, "smb", ""},
+      {"ftp-data", Protocol::kTcp, "ftp-data", ""},
+      {"dns", Protocol::kUdp, "dns", ""},
+      {"snmp", Protocol::kUdp, "snmp", ""},
+      {"tcp-pkt", Protocol::kTcp, "", "tcp-pkt"},
+      {"ipv6", Protocol::kIp, "", "ipv6"},
   };
   for (const Case& c : cases) {
     auto r = Parse(std::string("alert ") + c.word + " any any -> any any (sid:1;)");
@@ -97,12 +96,40 @@ TEST(ParseRule, Protocols) {
     EXPECT_EQ(r->protocol, c.protocol) << c.word;
     EXPECT_EQ(r->service, c.service) << c.word;
     EXPECT_EQ(r->protocol_variant, c.variant) << c.word;
-    EXPECT_EQ(r->enabled, c.enabled) << c.word;
-    if (!c.enabled) {
-      EXPECT_TRUE(r->disabled_reason.starts_with(std::string("unsupported protocol ") + c.word))
-          << r->disabled_reason;
-    }
+    // Parsing is not evaluating: the parser never disables (detect/support.h decides).
+    EXPECT_TRUE(r->enabled) << c.word;
   }
+}
+
+TEST(ParseRule, Snort3ShortHeaders) {
+  auto http = Parse(R"(alert http (msg:"x"; http_uri; content:"/a"; sid:1;))");
+  ASSERT_TRUE(http) << http.error().ToString();
+  EXPECT_EQ(http->protocol, Protocol::kTcp);
+  EXPECT_EQ(http->service, "http");
+  EXPECT_TRUE(http->src_addr.IsAny() && http->src_port.IsAny());
+  EXPECT_TRUE(http->dst_addr.IsAny() && http->dst_port.IsAny());
+  EXPECT_EQ(ContentAt(*http, 0).buffer, "http.uri");  // Snort 3: http_uri is sticky
+  EXPECT_EQ(ToText(*http),
+            R"(alert http any any -> any any (msg:"x"; http.uri; content:"/a"; sid:1; rev:0;))");
+
+  auto tcp = Parse("alert tcp (sid:2;)");
+  ASSERT_TRUE(tcp) << tcp.error().ToString();
+  EXPECT_EQ(tcp->protocol, Protocol::kTcp);
+  EXPECT_EQ(tcp->service, "");
+
+  auto any = Parse("alert (sid:3; content:\"x\";)");
+  ASSERT_TRUE(any) << any.error().ToString();
+  EXPECT_EQ(any->protocol, Protocol::kIp);
+  EXPECT_EQ(any->service, "");
+
+  auto file = Parse("alert file (sid:4; file_data; content:\"MZ\";)");
+  ASSERT_TRUE(file) << file.error().ToString();
+  EXPECT_EQ(file->service, "file");
+  EXPECT_EQ(ContentAt(*file, 0).buffer, "file.data");
+
+  auto bad = Parse("alert httpx (sid:5;)");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().column, 7u);
 }
 
 TEST(ParseRule, AppProtocolTransports) {
@@ -251,38 +278,50 @@ TEST(ParseRule, ModifierAppliesToLastContentAcrossOtherOptions) {
   EXPECT_TRUE(ContentAt(*r, 1).nocase);
 }
 
-TEST(ParseRule, UnsupportedKeywordsDisableAndAreKept) {
+TEST(ParseRule, OptionsAreTypedInRuleOrderAndNeverDisableTheRule) {
   auto r = Parse(
-      R"(alert tcp any any -> any any (msg:"x"; flow:established,to_server; content:"a"; http_uri; pcre:"/a\;b/i"; file_data; sid:1;))");
+      R"(alert tcp any any -> any any (msg:"x"; flow:established,to_server; content:"a"; http_uri; pcre:"/a\;b/i"; file_data; content:"b"; sid:1;))");
   ASSERT_TRUE(r) << r.error().ToString();
-  EXPECT_FALSE(r->enabled);
-  EXPECT_EQ(r->disabled_reason, "unsupported keyword flow");  // the first one
-  ASSERT_EQ(r->unsupported_options.size(), 4u);
-  EXPECT_EQ(r->unsupported_options[0], (RawOption{"flow", "established,to_server", true, 0}));
-  EXPECT_EQ(r->unsupported_options[1], (RawOption{"http_uri", "", false, 1}));
-  EXPECT_EQ(r->unsupported_options[2], (RawOption{"pcre", R"("/a\;b/i")", true, 1}));
-  ASSERT_EQ(r->options.size(), 1u);
+  EXPECT_TRUE(r->enabled);
+  EXPECT_EQ(r->disabled_reason, "");
+  ASSERT_EQ(r->options.size(), 4u);
+  const auto& flow = std::get<FlowOption>(r->options[0]);
+  EXPECT_EQ(flow.state, FlowOption::State::kEstablished);
+  EXPECT_EQ(flow.direction, FlowOption::Direction::kToServer);
+  EXPECT_EQ(ContentAt(*r, 1).buffer, "http.uri");  // modifier style
+  const auto& pcre = std::get<PcreOption>(r->options[2]);
+  EXPECT_EQ(pcre.regex, "a\\;b");
+  EXPECT_EQ(pcre.flags, "i");
+  EXPECT_EQ(pcre.buffer, "");  // not relative: the payload, whatever the content before
+  EXPECT_EQ(ContentAt(*r, 3).buffer, "file.data");  // sticky
 }
 
-TEST(ParseRule, UnsupportedPatternKeywordOwnsItsModifiers) {
-  // nocase after uricontent modifies the uricontent, not an earlier content, and is no error.
-  auto r = Parse(R"(alert tcp any any -> any any (uricontent:"/a"; nocase; depth:1; sid:1;))");
+TEST(ParseRule, UricontentIsAContentInTheUriWithItsOwnModifiers) {
+  auto r = Parse(
+      R"(alert tcp any any -> any any (content:"a"; uricontent:"/a"; nocase; depth:2; sid:1;))");
   ASSERT_TRUE(r) << r.error().ToString();
-  EXPECT_FALSE(r->enabled);
-  EXPECT_EQ(r->disabled_reason, "unsupported keyword uricontent");
-  EXPECT_EQ(r->unsupported_options.size(), 3u);
-  EXPECT_TRUE(r->options.empty());
+  ASSERT_EQ(r->options.size(), 2u);
+  EXPECT_FALSE(ContentAt(*r, 0).nocase);
+  EXPECT_EQ(ContentAt(*r, 0).buffer, "");
+  EXPECT_EQ(ContentAt(*r, 1).buffer, "http.uri");
+  EXPECT_TRUE(ContentAt(*r, 1).nocase);
+  EXPECT_EQ(ContentAt(*r, 1).depth, 2);
 }
 
 TEST(ParseRule, ByteExtractVariablesInModifiers) {
   auto r = Parse(
       R"(alert tcp any any -> any any (byte_extract:2,0,len,relative; content:"a"; depth:len; byte_math:bytes 2,offset 0,oper +,rvalue 1,result total; content:"b",within total; sid:1;))");
   ASSERT_TRUE(r) << r.error().ToString();
-  EXPECT_FALSE(r->enabled);
-  EXPECT_EQ(r->disabled_reason, "unsupported keyword byte_extract");
-  EXPECT_FALSE(ContentAt(*r, 0).depth.has_value());
-  EXPECT_EQ(r->unsupported_options[1], (RawOption{"depth", "len", true, 1}));
-  EXPECT_EQ(r->unsupported_options[3], (RawOption{"within", "total", true, 2}));
+  const ContentOption& a = ContentAt(*r, 1);
+  EXPECT_FALSE(a.depth.has_value());
+  EXPECT_EQ(a.depth_var, "len");
+  const ContentOption& b = ContentAt(*r, 3);
+  EXPECT_EQ(b.within_var, "total");
+  EXPECT_TRUE(b.IsRelative());
+  auto undefined = Parse(R"(alert tcp any any -> any any (content:"a"; depth:nolen; sid:1;))");
+  ASSERT_FALSE(undefined);
+  EXPECT_EQ(undefined.error().column,
+            Col(R"(alert tcp any any -> any any (content:"a"; depth:nolen; sid:1;))", "nolen"));
 }
 
 TEST(ParseRule, KeywordsAreCaseInsensitive) {
@@ -291,7 +330,7 @@ TEST(ParseRule, KeywordsAreCaseInsensitive) {
   ASSERT_TRUE(r) << r.error().ToString();
   EXPECT_EQ(r->sid, 9u);
   EXPECT_TRUE(ContentAt(*r, 0).nocase);
-  EXPECT_EQ(r->disabled_reason, "unsupported keyword flow");
+  EXPECT_TRUE(std::holds_alternative<FlowOption>(r->options[1]));
 }
 
 TEST(ParseRule, LastOptionMayOmitSemicolonAndSpacingIsFree) {
@@ -351,8 +390,6 @@ TEST(ParseRule, ErrorsNameTheExactColumn) {
       {"alrt tcp any any -> any any (sid:1;)", "alrt", 0, "unknown rule action 'alrt'"},
       {"block tcp any any -> any any (sid:1;)", "block", 0, "action 'block' is not supported"},
       {"alert foo any any -> any any (sid:1;)", "foo", 0, "unknown protocol 'foo'"},
-      {"alert http (msg:\"x\"; sid:1;)", "(", 0, "service-only"},
-      {"alert (msg:\"x\"; sid:1;)", "(", 0, "header-less"},
       {"alert tcp any any -> any (sid:1;)", "(", 0, "incomplete rule header"},
       {"alert tcp any any -> any any any (sid:1;)", "any", 4, "unexpected 'any'"},
       {"alert tcp any any <- any any (sid:1;)", "<-", 0, "expected direction '->' or '<>'"},
@@ -456,60 +493,27 @@ TEST(ParseRule, ErrorStringNamesFileLineColumn) {
 }
 
 TEST(LookupKeyword, KnowsTheThreeDialects) {
-  EXPECT_EQ(LookupKeyword("content"), KeywordSupport::kSupported);
-  EXPECT_EQ(LookupKeyword("FAST_PATTERN"), KeywordSupport::kSupported);
-  EXPECT_EQ(LookupKeyword("service"), KeywordSupport::kSupported);
-  for (const char* k : {"pcre",
-                        "flow",
-                        "flowbits",
-                        "byte_test",
-                        "byte_jump",
-                        "byte_extract",
-                        "byte_math",
-                        "isdataat",
-                        "dsize",
-                        "flags",
-                        "threshold",
-                        "detection_filter",
-                        "http_uri",
-                        "http.uri",
-                        "file_data",
-                        "pkt_data",
-                        "dns.query",
-                        "tls.sni",
-                        "ttl",
-                        "tos",
-                        "id",
-                        "ipopts",
-                        "fragbits",
-                        "fragoffset",
-                        "seq",
-                        "ack",
-                        "window",
-                        "itype",
-                        "icode",
-                        "icmp_id",
-                        "icmp_seq",
-                        "ip_proto",
-                        "sameip",
-                        "stream_size",
-                        "urilen",
-                        "base64_decode",
-                        "base64_data",
-                        "bsize",
-                        "startswith",
-                        "endswith",
-                        "app-layer-event",
-                        "uricontent",
-                        "bufferlen",
-                        "ber_data",
-                        "dotprefix",
-                        "ja3_hash",
-                        "xbits",
-                        "target",
-                        "noalert"}) {
-    EXPECT_EQ(LookupKeyword(k), KeywordSupport::kUnsupported) << k;
+  EXPECT_EQ(LookupKeyword("content"), KeywordSupport::kTyped);
+  EXPECT_EQ(LookupKeyword("FAST_PATTERN"), KeywordSupport::kTyped);
+  EXPECT_EQ(LookupKeyword("service"), KeywordSupport::kRuleField);
+  EXPECT_EQ(LookupKeyword("target"), KeywordSupport::kRuleField);
+  EXPECT_EQ(LookupKeyword("metadata"), KeywordSupport::kRuleField);
+  for (const char* k :
+       {"pcre",      "flow",       "flowbits", "byte_test",       "byte_jump",   "byte_extract",
+        "byte_math", "isdataat",   "dsize",    "flags",           "threshold",   "detection_filter",
+        "ttl",       "tos",        "id",       "ipopts",          "fragbits",    "fragoffset",
+        "seq",       "ack",        "window",   "itype",           "icode",       "icmp_id",
+        "icmp_seq",  "ip_proto",   "sameip",   "stream_size",     "urilen",      "base64_decode",
+        "bsize",     "startswith", "endswith", "app-layer-event", "uricontent",  "bufferlen",
+        "ber_data",  "dotprefix",  "xbits",    "noalert",         "tls.version", "ssl_state",
+        "dce_iface", "asn1",       "tag"}) {
+    EXPECT_EQ(LookupKeyword(k), KeywordSupport::kTyped) << k;
   }
+  for (const char* k : {"http_uri", "http.uri", "file_data", "pkt_data", "dns.query", "tls.sni",
+                        "ja3_hash", "base64_data", "dce_stub_data", "http_raw_body"}) {
+    EXPECT_EQ(LookupKeyword(k), KeywordSupport::kBuffer) << k;
+  }
+  EXPECT_EQ(LookupKeyword("geoip"), KeywordSupport::kOther);
   EXPECT_EQ(LookupKeyword("contnet"), KeywordSupport::kUnknown);
   EXPECT_EQ(LookupKeyword(""), KeywordSupport::kUnknown);
   EXPECT_EQ(LookupKeyword(std::string(100, 'a')), KeywordSupport::kUnknown);
@@ -522,7 +526,7 @@ TEST(ToText, RoundTripsTheParsedForms) {
       R"(drop udp [10.0.0.0/8,![10.1.0.0/16,10.2.0.0/16]] [1:100,!50] <> [2001:db8::/32,::1] :1023 (content:"x"; fast_pattern:only; sid:1;))",
       R"(alert tcp any any -> any any (content:"Remote|3A| ",depth 11,nocase; content:"You are",distance 0,nocase,fast_pattern,fast_pattern_offset 1,fast_pattern_length 3; sid:118; rev:12;))",
       R"(alert tcp any any -> any any (content:"abcdef",fast_pattern_offset 2; sid:1;))",
-      R"(alert http any any -> any any (msg:"x"; flow:established,to_server; http.uri; content:"/a"; startswith; pcre:"/^["']?post/Ri"; content:"b"; http_uri; nocase; sid:2;))",
+      R"(alert http any any -> any any (msg:"x"; flow:established,to_server; http.uri; content:"/a"; startswith; pcre:"/^["']?post/Ri"; pkt_data; content:"b"; http_uri; nocase; isdataat:!1,relative; sid:2;))",
       R"(alert tcp-pkt any any -> any any (uricontent:"/x"; nocase; byte_extract:2,0,n; content:"a"; within:n; sid:3;))",
       R"(alert ip any any -> any any (sid:4;))",
   };
@@ -544,7 +548,7 @@ TEST(ToText, CanonicalForm) {
   ASSERT_TRUE(r) << r.error().ToString();
   EXPECT_EQ(
       ToText(*r),
-      R"(alert tcp any any -> any [80,8000:8080] (msg:"hi"; content:"GET /|0D 0A|"; nocase; depth:8; content:"x"; http_uri; reference:cve,2020-1; sid:9; rev:0;))");
+      R"(alert tcp any any -> any [80,8000:8080] (msg:"hi"; content:"GET /|0D 0A|"; nocase; depth:8; http.uri; content:"x"; reference:cve,2020-1; sid:9; rev:0;))");
 }
 
 // Hostile input: every prefix of a few rules and every one-byte change must parse or fail

@@ -18,6 +18,7 @@ constexpr std::array kAppProtocols = {
     AppProtocol{"dnp3", Protocol::kTcp},
     AppProtocol{"dns", Protocol::kUdp, true, false},
     AppProtocol{"enip", Protocol::kTcp, false, true},
+    AppProtocol{"file", Protocol::kIp},  // Snort 3 `alert file (...)`: file data of any service
     AppProtocol{"ftp", Protocol::kTcp},
     AppProtocol{"ftp-data", Protocol::kTcp},
     AppProtocol{"http", Protocol::kTcp},
@@ -66,36 +67,6 @@ bool ListMatches(const auto& members, const auto& value) {
   return !has_positive || positive_hit;
 }
 
-// Bytes printed as themselves inside a quoted content; everything else is printed as |hex| so the
-// text never needs an escape (`"`, `;`, `\`, `:` and `|` are special in the rule language).
-bool IsPlainContentByte(unsigned char c) {
-  return c >= 0x20 && c < 0x7f && c != '"' && c != ';' && c != '\\' && c != '|' && c != ':';
-}
-
-void AppendQuotedPattern(std::string& out, std::string_view pattern) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  out += '"';
-  bool in_hex = false;
-  for (unsigned char c : pattern) {
-    if (IsPlainContentByte(c)) {
-      if (in_hex) out += '|';
-      in_hex = false;
-      out += char(c);
-    } else {
-      if (in_hex) {
-        out += ' ';
-      } else {
-        out += '|';
-        in_hex = true;
-      }
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  if (in_hex) out += '|';
-  out += '"';
-}
-
 void AppendEscapedString(std::string& out, std::string_view s) {
   out += '"';
   for (char c : s) {
@@ -105,45 +76,11 @@ void AppendEscapedString(std::string& out, std::string_view s) {
   out += '"';
 }
 
-void AppendRaw(std::string& out, const RawOption& raw) {
-  out += ' ';
-  out += raw.keyword;
-  if (raw.has_value) {
-    out += ':';
-    out += raw.value;
-  }
-  out += ';';
-}
-
-void AppendContent(std::string& out, const ContentOption& c) {
-  out += " content:";
-  if (c.negated) out += '!';
-  AppendQuotedPattern(out, c.pattern);
-  // Snort 2 has no spelling for a fast-pattern slice without fast_pattern, or for only one half of
-  // it; Snort 3's content sub-options do, so those rare shapes use them.
-  bool fp_pair = c.fast_pattern && !c.fast_pattern_only && c.fast_pattern_offset.has_value() &&
-                 c.fast_pattern_length.has_value();
-  if (!fp_pair) {
-    if (c.fast_pattern_offset)
-      out += ",fast_pattern_offset " + std::to_string(*c.fast_pattern_offset);
-    if (c.fast_pattern_length)
-      out += ",fast_pattern_length " + std::to_string(*c.fast_pattern_length);
-  }
-  out += ';';
-  if (c.nocase) out += " nocase;";
-  if (c.rawbytes) out += " rawbytes;";
-  if (c.offset) out += " offset:" + std::to_string(*c.offset) + ";";
-  if (c.depth) out += " depth:" + std::to_string(*c.depth) + ";";
-  if (c.distance) out += " distance:" + std::to_string(*c.distance) + ";";
-  if (c.within) out += " within:" + std::to_string(*c.within) + ";";
-  if (c.fast_pattern_only) {
-    out += " fast_pattern:only;";
-  } else if (fp_pair) {
-    out += " fast_pattern:" + std::to_string(*c.fast_pattern_offset) + "," +
-           std::to_string(*c.fast_pattern_length) + ";";
-  } else if (c.fast_pattern) {
-    out += " fast_pattern;";
-  }
+// A PCRE whose flags name its buffer (/U, /H, ...) carries it whatever the sticky buffer is.
+bool BufferFromFlags(const Option& o) {
+  const auto* p = std::get_if<PcreOption>(&o);
+  if (p == nullptr) return false;
+  return p->flags.find_first_of("UIPQHDMCKSYVWZ") != std::string::npos;
 }
 
 }  // namespace
@@ -304,19 +241,34 @@ std::string ToText(const Rule& rule) {
   out += ' ';
   out += ToText(rule.dst_port);
   out += " (";
+  const size_t options_start = out.size();
   if (!rule.msg.empty()) {
     out += "msg:";
     AppendEscapedString(out, rule.msg);
     out += ';';
   }
-  size_t raw = 0;
-  const auto& raws = rule.unsupported_options;
-  for (size_t i = 0; i <= rule.options.size(); ++i) {
-    while (raw < raws.size() && raws[raw].position <= i) AppendRaw(out, raws[raw++]);
-    if (i == rule.options.size()) break;
-    std::visit([&](const auto& opt) { AppendContent(out, opt); }, rule.options[i]);
+  // Buffers print as sticky buffer keywords where they change (see options.h). A transform
+  // after options already printed in its buffer starts the buffer again, so that it applies to
+  // the options after it only.
+  std::string_view current;
+  bool used = false;
+  for (const Option& option : rule.options) {
+    const std::string* buffer = OptionBuffer(option);
+    if (buffer != nullptr && !BufferFromFlags(option)) {
+      bool transform = std::holds_alternative<TransformOption>(option);
+      if (*buffer != current || (transform && used)) {
+        out += ' ';
+        out += buffer->empty() ? std::string_view("pkt_data") : std::string_view(*buffer);
+        out += ';';
+        current = *buffer;
+        used = false;
+      }
+      if (!transform) used = true;
+    }
+    out += ' ';
+    out += ToText(option);
+    out += ';';
   }
-  while (raw < raws.size()) AppendRaw(out, raws[raw++]);
   for (const Reference& ref : rule.references)
     out += " reference:" + ref.system + "," + ref.id + ";";
   if (!rule.classtype.empty()) out += " classtype:" + rule.classtype + ";";
@@ -330,9 +282,12 @@ std::string ToText(const Rule& rule) {
     }
     out += ';';
   }
+  if (!rule.target.empty()) out += " target:" + rule.target + ";";
   if (rule.gid != 1) out += " gid:" + std::to_string(rule.gid) + ";";
   out += " sid:" + std::to_string(rule.sid) + ";";
   out += " rev:" + std::to_string(rule.rev) + ";)";
+  // Every option above is printed after a space; the first one follows '(' directly.
+  if (out[options_start] == ' ') out.erase(options_start, 1);
   return out;
 }
 

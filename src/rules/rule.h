@@ -2,8 +2,9 @@
 //
 // The parser (rules/parser.h) produces Rules; the detection compiler (detect/) reads them and never
 // changes them. A rule that parses but uses a keyword the detection engine cannot evaluate yet is
-// kept with `enabled = false` and `disabled_reason` set, so it is counted and reported, never
-// evaluated wrongly and never silently dropped.
+// kept with `enabled = false` and `disabled_reason` set (by the loader's support check, see
+// rule_file.h and detect/support.h), so it is counted and reported, never evaluated wrongly and
+// never silently dropped.
 //
 //   action proto src_addr src_port -> dst_addr dst_port (option; option:value; ...)
 #pragma once
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "base/ip_address.h"
+#include "rules/options.h"
 
 namespace vigil::rules {
 
@@ -84,52 +86,11 @@ struct PortExpr {
   friend bool operator==(const PortExpr&, const PortExpr&) = default;
 };
 
-// content:"..." and its modifiers. Offsets are as written (negative offsets are allowed by Snort
-// for distance). `buffer` names the buffer the content inspects: empty for the packet payload
-// (pkt_data), otherwise the sticky buffer or modifier name in Suricata spelling ("http.uri", ...).
-struct ContentOption {
-  std::string pattern;  // raw bytes, |hex| and escapes decoded
-  bool negated = false;
-  bool nocase = false;
-  bool rawbytes = false;
-  std::optional<int32_t> offset;
-  std::optional<int32_t> depth;
-  std::optional<int32_t> distance;
-  std::optional<int32_t> within;
-  bool fast_pattern = false;
-  bool fast_pattern_only = false;
-  // fast_pattern:offset,length (Snort 2, Suricata) or Snort 3's fast_pattern_offset /
-  // fast_pattern_length: only this slice of the pattern goes to the fast-pattern scan.
-  std::optional<int32_t> fast_pattern_offset;
-  std::optional<int32_t> fast_pattern_length;
-  std::string buffer;
-
-  [[nodiscard]] bool IsRelative() const { return distance.has_value() || within.has_value(); }
-
-  friend bool operator==(const ContentOption&, const ContentOption&) = default;
-};
-
-// One detection option in rule order. Issue-by-issue the variant grows (pcre, byte_test, flow...).
-using Option = std::variant<ContentOption>;
-
 struct Reference {
   std::string system;  // "url", "cve", ...
   std::string id;      // as written (escapes kept)
 
   friend bool operator==(const Reference&, const Reference&) = default;
-};
-
-// A rule option whose keyword is known (Snort 2.9, Snort 3 or Suricata) but that this version
-// cannot evaluate. It is kept verbatim so that the rule prints back whole (ToText) and so that the
-// reason a rule is disabled can be shown. `position` is the number of Rule::options that came
-// before it, which places it between them.
-struct RawOption {
-  std::string keyword;
-  std::string value;  // as written, escapes kept; "" when there is no value
-  bool has_value = false;
-  size_t position = 0;
-
-  friend bool operator==(const RawOption&, const RawOption&) = default;
 };
 
 struct Rule {
@@ -156,11 +117,15 @@ struct Rule {
   std::vector<std::string> metadata;  // each metadata option's value as written
   std::vector<std::string> services;  // Snort 3 `service:` option, e.g. {"http", "ssl"}
 
-  std::vector<Option> options;                 // detection options, in rule order
-  std::vector<RawOption> unsupported_options;  // known keywords not evaluated yet (see RawOption)
+  std::string target;  // Suricata `target:` "src_ip" / "dest_ip", "" when none
 
+  std::vector<Option> options;  // detection options, in rule order (options.h)
+
+  // Set by the rule loader's support check (rule_file.h), never by the parser: a rule the
+  // detector cannot evaluate is kept with enabled = false and the reason, e.g.
+  // "unsupported keyword pcre".
   bool enabled = true;
-  std::string disabled_reason;  // set when !enabled, e.g. "unsupported keyword pcre"
+  std::string disabled_reason;
 
   // Where the rule came from, for messages.
   std::string file;
@@ -176,8 +141,10 @@ struct Rule {
 // The canonical text of a rule: one line that ParseRule reads back to an equal Rule (given the same
 // file and line). Addresses and ports are printed resolved (no variables), contents in the
 // Snort 2 / Suricata spelling (`content:"a|0D 0A|"; nocase; depth:10;`), non-printable and
-// special bytes as |hex|, options in the order msg, detection options (with the unsupported ones
-// where they stood), reference, classtype, priority, metadata, service, gid, sid, rev.
+// special bytes as |hex|, buffers as sticky buffer keywords in Suricata spelling (`http.uri;`)
+// printed where the buffer changes, options in the order msg, detection options, reference,
+// classtype, priority, metadata, service, target, gid, sid, rev. `enabled` and
+// `disabled_reason` are not part of the text.
 [[nodiscard]] std::string ToText(const Rule& rule);
 [[nodiscard]] std::string ToText(const AddressExpr& expr);
 [[nodiscard]] std::string ToText(const PortExpr& expr);

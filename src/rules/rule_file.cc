@@ -167,12 +167,36 @@ std::string Place(const Rule& r) { return r.file + ":" + std::to_string(r.line);
 
 }  // namespace
 
+std::optional<std::string> PayloadContentOnly(const Rule& rule) {
+  if (!rule.protocol_variant.empty()) return "unsupported protocol " + rule.protocol_variant;
+  if (!rule.service.empty()) {
+    return "unsupported protocol " + rule.service + " (application-layer detection)";
+  }
+  for (const Option& option : rule.options) {
+    const auto* c = std::get_if<ContentOption>(&option);
+    if (c == nullptr) return "unsupported keyword " + OptionKeyword(option);
+    if (!c->buffer.empty()) return "unsupported buffer " + c->buffer;
+    if (c->startswith) return std::string("unsupported keyword startswith");
+    if (c->endswith) return std::string("unsupported keyword endswith");
+    if (c->HasVariable()) {
+      return std::string("unsupported byte_extract variable in a content modifier");
+    }
+  }
+  return std::nullopt;
+}
+
 size_t LoadReport::disabled() const {
   return size_t(
       std::count_if(rules.begin(), rules.end(), [](const Rule& r) { return !r.enabled; }));
 }
 
 void LoadReport::Add(Rule rule) {
+  if (support_check) {
+    if (std::optional<std::string> reason = support_check(rule)) {
+      rule.enabled = false;
+      rule.disabled_reason = std::move(*reason);
+    }
+  }
   uint64_t key = uint64_t(rule.gid) << 32 | rule.sid;
   auto [it, inserted] = index_.emplace(key, rules.size());
   if (inserted) {

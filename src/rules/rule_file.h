@@ -3,6 +3,7 @@
 //
 //   Variables vars;
 //   LoadReport report;
+//   report.support_check = detect::UnsupportedReason;   // the detector's (default: see below)
 //   LoadRuleFile("/etc/vigil/rules/local.rules", vars, report);
 //   for (const base::Error& e : report.failures) std::cerr << e.ToString() << "\n";
 //   std::cout << report.loaded() << " rules, " << report.disabled() << " disabled\n";
@@ -23,6 +24,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -34,7 +37,23 @@
 
 namespace vigil::rules {
 
+// Decides whether the detector can evaluate a rule: nullopt when it can, else the reason, e.g.
+// "unsupported keyword pcre". The rules library does not know the detector; the caller passes
+// detect::UnsupportedReason (detect/support.h).
+using SupportCheck = std::function<std::optional<std::string>(const Rule&)>;
+
+// The support check a LoadReport starts with: the rules any version of the detector evaluates — a
+// header on ip, tcp, udp or icmp (no application protocol, no narrowing such as tcp-pkt) and
+// content options on the packet payload with their modifiers. Callers that build a detector pass
+// detect::UnsupportedReason, the detector's own and possibly wider check; this default only makes
+// sure that a caller who forgets never gets a rule evaluated wrongly.
+[[nodiscard]] std::optional<std::string> PayloadContentOnly(const Rule& rule);
+
 struct LoadReport {
+  // Every rule added is checked and one it gives a reason for is kept with enabled = false and
+  // that disabled_reason. Set it to nullptr to keep every parsed rule enabled (parse-only tools).
+  SupportCheck support_check = PayloadContentOnly;
+
   std::vector<Rule> rules;              // parsed rules, enabled or not, without duplicates
   std::vector<base::Error> failures;    // rules that did not parse, unreadable files, ...
   std::vector<base::Error> duplicates;  // one entry per duplicate gid:sid, naming both places
@@ -45,7 +64,8 @@ struct LoadReport {
   [[nodiscard]] size_t disabled() const;
   [[nodiscard]] size_t enabled() const { return loaded() - disabled(); }
 
-  // Adds a parsed rule, resolving a duplicate gid:sid (see the file comment).
+  // Adds a parsed rule, applying support_check and resolving a duplicate gid:sid (see the file
+  // comment).
   void Add(Rule rule);
 
  private:

@@ -82,12 +82,41 @@ TEST_F(RuleFileTest, FailuresDoNotStopTheFile) {
   LoadReport report;
   LoadRuleFile(path, vars_, report);
   EXPECT_EQ(report.loaded(), 3u);
-  EXPECT_EQ(report.disabled(), 1u);
+  EXPECT_EQ(report.disabled(), 1u);  // the default support check: flow is no payload content
   EXPECT_EQ(report.enabled(), 2u);
+  EXPECT_EQ(report.rules[1].disabled_reason, "unsupported keyword flow");
+
+  LoadReport parse_only;
+  parse_only.support_check = nullptr;
+  LoadRuleFile(path, vars_, parse_only);
+  EXPECT_EQ(parse_only.disabled(), 0u);  // the parser itself disables nothing
   ASSERT_EQ(report.failures.size(), 2u);
   EXPECT_EQ(report.failures[0].line, 2u);
   EXPECT_EQ(report.failures[1].line, 4u);
   EXPECT_NE(report.failures[1].message.find("'ipvar' is not supported"), std::string::npos);
+}
+
+TEST_F(RuleFileTest, SupportCheckDisablesWithItsReason) {
+  std::string path = Write("a.rules",
+                           "alert tcp any any -> any any (sid:1;)\n"
+                           "alert tcp any any -> any any (flow:established; sid:3;)\n"
+                           "alert tcp any any -> any any (flow:established; sid:3; rev:2;)\n");
+  LoadReport report;
+  std::vector<uint32_t> checked;
+  report.support_check = [&checked](const Rule& r) -> std::optional<std::string> {
+    checked.push_back(r.sid);
+    if (r.options.empty()) return std::nullopt;
+    return "unsupported keyword " + OptionKeyword(r.options[0]);
+  };
+  LoadRuleFile(path, vars_, report);
+  EXPECT_EQ(checked, (std::vector<uint32_t>{1, 3, 3}));
+  ASSERT_EQ(report.loaded(), 2u);
+  EXPECT_TRUE(report.rules[0].enabled);
+  EXPECT_FALSE(report.rules[1].enabled);
+  EXPECT_EQ(report.rules[1].disabled_reason, "unsupported keyword flow");
+  EXPECT_EQ(report.rules[1].rev, 2u);  // the duplicate with the higher rev, still disabled
+  EXPECT_EQ(report.disabled(), 1u);
+  EXPECT_EQ(report.duplicates.size(), 1u);
 }
 
 TEST_F(RuleFileTest, IncludeIsRelativeToTheIncludingFile) {

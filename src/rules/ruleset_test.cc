@@ -1,7 +1,8 @@
 // Parses every active rule of the real rulesets in ../shared/rules (Snort 3 community, Snort 2.9
-// community, Emerging Threats (ET) Open for Suricata and for Snort 2.9), prints what parsed, what
-// is disabled and why, and what failed and why, and checks that nothing fails for a reason other
-// than a form this version rejects on purpose. Every parsed rule also goes through ToText and back.
+// community, Emerging Threats (ET) Open for Suricata and for Snort 2.9), prints what parsed and
+// what failed and why, and checks that every rule parses (the issue asks for 99.5%; all do) and
+// that every failure names file:line:column. Every parsed rule also goes through ToText and back.
+// Which rules the detector can evaluate is detect/support_test.cc's business.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "rules/lexer.h"
 #include "rules/parser.h"
 #include "rules/rule_file.h"
 #include "rules/variables.h"
@@ -24,11 +26,11 @@ namespace fs = std::filesystem;
 
 const fs::path kRulesets = "../shared/rules";
 
-// Failures that are not grammar errors: forms this version rejects on purpose.
-bool IsDeliberateRejection(const std::string& message) {
-  return message.starts_with("Snort 3 service-only rule headers") ||
-         message.starts_with("Snort 3 header-less rules");
-}
+// Failures that are not grammar errors: forms this version rejects on purpose (none today).
+bool IsDeliberateRejection(const std::string&) { return false; }
+
+// A failure message names the file, the line and the column.
+bool NamesPlace(const base::Error& e) { return !e.file.empty() && e.line > 0 && e.column > 0; }
 
 // Groups messages by their shape: quoted parts and numbers replaced.
 std::string Reason(const std::string& message) {
@@ -67,6 +69,7 @@ struct Stats {
   size_t duplicates = 0;
   size_t grammar_failures = 0;
   size_t round_trip_mismatches = 0;
+  size_t unplaced_failures = 0;  // failures without file:line:column
   std::map<std::string, size_t> failure_reasons;
   std::map<std::string, size_t> disabled_reasons;
   std::vector<std::string> examples;  // a few failures in full
@@ -82,6 +85,7 @@ Stats LoadRuleset(const fs::path& dir, const Variables& vars) {
   std::sort(files.begin(), files.end());
   s.files = files.size();
   LoadReport report;
+  report.support_check = nullptr;  // parsing only: the round trip compares with ParseRule
   auto start = std::chrono::steady_clock::now();
   for (const fs::path& f : files) LoadRuleFile(f.string(), vars, report);
   s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -90,6 +94,7 @@ Stats LoadRuleset(const fs::path& dir, const Variables& vars) {
   s.failed = report.failures.size();
   s.duplicates = report.duplicates.size();
   for (const base::Error& e : report.failures) {
+    if (!NamesPlace(e)) ++s.unplaced_failures;
     ++s.failure_reasons[Reason(e.message)];
     if (!IsDeliberateRejection(e.message)) {
       ++s.grammar_failures;
@@ -111,10 +116,12 @@ Stats LoadRuleset(const fs::path& dir, const Variables& vars) {
 }
 
 void Print(const std::string& name, const Stats& s) {
-  std::cout << "== " << name << ": " << s.files << " files, " << s.enabled + s.disabled
-            << " rules parsed (" << s.enabled << " enabled, " << s.disabled << " disabled), "
-            << s.failed << " failed, " << s.duplicates << " duplicate sids, " << s.seconds
-            << " s\n";
+  size_t total = s.enabled + s.disabled + s.failed;
+  std::cout << "== " << name << ": " << s.files << " files, " << s.enabled + s.disabled << " of "
+            << total << " rules parsed ("
+            << (total == 0 ? 100.0 : 100.0 * double(s.enabled + s.disabled) / double(total))
+            << "%), " << s.failed << " failed, " << s.duplicates << " duplicate sids, "
+            << s.round_trip_mismatches << " round-trip mismatches, " << s.seconds << " s\n";
   std::cout << "   failures by reason:\n";
   for (const auto& [reason, n] : s.failure_reasons)
     std::cout << "     " << n << "  " << reason << "\n";
@@ -141,7 +148,52 @@ TEST_P(RulesetTest, EveryActiveRuleParsesOrIsRejectedOnPurpose) {
   Print(GetParam(), s);
   EXPECT_GT(s.enabled + s.disabled, 0u);
   EXPECT_EQ(s.grammar_failures, 0u) << "see the failures printed above";
+  EXPECT_LE(double(s.failed), 0.005 * double(s.enabled + s.disabled + s.failed));
+  EXPECT_EQ(s.unplaced_failures, 0u);
   EXPECT_EQ(s.round_trip_mismatches, 0u);
+}
+
+// Every option keyword the rulesets use (active and commented-out rules, counted with the rule
+// lexer) is a typed option, a buffer or a Rule field — never one kept verbatim, never unknown.
+TEST_P(RulesetTest, EveryKeywordIsTyped) {
+  fs::path dir = kRulesets / GetParam();
+  if (!fs::is_directory(dir)) GTEST_SKIP() << "ruleset " << dir << " not found";
+  std::map<std::string, size_t> counts;
+  RuleTokens tokens;
+  LexError error;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() != ".rules") continue;
+    std::ifstream in(entry.path());
+    std::string line;
+    while (std::getline(in, line)) {
+      std::string_view body = line;
+      while (!body.empty() && (body.front() == ' ' || body.front() == '#')) body.remove_prefix(1);
+      static constexpr std::string_view kActions[] = {"alert ",  "drop ", "pass ",
+                                                      "reject ", "log ",  "sdrop "};
+      if (std::none_of(std::begin(kActions), std::end(kActions),
+                       [&](std::string_view a) { return body.starts_with(a); })) {
+        continue;
+      }
+      if (!TokenizeRule(body, tokens, error)) continue;
+      for (const OptionToken& o : tokens.options) {
+        std::string k(o.keyword.text);
+        for (char& c : k) c = char(std::tolower(static_cast<unsigned char>(c)));
+        ++counts[k];
+      }
+    }
+  }
+  std::vector<std::pair<size_t, std::string>> sorted;
+  for (const auto& [k, n] : counts) sorted.emplace_back(n, k);
+  std::sort(sorted.rbegin(), sorted.rend());
+  std::cout << "== " << GetParam() << ": " << counts.size() << " option keywords\n   ";
+  for (const auto& [n, k] : sorted) std::cout << k << " " << n << "  ";
+  std::cout << "\n";
+  for (const auto& [k, n] : counts) {
+    KeywordSupport support = LookupKeyword(k);
+    EXPECT_TRUE(support == KeywordSupport::kTyped || support == KeywordSupport::kBuffer ||
+                support == KeywordSupport::kRuleField)
+        << k << " (" << n << " uses) is not typed";
+  }
 }
 
 // Rulesets also ship rules commented out (deprecated, noisy, ...). They are not loaded, but they

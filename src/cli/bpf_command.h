@@ -1,0 +1,21 @@
+// `vigil bpf`: runs eBPF programs from clang-compiled object files over captured traffic, the way
+// they would run at the XDP (eXpress Data Path) hook, to test an offload before deploying it.
+//
+//   vigil bpf run filter.o --section xdp --pcap trace.pcap [--checked] [--map-dump] [--quiet]
+//
+// prints one line per packet (its number, verdict and redirect target), then the verdict
+// histogram, the instructions executed (counted in --checked mode only), and with --map-dump every
+// map entry whose value is not all zeros. Exit status: 0 on success, 1 on any error (bad
+// arguments, an object that does not load, an unreadable capture, a checked run that fails).
+#pragma once
+
+#include <cstdio>
+
+namespace vigil::cli {
+
+// `argv[0]` is the word "bpf" (or the program name); `argv[1]` the subcommand ("run").
+int RunBpfCommand(int argc, char** argv);
+// The same, writing the report to `out` and errors to `err` (for tests).
+int RunBpfCommand(int argc, char** argv, std::FILE* out, std::FILE* err);
+
+}  // namespace vigil::cli

@@ -1,0 +1,169 @@
+// What the detector evaluates today (support.h), rule by rule, and how many rules of the real
+// rulesets that enables.
+#include "detect/support.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "rules/parser.h"
+#include "rules/rule_file.h"
+#include "rules/variables.h"
+
+namespace vigil::detect {
+namespace {
+
+std::optional<std::string> ReasonFor(const std::string& text) {
+  static const rules::Variables vars;
+  auto r = rules::ParseRule(text, vars, "t.rules", 1);
+  EXPECT_TRUE(r) << text << ": " << r.error().ToString();
+  if (!r) return "parse error";
+  return UnsupportedReason(*r);
+}
+
+TEST(UnsupportedReason, SupportedRules) {
+  const char* rules[] = {
+      "alert tcp any any -> any 80 (msg:\"x\"; content:\"GET\"; sid:1;)",
+      "drop udp 10.0.0.0/8 any <> any [53,5353] (content:\"|00 01|\"; nocase; rawbytes; offset:2; "
+      "depth:9; content:!\"x\"; distance:0; within:5; fast_pattern; sid:2;)",
+      "pass icmp any any -> any any (content:\"ab\"; fast_pattern:only; sid:3;)",
+      "reject ip any any -> any any (content:\"abcd\",fast_pattern,fast_pattern_offset 1,"
+      "fast_pattern_length 2; sid:4;)",
+      // Rule fields never disable a rule.
+      "alert tcp any any -> any any (msg:\"x\"; reference:cve,1; classtype:misc-activity; "
+      "priority:2; metadata:a b; service:http; target:dest_ip; gid:3; sid:5; rev:2;)",
+      // A header with no option at all.
+      "alert ip any any -> any any (sid:6;)",
+      // Snort 3's `alert tcp (...)`: a transport, no service.
+      "alert tcp (content:\"x\"; sid:7;)",
+      // pkt_data after a buffer brings the payload back.
+      "alert tcp any any -> any any (pkt_data; content:\"x\"; sid:8;)",
+  };
+  for (const char* text : rules) EXPECT_EQ(ReasonFor(text), std::nullopt) << text;
+}
+
+TEST(UnsupportedReason, NamesTheFirstObstacleInRuleOrder) {
+  struct Case {
+    const char* rule;
+    const char* reason;
+  };
+  const Case cases[] = {
+      {"alert http any any -> any any (sid:1;)",
+       "unsupported protocol http (application-layer detection)"},
+      {"alert http (content:\"x\"; sid:1;)",
+       "unsupported protocol http (application-layer detection)"},
+      {"alert file (sid:1;)", "unsupported protocol file (application-layer detection)"},
+      {"alert tcp-pkt any any -> any any (content:\"x\"; sid:1;)", "unsupported protocol tcp-pkt"},
+      {"alert ipv6 any any -> any any (sid:1;)", "unsupported protocol ipv6"},
+      {"alert tcp any any -> any any (content:\"x\"; flow:established,to_server; pcre:\"/x/\"; "
+       "sid:1;)",
+       "unsupported keyword flow"},
+      {"alert tcp any any -> any any (content:\"x\"; pcre:\"/x/\"; flow:established; sid:1;)",
+       "unsupported keyword pcre"},
+      {"alert tcp any any -> any any (content:\"x\"; http_uri; sid:1;)",
+       "unsupported buffer http.uri"},
+      {"alert tcp any any -> any any (uricontent:\"x\"; sid:1;)", "unsupported buffer http.uri"},
+      {"alert tcp any any -> any any (http.uri; content:\"x\"; sid:1;)",
+       "unsupported buffer http.uri"},
+      {"alert tcp any any -> any any (file_data; content:\"x\"; sid:1;)",
+       "unsupported buffer file.data"},
+      {"alert tcp any any -> any any (content:\"x\"; startswith; sid:1;)",
+       "unsupported keyword startswith"},
+      {"alert tcp any any -> any any (content:\"x\"; endswith; sid:1;)",
+       "unsupported keyword endswith"},
+      {"alert tcp any any -> any any (byte_extract:1,0,n; content:\"x\"; depth:n; sid:1;)",
+       "unsupported keyword byte_extract"},
+      {"alert tcp any any -> any any (dsize:>10; sid:1;)", "unsupported keyword dsize"},
+      {"alert tcp any any -> any any (flags:S,12; sid:1;)", "unsupported keyword flags"},
+      {"alert tcp any any -> any any (content:\"x\"; isdataat:!1,relative; sid:1;)",
+       "unsupported keyword isdataat"},
+      {"alert tcp any any -> any any (flowbits:set,a; noalert; sid:1;)",
+       "unsupported keyword flowbits"},
+      {"alert tcp any any -> any any (content:\"x\"; threshold:type limit,track by_src,count 1,"
+       "seconds 60; sid:1;)",
+       "unsupported keyword threshold"},
+      {"alert tcp any any -> any any (detection_filter:track by_src,count 1,seconds 60; sid:1;)",
+       "unsupported keyword detection_filter"},
+      {"alert tcp any any -> any any (geoip:src,RU; sid:1;)", "unsupported keyword geoip"},
+      {"alert udp any any -> any any (dns.query; dotprefix; content:\".x\"; sid:1;)",
+       "unsupported keyword dotprefix"},
+  };
+  for (const Case& c : cases) EXPECT_EQ(ReasonFor(c.rule), c.reason) << c.rule;
+}
+
+TEST(UnsupportedReason, TheLoaderDisablesWithTheReason) {
+  rules::Variables vars;
+  rules::LoadReport report;
+  report.support_check = UnsupportedReason;
+  rules::LoadRuleText(
+      "alert tcp any any -> any 80 (content:\"cmd=\"; sid:1;)\n"
+      "alert tcp any any -> any 80 (flow:to_server,established; content:\"x\"; sid:2;)\n",
+      vars, "t.rules", report);
+  ASSERT_EQ(report.rules.size(), 2u);
+  EXPECT_TRUE(report.rules[0].enabled);
+  EXPECT_FALSE(report.rules[1].enabled);
+  EXPECT_EQ(report.rules[1].disabled_reason, "unsupported keyword flow");
+  EXPECT_EQ(report.disabled(), 1u);
+}
+
+// The real rulesets through the loader with the support check: how many rules are enabled, and
+// the disabled ones by reason. Every enabled rule must hold payload contents only.
+class RulesetSupportTest : public testing::TestWithParam<const char*> {};
+
+TEST_P(RulesetSupportTest, DisabledRulesByReason) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::path("../shared/rules") / GetParam();
+  if (!fs::is_directory(dir)) GTEST_SKIP() << "ruleset " << dir << " not found";
+  rules::Variables vars;
+  ASSERT_TRUE(vars.SetAddress("HOME_NET", "[192.168.0.0/16,10.0.0.0/8,172.16.0.0/12]"));
+  ASSERT_TRUE(vars.SetAddress("EXTERNAL_NET", "!$HOME_NET"));
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() == ".rules") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  rules::LoadReport report;
+  report.support_check = UnsupportedReason;
+  for (const fs::path& f : files) rules::LoadRuleFile(f.string(), vars, report);
+  std::map<std::string, size_t> reasons;
+  for (const rules::Rule& r : report.rules) {
+    if (!r.enabled) {
+      ++reasons[r.disabled_reason];
+      continue;
+    }
+    EXPECT_TRUE(r.service.empty() && r.protocol_variant.empty()) << r.file << ":" << r.line;
+    for (const rules::Option& o : r.options) {
+      const auto* c = std::get_if<rules::ContentOption>(&o);
+      EXPECT_TRUE(c != nullptr && c->buffer.empty()) << r.file << ":" << r.line;
+    }
+  }
+  std::vector<std::pair<size_t, std::string>> sorted;
+  for (const auto& [reason, n] : reasons) sorted.emplace_back(n, reason);
+  std::sort(sorted.rbegin(), sorted.rend());
+  std::cout << "== " << GetParam() << ": " << report.loaded() << " rules, " << report.enabled()
+            << " enabled, " << report.disabled() << " disabled, " << report.failures.size()
+            << " failed\n   disabled rules by reason:\n";
+  for (const auto& [n, reason] : sorted) std::cout << "     " << n << "  " << reason << "\n";
+  EXPECT_GT(report.loaded(), 0u);
+  EXPECT_EQ(report.failures.size(), 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Rulesets, RulesetSupportTest,
+                         testing::Values("snort3-community", "et-open-suricata-2024",
+                                         "snort2.9-community", "et-open-snort2.9-2017"),
+                         [](const testing::TestParamInfo<const char*>& info) {
+                           std::string name = info.param;
+                           std::replace_if(
+                               name.begin(), name.end(),
+                               [](char c) { return !std::isalnum(static_cast<unsigned char>(c)); },
+                               '_');
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace vigil::detect

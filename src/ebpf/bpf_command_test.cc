@@ -1,0 +1,110 @@
+// `vigil bpf run` (src/cli/bpf_command.cc): the parser program of tests/ebpf over a crafted capture
+// gives the right per-packet verdicts, histogram, instruction count and map dump.
+#include "cli/bpf_command.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "craft/capture.h"
+#include "craft/frame.h"
+
+namespace vigil::cli {
+namespace {
+
+struct Output {
+  int rc;
+  std::string out, err;
+};
+
+Output RunCommand(std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  char *out_buf = nullptr, *err_buf = nullptr;
+  size_t out_len = 0, err_len = 0;
+  std::FILE* out = open_memstream(&out_buf, &out_len);
+  std::FILE* err = open_memstream(&err_buf, &err_len);
+  const int rc = RunBpfCommand(int(argv.size()), argv.data(), out, err);
+  std::fclose(out);
+  std::fclose(err);
+  Output o{rc, std::string(out_buf, out_len), std::string(err_buf, err_len)};
+  free(out_buf);
+  free(err_buf);
+  return o;
+}
+
+class BpfCommand : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("vigil_bpf_cmd_" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir_);
+    pcap_ = (dir_ / "in.pcap").string();
+    craft::Capture capture;
+    const uint16_t ports[] = {80, 23, 445, 53};
+    for (uint16_t port : ports)
+      capture.Add(
+          craft::BuildFrame({.ip = {.src = craft::Addr("10.0.0.1"), .dst = craft::Addr("10.0.0.2")},
+                             .transport = craft::TcpHeader{.src_port = 1234, .dst_port = port}}));
+    ASSERT_TRUE(capture.WriteTo(pcap_));
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::filesystem::path dir_;
+  std::string pcap_;
+  const std::string object_ = std::string(VIGIL_BPF_OBJ_DIR) + "/parser.o";
+};
+
+TEST_F(BpfCommand, PrintsVerdictsHistogramAndMaps) {
+  Output o = RunCommand(
+      {"bpf", "run", object_, "--section", "xdp", "--pcap", pcap_, "--checked", "--map-dump"});
+  ASSERT_EQ(o.rc, 0) << o.err;
+  EXPECT_NE(o.out.find("packet 1: XDP_PASS\n"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("packet 2: XDP_DROP\n"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("packet 3: XDP_DROP\n"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("packet 4: XDP_PASS\n"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("verdicts: XDP_ABORTED 0 XDP_DROP 2 XDP_PASS 2 XDP_TX 0 XDP_REDIRECT 0\n"),
+            std::string::npos)
+      << o.out;
+  // Checked mode counts instructions: a few dozen per packet.
+  auto pos = o.out.find("instructions executed: ");
+  ASSERT_NE(pos, std::string::npos);
+  const long count = std::stol(o.out.substr(pos + 23));
+  EXPECT_GT(count, 4 * 20);
+  EXPECT_LT(count, 4 * 200);
+  // verdicts[1] = 2 and verdicts[2] = 2; ports has (6, 80), (6, 23), (6, 445), (6, 53).
+  EXPECT_NE(o.out.find("map verdicts (array, key 4 bytes, value 8 bytes): 2 non-zero entries"),
+            std::string::npos)
+      << o.out;
+  EXPECT_NE(o.out.find("  key 01000000 value 0200000000000000\n"), std::string::npos);
+  EXPECT_NE(o.out.find("  key 02000000 value 0200000000000000\n"), std::string::npos);
+  EXPECT_NE(o.out.find("map ports (hash, key 4 bytes, value 8 bytes): 4 non-zero entries"),
+            std::string::npos);
+  EXPECT_NE(o.out.find("  key 06001700 value 0100000000000000\n"), std::string::npos);  // port 23
+}
+
+TEST_F(BpfCommand, FastModeSaysItDoesNotCount) {
+  Output o = RunCommand({"bpf", "run", object_, "--pcap", pcap_, "--quiet"});
+  ASSERT_EQ(o.rc, 0) << o.err;
+  EXPECT_EQ(o.out.find("packet 1:"), std::string::npos);
+  EXPECT_NE(o.out.find("instructions executed: not counted"), std::string::npos) << o.out;
+}
+
+TEST_F(BpfCommand, ErrorsAreReported) {
+  EXPECT_EQ(RunCommand({"bpf", "run", object_}).rc, 1);  // --pcap missing
+  EXPECT_EQ(RunCommand({"bpf"}).rc, 1);                  // no subcommand
+  Output o = RunCommand({"bpf", "run", object_, "--section", "tc", "--pcap", pcap_});
+  EXPECT_EQ(o.rc, 1);
+  EXPECT_NE(o.err.find("no program in section 'tc'"), std::string::npos) << o.err;
+  o = RunCommand({"bpf", "run", pcap_, "--pcap", pcap_});  // a pcap is not an object
+  EXPECT_EQ(o.rc, 1);
+  EXPECT_NE(o.err.find("not an ELF file"), std::string::npos) << o.err;
+  o = RunCommand({"bpf", "run", object_, "--pcap", (dir_ / "missing.pcap").string()});
+  EXPECT_EQ(o.rc, 1);
+}
+
+}  // namespace
+}  // namespace vigil::cli
