@@ -8,8 +8,23 @@ build=${1:?usage: bench/run.sh BUILD_DIR}
 reps=${REPETITIONS:-5}
 cd "$(dirname "$0")/.."
 
-"$build/bench/micro_bench" --benchmark_repetitions="$reps" --benchmark_report_aggregates_only=true \
-  --benchmark_out="$build/bench-results.json" --benchmark_out_format=json
+# Google Benchmark binaries; their JSON files are merged into one table below.
+results=()
+for b in micro_bench rules_bench ebpf_bench flow_bench; do
+  [ -x "$build/bench/$b" ] || continue
+  reps_b=$reps
+  [ "$b" = flow_bench ] && reps_b=3  # one million flows per run: three runs are enough
+  "$build/bench/$b" --benchmark_repetitions="$reps_b" --benchmark_report_aggregates_only=true \
+    --benchmark_out="$build/bench-$b.json" --benchmark_out_format=json
+  results+=("$build/bench-$b.json")
+done
+python3 - "$build/bench-results.json" "${results[@]}" <<'PY'
+import json, sys
+merged = {"benchmarks": []}
+for path in sys.argv[2:]:
+    merged["benchmarks"] += json.load(open(path))["benchmarks"]
+json.dump(merged, open(sys.argv[1], "w"), indent=1)
+PY
 
 # End to end: the vigil command on the real capture, as a user runs it (median wall time).
 e2e=()
@@ -39,7 +54,9 @@ for b in res["benchmarks"]:
         continue
     gbps = b.get("bytes_per_second", 0) * 8 / 1e9
     ips = b.get("items_per_second", 0)
-    extra = ", ".join(f"{k}={b[k]:.4g}" for k in ("rules_enabled", "full_match_fraction") if k in b)
+    known = ("rules_enabled", "full_match_fraction", "pps", "table_MB", "stream_MB", "peak_rss_MB",
+             "evicted", "ooo_fraction", "insns", "ns_per_insn")
+    extra = ", ".join(f"{k}={b[k]:.4g}" for k in known if k in b)
     lines.append(f"| {b['run_name']} | {b['real_time']:.2f} {b['time_unit']} | {gbps:.2f} Gbit/s | {ips/1e6:.2f} M | {extra} |")
 lines += ["", "| end to end (vigil -r mixed-traffic.pcap, -A none) | median s | Gbit/s | packets/s | alerts |", "|---|---|---|---|---|"]
 for row in sys.argv[3:]:
