@@ -29,6 +29,8 @@ for bin in "$build_dir"/fuzz/*; do
   mkdir -p "$corpus"
   dirs=("$corpus")  # new inputs go to the first folder only; the seeds stay untouched
   [[ -d $fuzz_dir/seeds/$name ]] && dirs+=("$fuzz_dir/seeds/$name")
+  # Seeds the build makes (elf_fuzz: the BPF objects compiled from tests/ebpf).
+  [[ $name == elf_fuzz && -d $build_dir/src/ebpf/bpf ]] && dirs+=("$build_dir/src/ebpf/bpf")
   log="$artifacts/$name.log"
 
   "$bin" -max_total_time="$seconds_each" -print_final_stats=1 \

@@ -32,6 +32,16 @@ base::Status CheckAlu(size_t pc, const Insn& i) {
   const bool is64 = Class(i.opcode) == kClsAlu64;
   const bool reg = Source(i.opcode) == kSrcX;
   if (i.dst == kFramePointer) return At(pc, "write to r10, the read-only frame pointer");
+  // The frame pointer may be copied (64-bit mov) or offset (64-bit add/sub) to address the stack;
+  // any other arithmetic on it, or a 32-bit copy that truncates it, is refused, as the kernel's
+  // verifier refuses pointer arithmetic other than add and sub.
+  if (reg && i.src == kFramePointer) {
+    const uint8_t op = AluOp(i.opcode);
+    const bool pointer_op = is64 && (op == kAluMov || op == kAluAdd || op == kAluSub) && i.off == 0;
+    if (!pointer_op) {
+      return At(pc, "arithmetic on r10, the frame pointer, other than a 64-bit mov, add or sub");
+    }
+  }
   switch (AluOp(i.opcode)) {
     case kAluAdd:
     case kAluSub:

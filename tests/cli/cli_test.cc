@@ -5,7 +5,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 namespace vigil::tests {
 namespace {
@@ -59,6 +61,69 @@ TEST(CliTest, CheckModeSucceedsOnGoodRules) {
   Output o = Vigil("-T -R '" + rules.string() + "'");
   EXPECT_EQ(o.exit_code, 0) << o.out;
   EXPECT_NE(o.out.find("rules: loaded=1 failed=0 disabled=0"), std::string::npos) << o.out;
+}
+
+TEST(CliTest, CheckModeTabulatesDisabledRulesByReason) {
+  fs::path rules = Temp("disabled.rules",
+                        "alert tcp any any -> any 80 (msg:\"a\"; flow:established; sid:1;)\n"
+                        "alert tcp any any -> any 80 (msg:\"b\"; flow:to_server; sid:2;)\n"
+                        "alert tcp any any -> any 80 (msg:\"c\"; dsize:>10; sid:3;)\n"
+                        "alert tcp any any -> any 80 (msg:\"d\"; content:\"x\"; sid:4;)\n");
+  Output o = Vigil("-T -R '" + rules.string() + "'");
+  EXPECT_EQ(o.exit_code, 0) << o.out;
+  size_t table = o.out.find("disabled rules by reason:");
+  ASSERT_NE(table, std::string::npos) << o.out;
+  size_t flow = o.out.find("2  unsupported keyword flow", table);
+  size_t dsize = o.out.find("1  unsupported keyword dsize", table);
+  EXPECT_NE(flow, std::string::npos) << o.out;
+  EXPECT_NE(dsize, std::string::npos) << o.out;
+  EXPECT_LT(flow, dsize) << "sorted by count";
+  EXPECT_NE(o.out.find("rules: loaded=4 failed=0 disabled=3"), std::string::npos) << o.out;
+}
+
+TEST(CliTest, DumpRulesPrintsCanonicalRulesThatReadBack) {
+  fs::path rules = Temp("dump.rules",
+                        "alert tcp $EXTERNAL_NET any -> $HOME_NET 80 (msg:\"x\"; "
+                        "content:\"GET\"; nocase; depth:3; sid:7; rev:2;)\n"
+                        "alert udp any any -> any 53 (msg:\"y\"; flow:to_server; sid:8;)\n");
+  Output o = Vigil("--dump-rules -R '" + rules.string() + "'");
+  EXPECT_EQ(o.exit_code, 0) << o.out;
+  EXPECT_NE(o.out.find("sid:7;"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("sid:8;"), std::string::npos) << o.out;  // disabled rules are dumped too
+  // The dump is itself a rule file that loads to the same rules.
+  fs::path dumped = Temp("dumped.rules", "");
+  {
+    std::ofstream out(dumped);
+    std::istringstream lines(o.out);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.starts_with("alert ")) out << line << "\n";
+    }
+  }
+  Output again = Vigil("--dump-rules -R '" + dumped.string() + "'");
+  EXPECT_EQ(again.exit_code, 0) << again.out;
+  auto rule_lines = [](const std::string& text) {
+    std::vector<std::string> v;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+      if (line.starts_with("alert ")) v.push_back(line);
+    }
+    return v;
+  };
+  EXPECT_EQ(rule_lines(again.out), rule_lines(o.out));
+  EXPECT_EQ(rule_lines(o.out).size(), 2u);
+}
+
+TEST(CliTest, ThresholdFileErrorsNameTheLine) {
+  fs::path rules =
+      Temp("t.rules", "alert tcp any any -> any 80 (msg:\"x\"; content:\"GET\"; sid:1;)\n");
+  fs::path thresholds = Temp("threshold.config",
+                             "suppress gen_id 1, sig_id 1, track by_src, ip 10.0.0.1\n"
+                             "threshold gen_id 1, sig_id 1, type nonsense, track by_src, "
+                             "count 1, seconds 60\n");
+  Output o = Vigil("-T -R '" + rules.string() + "' --threshold-file '" + thresholds.string() + "'");
+  EXPECT_EQ(o.exit_code, 1) << o.out;
+  EXPECT_NE(o.out.find(thresholds.string() + ":2:"), std::string::npos) << o.out;
+  EXPECT_EQ(o.out.find(thresholds.string() + ":1:"), std::string::npos) << o.out;
 }
 
 TEST(CliTest, MissingReadPathIsAnError) {
