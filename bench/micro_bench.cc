@@ -95,8 +95,8 @@ void BM_Detect(benchmark::State& state, const char* rules_dir) {
   std::sort(files.begin(), files.end());
   for (const auto& f : files) rules::LoadRuleFile(f, vars, report);
   size_t enabled = report.enabled();
-  auto plan = detect::DetectionPlan::Build(std::move(report.rules),
-                                           rules::ClassificationTable::Default());
+  auto plan =
+      detect::DetectionPlan::Build(std::move(report.rules), rules::ClassificationTable::Default());
   if (!plan) {
     state.SkipWithError(plan.error().ToString().c_str());
     return;

@@ -185,11 +185,11 @@ TEST(DetectorTest, AgreesWithEvaluatingEveryRule) {
     }
     const char* protos[] = {"tcp", "ip", "udp"};
     // Port specifications that land in destination sets, source sets, any, or wide ranges.
-    const char* headers[] = {"any any -> any any",        "any any -> any 80",
-                             "any any -> any [80,8080]",  "any 80 -> any any",
-                             "any any <> any 80",         "any any -> any !80",
-                             "any 1024: -> any any",      "any [53,80] <> any 40000",
-                             "any any -> any 0:2000",     "any any -> any [1:100,!53]"};
+    const char* headers[] = {"any any -> any any",       "any any -> any 80",
+                             "any any -> any [80,8080]", "any 80 -> any any",
+                             "any any <> any 80",        "any any -> any !80",
+                             "any 1024: -> any any",     "any [53,80] <> any 40000",
+                             "any any -> any 0:2000",    "any any -> any [1:100,!53]"};
     texts.push_back(fmt::format("alert {} {} (msg:\"r{}\"; {}sid:{};)", protos[pick(3)],
                                 headers[pick(10)], sid, opts, sid));
   }

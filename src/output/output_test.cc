@@ -102,10 +102,12 @@ TEST_F(OutputTest, EveAlertHasSuricataFields) {
   std::string line = ReadAll(path);
   std::string expected_prefix = R"({"timestamp":"2023-11-14T22:13:20.123456+0000","flow_id":)";
   EXPECT_EQ(line.substr(0, expected_prefix.size()), expected_prefix);
-  EXPECT_NE(line.find(R"("pcap_cnt":42,"event_type":"alert","src_ip":"10.0.0.1","src_port":51234,)"
-                      R"("dest_ip":"192.168.1.9","dest_port":80,"proto":"TCP","ip_v":4,"pkt_src":"wire/pcap",)"
-                      R"("stream":0,"alert":{)"),
-            std::string::npos);
+  EXPECT_NE(
+      line.find(
+          R"("pcap_cnt":42,"event_type":"alert","src_ip":"10.0.0.1","src_port":51234,)"
+          R"("dest_ip":"192.168.1.9","dest_port":80,"proto":"TCP","ip_v":4,"pkt_src":"wire/pcap",)"
+          R"("stream":0,"alert":{)"),
+      std::string::npos);
   EXPECT_NE(line.find(R"("alert":{"action":"allowed","gid":1,"signature_id":2019401,"rev":3,)"
                       R"("signature":"ET POLICY \"quoted\" \\ test",)"
                       R"("category":"Potential Corporate Privacy Violation","severity":1}})"),

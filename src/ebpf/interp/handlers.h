@@ -17,18 +17,18 @@
   X(Jeq) X(Jgt) X(Jge) X(Jset) X(Jne) X(Jsgt) X(Jsge) X(Jlt) X(Jle) X(Jslt) X(Jsle)
 
 // Everything else, one form each.
-#define VIGIL_EBPF_SINGLE_OPS(X)                                                                  \
-  X(Neg64)                                                                                        \
-  X(Neg32) X(Movsx8To64) X(Movsx16To64) X(Movsx32To64) X(Movsx8To32) X(Movsx16To32) X(Le16)       \
-      X(Le32) X(Le64) X(Be16) X(Be32) X(Be64) X(Ja) X(CallHelper) X(CallIndirect) X(CallLocal)    \
-          X(Exit) X(Lddw) X(LdxB) X(LdxH) X(LdxW) X(LdxDw) X(LdxsB) X(LdxsH) X(LdxsW) X(StB)      \
-              X(StH) X(StW) X(StDw) X(StxB) X(StxH) X(StxW) X(StxDw) X(AtomicAdd32) X(AtomicOr32) \
-                  X(AtomicAnd32) X(AtomicXor32) X(AtomicFetchAdd32) X(AtomicFetchOr32)            \
-                      X(AtomicFetchAnd32) X(AtomicFetchXor32) X(AtomicXchg32) X(AtomicCmpxchg32)  \
-                          X(AtomicAdd64) X(AtomicOr64) X(AtomicAnd64) X(AtomicXor64)              \
-                              X(AtomicFetchAdd64) X(AtomicFetchOr64) X(AtomicFetchAnd64)          \
-                                  X(AtomicFetchXor64) X(AtomicXchg64) X(AtomicCmpxchg64)          \
-                                      X(Invalid)
+#define VIGIL_EBPF_SINGLE_OPS(X)                                                                   \
+  X(Neg64)                                                                                         \
+  X(Neg32)                                                                                         \
+  X(Movsx8To64) X(Movsx16To64) X(Movsx32To64) X(Movsx8To32) X(Movsx16To32) X(Le16) X(Le32) X(Le64) \
+      X(Be16) X(Be32) X(Be64) X(Ja) X(CallHelper) X(CallIndirect) X(CallLocal) X(Exit) X(Lddw)     \
+          X(LdxB) X(LdxH) X(LdxW) X(LdxDw) X(LdxsB) X(LdxsH) X(LdxsW) X(StB) X(StH) X(StW) X(StDw) \
+              X(StxB) X(StxH) X(StxW) X(StxDw) X(AtomicAdd32) X(AtomicOr32) X(AtomicAnd32)         \
+                  X(AtomicXor32) X(AtomicFetchAdd32) X(AtomicFetchOr32) X(AtomicFetchAnd32)        \
+                      X(AtomicFetchXor32) X(AtomicXchg32) X(AtomicCmpxchg32) X(AtomicAdd64)        \
+                          X(AtomicOr64) X(AtomicAnd64) X(AtomicXor64) X(AtomicFetchAdd64)          \
+                              X(AtomicFetchOr64) X(AtomicFetchAnd64) X(AtomicFetchXor64)           \
+                                  X(AtomicXchg64) X(AtomicCmpxchg64) X(Invalid)
 
 namespace vigil::ebpf {
 
