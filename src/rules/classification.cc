@@ -6,6 +6,7 @@
 #include <cstring>
 #include <utility>
 
+#include "rules/config_text.h"
 #include "rules/lexer.h"
 
 namespace vigil::rules {
@@ -109,33 +110,16 @@ const ClassificationTable& ClassificationTable::Default() {
 base::Result<ClassificationTable> ClassificationTable::Parse(std::string_view text,
                                                              const std::string& file) {
   ClassificationTable table;
-  size_t pos = 0;
-  uint32_t line_no = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    size_t end = eol == std::string_view::npos ? text.size() : eol;
-    Token line = Trim(Token{text.substr(pos, end - pos), 0});
-    pos = eol == std::string_view::npos ? text.size() : eol + 1;
-    ++line_no;
-    if (line.text.empty() || line.text[0] == '#') continue;
-    if (auto st = ParseLine(line, file, line_no, table); !st) return st.error();
-  }
+  auto st = ForEachConfigLine(
+      text, [&](Token line, uint32_t line_no) { return ParseLine(line, file, line_no, table); });
+  if (!st) return st.error();
   return table;
 }
 
 base::Result<ClassificationTable> ClassificationTable::LoadFile(const std::string& path) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    base::Error e{"cannot read classification file: " + std::string(std::strerror(errno))};
-    e.file = path;
-    return e;
-  }
-  std::string text;
-  char buf[16384];
-  size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-  std::fclose(f);
-  return Parse(text, path);
+  auto text = ReadConfigFile(path, "classification file");
+  if (!text) return text.error();
+  return Parse(*text, path);
 }
 
 void ClassificationTable::Add(Classification c) {

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <utility>
 
+#include "rules/config_text.h"
 #include "rules/lexer.h"
 
 namespace vigil::rules {
@@ -302,34 +303,22 @@ base::Status ParseLine(Token line, const std::string& file, uint32_t line_no, co
 
 void LoadThresholdText(std::string_view text, const Variables& vars, const std::string& name,
                        ThresholdConfig& out) {
-  size_t pos = 0;
-  uint32_t line_no = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    size_t end = eol == std::string_view::npos ? text.size() : eol;
-    Token line = Trim(Token{text.substr(pos, end - pos), 0});
-    pos = eol == std::string_view::npos ? text.size() : eol + 1;
-    ++line_no;
-    if (line.text.empty() || line.text[0] == '#') continue;
+  // A bad line is reported and the rest still load, so the walk never stops early.
+  (void)ForEachConfigLine(text, [&](Token line, uint32_t line_no) {
     if (auto st = ParseLine(line, name, line_no, vars, out); !st) {
       out.failures.push_back(std::move(st.error()));
     }
-  }
+    return base::Status{};
+  });
 }
 
 void LoadThresholdFile(const std::string& path, const Variables& vars, ThresholdConfig& out) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) {
-    out.failures.push_back(ErrorAt(
-        path, 0, size_t(-1), "cannot read threshold file: " + std::string(std::strerror(errno))));
+  auto text = ReadConfigFile(path, "threshold file");
+  if (!text) {
+    out.failures.push_back(ErrorAt(path, 0, size_t(-1), text.error().message));
     return;
   }
-  std::string text;
-  char buf[16384];
-  size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) text.append(buf, n);
-  std::fclose(f);
-  LoadThresholdText(text, vars, path, out);
+  LoadThresholdText(*text, vars, path, out);
 }
 
 }  // namespace vigil::rules
