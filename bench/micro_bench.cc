@@ -13,8 +13,7 @@
 
 #include "decode/decoder.h"
 #include "detect/detector.h"
-#include "io/capture_source.h"
-#include "packet/batch.h"
+#include "engine/decoded_capture.h"
 #include "rules/classification.h"
 #include "rules/rule_file.h"
 #include "rules/variables.h"
@@ -25,35 +24,20 @@ namespace {
 constexpr const char* kCapture = "../shared/pcaps/mixed-traffic.pcap";
 
 // Every frame of the capture, owned here, with the packets decoded once up front.
+// The capture, or the reason it could not be read.
 struct Traffic {
-  std::deque<std::vector<uint8_t>> frames;
-  std::vector<packet::Packet> packets;
-  uint64_t bytes = 0;
+  engine::DecodedCapture capture;
   std::string error;
 };
 
 const Traffic& LoadTraffic() {
   static Traffic t = [] {
     Traffic t;
-    auto source = io::CaptureSource::Open(kCapture);
-    if (!source) {
-      t.error = source.error().ToString();
-      return t;
-    }
-    packet::Batch batch;
-    decode::Decoder decoder;
-    while (true) {
-      batch.Clear();
-      auto n = (*source)->ReadBatch(batch);
-      if (!n || *n == 0) break;
-      for (packet::Packet& p : batch) {
-        t.frames.emplace_back(p.data, p.data + p.caplen);
-        packet::Packet copy = p;
-        copy.data = t.frames.back().data();
-        decoder.Decode(copy);
-        t.packets.push_back(copy);
-        t.bytes += p.caplen;
-      }
+    auto c = engine::DecodedCapture::Load(kCapture);
+    if (c) {
+      t.capture = std::move(*c);
+    } else {
+      t.error = c.error().ToString();
     }
     return t;
   }();
@@ -67,7 +51,7 @@ void BM_Decode(benchmark::State& state) {
     return;
   }
   decode::Decoder decoder;
-  std::vector<packet::Packet> packets = t.packets;
+  std::vector<packet::Packet> packets = t.capture.packets;
   for (auto _ : state) {
     for (packet::Packet& p : packets) {
       p.ResetDecoded();
@@ -76,7 +60,7 @@ void BM_Decode(benchmark::State& state) {
     benchmark::DoNotOptimize(packets.data());
   }
   state.SetItemsProcessed(int64_t(state.iterations() * packets.size()));
-  state.SetBytesProcessed(int64_t(state.iterations() * t.bytes));
+  state.SetBytesProcessed(int64_t(state.iterations() * t.capture.bytes));
 }
 BENCHMARK(BM_Decode)->Unit(benchmark::kMillisecond);
 
@@ -104,13 +88,13 @@ void BM_Detect(benchmark::State& state, const char* rules_dir) {
   auto detector = detect::Detector::Create(**plan);
   std::vector<detect::Alert> alerts;
   for (auto _ : state) {
-    for (const packet::Packet& p : t.packets) {
+    for (const packet::Packet& p : t.capture.packets) {
       alerts.clear();
       (*detector)->Inspect(p, alerts);
     }
   }
-  state.SetItemsProcessed(int64_t(state.iterations() * t.packets.size()));
-  state.SetBytesProcessed(int64_t(state.iterations() * t.bytes));
+  state.SetItemsProcessed(int64_t(state.iterations() * t.capture.packets.size()));
+  state.SetBytesProcessed(int64_t(state.iterations() * t.capture.bytes));
   state.counters["rules_enabled"] = double(enabled);
   const detect::DetectStats& s = (*detector)->stats();
   state.counters["full_match_fraction"] =

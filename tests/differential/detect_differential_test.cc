@@ -9,7 +9,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <deque>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -17,8 +16,7 @@
 
 #include "decode/decoder.h"
 #include "detect/detector.h"
-#include "io/capture_source.h"
-#include "packet/batch.h"
+#include "engine/decoded_capture.h"
 #include "rules/classification.h"
 #include "rules/rule_file.h"
 #include "rules/variables.h"
@@ -31,31 +29,11 @@ namespace fs = std::filesystem;
 const fs::path kShared = fs::path(VIGIL_SOURCE_DIR) / ".." / "shared";
 constexpr double kMaxEvaluations = 3e8;  // brute-force rule evaluations per ruleset
 
-struct Traffic {
-  std::deque<std::vector<uint8_t>> frames;
-  std::vector<packet::Packet> packets;
-};
-
-const Traffic& MixedTraffic() {
-  static Traffic t = [] {
-    Traffic t;
-    auto source = io::CaptureSource::Open((kShared / "pcaps" / "mixed-traffic.pcap").string());
-    if (!source) return t;
-    packet::Batch batch;
-    decode::Decoder decoder;
-    while (true) {
-      batch.Clear();
-      auto n = (*source)->ReadBatch(batch);
-      if (!n || *n == 0) break;
-      for (packet::Packet& p : batch) {
-        t.frames.emplace_back(p.data, p.data + p.caplen);
-        packet::Packet copy = p;
-        copy.data = t.frames.back().data();
-        decoder.Decode(copy);
-        t.packets.push_back(copy);
-      }
-    }
-    return t;
+// The decoded capture; empty when it cannot be read (the test then skips).
+const engine::DecodedCapture& MixedTraffic() {
+  static engine::DecodedCapture t = [] {
+    auto c = engine::DecodedCapture::Load((kShared / "pcaps" / "mixed-traffic.pcap").string());
+    return c ? std::move(*c) : engine::DecodedCapture{};
   }();
   return t;
 }
@@ -64,7 +42,7 @@ class DetectDifferentialTest : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(DetectDifferentialTest, DetectorEqualsEveryRuleOnEveryPacket) {
   fs::path dir = kShared / "rules" / GetParam();
-  const Traffic& traffic = MixedTraffic();
+  const engine::DecodedCapture& traffic = MixedTraffic();
   if (!fs::exists(dir) || traffic.packets.empty()) {
     GTEST_SKIP() << "needs " << dir << " and ../shared/pcaps/mixed-traffic.pcap";
   }
