@@ -13,30 +13,6 @@
 namespace vigil::detect {
 namespace {
 
-using rules::Protocol;
-
-bool RuleInGroup(const rules::Rule& r, GroupKind g) {
-  switch (g) {
-    case GroupKind::kTcp:
-      return r.AppliesToTransport(Protocol::kTcp);
-    case GroupKind::kUdp:
-      return r.AppliesToTransport(Protocol::kUdp);
-    case GroupKind::kIcmp:
-      return r.AppliesToTransport(Protocol::kIcmp);
-    case GroupKind::kOtherIp:
-    case GroupKind::kCount:
-      break;
-  }
-  return r.protocol == Protocol::kIp;
-}
-
-GroupKind GroupOf(const packet::Packet& p) {
-  if (p.has_tcp) return GroupKind::kTcp;
-  if (p.has_udp) return GroupKind::kUdp;
-  if (p.has_icmp) return GroupKind::kIcmp;
-  return GroupKind::kOtherIp;
-}
-
 // The content that drives the fast-pattern scan, or null when the rule has no positive content.
 // How well a literal serves as a fast pattern: longer and more varied is rarer in traffic.
 // Literals that run through ordinary traffic (a repeated byte, protocol boilerplate such as
@@ -90,18 +66,6 @@ std::string FastPatternBytes(const rules::ContentOption& c) {
   size_t len = c.fast_pattern_length ? size_t(*c.fast_pattern_length) : std::string::npos;
   std::string slice = c.pattern.substr(off, len);
   return slice.empty() ? c.pattern : slice;
-}
-
-bool MatchDirection(const rules::Rule& r, const packet::Packet& p, bool reversed) {
-  const base::IpAddress& src = reversed ? p.dst_ip : p.src_ip;
-  const base::IpAddress& dst = reversed ? p.src_ip : p.dst_ip;
-  if (!r.src_addr.Matches(src) || !r.dst_addr.Matches(dst)) return false;
-  if (p.has_tcp || p.has_udp) {
-    uint16_t sport = reversed ? p.dst_port : p.src_port;
-    uint16_t dport = reversed ? p.src_port : p.dst_port;
-    if (!r.src_port.Matches(sport) || !r.dst_port.Matches(dport)) return false;
-  }
-  return true;
 }
 
 // The ports a port expression admits, or nullopt when it admits more than kMaxGroupedPortSpan
@@ -240,19 +204,6 @@ base::Status DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& 
   return {};
 }
 
-namespace {}  // namespace
-
-bool MatchHeader(const rules::Rule& r, const packet::Packet& p) {
-  if (p.ip_version == 0 || !RuleInGroup(r, GroupOf(p))) return false;
-  if (MatchDirection(r, p, false)) return true;
-  return r.bidirectional && MatchDirection(r, p, true);
-}
-
-bool MatchRule(const CompiledRule& cr, const packet::Packet& p) {
-  if (!MatchHeader(cr.rule, p)) return false;
-  return MatchContents(cr.contents, p.payload, p.payload_len);
-}
-
 base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
     std::vector<rules::Rule> rules, const rules::ClassificationTable& classifications) {
   std::unique_ptr<DetectionPlan> plan(new DetectionPlan());
@@ -277,7 +228,13 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
   for (CompiledRule& cr : plan->rules_) {
     for (const rules::Option& o : cr.rule.options) {
       if (const auto* c = std::get_if<rules::ContentOption>(&o)) cr.contents.push_back(c);
+      if (const auto* f = std::get_if<rules::FlowOption>(&o)) {
+        if (f->stream != rules::FlowOption::Stream::kAny) cr.stream = f->stream;
+      }
+      cr.reads_payload |= ReadsPayload(o);
     }
+    plan->has_no_stream_payload_rules_ |=
+        cr.reads_payload && cr.stream == rules::FlowOption::Stream::kNoStream;
   }
 
   // Rules with no positive content wait on their addresses when a side's list can be indexed.
@@ -315,6 +272,7 @@ base::Result<std::unique_ptr<Detector>> Detector::Create(const DetectionPlan& pl
     }
   }
   d->seen_stamp_.assign(plan.rule_count(), 0);
+  d->alerted_stamp_.assign(plan.rule_count(), 0);
   return d;
 }
 
@@ -324,11 +282,12 @@ const std::vector<uint32_t>* DetectionPlan::ScanSet::NeedsOf(uint32_t rule) cons
   return it != needs.end() && it->first == rule ? &it->second : nullptr;
 }
 
-void Detector::Scan(const DetectionPlan::Group& group, int32_t set_index, const packet::Packet& p) {
+void Detector::Scan(const DetectionPlan::Group& group, int32_t set_index, const uint8_t* data,
+                    uint32_t len) {
   const DetectionPlan::ScanSet& set = group.sets[size_t(set_index)];
   ++stats_.scans;
   size_t first = candidates_.size();
-  set.fast_patterns->Scan(p.payload, p.payload_len, scratch_, [&](uint32_t id) {
+  set.fast_patterns->Scan(data, len, scratch_, [&](uint32_t id) {
     for (uint32_t r : set.rules_of_pattern[id]) AddCandidate(r);
   });
   if (candidates_.size() == first) return;
@@ -347,7 +306,7 @@ void Detector::Scan(const DetectionPlan::Group& group, int32_t set_index, const 
     std::fill(literal_seen_.begin(), literal_seen_.end(), 0);
     literal_stamp_ = 1;
   }
-  set.literal_filter->Scan(p.payload, p.payload_len, scratch_,
+  set.literal_filter->Scan(data, len, scratch_,
                            [&](uint32_t id) { literal_seen_[id] = literal_stamp_; });
   size_t kept = first;
   for (size_t i = first; i < candidates_.size(); ++i) {
@@ -365,29 +324,33 @@ void Detector::Scan(const DetectionPlan::Group& group, int32_t set_index, const 
   candidates_.resize(kept);
 }
 
-void Detector::Inspect(const packet::Packet& p, std::vector<Alert>& alerts) {
-  if (p.ip_version == 0) return;
-  ++stats_.packets;
-  GroupKind kind = GroupOf(p);
-  const DetectionPlan::Group& group = plan_.group(kind);
+void Detector::NewCandidates() {
+  candidates_.clear();
   if (++stamp_ == 0) {  // wrapped: forget every old stamp
     std::fill(seen_stamp_.begin(), seen_stamp_.end(), 0);
     stamp_ = 1;
   }
-  candidates_.clear();
-  fast_pattern_hit_ = false;
-  if (p.payload_len > 0) {
-    int32_t dst_set = group.any_set;
-    int32_t src_set = -1;
-    if (!group.dst_set_of_port.empty()) {
-      dst_set = group.dst_set_of_port[p.dst_port];
-      src_set = group.src_set_of_port[p.src_port];
-    }
-    if (dst_set >= 0 || src_set >= 0) ++stats_.packets_scanned;
-    if (dst_set >= 0) Scan(group, dst_set, p);
-    if (src_set >= 0) Scan(group, src_set, p);
-    stats_.packets_with_candidates += fast_pattern_hit_;
+}
+
+void Detector::ScanPorts(const DetectionPlan::Group& group, const packet::Packet& p,
+                         const uint8_t* data, uint32_t len) {
+  if (len == 0) return;
+  int32_t dst_set = group.any_set;
+  int32_t src_set = -1;
+  if (!group.dst_set_of_port.empty()) {
+    dst_set = group.dst_set_of_port[p.dst_port];
+    src_set = group.src_set_of_port[p.src_port];
   }
+  if (dst_set < 0 && src_set < 0) return;
+  ++stats_.packets_scanned;
+  fast_pattern_hit_ = false;
+  if (dst_set >= 0) Scan(group, dst_set, data, len);
+  if (src_set >= 0) Scan(group, src_set, data, len);
+  stats_.packets_with_candidates += fast_pattern_hit_;
+}
+
+void Detector::AddPacketCandidates(GroupKind kind, const DetectionPlan::Group& group,
+                                   const packet::Packet& p) {
   size_t before = candidates_.size();
   auto in_group = [&](uint32_t r) {
     if (plan_.rule(r).group_mask & (1u << size_t(kind))) AddCandidate(r);
@@ -395,25 +358,83 @@ void Detector::Inspect(const packet::Packet& p, std::vector<Alert>& alerts) {
   if (!plan_.by_src().empty()) plan_.by_src().Lookup(p.src_ip, in_group);
   if (!plan_.by_dst().empty()) plan_.by_dst().Lookup(p.dst_ip, in_group);
   stats_.address_candidates += candidates_.size() - before;
-  candidates_.insert(candidates_.end(), group.always.begin(), group.always.end());
+  for (uint32_t r : group.always) AddCandidate(r);
+}
+
+void Detector::Evaluate(const MatchInput& in, Unit unit, std::vector<Alert>& alerts) {
   if (candidates_.empty()) return;
   ++stats_.packets_full_match;
   std::sort(candidates_.begin(), candidates_.end());
-
-  size_t first = alerts.size();
-  bool passed = false;
+  using Stream = rules::FlowOption::Stream;
   for (uint32_t r : candidates_) {
-    ++stats_.candidates;
     const CompiledRule& cr = plan_.rule(r);
-    if (!MatchRule(cr, p)) continue;
+    bool applies = true;
+    switch (unit) {
+      case Unit::kPacket:
+        applies = cr.stream != Stream::kOnlyStream;
+        break;
+      case Unit::kRawOfReassembled:
+        applies = !cr.reads_payload || cr.stream == Stream::kNoStream;
+        break;
+      case Unit::kChunk:
+        applies = cr.reads_payload && cr.stream != Stream::kNoStream;
+        break;
+    }
+    if (!applies || alerted_stamp_[r] == packet_stamp_) continue;
+    ++stats_.candidates;
+    if (!MatchRule(cr, in)) continue;
     ++stats_.matches;
+    alerted_stamp_[r] = packet_stamp_;
     rules::Action a = cr.rule.action;
-    if (a == rules::Action::kPass) passed = true;
+    if (a == rules::Action::kPass) passed_ = true;
     bool drop = a != rules::Action::kAlert && a != rules::Action::kLog && a != rules::Action::kPass;
     if (a != rules::Action::kPass && a != rules::Action::kSdrop) alerts.push_back({&cr, drop});
   }
+}
+
+void Detector::Inspect(const packet::Packet& p, const FlowContext& flow,
+                       std::span<const StreamChunk> chunks, std::vector<Alert>& alerts) {
+  if (p.ip_version == 0) return;
+  ++stats_.packets;
+  if (++packet_stamp_ == 0) {
+    std::fill(alerted_stamp_.begin(), alerted_stamp_.end(), 0);
+    packet_stamp_ = 1;
+  }
+  passed_ = false;
+  size_t first = alerts.size();
+  GroupKind kind = GroupOf(p);
+  const DetectionPlan::Group& group = plan_.group(kind);
+
+  // The packet itself: every rule, or only those that do not read the reassembled payload.
+  NewCandidates();
+  if (!flow.reassembled || plan_.has_no_stream_payload_rules()) {
+    ScanPorts(group, p, p.payload, p.payload_len);
+  }
+  AddPacketCandidates(kind, group, p);
+  Evaluate(MatchInput::OfPacket(p, &flow),
+           flow.reassembled ? Unit::kRawOfReassembled : Unit::kPacket, alerts);
+
+  // Each chunk of the stream: the rules that read the payload.
+  if (flow.reassembled) {
+    for (const StreamChunk& c : chunks) {
+      if (c.len <= c.new_from) continue;
+      NewCandidates();
+      ScanPorts(group, p, c.data, c.len);
+      AddPacketCandidates(kind, group, p);
+      MatchInput in{.packet = &p,
+                    .data = c.data,
+                    .len = c.len,
+                    .origin = c.stream_offset,
+                    .min_end = c.new_from,
+                    .rebuilt = true,
+                    .flow = &flow};
+      Evaluate(in, Unit::kChunk, alerts);
+    }
+  }
   // A matching pass rule lets the packet through unreported (Suricata's precedence: pass first).
-  if (passed) alerts.resize(first);
+  if (passed_) alerts.resize(first);
+  std::sort(alerts.begin() + ptrdiff_t(first), alerts.end(),
+            [](const Alert& a, const Alert& b) { return a.rule < b.rule; });
   stats_.alerts += alerts.size() - first;
 }
 

@@ -23,25 +23,28 @@
 
 #include <array>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "base/result.h"
 #include "detect/address_index.h"
 #include "detect/literal_database.h"
+#include "detect/rule_match.h"
 #include "packet/packet.h"
 #include "rules/classification.h"
 #include "rules/rule.h"
 
 namespace vigil::detect {
 
-// One rule as the run side needs it.
-struct CompiledRule {
-  rules::Rule rule;
-  std::vector<const rules::ContentOption*> contents;  // into `rule`, rule order
-  std::string class_description;                      // "" when the rule has no classtype
-  int priority = 3;
-  uint8_t group_mask = 0;  // bit g set when the rule belongs to GroupKind g
+// Bytes of a reassembled TCP stream delivered with a packet (reassembly::StreamView): data[0,
+// new_from) is history an earlier chunk showed, data[new_from, len) is new, and data[0] is at
+// offset `stream_offset` of the stream direction.
+struct StreamChunk {
+  const uint8_t* data = nullptr;
+  uint32_t len = 0;
+  uint32_t new_from = 0;
+  uint64_t stream_offset = 0;
 };
 
 // A rule that matched a packet.
@@ -54,9 +57,6 @@ struct Alert {
 
 // Port lists wider than this are treated as `any` when rules are grouped by port.
 inline constexpr uint32_t kMaxGroupedPortSpan = 1024;
-
-// Transport classes that rules are grouped by.
-enum class GroupKind : uint8_t { kTcp, kUdp, kIcmp, kOtherIp, kCount };
 
 class DetectionPlan {
  public:
@@ -104,6 +104,8 @@ class DetectionPlan {
   // destination) they need; a bidirectional rule is in both, once per orientation.
   [[nodiscard]] const AddressIndex& by_src() const { return by_src_; }
   [[nodiscard]] const AddressIndex& by_dst() const { return by_dst_; }
+  // Some rule reads the payload and says flow:no_stream (reassembled packets are then scanned too).
+  [[nodiscard]] bool has_no_stream_payload_rules() const { return has_no_stream_payload_rules_; }
 
  private:
   DetectionPlan() = default;
@@ -113,6 +115,7 @@ class DetectionPlan {
   std::array<Group, size_t(GroupKind::kCount)> groups_;
   AddressIndex by_src_;
   AddressIndex by_dst_;
+  bool has_no_stream_payload_rules_ = false;
 };
 
 struct DetectStats {
@@ -129,26 +132,45 @@ struct DetectStats {
   uint64_t alerts = 0;                  // alerts reported
 };
 
-// True when the packet satisfies the rule's header: protocol, addresses, ports, direction.
-[[nodiscard]] bool MatchHeader(const rules::Rule& rule, const packet::Packet& p);
-
-// True when the rule fully matches the packet (header and every option).
-[[nodiscard]] bool MatchRule(const CompiledRule& rule, const packet::Packet& p);
-
 class Detector {
  public:
   // `plan` must outlive the Detector.
   static base::Result<std::unique_ptr<Detector>> Create(const DetectionPlan& plan);
 
   // Appends to `alerts` the rules that match `p`, in rule order.
-  void Inspect(const packet::Packet& p, std::vector<Alert>& alerts);
+  void Inspect(const packet::Packet& p, std::vector<Alert>& alerts) {
+    Inspect(p, FlowContext{}, {}, alerts);
+  }
+
+  // The same for a packet of a tracked flow. When `flow.reassembled`, the packet's TCP payload
+  // went to stream reassembly and `chunks` holds what reassembly delivered with it (none when the
+  // segment filled no hole): rules that read the payload are evaluated on each chunk — a match
+  // counts only when it ends in the chunk's new bytes — except flow:no_stream rules, which see
+  // the packet's own payload; rules that do not read the payload are evaluated once on the
+  // packet. Otherwise every rule but flow:only_stream ones sees the packet. A rule alerts at most
+  // once per packet; alerts come in rule order.
+  void Inspect(const packet::Packet& p, const FlowContext& flow,
+               std::span<const StreamChunk> chunks, std::vector<Alert>& alerts);
 
   [[nodiscard]] const DetectStats& stats() const { return stats_; }
 
  private:
   explicit Detector(const DetectionPlan& plan) : plan_(plan) {}
-  // Scans the payload with one ScanSet of `group`, adding the rules of its hits as candidates.
-  void Scan(const DetectionPlan::Group& group, int32_t set_index, const packet::Packet& p);
+  // Starts a new candidate list: forgets which rules were candidates.
+  void NewCandidates();
+  // Scans `data` with the ScanSets of the packet's ports in `group`, adding candidates.
+  void ScanPorts(const DetectionPlan::Group& group, const packet::Packet& p, const uint8_t* data,
+                 uint32_t len);
+  // Scans `data` with one ScanSet of `group`, adding the rules of its hits as candidates.
+  void Scan(const DetectionPlan::Group& group, int32_t set_index, const uint8_t* data,
+            uint32_t len);
+  // Adds the candidates that do not come from a scan: address-indexed and always-evaluated rules.
+  void AddPacketCandidates(GroupKind kind, const DetectionPlan::Group& group,
+                           const packet::Packet& p);
+  enum class Unit : uint8_t { kPacket, kRawOfReassembled, kChunk };
+  // Evaluates the candidates that apply to `unit` on `in`, appending alerts of rules that have
+  // not alerted on this packet yet.
+  void Evaluate(const MatchInput& in, Unit unit, std::vector<Alert>& alerts);
   void AddCandidate(uint32_t rule) {
     if (seen_stamp_[rule] != stamp_) {
       seen_stamp_[rule] = stamp_;
@@ -158,7 +180,10 @@ class Detector {
   const DetectionPlan& plan_;
   LiteralScratch scratch_;
   std::vector<uint32_t> candidates_;
-  std::vector<uint32_t> seen_stamp_;    // per rule: the packet stamp that made it a candidate
+  std::vector<uint32_t> seen_stamp_;     // per rule: the candidate-list stamp that added it
+  std::vector<uint32_t> alerted_stamp_;  // per rule: the packet stamp of its last match
+  uint32_t packet_stamp_ = 0;
+  bool passed_ = false;                 // a pass rule matched this packet
   std::vector<uint32_t> literal_seen_;  // per literal-filter id: stamp of the scan that found it
   uint32_t literal_stamp_ = 0;
   bool fast_pattern_hit_ = false;  // this packet's fast-pattern scans found a candidate

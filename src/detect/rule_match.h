@@ -1,0 +1,87 @@
+// The full matcher: decides whether one compiled rule matches one packet, or one stretch of a
+// reassembled TCP stream, by evaluating its header and every option in rule order. It is the last
+// stage of the Detector (detector.h) and, called on every rule for every packet, the brute-force
+// reference the Detector is tested against, so both agree by construction on what a rule means.
+//
+//   detect::FlowContext flow{.has_flow = true, .established = f.established(), .to_server = up};
+//   detect::MatchInput in = detect::MatchInput::OfPacket(p, &flow);
+//   if (detect::MatchRule(rule, in)) ...
+//
+// Buffers and positions. Payload options (content, pcre, byte_*, isdataat) read `data[0, len)`:
+// the packet's payload, or a stream chunk — retained history then new bytes (reassembly's
+// StreamView). Absolute positions (offset, depth, absolute byte_test offsets, isdataat without
+// relative) count from the start of the stream direction, so buffer byte i sits at absolute
+// position `origin + i`; for a packet `origin` is 0. In a chunk a rule matches only when its
+// payload match ends at or after `min_end` (the first new byte): a match lying wholly in the
+// history was reported when those bytes were new.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "packet/packet.h"
+#include "rules/rule.h"
+
+namespace vigil::detect {
+
+class FlowBits;  // detect/flowbits.h: the flowbits a flow has set
+
+// What the engine's flow tracking knows about the packet (flow/flow.h, flow/tcp_tracker.h).
+struct FlowContext {
+  bool has_flow = false;     // the packet belongs to a tracked flow; else flow:... never matches
+  bool established = false;  // flow:established
+  bool to_server = true;     // the packet travels from the client to the server
+  // The packet's TCP payload is handed to stream reassembly: payload rules see the reassembled
+  // chunk instead of the packet's own bytes (flow:no_stream rules still see the packet).
+  bool reassembled = false;
+  FlowBits* bits = nullptr;  // null: flowbits tests are false and flowbits commands do nothing
+};
+
+// Transport classes that rules are grouped by.
+enum class GroupKind : uint8_t { kTcp, kUdp, kIcmp, kOtherIp, kCount };
+[[nodiscard]] GroupKind GroupOf(const packet::Packet& p);
+// True when the rule's protocol admits packets of class `g`.
+[[nodiscard]] bool RuleInGroup(const rules::Rule& r, GroupKind g);
+
+// One compiled rule as the matcher and the Detector need it.
+struct CompiledRule {
+  rules::Rule rule;
+  std::vector<const rules::ContentOption*> contents;  // into `rule`, rule order
+  std::string class_description;                      // "" when the rule has no classtype
+  int priority = 3;
+  uint8_t group_mask = 0;      // bit g set when the rule belongs to GroupKind g
+  bool reads_payload = false;  // some option reads the payload buffer (content, pcre, byte_*, ...)
+  rules::FlowOption::Stream stream =
+      rules::FlowOption::Stream::kAny;  // flow:only_stream / no_stream
+};
+
+// True when `option` reads the packet payload (or the stream chunk standing for it).
+[[nodiscard]] bool ReadsPayload(const rules::Option& option);
+
+struct MatchInput {
+  const packet::Packet* packet = nullptr;  // never null
+  const uint8_t* data = nullptr;           // the buffer payload options read
+  uint32_t len = 0;
+  uint64_t origin = 0;   // absolute position of data[0]
+  uint32_t min_end = 0;  // a payload match must end at or after data[min_end]
+  bool rebuilt = false;  // data is a reassembled stream chunk (flow:only_stream / no_stream)
+  const FlowContext* flow = nullptr;  // null: no flow
+
+  // The packet's own payload.
+  [[nodiscard]] static MatchInput OfPacket(const packet::Packet& p,
+                                           const FlowContext* flow = nullptr) {
+    return {.packet = &p, .data = p.payload, .len = p.payload_len, .flow = flow};
+  }
+};
+
+// True when the rule's header admits the packet: protocol, addresses, ports, direction.
+[[nodiscard]] bool MatchHeader(const rules::Rule& rule, const packet::Packet& p);
+
+// True when the rule fully matches: header and every option.
+[[nodiscard]] bool MatchRule(const CompiledRule& rule, const MatchInput& in);
+[[nodiscard]] inline bool MatchRule(const CompiledRule& rule, const packet::Packet& p) {
+  return MatchRule(rule, MatchInput::OfPacket(p));
+}
+
+}  // namespace vigil::detect
