@@ -50,7 +50,8 @@ struct TcpHalf {
   uint32_t window = 0;    // last advertised receive window, scaled (valid with kAckSeen)
   uint8_t wscale = 0;     // window-scale shift this side announced on its SYN
   uint8_t flags = 0;      // kSynSeen | kFinSeen | kAckSeen | kWscale | kRstSeen
-  uint16_t pad = 0;
+  uint8_t ttl = 0;        // IP TTL (hop limit) of this side's first packet; 0 = not seen yet
+  uint8_t pad = 0;
 
   static constexpr uint8_t kSynSeen = 1;
   static constexpr uint8_t kFinSeen = 2;
