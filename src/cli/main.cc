@@ -65,6 +65,7 @@ int Run(const Args& args) {
   rules::Variables vars;
   rules::ClassificationTable classifications = rules::ClassificationTable::Default();
   std::vector<std::string> rule_files;
+  engine::RunOptions options;
   if (!args.config_path.empty()) {
     auto config = engine::Config::Load(args.config_path);
     if (!config) {
@@ -92,6 +93,15 @@ int Run(const Args& args) {
       classifications = std::move(*table);
     }
     rule_files = config->rule_files;
+    for (const auto& [policy, network] : config->host_os_policy) {
+      auto s = options.worker.stream.policies.Add(network, policy);
+      if (s) s = options.worker.defrag.policies.Add(network, policy);
+      if (!s) {
+        PrintError(base::Error{"host-os-policy: " + s.error().message, args.config_path});
+        return 1;
+      }
+    }
+    if (config->stream_midstream) options.worker.tcp.midstream = *config->stream_midstream;
   }
   rule_files.insert(rule_files.end(), args.rule_files.begin(), args.rule_files.end());
 
@@ -129,7 +139,6 @@ int Run(const Args& args) {
     PrintError(plan.error());
     return 1;
   }
-  engine::RunOptions options;
   options.input = args.read_path;
   options.log_dir = args.log_dir;
   options.alert_fast = args.alert_mode == "fast" || args.alert_mode == "both";

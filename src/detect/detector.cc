@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <map>
 #include <optional>
 #include <unordered_map>
@@ -233,8 +234,6 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
       }
       cr.reads_payload |= ReadsPayload(o);
     }
-    plan->has_no_stream_payload_rules_ |=
-        cr.reads_payload && cr.stream == rules::FlowOption::Stream::kNoStream;
   }
 
   // Rules with no positive content wait on their addresses when a side's list can be indexed.
@@ -363,23 +362,12 @@ void Detector::AddPacketCandidates(GroupKind kind, const DetectionPlan::Group& g
 
 void Detector::Evaluate(const MatchInput& in, Unit unit, std::vector<Alert>& alerts) {
   if (candidates_.empty()) return;
-  ++stats_.packets_full_match;
   std::sort(candidates_.begin(), candidates_.end());
   using Stream = rules::FlowOption::Stream;
   for (uint32_t r : candidates_) {
     const CompiledRule& cr = plan_.rule(r);
-    bool applies = true;
-    switch (unit) {
-      case Unit::kPacket:
-        applies = cr.stream != Stream::kOnlyStream;
-        break;
-      case Unit::kRawOfReassembled:
-        applies = !cr.reads_payload || cr.stream == Stream::kNoStream;
-        break;
-      case Unit::kChunk:
-        applies = cr.reads_payload && cr.stream != Stream::kNoStream;
-        break;
-    }
+    bool applies = unit == Unit::kPacket ? cr.stream != Stream::kOnlyStream
+                                         : cr.reads_payload && cr.stream != Stream::kNoStream;
     if (!applies || alerted_stamp_[r] == packet_stamp_) continue;
     ++stats_.candidates;
     if (!MatchRule(cr, in)) continue;
@@ -388,7 +376,9 @@ void Detector::Evaluate(const MatchInput& in, Unit unit, std::vector<Alert>& ale
     rules::Action a = cr.rule.action;
     if (a == rules::Action::kPass) passed_ = true;
     bool drop = a != rules::Action::kAlert && a != rules::Action::kLog && a != rules::Action::kPass;
-    if (a != rules::Action::kPass && a != rules::Action::kSdrop) alerts.push_back({&cr, drop});
+    if (a != rules::Action::kPass && a != rules::Action::kSdrop) {
+      alerts.push_back({&cr, drop, unit == Unit::kChunk});
+    }
   }
 }
 
@@ -402,35 +392,51 @@ void Detector::Inspect(const packet::Packet& p, const FlowContext& flow,
   }
   passed_ = false;
   size_t first = alerts.size();
+  uint64_t candidates_before = stats_.candidates;
   GroupKind kind = GroupOf(p);
   const DetectionPlan::Group& group = plan_.group(kind);
+  auto chunk_input = [&](const StreamChunk& c) {
+    return MatchInput{.packet = &p,
+                      .data = c.data,
+                      .len = c.len,
+                      .origin = c.stream_offset,
+                      .min_end = c.new_from,
+                      .rebuilt = true,
+                      .flow = &flow};
+  };
 
-  // The packet itself: every rule, or only those that do not read the reassembled payload.
+  // When the first chunk's new bytes begin with the packet's payload (an in-order segment), one
+  // scan of the chunk finds every candidate of both: whatever is in the packet is in the chunk.
+  bool shared = false;
+  if (flow.reassembled && !chunks.empty()) {
+    const StreamChunk& c = chunks[0];
+    shared =
+        c.len - c.new_from >= p.payload_len &&
+        (p.payload_len == 0 || std::memcmp(c.data + c.new_from, p.payload, p.payload_len) == 0);
+  }
   NewCandidates();
-  if (!flow.reassembled || plan_.has_no_stream_payload_rules()) {
+  if (shared) {
+    ScanPorts(group, p, chunks[0].data, chunks[0].len);
+  } else {
     ScanPorts(group, p, p.payload, p.payload_len);
   }
   AddPacketCandidates(kind, group, p);
-  Evaluate(MatchInput::OfPacket(p, &flow),
-           flow.reassembled ? Unit::kRawOfReassembled : Unit::kPacket, alerts);
-
-  // Each chunk of the stream: the rules that read the payload.
+  // The packet itself, as Snort and Suricata inspect it: every rule but flow:only_stream ones.
+  Evaluate(MatchInput::OfPacket(p, &flow), Unit::kPacket, alerts);
+  // Each chunk of the stream: the rules that read the payload, but flow:no_stream ones.
   if (flow.reassembled) {
-    for (const StreamChunk& c : chunks) {
+    for (size_t i = 0; i < chunks.size(); ++i) {
+      const StreamChunk& c = chunks[i];
       if (c.len <= c.new_from) continue;
-      NewCandidates();
-      ScanPorts(group, p, c.data, c.len);
-      AddPacketCandidates(kind, group, p);
-      MatchInput in{.packet = &p,
-                    .data = c.data,
-                    .len = c.len,
-                    .origin = c.stream_offset,
-                    .min_end = c.new_from,
-                    .rebuilt = true,
-                    .flow = &flow};
-      Evaluate(in, Unit::kChunk, alerts);
+      if (i > 0 || !shared) {
+        NewCandidates();
+        ScanPorts(group, p, c.data, c.len);
+        AddPacketCandidates(kind, group, p);
+      }
+      Evaluate(chunk_input(c), Unit::kChunk, alerts);
     }
   }
+  stats_.packets_full_match += stats_.candidates != candidates_before;
   // A matching pass rule lets the packet through unreported (Suricata's precedence: pass first).
   if (passed_) alerts.resize(first);
   std::sort(alerts.begin() + ptrdiff_t(first), alerts.end(),

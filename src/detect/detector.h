@@ -53,6 +53,7 @@ struct Alert {
   // True when the rule's action would drop or reject the packet (reported as "would drop" /
   // EVE action "allowed" unless running inline).
   bool wants_drop = false;
+  bool in_stream = false;  // matched on reassembled stream data rather than the packet's own
 };
 
 // Port lists wider than this are treated as `any` when rules are grouped by port.
@@ -104,8 +105,6 @@ class DetectionPlan {
   // destination) they need; a bidirectional rule is in both, once per orientation.
   [[nodiscard]] const AddressIndex& by_src() const { return by_src_; }
   [[nodiscard]] const AddressIndex& by_dst() const { return by_dst_; }
-  // Some rule reads the payload and says flow:no_stream (reassembled packets are then scanned too).
-  [[nodiscard]] bool has_no_stream_payload_rules() const { return has_no_stream_payload_rules_; }
 
  private:
   DetectionPlan() = default;
@@ -115,7 +114,6 @@ class DetectionPlan {
   std::array<Group, size_t(GroupKind::kCount)> groups_;
   AddressIndex by_src_;
   AddressIndex by_dst_;
-  bool has_no_stream_payload_rules_ = false;
 };
 
 struct DetectStats {
@@ -142,13 +140,13 @@ class Detector {
     Inspect(p, FlowContext{}, {}, alerts);
   }
 
-  // The same for a packet of a tracked flow. When `flow.reassembled`, the packet's TCP payload
-  // went to stream reassembly and `chunks` holds what reassembly delivered with it (none when the
-  // segment filled no hole): rules that read the payload are evaluated on each chunk — a match
-  // counts only when it ends in the chunk's new bytes — except flow:no_stream rules, which see
-  // the packet's own payload; rules that do not read the payload are evaluated once on the
-  // packet. Otherwise every rule but flow:only_stream ones sees the packet. A rule alerts at most
-  // once per packet; alerts come in rule order.
+  // The same for a packet of a tracked flow. As in Snort and Suricata (whose payload rules are
+  // "packet-stream" rules), every rule but flow:only_stream ones is evaluated on the packet
+  // itself; and when `flow.reassembled`, `chunks` holds what stream reassembly delivered with the
+  // packet (none when the segment filled no hole), and the rules that read the payload, but
+  // flow:no_stream ones, are evaluated on each chunk too — a match counts there only when it ends
+  // in the chunk's new bytes, so a pattern split over segments is found once, on the packet that
+  // completed it. A rule alerts at most once per packet; alerts come in rule order.
   void Inspect(const packet::Packet& p, const FlowContext& flow,
                std::span<const StreamChunk> chunks, std::vector<Alert>& alerts);
 
@@ -167,7 +165,7 @@ class Detector {
   // Adds the candidates that do not come from a scan: address-indexed and always-evaluated rules.
   void AddPacketCandidates(GroupKind kind, const DetectionPlan::Group& group,
                            const packet::Packet& p);
-  enum class Unit : uint8_t { kPacket, kRawOfReassembled, kChunk };
+  enum class Unit : uint8_t { kPacket, kChunk };
   // Evaluates the candidates that apply to `unit` on `in`, appending alerts of rules that have
   // not alerted on this packet yet.
   void Evaluate(const MatchInput& in, Unit unit, std::vector<Alert>& alerts);

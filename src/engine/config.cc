@@ -24,6 +24,20 @@ base::Status ReadVars(const std::string& path, const YAML::Node& node,
   return {};
 }
 
+// Suricata's host-os-policy names, mapped to the overlap policies vigil implements (overlap.h):
+// the older and newer variants of one stack resolve overlaps alike.
+std::optional<std::string> PolicyAlias(const std::string& name) {
+  static const std::pair<const char*, const char*> kNames[] = {
+      {"first", "first"},     {"last", "last"},       {"linux", "linux"},
+      {"old-linux", "linux"}, {"bsd", "bsd"},         {"bsd-right", "bsd-right"},
+      {"macos", "macos"},     {"windows", "windows"}, {"windows2k3", "windows"},
+      {"vista", "windows"},   {"solaris", "solaris"}, {"old-solaris", "solaris"}};
+  for (const auto& [from, to] : kNames) {
+    if (name == from) return std::string(to);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 base::Result<Config> Config::Load(const std::string& path) {
@@ -54,6 +68,25 @@ base::Result<Config> Config::Load(const std::string& path) {
       std::filesystem::path p = cf.as<std::string>();
       c.classification_file =
           (p.is_absolute() ? p : std::filesystem::path(path).parent_path() / p).string();
+    }
+    if (YAML::Node hp = root["host-os-policy"]) {
+      if (!hp.IsMap()) return YamlError(path, hp.Mark(), "host-os-policy must be a map");
+      for (const auto& kv : hp) {
+        std::string name = kv.first.as<std::string>();
+        std::optional<std::string> policy = PolicyAlias(name);
+        if (!policy) {
+          return YamlError(path, kv.first.Mark(), "unknown host-os-policy '" + name + "'");
+        }
+        if (kv.second.IsNull()) continue;
+        if (!kv.second.IsSequence()) {
+          return YamlError(path, kv.second.Mark(), "host-os-policy entries must be lists");
+        }
+        for (const auto& net : kv.second)
+          c.host_os_policy.emplace_back(*policy, net.as<std::string>());
+      }
+    }
+    if (YAML::Node stream = root["stream"]) {
+      if (YAML::Node m = stream["midstream"]) c.stream_midstream = m.as<bool>();
     }
     return c;
   } catch (const YAML::Exception& e) {

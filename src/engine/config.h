@@ -6,11 +6,16 @@
 //   default-rule-path: /etc/vigil/rules      # rule-files are relative to it
 //   rule-files: [ local.rules, emerging-exploit.rules ]
 //   classification-file: /etc/vigil/classification.config
+//   host-os-policy:                          # how each network's hosts resolve overlapping
+//     windows: [10.1.0.0/16]                 # TCP segments and IP fragments (default bsd)
+//     linux: ["2001:db8::/32"]
+//   stream: { midstream: true }              # pick up TCP flows whose handshake was not seen
 //
 // Keys vigil does not use are ignored, so a Suricata config loads as it is. Values are kept as
 // text; the rule loader parses variables when it needs them.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,6 +29,9 @@ struct Config {
   std::vector<std::pair<std::string, std::string>> port_vars;
   std::vector<std::string> rule_files;  // resolved against default-rule-path
   std::string classification_file;      // "" = the built-in table
+  // host-os-policy: (policy name as reassembly::ParsePolicy reads it, network), in file order.
+  std::vector<std::pair<std::string, std::string>> host_os_policy;
+  std::optional<bool> stream_midstream;  // stream.midstream
 
   // Reads `path`. Errors name the file, and the line and column where YAML places them.
   [[nodiscard]] static base::Result<Config> Load(const std::string& path);

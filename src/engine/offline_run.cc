@@ -66,13 +66,12 @@ base::Result<RunOutcome> RunOffline(const detect::DetectionPlan& plan, const Run
     if (!w) return w.error();
     eve = std::move(*w);
   }
-  auto detector = detect::Detector::Create(plan);
-  if (!detector) return detector.error();
+  auto worker = Worker::Create(plan, options.worker);
+  if (!worker) return worker.error();
 
   RunOutcome outcome;
   decode::Decoder decoder;
   packet::Batch batch;
-  std::vector<detect::Alert> alerts;
   Progress progress(options.progress);
   output::RunSummary& s = outcome.summary;
   auto start = Clock::now();
@@ -90,36 +89,35 @@ base::Result<RunOutcome> RunOffline(const detect::DetectionPlan& plan, const Run
       }
       if (*n == 0) break;
       decoder.DecodeBatch(batch);
-      for (const packet::Packet& p : batch) {
-        ++s.packets;
-        s.bytes += p.caplen;
-        alerts.clear();
-        (*detector)->Inspect(p, alerts);
-        for (const detect::Alert& a : alerts) {
-          if (fast) fast->Write(p, a);
-          if (eve) eve->Write(p, a);
+      (*worker)->Process(batch, [&](const PacketResult& r) {
+        const packet::Packet& p = *r.packet;
+        if (!r.rebuilt) {
+          ++s.packets;
+          s.bytes += p.caplen;
         }
-        s.alerts += alerts.size();
+        output::AlertMeta meta{.flow_id = r.flow_id, .rebuilt = r.rebuilt};
+        for (const detect::Alert& a : r.alerts) {
+          if (fast) fast->Write(p, a);
+          if (eve) eve->Write(p, a, meta);
+        }
+        s.alerts += r.alerts.size();
         progress.Update(s.packets, s.bytes, s.alerts, (*source)->bytes_read(),
                         (*source)->total_bytes());
-      }
+      });
     }
   }
   progress.Finish();
   s.seconds = SecondsSince(start);
 
-  decoder.stats().ForEach([&](std::string_view name, uint64_t v) { s.Add(std::string(name), v); });
-  const detect::DetectStats& d = (*detector)->stats();
-  s.Add("detect.rules", plan.rule_count());
-  s.Add("detect.packets", d.packets);
-  s.Add("detect.packets_scanned", d.packets_scanned);
-  s.Add("detect.packets_with_candidates", d.packets_with_candidates);
-  s.Add("detect.literal_filter_scans", d.literal_filter_scans);
-  s.Add("detect.literal_filter_rejects", d.literal_filter_rejects);
-  s.Add("detect.address_candidates", d.address_candidates);
-  s.Add("detect.packets_full_match", d.packets_full_match);
-  s.Add("detect.candidates", d.candidates);
-  s.Add("detect.matches", d.matches);
+  // Decode counters cover the captured packets and the datagrams rebuilt from fragments.
+  std::vector<std::pair<std::string, uint64_t>> decode_counters;
+  decoder.stats().ForEach(
+      [&](std::string_view name, uint64_t v) { decode_counters.emplace_back(name, v); });
+  size_t i = 0;
+  (*worker)->rebuilt_decoder().stats().ForEach(
+      [&](std::string_view, uint64_t v) { decode_counters[i++].second += v; });
+  for (auto& [name, v] : decode_counters) s.Add(name, v);
+  (*worker)->ForEachStat([&](std::string_view name, uint64_t v) { s.Add(std::string(name), v); });
 
   if (fast) {
     if (auto st = fast->Flush(); !st) return st.error();

@@ -14,6 +14,7 @@
 
 #include "base/result.h"
 #include "detect/detector.h"
+#include "engine/worker.h"
 #include "output/summary.h"
 
 namespace vigil::engine {
@@ -25,6 +26,7 @@ struct RunOptions {
   bool eve_json = true;
   bool progress = true;       // only shown when stderr is a terminal
   bool print_summary = true;  // the human summary on stderr
+  WorkerConfig worker;        // flows, TCP tracking, reassembly, defragmentation
 };
 
 struct RunOutcome {

@@ -149,7 +149,7 @@ base::Result<std::unique_ptr<EveWriter>> EveWriter::Open(const std::string& path
   return std::unique_ptr<EveWriter>(new EveWriter(std::move(*f), inline_mode));
 }
 
-void EveWriter::Write(const packet::Packet& p, const detect::Alert& a) {
+void EveWriter::Write(const packet::Packet& p, const detect::Alert& a, const AlertMeta& meta) {
   const detect::CompiledRule& cr = *a.rule;
   std::time_t t = std::time_t(p.ts.sec);
   std::tm tm{};
@@ -161,17 +161,18 @@ void EveWriter::Write(const packet::Packet& p, const detect::Alert& a) {
   line_.clear();
   auto out = std::back_inserter(line_);
   fmt::format_to(out, R"({{"timestamp":"{}.{:06}{}","flow_id":{},"pcap_cnt":{},)", when,
-                 p.ts.nsec / 1000, zone, FlowId(p), p.number);
+                 p.ts.nsec / 1000, zone, meta.flow_id != 0 ? meta.flow_id : FlowId(p), p.number);
   fmt::format_to(out, R"("event_type":"alert","src_ip":"{}",)", p.src_ip.ToString());
   if (p.has_tcp || p.has_udp) fmt::format_to(out, R"("src_port":{},)", p.src_port);
   fmt::format_to(out, R"("dest_ip":"{}",)", p.dst_ip.ToString());
   if (p.has_tcp || p.has_udp) fmt::format_to(out, R"("dest_port":{},)", p.dst_port);
-  fmt::format_to(out, R"("proto":"{}","ip_v":{},"pkt_src":"wire/pcap",)", ProtoName(p),
-                 p.ip_version);
+  fmt::format_to(out, R"("proto":"{}","ip_v":{},"pkt_src":"{}",)", ProtoName(p), p.ip_version,
+                 meta.rebuilt ? "defrag" : "wire/pcap");
   if (p.has_icmp) {
     fmt::format_to(out, R"("icmp_type":{},"icmp_code":{},)", p.icmp_type, p.icmp_code);
   }
-  line_ += R"("stream":0,)";  // matched on the packet, not on reassembled stream data
+  // Whether the match was on reassembled stream data or on the packet's own bytes.
+  fmt::format_to(out, R"("stream":{},)", a.in_stream ? 1 : 0);
   const char* action = a.wants_drop && inline_mode_ ? "blocked" : "allowed";
   fmt::format_to(out, R"("alert":{{"action":"{}","gid":{},"signature_id":{},"rev":{},)", action,
                  cr.rule.gid, cr.rule.sid, cr.rule.rev);

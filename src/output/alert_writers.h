@@ -46,6 +46,12 @@ class BufferedFile {
   std::string buffer_;
 };
 
+// What the engine knows about an alert beyond the packet and the rule.
+struct AlertMeta {
+  uint64_t flow_id = 0;  // the flow table's id; 0 = none (EVE then uses FlowId(packet))
+  bool rebuilt = false;  // the packet is a datagram rebuilt from fragments (EVE pkt_src "defrag")
+};
+
 class AlertFastWriter {
  public:
   static base::Result<std::unique_ptr<AlertFastWriter>> Open(const std::string& path);
@@ -63,7 +69,7 @@ class EveWriter {
   // `inline_mode` decides alert.action for drop rules: "blocked" inline, "allowed" otherwise.
   static base::Result<std::unique_ptr<EveWriter>> Open(const std::string& path,
                                                        bool inline_mode = false);
-  void Write(const packet::Packet& p, const detect::Alert& a);
+  void Write(const packet::Packet& p, const detect::Alert& a, const AlertMeta& meta = {});
   base::Status Flush() { return file_->Flush(); }
 
  private:

@@ -1,5 +1,6 @@
 #include "tests/e2e/captures.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -174,6 +175,165 @@ Capture Sample() {
   return c;
 }
 
+// ---- Evasion cases (issue #4): the rule looks for "EVILPAYLOAD", which no single packet
+// carries whole; whether it is there depends on how the target assembles the pieces.
+
+constexpr uint8_t kAck = packet::kTcpAck;
+constexpr uint8_t kPshAck = packet::kTcpPsh | packet::kTcpAck;
+
+Bytes B(std::string_view text) { return craft::ToBytes(text); }
+
+// `frame` with its IPv4 TTL replaced and the header checksum recomputed (Ethernet, no VLAN).
+Bytes WithTtl(Bytes frame, uint8_t ttl) {
+  constexpr size_t kIp = 14;
+  frame[kIp + 8] = ttl;
+  frame[kIp + 10] = frame[kIp + 11] = 0;
+  size_t header = size_t(frame[kIp] & 0x0f) * 4;
+  uint32_t sum = 0;
+  for (size_t i = 0; i < header; i += 2) sum += uint32_t(frame[kIp + i] << 8 | frame[kIp + i + 1]);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  uint16_t checksum = uint16_t(~sum);
+  frame[kIp + 10] = uint8_t(checksum >> 8);
+  frame[kIp + 11] = uint8_t(checksum);
+  return frame;
+}
+
+// Handshake (1-3); "GET /E" "VILPA" "YLOAD" " HTTP/1.0..." sent last piece first (4-7), so the
+// stream is whole only with packet 7; the server's ACK (8).
+Capture EvasionOutOfOrder() {
+  Capture c;
+  TcpSession s(Ep("10.0.0.5", 51001), Ep("192.168.1.10", 80));
+  c.Add(s.Handshake());
+  uint32_t seq = s.next_seq(craft::Side::kClient);
+  c.Add(s.SegmentAt(craft::Side::kClient, seq + 16, kPshAck, B(" HTTP/1.0\r\n\r\n")));
+  c.Add(s.SegmentAt(craft::Side::kClient, seq + 11, kAck, B("YLOAD")));
+  c.Add(s.SegmentAt(craft::Side::kClient, seq + 6, kAck, B("VILPA")));
+  c.Add(s.SegmentAt(craft::Side::kClient, seq, kAck, B("GET /E")));
+  (void)s.Segment(craft::Side::kClient, 0, B("GET /EVILPAYLOAD HTTP/1.0\r\n\r\n"));
+  c.Add(s.Segment(craft::Side::kServer, kAck));
+  return c;
+}
+
+// Handshake (1-3); the request one byte per segment (4-32): the pattern's last byte, the 'D' at
+// stream offset 15, is packet 19; the server's ACK (33).
+Capture EvasionOneByteSegments() {
+  Capture c;
+  TcpSession s(Ep("10.0.0.5", 51002), Ep("192.168.1.10", 80));
+  c.Add(s.Handshake());
+  c.Add(s.ClientSends("GET /EVILPAYLOAD HTTP/1.0\r\n\r\n", 1));
+  return c;
+}
+
+// The seven TCP overlap policies, one server each (vigil.yaml maps 192.168.10.N/32 to the N-th
+// policy: first, last, linux, bsd, windows, solaris, macos), two flows per server:
+//   shape A (right overlap, same start, new longer): old "XXXX" at stream offset 9, then new
+//     "PAYLOAD" at 9, then "GET /EVIL" at 0 completes the stream;
+//   shape B (left overlap): old "PAYLXX" at 9, new "YLOAD" at 11, then "GET /EVIL" at 0.
+// Each flow is 3 handshake packets, old, new, the completing packet, the server's ACK: 7 packets;
+// server N's shape A flow starts at packet 14(N-1)+1 and its shape B flow at 14(N-1)+8.
+Capture EvasionTcpOverlap() {
+  Capture c;
+  for (int n = 1; n <= 7; ++n) {
+    std::string server = "192.168.10." + std::to_string(n);
+    for (int shape = 0; shape < 2; ++shape) {
+      TcpSession s(Ep("10.0.0.5", uint16_t(52000 + 10 * n + shape)), Ep(server.c_str(), 80));
+      c.Add(s.Handshake());
+      uint32_t seq = s.next_seq(craft::Side::kClient);
+      if (shape == 0) {
+        c.Add(s.SegmentAt(craft::Side::kClient, seq + 9, kAck, B("XXXX")));
+        c.Add(s.SegmentAt(craft::Side::kClient, seq + 9, kAck, B("PAYLOAD")));
+      } else {
+        c.Add(s.SegmentAt(craft::Side::kClient, seq + 9, kAck, B("PAYLXX")));
+        c.Add(s.SegmentAt(craft::Side::kClient, seq + 11, kAck, B("YLOAD")));
+      }
+      c.Add(s.SegmentAt(craft::Side::kClient, seq, kPshAck, B("GET /EVIL")));
+      (void)s.Segment(craft::Side::kClient, 0, B("GET /EVILPAYLOAD"));
+      c.Add(s.Segment(craft::Side::kServer, kAck));
+    }
+  }
+  return c;
+}
+
+// Handshake (1-3); "GET /EVIL" (4) and "GOODSTUFF" (5) in order and acknowledged (6); then a
+// retransmission of offset 9 with other bytes, "PAYLOAD__" (7): the target keeps what it
+// already accepted, so the stream never holds the pattern.
+Capture EvasionRetransmitChanged() {
+  Capture c;
+  TcpSession s(Ep("10.0.0.5", 51003), Ep("192.168.1.10", 80));
+  c.Add(s.Handshake());
+  uint32_t seq = s.next_seq(craft::Side::kClient);
+  c.Add(s.Segment(craft::Side::kClient, kAck, B("GET /EVIL")));
+  c.Add(s.Segment(craft::Side::kClient, kPshAck, B("GOODSTUFF")));
+  c.Add(s.Segment(craft::Side::kServer, kAck));
+  c.Add(s.SegmentAt(craft::Side::kClient, seq + 9, kPshAck, B("PAYLOAD__")));
+  return c;
+}
+
+// Handshake (1-3, TTL 64); "GET /EVIL" (4); "XXXXXXX" at offset 9 with TTL 3, which expires
+// before the target (5); "PAYLOAD HTTP/1.0" at offset 9 with TTL 64 (6): the target's stream
+// holds the pattern, completed by packet 6; the server's ACK (7).
+Capture EvasionTtlInsertion() {
+  Capture c;
+  TcpSession s(Ep("10.0.0.5", 51004), Ep("192.168.1.10", 80));
+  c.Add(s.Handshake());
+  uint32_t seq = s.next_seq(craft::Side::kClient);
+  c.Add(s.Segment(craft::Side::kClient, kAck, B("GET /EVIL")));
+  c.Add(WithTtl(s.SegmentAt(craft::Side::kClient, seq + 9, kAck, B("XXXXXXX")), 3));
+  c.Add(s.Segment(craft::Side::kClient, kPshAck, B("PAYLOAD HTTP/1.0")));
+  c.Add(s.Segment(craft::Side::kServer, kAck));
+  return c;
+}
+
+// A UDP datagram whose 32 data bytes "aaaaaaaaEVILPAYLOADbbbbbbbbbbbbb" straddle 8-byte
+// fragments: IP payload [0,8) UDP header, [8,16) "aaaaaaaa", [16,24) "EVILPAYL",
+// [24,32) "OADbbbbb", [32,40) "bbbbbbbb". `data` replaces the 32 data bytes.
+Bytes FragmentedDatagram(const char* dst, uint16_t id, std::string_view data) {
+  Bytes frame =
+      craft::BuildFrame({.ip = {.src = craft::Addr("10.0.0.9"), .dst = craft::Addr(dst), .id = id},
+                         .transport = craft::UdpHeader{.src_port = 40000, .dst_port = 5000},
+                         .payload = B(data)});
+  return frame;
+}
+
+std::vector<Bytes> Pieces(const Bytes& frame) {
+  auto pieces = craft::Fragment(frame, 8);
+  if (!pieces) std::abort();
+  return *pieces;
+}
+
+constexpr std::string_view kDatagram = "aaaaaaaaEVILPAYLOADbbbbbbbbbbbbb";
+
+// Five 8-byte fragments (1-5) of one datagram; the pattern spans fragments 3 and 4 and the
+// rebuilt datagram is complete with fragment 5.
+Capture EvasionIpFragments() {
+  Capture c;
+  for (Bytes& f : Pieces(FragmentedDatagram("192.168.3.1", 0x1234, kDatagram))) c.Add(f);
+  return c;
+}
+
+// The seven fragment overlap policies, one destination each (vigil.yaml maps 192.168.4.N/32 to
+// the N-th policy: first, last, linux, bsd, windows, solaris, bsd-right). Per destination, six
+// fragments: [0,8), [8,16), [16,24), then [24,32) twice — first "XXXbbbbb", then the real
+// "OADbbbbb" (same start, same length) — and the last [32,40). Destination N's datagram is
+// complete with packet 6N.
+Capture EvasionFragmentOverlap() {
+  Capture c;
+  for (int n = 1; n <= 7; ++n) {
+    std::string dst = "192.168.4." + std::to_string(n);
+    uint16_t id = uint16_t(0x2000 + n);
+    std::vector<Bytes> real = Pieces(FragmentedDatagram(dst.c_str(), id, kDatagram));
+    std::vector<Bytes> bogus =
+        Pieces(FragmentedDatagram(dst.c_str(), id, "aaaaaaaaEVILPAYLXXXbbbbbbbbbbbbb"));
+    c.Add(real[0]);
+    c.Add(real[1]);
+    c.Add(real[2]);
+    c.Add(bogus[3]);
+    c.Add(real[3]);
+    c.Add(real[4]);
+  }
+  return c;
+}
+
 base::Status Write(const Capture& c, const fs::path& path) {
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
@@ -199,10 +359,21 @@ base::Status WriteTestCaptures(const std::string& tests_dir) {
     Capture (*build)();
   };
   const Case cases[] = {
-      {"http_content", HttpContent},  {"vlan_ipv6_udp", VlanIpv6Udp},
-      {"icmp_echo", IcmpEcho},        {"address_port_lists", AddressPortLists},
-      {"pass_and_drop", PassAndDrop}, {"linktype_raw", LinktypeRaw},
-      {"linktype_sll", LinktypeSll},  {"mixed_rules", MixedRules},
+      {"http_content", HttpContent},
+      {"vlan_ipv6_udp", VlanIpv6Udp},
+      {"icmp_echo", IcmpEcho},
+      {"address_port_lists", AddressPortLists},
+      {"pass_and_drop", PassAndDrop},
+      {"linktype_raw", LinktypeRaw},
+      {"linktype_sll", LinktypeSll},
+      {"mixed_rules", MixedRules},
+      {"evasion_out_of_order", EvasionOutOfOrder},
+      {"evasion_one_byte_segments", EvasionOneByteSegments},
+      {"evasion_tcp_overlap", EvasionTcpOverlap},
+      {"evasion_retransmit_changed", EvasionRetransmitChanged},
+      {"evasion_ttl_insertion", EvasionTtlInsertion},
+      {"evasion_ip_fragments", EvasionIpFragments},
+      {"evasion_fragment_overlap", EvasionFragmentOverlap},
   };
   for (const Case& c : cases) {
     if (auto s = Write(c.build(), e2e / c.name / "input.pcap"); !s) return s;

@@ -6,8 +6,10 @@
 //     "description": "what the case shows",
 //     "exit_code": 0,                          // optional, default 0
 //     "stderr_contains": ["offset 24"],        // optional
-//     "alerts": [ {"pcap_cnt": 4, "gid": 1, "sid": 1000001, "rev": 1}, ... ]
+//     "alerts": [ {"pcap_cnt": 4, "gid": 1, "sid": 1000001, "rev": 1}, ... ],
+//     "counters": {"stream.ttl_mismatch": 1}   // optional: values in stats.json
 //   }
+// A case folder may also hold vigil.yaml, passed with -c (e.g. host-os-policy for overlaps).
 // Alerts compare as a multiset of (pcap_cnt, gid, sid, rev), read from eve.json; alert_fast.txt
 // must have one line per alert.
 #include <gtest/gtest.h>
@@ -60,8 +62,10 @@ RunResult RunVigil(const fs::path& case_dir, const fs::path& out_dir) {
   fs::path err = out_dir / "stderr.txt";
   std::string cmd = "TZ=UTC '" + VigilBinary().string() + "' -r '" +
                     (case_dir / "input.pcap").string() + "' -R '" +
-                    (case_dir / "test.rules").string() + "' -l '" + out_dir.string() +
-                    "' -A both >/dev/null 2>'" + err.string() + "'";
+                    (case_dir / "test.rules").string() + "' -l '" + out_dir.string() + "' -A both";
+  if (fs::exists(case_dir / "vigil.yaml"))
+    cmd += " -c '" + (case_dir / "vigil.yaml").string() + "'";
+  cmd += " >/dev/null 2>'" + err.string() + "'";
   RunResult r;
   int status = std::system(cmd.c_str());
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -107,7 +111,14 @@ TEST_P(E2eTest, MatchesExpected) {
   size_t fast_lines = 0;
   for (std::string line; std::getline(fast, line);) ++fast_lines;
   EXPECT_EQ(fast_lines, got.size());
-  EXPECT_TRUE(fs::exists(out / "stats.json"));
+  ASSERT_TRUE(fs::exists(out / "stats.json"));
+  if (expected.contains("counters")) {
+    nlohmann::json stats = nlohmann::json::parse(ReadAll(out / "stats.json"));
+    for (const auto& [name, value] : expected.at("counters").items()) {
+      ASSERT_TRUE(stats.at("counters").contains(name)) << "stats.json lacks " << name;
+      EXPECT_EQ(stats.at("counters").at(name), value) << name;
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, E2eTest, ::testing::ValuesIn(CaseNames()),

@@ -1,0 +1,182 @@
+#include "engine/worker.h"
+
+#include <cstdlib>
+
+namespace vigil::engine {
+namespace {
+
+int64_t Nanoseconds(const packet::Timestamp& ts) {
+  return ts.sec * 1'000'000'000 + int64_t(ts.nsec);
+}
+
+detect::StreamChunk ChunkOf(const reassembly::StreamView& v) {
+  return {.data = v.data,
+          .len = uint32_t(v.len),
+          .new_from = uint32_t(v.new_from),
+          .stream_offset = v.stream_offset};
+}
+
+}  // namespace
+
+Worker::Worker(const detect::DetectionPlan& plan, WorkerConfig config)
+    : plan_(plan), config_(std::move(config)), tracker_(config_.tcp) {}
+
+Worker::~Worker() {
+  // The flow table releases every flow on destruction, calling OnRelease: it must go first.
+  flows_.reset();
+}
+
+base::Result<std::unique_ptr<Worker>> Worker::Create(const detect::DetectionPlan& plan,
+                                                     WorkerConfig config) {
+  config.flows.id_base = config.id;
+  std::unique_ptr<Worker> w(new Worker(plan, std::move(config)));
+  auto detector = detect::Detector::Create(plan);
+  if (!detector) return detector.error();
+  w->detector_ = std::move(*detector);
+  auto flows = flow::FlowTable::Create(w->config_.flows);
+  if (!flows) return flows.error();
+  w->flows_ = std::move(*flows);
+  auto reassembler = reassembly::TcpReassembler::Create(w->config_.stream);
+  if (!reassembler) return reassembler.error();
+  w->reassembler_ = std::move(*reassembler);
+  auto defrag = reassembly::Defragmenter::Create(w->config_.defrag);
+  if (!defrag) return defrag.error();
+  w->defrag_ = std::move(*defrag);
+  w->flows_->SetReleaseHook(&Worker::OnRelease, w.get());
+  detect::Detector* d = w->detector_.get();
+  w->inspect_ = [d](const packet::Packet& p, const detect::FlowContext& flow,
+                    std::span<const detect::StreamChunk> chunks,
+                    std::vector<detect::Alert>& alerts) { d->Inspect(p, flow, chunks, alerts); };
+  return w;
+}
+
+void Worker::OnRelease(void* self, flow::Flow& flow, flow::ReleaseReason reason) {
+  auto* w = static_cast<Worker*>(self);
+  reassembly::TcpReassembler::OnRelease(w->reassembler_.get(), flow, reason);
+}
+
+void Worker::Process(const packet::Batch& batch, const Sink& sink) {
+  size_t n = batch.size();
+  keys_.resize(n);
+  keyed_.assign(n, 0);
+  // Keys and bucket prefetches for the whole batch first, so the table's cache misses overlap.
+  for (size_t i = 0; i < n; ++i) {
+    const packet::Packet& p = batch[i];
+    if (p.ip_version != 0 && !p.is_fragment && flow::MakeKey(p, &keys_[i])) {
+      keyed_[i] = 1;
+      flows_->Prefetch(keys_[i].hash);
+    }
+  }
+  int64_t now_ns = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const packet::Packet& p = batch[i];
+    now_ns = Nanoseconds(p.ts);
+    if (p.ip_version != 0 && p.is_fragment) {
+      ++stats_.packets;
+      ++stats_.no_flow;
+      PacketResult fragment{.packet = &p};
+      sink(fragment);
+      std::span<const uint8_t> whole = defrag_->Add(p, now_ns);
+      if (whole.empty()) continue;
+      rebuilt_ = packet::Packet{};
+      rebuilt_.data = whole.data();
+      rebuilt_.caplen = rebuilt_.wirelen = uint32_t(whole.size());
+      rebuilt_.linktype = packet::LinkType::kRaw;
+      rebuilt_.ts = p.ts;
+      rebuilt_.number = p.number;
+      rebuilt_decoder_.Decode(rebuilt_);
+      ++stats_.rebuilt;
+      flow::KeyedPacket key;
+      bool has_key =
+          rebuilt_.ip_version != 0 && !rebuilt_.is_fragment && flow::MakeKey(rebuilt_, &key);
+      ProcessPacket(rebuilt_, has_key ? &key : nullptr, true, sink);
+      continue;
+    }
+    ProcessPacket(p, keyed_[i] ? &keys_[i] : nullptr, false, sink);
+  }
+  if (n > 0) {
+    flows_->Expire(now_ns, 64);
+    defrag_->Expire(now_ns, 16);
+  }
+}
+
+void Worker::ProcessPacket(const packet::Packet& p, const flow::KeyedPacket* key, bool rebuilt,
+                           const Sink& sink) {
+  ++stats_.packets;
+  alerts_.clear();
+  chunks_.clear();
+  PacketResult r{.packet = &p, .rebuilt = rebuilt};
+  detect::FlowContext ctx;
+  if (key != nullptr) {
+    flow::Lookup l = flows_->FindOrCreate(*key, Nanoseconds(p.ts), p.caplen);
+    flow::Direction dir = l.dir;
+    if (p.has_tcp) TrackTcp(p, *l.flow, dir, ctx);
+    ctx.has_flow = true;
+    ctx.established = l.flow->established();
+    ctx.to_server = dir == flow::Direction::kToServer;
+    r.flow_id = l.flow->flow_id;
+  } else {
+    ++stats_.no_flow;
+  }
+  if (p.ip_version != 0) inspect_(p, ctx, chunks_, alerts_);
+  for (const detect::Alert& a : alerts_) r.drop |= a.wants_drop;
+  r.alerts = alerts_;
+  sink(r);
+}
+
+void Worker::TrackTcp(const packet::Packet& p, flow::Flow& flow, flow::Direction& dir,
+                      detect::FlowContext& ctx) {
+  // The sender's first TTL; a segment far from it may expire before reaching the target.
+  uint8_t ttl = p.ttl == 0 ? 1 : p.ttl;
+  uint8_t first = flow.tcp[flow::Index(dir)].ttl;
+  if (first != 0 && std::abs(int(ttl) - int(first)) > int(config_.ttl_limit)) {
+    ++stats_.ttl_mismatch;
+    ctx.reassembled = flow.tcp_state != flow::TcpState::kNone;
+    return;
+  }
+  flow::TcpVerdict v = tracker_.Update(flow, dir, flow::TcpSegment::From(p));
+  flow::TcpHalf& half = flow.tcp[flow::Index(dir)];
+  if (half.ttl == 0) half.ttl = ttl;
+  if (v.restarted) reassembler_->Reset(flow);
+  // Payload rules see the stream once tracking follows the connection (a handshake was seen or
+  // it was picked up midstream).
+  ctx.reassembled = flow.tcp_state != flow::TcpState::kNone;
+  if (v.payload_ok && p.payload_len > 0) {
+    reassembly::StreamView view =
+        reassembler_->Add(flow, dir, v.payload_seq, p.payload, p.payload_len);
+    if (view.has_new()) chunks_.push_back(ChunkOf(view));
+  } else if (p.payload_len > 0) {
+    ++stats_.tcp_payload_refused;
+  }
+  if (p.tcp_flags & packet::kTcpAck) {
+    // The sender acknowledges the other direction: a hole there that the capture missed is
+    // skipped so the data queued after it is inspected.
+    reassembly::StreamView gap = reassembler_->SkipGap(flow, flow::Opposite(dir), p.tcp_ack);
+    if (gap.has_new()) chunks_.push_back(ChunkOf(gap));
+  }
+}
+
+void Worker::ForEachStat(const std::function<void(std::string_view, uint64_t)>& f) const {
+#define VIGIL_WORKER_VISIT(field, name) f(name, stats_.field);
+  VIGIL_WORKER_COUNTERS(VIGIL_WORKER_VISIT)
+#undef VIGIL_WORKER_VISIT
+  flows_->stats().ForEach(f);
+  f("flow.active", flows_->size());
+  tracker_.stats().ForEach(f);
+  reassembler_->stats().ForEach(f);
+  f("stream.memory_bytes", reassembler_->memory_used());
+  defrag_->stats().ForEach(f);
+  const detect::DetectStats& d = detector_->stats();
+  f("detect.rules", plan_.rule_count());
+  f("detect.packets", d.packets);
+  f("detect.packets_scanned", d.packets_scanned);
+  f("detect.packets_with_candidates", d.packets_with_candidates);
+  f("detect.literal_filter_scans", d.literal_filter_scans);
+  f("detect.literal_filter_rejects", d.literal_filter_rejects);
+  f("detect.address_candidates", d.address_candidates);
+  f("detect.packets_full_match", d.packets_full_match);
+  f("detect.candidates", d.candidates);
+  f("detect.matches", d.matches);
+}
+
+}  // namespace vigil::engine

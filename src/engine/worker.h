@@ -1,0 +1,140 @@
+// Worker: the per-thread packet pipeline after decoding — IP defragmentation, the flow table, TCP
+// tracking, stream reassembly and detection — for one share of the traffic. Each worker owns its
+// tables outright (no locks); the dispatcher sends both directions of a flow to the same worker.
+//
+//   auto worker = engine::Worker::Create(plan, {});             // Result<unique_ptr<Worker>>
+//   decoder.DecodeBatch(batch);
+//   (*worker)->Process(batch, [&](const engine::PacketResult& r) { Log(r); });
+//
+// Per packet, in order:
+//   1. An IP fragment goes to the Defragmenter and is not inspected itself; when it completes
+//      its datagram, the rebuilt datagram is decoded and goes through the steps below as a packet
+//      of its own (numbered and timed like the completing fragment).
+//   2. The flow is found or created (FlowTable).
+//   3. TCP: a segment whose TTL differs from the first TTL seen from its sender by more than
+//      `ttl_limit` is one the target may never receive (an insertion that expires in the
+//      network): it is counted (stream.ttl_mismatch) and kept out of tracking and reassembly.
+//      Otherwise TcpTracker updates the connection and, when it accepts the payload,
+//      TcpReassembler delivers the in-order bytes it completed; an ACK may also skip a gap the
+//      capture never showed.
+//   4. Detection (detect::Detector::Inspect) with the flow's state and the delivered stream
+//      chunks: payload rules of a reassembled TCP flow see the stream, not the segment, so an
+//      attack split over segments, sent out of order or overlapped is judged on the bytes the
+//      target's stack would assemble (by the overlap policy of its network).
+//   5. The packet's result goes to the sink: its alerts, its flow id, and whether a drop rule
+//      matched.
+// Once per batch, a bounded number of idle flows and stale fragment datagrams expire.
+//
+// Memory: every table is capped (flow.max_flows, the reassembly memcap and per-direction caps,
+// the defragmenter's memcap and tracker cap); see each component's header for its eviction
+// policy and counters. Stats() reports them all under their dotted names.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "decode/decoder.h"
+#include "detect/detector.h"
+#include "flow/flow_table.h"
+#include "flow/tcp_tracker.h"
+#include "packet/batch.h"
+#include "reassembly/defrag.h"
+#include "reassembly/tcp_reassembler.h"
+
+namespace vigil::engine {
+
+struct WorkerConfig {
+  flow::FlowTableConfig flows;
+  flow::TcpConfig tcp;
+  reassembly::ReassemblyConfig stream;
+  reassembly::DefragConfig defrag;
+  // A TCP segment whose TTL (hop limit) differs from its sender's first one by more than this
+  // is ignored by tracking and reassembly (Snort 2 stream5's ttl_limit); 255 turns it off.
+  uint8_t ttl_limit = 5;
+  uint32_t id = 0;  // worker index: keeps flow ids unique across workers
+};
+
+// What the pipeline decided about one packet.
+struct PacketResult {
+  const packet::Packet* packet = nullptr;
+  std::span<const detect::Alert> alerts;
+  uint64_t flow_id = 0;  // 0 when the packet has no flow (not IP, or a fragment)
+  bool rebuilt = false;  // a datagram rebuilt from fragments
+  bool drop = false;     // an alert's rule drops or rejects
+};
+
+// Detection as the worker calls it; replaceable so that tests can observe or compare it.
+using InspectFn =
+    std::function<void(const packet::Packet&, const detect::FlowContext&,
+                       std::span<const detect::StreamChunk>, std::vector<detect::Alert>&)>;
+
+#define VIGIL_WORKER_COUNTERS(X)         \
+  X(packets, "engine.packets")           \
+  X(no_flow, "engine.no_flow")           \
+  X(rebuilt, "engine.rebuilt_datagrams") \
+  X(ttl_mismatch, "stream.ttl_mismatch") \
+  X(tcp_payload_refused, "stream.payload_refused")
+
+struct WorkerStats {
+#define VIGIL_WORKER_FIELD(field, name) uint64_t field = 0;
+  VIGIL_WORKER_COUNTERS(VIGIL_WORKER_FIELD)
+#undef VIGIL_WORKER_FIELD
+};
+
+class Worker {
+ public:
+  // `plan` must outlive the worker.
+  [[nodiscard]] static base::Result<std::unique_ptr<Worker>> Create(
+      const detect::DetectionPlan& plan, WorkerConfig config);
+  ~Worker();
+
+  // Replaces detection (default: the worker's Detector).
+  void SetInspect(InspectFn inspect) { inspect_ = std::move(inspect); }
+
+  using Sink = std::function<void(const PacketResult&)>;
+  // Runs a decoded batch through the pipeline; `sink` sees every packet in order (a rebuilt
+  // datagram right after the fragment that completed it), with results valid during the call.
+  void Process(const packet::Batch& batch, const Sink& sink);
+
+  // Every counter of the pipeline's stages, by dotted name (flow.*, tcp.*, stream.*, defrag.*,
+  // detect.*, engine.*).
+  void ForEachStat(const std::function<void(std::string_view, uint64_t)>& f) const;
+
+  [[nodiscard]] const detect::Detector& detector() const { return *detector_; }
+  [[nodiscard]] const decode::Decoder& rebuilt_decoder() const { return rebuilt_decoder_; }
+  [[nodiscard]] const flow::FlowTable& flows() const { return *flows_; }
+  [[nodiscard]] const reassembly::TcpReassembler& reassembler() const { return *reassembler_; }
+
+ private:
+  Worker(const detect::DetectionPlan& plan, WorkerConfig config);
+  // Steps 2-5 for one packet that is not a fragment; `key` is its flow key, or null.
+  void ProcessPacket(const packet::Packet& p, const flow::KeyedPacket* key, bool rebuilt,
+                     const Sink& sink);
+  // Step 3: tracking and reassembly of a TCP segment; fills chunks_ and the flow context.
+  void TrackTcp(const packet::Packet& p, flow::Flow& flow, flow::Direction& dir,
+                detect::FlowContext& ctx);
+  static void OnRelease(void* self, flow::Flow& flow, flow::ReleaseReason reason);
+
+  const detect::DetectionPlan& plan_;
+  WorkerConfig config_;
+  std::unique_ptr<detect::Detector> detector_;
+  std::unique_ptr<flow::FlowTable> flows_;
+  std::unique_ptr<reassembly::TcpReassembler> reassembler_;
+  std::unique_ptr<reassembly::Defragmenter> defrag_;
+  flow::TcpTracker tracker_;
+  decode::Decoder rebuilt_decoder_;  // decodes datagrams rebuilt from fragments
+  packet::Packet rebuilt_;
+  InspectFn inspect_;
+  std::vector<detect::Alert> alerts_;
+  std::vector<detect::StreamChunk> chunks_;
+  std::vector<flow::KeyedPacket> keys_;  // per batch packet
+  std::vector<uint8_t> keyed_;           // per batch packet: keys_[i] is valid
+  WorkerStats stats_;
+};
+
+}  // namespace vigil::engine
