@@ -40,6 +40,7 @@ struct Args {
   bool dump_rules = false;
   std::string config_path;
   std::string threshold_path;
+  uint32_t threads = 1;
 };
 
 void PrintError(const base::Error& e) { fmt::print(stderr, "vigil: {}\n", e.ToString()); }
@@ -102,6 +103,7 @@ int Run(const Args& args) {
       }
     }
     if (config->stream_midstream) options.worker.tcp.midstream = *config->stream_midstream;
+    options.worker.ttl_limit = config->stream_ttl_limit;
   }
   rule_files.insert(rule_files.end(), args.rule_files.begin(), args.rule_files.end());
 
@@ -140,6 +142,7 @@ int Run(const Args& args) {
     return 1;
   }
   options.input = args.read_path;
+  options.threads = args.threads;
   options.log_dir = args.log_dir;
   options.alert_fast = args.alert_mode == "fast" || args.alert_mode == "both";
   options.eve_json = args.alert_mode == "json" || args.alert_mode == "both";
@@ -173,6 +176,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("-A,--alert-mode", args.alert_mode, "alert outputs")
       ->check(CLI::IsMember({"fast", "json", "both", "none"}))
+      ->capture_default_str();
+  app.add_option("-z,--threads", args.threads,
+                 "packet threads (Snort's -z); flows are spread over them by address pair")
+      ->check(CLI::Range(1, 256))
       ->capture_default_str();
   app.add_flag("-T,--test", args.test_only, "load the configuration and rules, report, and exit");
   app.add_option("-c,--config", args.config_path, "YAML configuration (Suricata layout)");

@@ -87,6 +87,13 @@ base::Result<Config> Config::Load(const std::string& path) {
     }
     if (YAML::Node stream = root["stream"]) {
       if (YAML::Node m = stream["midstream"]) c.stream_midstream = m.as<bool>();
+      if (YAML::Node t = stream["ttl-limit"]) {
+        int limit = t.as<int>();
+        if (limit < 0 || limit > 255) {
+          return YamlError(path, t.Mark(), "stream.ttl-limit must be 0..255");
+        }
+        c.stream_ttl_limit = uint8_t(limit);
+      }
     }
     return c;
   } catch (const YAML::Exception& e) {

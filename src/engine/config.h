@@ -9,7 +9,10 @@
 //   host-os-policy:                          # how each network's hosts resolve overlapping
 //     windows: [10.1.0.0/16]                 # TCP segments and IP fragments (default bsd)
 //     linux: ["2001:db8::/32"]
-//   stream: { midstream: true }              # pick up TCP flows whose handshake was not seen
+//   stream:
+//     midstream: true                        # pick up TCP flows whose handshake was not seen
+//     ttl-limit: 5                           # ignore segments whose TTL falls this far below
+//                                            # the sender's first (TTL insertion; off by default)
 //
 // Keys vigil does not use are ignored, so a Suricata config loads as it is. Values are kept as
 // text; the rule loader parses variables when it needs them.
@@ -31,7 +34,8 @@ struct Config {
   std::string classification_file;      // "" = the built-in table
   // host-os-policy: (policy name as reassembly::ParsePolicy reads it, network), in file order.
   std::vector<std::pair<std::string, std::string>> host_os_policy;
-  std::optional<bool> stream_midstream;  // stream.midstream
+  std::optional<bool> stream_midstream;     // stream.midstream
+  std::optional<uint8_t> stream_ttl_limit;  // stream.ttl-limit
 
   // Reads `path`. Errors name the file, and the line and column where YAML places them.
   [[nodiscard]] static base::Result<Config> Load(const std::string& path);

@@ -69,5 +69,38 @@ TEST(ConfigTest, MissingFileIsAnError) {
   EXPECT_EQ(c.error().ToString(), "/nonexistent/vigil.yaml: no such file");
 }
 
+TEST(ConfigTest, ReadsHostOsPolicyAndStream) {
+  auto path = WriteTemp("policy.yaml", R"(
+host-os-policy:
+  windows: [0.0.0.0/0]
+  old-linux: [10.0.0.0/8, "2001:db8::/32"]
+  vista: []
+stream:
+  midstream: false
+  ttl-limit: 7
+)");
+  auto c = Config::Load(path);
+  ASSERT_TRUE(c) << c.error().ToString();
+  using Entry = std::pair<std::string, std::string>;
+  EXPECT_EQ(c->host_os_policy,
+            (std::vector<Entry>{
+                {"windows", "0.0.0.0/0"}, {"linux", "10.0.0.0/8"}, {"linux", "2001:db8::/32"}}));
+  EXPECT_EQ(c->stream_midstream, false);
+  EXPECT_EQ(c->stream_ttl_limit, 7);
+}
+
+TEST(ConfigTest, RejectsUnknownPolicyWithItsLine) {
+  auto path = WriteTemp("bad_policy.yaml",
+                        "host-os-policy:\n  windows: [1.2.3.0/24]\n  hpux99: [10.0.0.0/8]\n");
+  auto c = Config::Load(path);
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().line, 3u);
+  EXPECT_NE(c.error().message.find("hpux99"), std::string::npos);
+  auto ttl = WriteTemp("bad_ttl.yaml", "stream:\n  ttl-limit: 300\n");
+  auto t = Config::Load(ttl);
+  ASSERT_FALSE(t);
+  EXPECT_EQ(t.error().line, 2u);
+}
+
 }  // namespace
 }  // namespace vigil::engine

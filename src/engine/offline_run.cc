@@ -3,11 +3,14 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
 
 #include "decode/decoder.h"
+#include "engine/parallel.h"
 #include "io/capture_source.h"
 #include "output/alert_writers.h"
 #include "packet/batch.h"
@@ -66,16 +69,40 @@ base::Result<RunOutcome> RunOffline(const detect::DetectionPlan& plan, const Run
     if (!w) return w.error();
     eve = std::move(*w);
   }
-  auto worker = Worker::Create(plan, options.worker);
-  if (!worker) return worker.error();
-
   RunOutcome outcome;
   decode::Decoder decoder;
   packet::Batch batch;
   Progress progress(options.progress);
   output::RunSummary& s = outcome.summary;
-  auto start = Clock::now();
+  std::mutex output_mu;  // workers write alerts concurrently when there are several
+  auto write_alerts = [&](const PacketResult& r) {
+    output::AlertMeta meta{.flow_id = r.flow_id, .rebuilt = r.rebuilt};
+    for (const detect::Alert& a : r.alerts) {
+      if (fast) fast->Write(*r.packet, a);
+      if (eve) eve->Write(*r.packet, a, meta);
+    }
+  };
 
+  // One worker on this thread, or a pool of them fed by this thread.
+  std::unique_ptr<Worker> worker;
+  std::unique_ptr<WorkerPool> pool;
+  std::atomic<uint64_t> pool_alerts{0};
+  if (options.threads <= 1) {
+    auto w = Worker::Create(plan, options.worker);
+    if (!w) return w.error();
+    worker = std::move(*w);
+  } else {
+    auto p = WorkerPool::Create(plan, options.threads, options.worker, [&](const PacketResult& r) {
+      if (r.alerts.empty()) return;
+      pool_alerts.fetch_add(r.alerts.size(), std::memory_order_relaxed);
+      std::lock_guard lock(output_mu);
+      write_alerts(r);
+    });
+    if (!p) return p.error();
+    pool = std::move(*p);
+  }
+
+  auto start = Clock::now();
   auto source = io::CaptureSource::Open(options.input);
   if (!source) {
     outcome.error = source.error();
@@ -89,35 +116,51 @@ base::Result<RunOutcome> RunOffline(const detect::DetectionPlan& plan, const Run
       }
       if (*n == 0) break;
       decoder.DecodeBatch(batch);
-      (*worker)->Process(batch, [&](const PacketResult& r) {
-        const packet::Packet& p = *r.packet;
-        if (!r.rebuilt) {
+      if (pool) {
+        for (const packet::Packet& p : batch) {
           ++s.packets;
           s.bytes += p.caplen;
+          pool->Submit(p);
         }
-        output::AlertMeta meta{.flow_id = r.flow_id, .rebuilt = r.rebuilt};
-        for (const detect::Alert& a : r.alerts) {
-          if (fast) fast->Write(p, a);
-          if (eve) eve->Write(p, a, meta);
+        progress.Update(s.packets, s.bytes, pool_alerts.load(), (*source)->bytes_read(),
+                        (*source)->total_bytes());
+        continue;
+      }
+      worker->Process({batch.begin(), batch.end()}, [&](const PacketResult& r) {
+        if (!r.rebuilt) {
+          ++s.packets;
+          s.bytes += r.packet->caplen;
         }
+        write_alerts(r);
         s.alerts += r.alerts.size();
         progress.Update(s.packets, s.bytes, s.alerts, (*source)->bytes_read(),
                         (*source)->total_bytes());
       });
     }
   }
+  if (pool) {
+    pool->Finish();
+    s.alerts = pool_alerts.load();
+  }
   progress.Finish();
   s.seconds = SecondsSince(start);
 
-  // Decode counters cover the captured packets and the datagrams rebuilt from fragments.
-  std::vector<std::pair<std::string, uint64_t>> decode_counters;
-  decoder.stats().ForEach(
-      [&](std::string_view name, uint64_t v) { decode_counters.emplace_back(name, v); });
-  size_t i = 0;
-  (*worker)->rebuilt_decoder().stats().ForEach(
-      [&](std::string_view, uint64_t v) { decode_counters[i++].second += v; });
-  for (auto& [name, v] : decode_counters) s.Add(name, v);
-  (*worker)->ForEachStat([&](std::string_view name, uint64_t v) { s.Add(std::string(name), v); });
+  // Decode counters cover the captured packets and the datagrams rebuilt from fragments; the
+  // workers' counters are added up by name.
+  CounterSum counters;
+  decoder.stats().ForEach([&](std::string_view name, uint64_t v) { counters.Add(name, v); });
+  auto add_worker = [&](const Worker& w) {
+    w.rebuilt_decoder().stats().ForEach(
+        [&](std::string_view name, uint64_t v) { counters.Add(name, v); });
+    w.ForEachStat([&](std::string_view name, uint64_t v) { counters.Add(name, v); });
+  };
+  if (pool) {
+    for (uint32_t i = 0; i < pool->size(); ++i) add_worker(pool->worker(i));
+  } else {
+    add_worker(*worker);
+  }
+  for (const auto& [name, v] : counters.counters()) s.Add(name, v);
+  s.Add("engine.threads", pool ? pool->size() : 1);
 
   if (fast) {
     if (auto st = fast->Flush(); !st) return st.error();

@@ -27,6 +27,9 @@ struct RunOptions {
   bool progress = true;       // only shown when stderr is a terminal
   bool print_summary = true;  // the human summary on stderr
   WorkerConfig worker;        // flows, TCP tracking, reassembly, defragmentation
+  // Packet threads: 1 runs everything on the calling thread; more run a WorkerPool (parallel.h)
+  // fed by the calling thread, which reads and decodes.
+  uint32_t threads = 1;
 };
 
 struct RunOutcome {

@@ -1,7 +1,5 @@
 #include "engine/worker.h"
 
-#include <cstdlib>
-
 namespace vigil::engine {
 namespace {
 
@@ -55,7 +53,7 @@ void Worker::OnRelease(void* self, flow::Flow& flow, flow::ReleaseReason reason)
   reassembly::TcpReassembler::OnRelease(w->reassembler_.get(), flow, reason);
 }
 
-void Worker::Process(const packet::Batch& batch, const Sink& sink) {
+void Worker::Process(std::span<const packet::Packet> batch, const Sink& sink) {
   size_t n = batch.size();
   keys_.resize(n);
   keyed_.assign(n, 0);
@@ -129,7 +127,7 @@ void Worker::TrackTcp(const packet::Packet& p, flow::Flow& flow, flow::Direction
   // The sender's first TTL; a segment far from it may expire before reaching the target.
   uint8_t ttl = p.ttl == 0 ? 1 : p.ttl;
   uint8_t first = flow.tcp[flow::Index(dir)].ttl;
-  if (first != 0 && std::abs(int(ttl) - int(first)) > int(config_.ttl_limit)) {
+  if (config_.ttl_limit && first != 0 && int(ttl) + int(*config_.ttl_limit) < int(first)) {
     ++stats_.ttl_mismatch;
     ctx.reassembled = flow.tcp_state != flow::TcpState::kNone;
     return;
