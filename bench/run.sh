@@ -26,13 +26,40 @@ for path in sys.argv[2:]:
 json.dump(merged, open(sys.argv[1], "w"), indent=1)
 PY
 
-# End to end: the vigil command on the real capture, as a user runs it (median wall time).
+# End to end, engine only (engine_bench: capture in memory, whole pipeline), one process per
+# configuration: {mixed-traffic, trafgen} x {snort3-community, et-open-suricata-2024} x {1 thread,
+# every core}. The trafgen capture is generated here (seeded: the same bytes every time).
+cores=$(nproc)
+traffic=()
+[ -f ../shared/pcaps/mixed-traffic.pcap ] && traffic+=(../shared/pcaps/mixed-traffic.pcap)
+if [ -x "$build/tools/trafgen/trafgen" ]; then
+  [ -f "$build/trafgen-bench.pcap" ] ||
+    "$build/tools/trafgen/trafgen" -o "$build/trafgen-bench.pcap" --seed 1 --flows 20000 \
+      --concurrency 2000 --packets 300000 --ooo 0.01 --retrans 0.01 >/dev/null
+  traffic+=("$build/trafgen-bench.pcap")
+fi
+engine_rows="$build/bench-engine.jsonl"
+: >"$engine_rows"
+for pcap in "${traffic[@]}"; do
+  for rules in snort3-community et-open-suricata-2024; do
+    [ -d "../shared/rules/$rules" ] || continue
+    for threads in 1 "$cores"; do
+      "$build/bench/engine_bench" --capture "$pcap" --rules "../shared/rules/$rules" \
+        --threads "$threads" --repetitions "$reps" >>"$engine_rows"
+      [ "$threads" = 1 ] && [ "$cores" = 1 ] && break
+    done
+  done
+done
+
+# The vigil command on the real capture, as a user runs it (median wall time), and Snort 3 on the
+# same capture and rules when a `snort` binary is on PATH (-A none -k none, one packet thread).
 e2e=()
 for rules in snort3-community et-open-suricata-2024; do
   dir=../shared/rules/$rules
   [ -d "$dir" ] && [ -f ../shared/pcaps/mixed-traffic.pcap ] || continue
   args=()
-  for f in "$dir"/*.rules; do args+=(-R "$f"); done
+  snort_args=()
+  for f in "$dir"/*.rules; do args+=(-R "$f"); snort_args+=(-R "$f"); done
   out=$(mktemp -d)
   times=()
   for _ in $(seq "$reps"); do
@@ -41,13 +68,29 @@ for rules in snort3-community et-open-suricata-2024; do
     times+=("$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["seconds"])' "$out/stats.json")")
   done
   median=$(printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-  e2e+=("$rules $median $(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["bytes"], s["packets"], s["alerts"])' "$out/stats.json")")
+  snort_median=-
+  if command -v snort >/dev/null; then
+    stimes=()
+    for _ in $(seq "$reps"); do
+      t0=$(date +%s.%N)
+      if snort -q -r ../shared/pcaps/mixed-traffic.pcap "${snort_args[@]}" -A none -k none -z 1 \
+        >/dev/null 2>&1; then
+        stimes+=("$(python3 -c "import sys; print(float(sys.argv[1]) - float(sys.argv[2]))" "$(date +%s.%N)" "$t0")")
+      fi
+    done
+    [ ${#stimes[@]} -gt 0 ] &&
+      snort_median=$(printf '%s\n' "${stimes[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  fi
+  e2e+=("$rules $median $(python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["bytes"], s["packets"], s["alerts"])' "$out/stats.json") $snort_median")
   rm -rf "$out"
 done
 
-python3 - "$build/bench-results.json" "$build/bench-results.md" "${e2e[@]}" <<'PY'
+python3 - "$build/bench-results.json" "$build/bench-results.md" "$engine_rows" "${e2e[@]}" <<'PY'
 import json, sys
 res = json.load(open(sys.argv[1]))
+engine = [json.loads(l) for l in open(sys.argv[3]) if l.strip()]
+res["engine"] = engine
+json.dump(res, open(sys.argv[1], "w"), indent=1)
 lines = ["| benchmark | median time | throughput | items/s | extra |", "|---|---|---|---|---|"]
 for b in res["benchmarks"]:
     if b.get("aggregate_name") != "median":
@@ -58,11 +101,16 @@ for b in res["benchmarks"]:
              "evicted", "ooo_fraction", "insns", "ns_per_insn")
     extra = ", ".join(f"{k}={b[k]:.4g}" for k in known if k in b)
     lines.append(f"| {b['run_name']} | {b['real_time']:.2f} {b['time_unit']} | {gbps:.2f} Gbit/s | {ips/1e6:.2f} M | {extra} |")
-lines += ["", "| end to end (vigil -r mixed-traffic.pcap, -A none) | median s | Gbit/s | packets/s | alerts |", "|---|---|---|---|---|"]
-for row in sys.argv[3:]:
-    name, sec, nbytes, pkts, alerts = row.split()
+lines += ["", "| engine (capture in memory) | rules enabled | threads | median s | Gbit/s | Mpps | cycles/packet | full-match fraction | alerts | peak RSS MB |",
+          "|---|---|---|---|---|---|---|---|---|---|"]
+for e in engine:
+    lines.append(f"| {e['capture']} / {e['rules']} | {e['rules_enabled']} | {e['threads']} | {e['seconds']:.3f} | {e['gbit_per_s']:.2f} | {e['mpps']:.2f} | {e['cycles_per_packet']:.0f} | {100*e['full_match_fraction']:.2f}% | {e['alerts']} | {e['peak_rss_mb']:.0f} |")
+lines += ["", "| end to end (vigil -r mixed-traffic.pcap, -A none) | median s | Gbit/s | packets/s | alerts | snort 3 median s | vigil speed-up |", "|---|---|---|---|---|---|---|"]
+for row in sys.argv[4:]:
+    name, sec, nbytes, pkts, alerts, snort = row.split()
     sec = float(sec)
-    lines.append(f"| {name} | {sec:.3f} | {int(nbytes)*8/sec/1e9:.2f} | {int(pkts)/sec/1e3:.0f} K | {alerts} |")
+    ratio = f"{float(snort)/sec:.1f}x" if snort != "-" else "- (no snort on PATH)"
+    lines.append(f"| {name} | {sec:.3f} | {int(nbytes)*8/sec/1e9:.2f} | {int(pkts)/sec/1e3:.0f} K | {alerts} | {snort} | {ratio} |")
 open(sys.argv[2], "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY
