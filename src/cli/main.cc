@@ -41,6 +41,9 @@ struct Args {
   std::string config_path;
   std::string threshold_path;
   uint32_t threads = 1;
+  std::vector<std::string> settings;  // --set KEY=VALUE
+  bool simulate_ips = false;
+  std::string checksum_mode = "auto";
 };
 
 void PrintError(const base::Error& e) { fmt::print(stderr, "vigil: {}\n", e.ToString()); }
@@ -67,12 +70,26 @@ int Run(const Args& args) {
   rules::ClassificationTable classifications = rules::ClassificationTable::Default();
   std::vector<std::string> rule_files;
   engine::RunOptions options;
-  if (!args.config_path.empty()) {
-    auto config = engine::Config::Load(args.config_path);
+  std::string threshold_path = args.threshold_path;
+  if (!args.config_path.empty() || !args.settings.empty()) {
+    base::Result<engine::Config> config = engine::Config{};
+    if (!args.config_path.empty()) config = engine::Config::Load(args.config_path);
     if (!config) {
       PrintError(config.error());
       return 1;
     }
+    for (const std::string& kv : args.settings) {
+      size_t eq = kv.find('=');
+      auto s = eq == std::string::npos
+                   ? base::Status(base::MakeError("--set " + kv + ": expected KEY=VALUE"))
+                   : config->Set(std::string_view(kv).substr(0, eq),
+                                 std::string_view(kv).substr(eq + 1));
+      if (!s) {
+        PrintError(s.error());
+        return 1;
+      }
+    }
+    if (threshold_path.empty()) threshold_path = config->threshold_file;
     for (const auto& [name, value] : config->address_vars) {
       if (auto s = vars.SetAddress(name, value); !s) {
         PrintError(base::Error{s.error().message, args.config_path});
@@ -113,8 +130,8 @@ int Run(const Args& args) {
   for (const base::Error& e : report.failures) fmt::print(stderr, "{}\n", e.ToString());
 
   rules::ThresholdConfig thresholds;
-  if (!args.threshold_path.empty()) {
-    rules::LoadThresholdFile(args.threshold_path, vars, thresholds);
+  if (!threshold_path.empty()) {
+    rules::LoadThresholdFile(threshold_path, vars, thresholds);
     for (const base::Error& e : thresholds.failures) fmt::print(stderr, "{}\n", e.ToString());
   }
   bool ok = report.failures.empty() && thresholds.failures.empty();
@@ -127,7 +144,7 @@ int Run(const Args& args) {
                                   report.failures.size(), report.disabled());
   if (args.test_only) {
     PrintDisabledReasons(report);
-    if (!args.threshold_path.empty()) {
+    if (!threshold_path.empty()) {
       fmt::print("threshold: entries={} failed={}\n", thresholds.size(),
                  thresholds.failures.size());
     }
@@ -143,6 +160,7 @@ int Run(const Args& args) {
   }
   options.input = args.read_path;
   options.threads = args.threads;
+  options.inline_mode = args.simulate_ips;
   options.log_dir = args.log_dir;
   options.alert_fast = args.alert_mode == "fast" || args.alert_mode == "both";
   options.eve_json = args.alert_mode == "json" || args.alert_mode == "both";
@@ -185,6 +203,15 @@ int main(int argc, char** argv) {
   app.add_option("-c,--config", args.config_path, "YAML configuration (Suricata layout)");
   app.add_option("--threshold-file", args.threshold_path,
                  "threshold.config: suppress, threshold, event_filter, rate_filter lines");
+  app.add_option("--set", args.settings,
+                 "KEY=VALUE setting, as Suricata's --set (stream.midstream, stream.ttl-limit, "
+                 "threshold-file); repeatable");
+  app.add_flag("--simulate-ips", args.simulate_ips,
+               "act as inline on a capture (Suricata's flag): drop and reject rules block");
+  app.add_option("-k,--checksum-mode", args.checksum_mode,
+                 "accepted for Suricata compatibility; vigil counts bad checksums and never "
+                 "discards a packet for one")
+      ->check(CLI::IsMember({"all", "none", "auto"}));
   app.add_flag("--dump-rules", args.dump_rules,
                "print every loaded rule in canonical form, one per line, and exit");
   try {

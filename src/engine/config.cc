@@ -95,10 +95,47 @@ base::Result<Config> Config::Load(const std::string& path) {
         c.stream_ttl_limit = uint8_t(limit);
       }
     }
+    if (YAML::Node tf = root["threshold-file"]) {
+      std::filesystem::path p = tf.as<std::string>();
+      c.threshold_file =
+          (p.is_absolute() ? p : std::filesystem::path(path).parent_path() / p).string();
+    }
     return c;
   } catch (const YAML::Exception& e) {
     return YamlError(path, e.mark, e.msg);
   }
+}
+
+base::Status Config::Set(std::string_view key, std::string_view value) {
+  std::string v(value);
+  auto bad = [&] {
+    return base::MakeError("--set " + std::string(key) + ": bad value '" + v + "'");
+  };
+  if (key == "stream.midstream") {
+    if (v == "true" || v == "yes" || v == "1") {
+      stream_midstream = true;
+    } else if (v == "false" || v == "no" || v == "0") {
+      stream_midstream = false;
+    } else {
+      return bad();
+    }
+    return {};
+  }
+  if (key == "stream.ttl-limit") {
+    if (v.empty() || v.size() > 3 || v.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(v) > 255) {
+      return bad();
+    }
+    stream_ttl_limit = uint8_t(std::stoi(v));
+    return {};
+  }
+  if (key == "threshold-file") {
+    if (v.empty()) return bad();
+    threshold_file = v;
+    return {};
+  }
+  return base::MakeError("--set: unknown setting '" + std::string(key) +
+                         "' (known: stream.midstream, stream.ttl-limit, threshold-file)");
 }
 
 }  // namespace vigil::engine

@@ -20,6 +20,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -36,9 +37,14 @@ struct Config {
   std::vector<std::pair<std::string, std::string>> host_os_policy;
   std::optional<bool> stream_midstream;     // stream.midstream
   std::optional<uint8_t> stream_ttl_limit;  // stream.ttl-limit
+  std::string threshold_file;               // threshold-file: "" = none
 
   // Reads `path`. Errors name the file, and the line and column where YAML places them.
   [[nodiscard]] static base::Result<Config> Load(const std::string& path);
+
+  // One setting given on the command line as Suricata's `--set KEY=VALUE`: stream.midstream,
+  // stream.ttl-limit, threshold-file. Fails on another key or a bad value.
+  [[nodiscard]] base::Status Set(std::string_view key, std::string_view value);
 };
 
 }  // namespace vigil::engine

@@ -30,6 +30,9 @@ struct RunOptions {
   // Packet threads: 1 runs everything on the calling thread; more run a WorkerPool (parallel.h)
   // fed by the calling thread, which reads and decodes.
   uint32_t threads = 1;
+  // Inline semantics on a capture (Suricata's --simulate-ips): a packet matched by a drop or
+  // reject rule is dropped (engine.dropped) and EVE reports alert.action "blocked".
+  bool inline_mode = false;
 };
 
 struct RunOutcome {

@@ -124,6 +124,36 @@ bool AppliesToVersion8(const YAML::Node& requires_node) {
   return true;
 }
 
+// The test's Suricata command-line arguments that vigil has an equivalent for: --simulate-ips,
+// -k MODE, and --set for the settings vigil knows (stream.midstream, threshold-file), with
+// ${TEST_DIR} expanded. Others (--runmode, app-layer settings, ...) are left out.
+std::string TranslateArgs(const YAML::Node& args, const fs::path& dir) {
+  if (!args || !args.IsSequence()) return "";
+  std::vector<std::string> words;
+  for (const auto& a : args) {
+    std::istringstream in(a.Scalar());
+    for (std::string w; in >> w;) words.push_back(w);
+  }
+  std::string out;
+  for (size_t i = 0; i < words.size(); ++i) {
+    const std::string& w = words[i];
+    if (w == "--simulate-ips") {
+      out += " --simulate-ips";
+    } else if (w == "-k" && i + 1 < words.size()) {
+      out += " -k " + Quote(words[++i]);
+    } else if (w == "--set" && i + 1 < words.size()) {
+      std::string kv = words[++i];
+      for (size_t at; (at = kv.find("${TEST_DIR}")) != std::string::npos;) {
+        kv.replace(at, 11, dir.string());
+      }
+      if (kv.starts_with("stream.midstream=") || kv.starts_with("threshold-file=")) {
+        out += " --set " + Quote(kv);
+      }
+    }
+  }
+  return out;
+}
+
 Outcome RunTest(const Options& opt, const json& entry, const fs::path& work) {
   std::string name = entry.at("test");
   fs::path dir = opt.suite / "tests" / name;
@@ -146,6 +176,7 @@ Outcome RunTest(const Options& opt, const json& entry, const fs::path& work) {
   if (fs::exists(dir / "suricata.yaml")) cmd += " -c " + Quote((dir / "suricata.yaml").string());
   if (fs::exists(dir / "threshold.config"))
     cmd += " --threshold-file " + Quote((dir / "threshold.config").string());
+  cmd += TranslateArgs(spec["args"], dir);
   cmd += " >" + Quote((out / "vigil.log").string()) + " 2>&1";
   int status = std::system(cmd.c_str());
   std::string log = ReadAll(out / "vigil.log");
