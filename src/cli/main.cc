@@ -70,6 +70,7 @@ int Run(const Args& args) {
   rules::ClassificationTable classifications = rules::ClassificationTable::Default();
   std::vector<std::string> rule_files;
   engine::RunOptions options;
+  detect::PlanOptions plan_options;
   std::string threshold_path = args.threshold_path;
   if (!args.config_path.empty() || !args.settings.empty()) {
     base::Result<engine::Config> config = engine::Config{};
@@ -121,6 +122,13 @@ int Run(const Args& args) {
     }
     if (config->stream_midstream) options.worker.tcp.midstream = *config->stream_midstream;
     options.worker.ttl_limit = config->stream_ttl_limit;
+    for (size_t i = 0; i < config->action_order.size(); ++i) {
+      const std::string& a = config->action_order[i];
+      plan_options.action_order[i] = a == "pass"     ? detect::ActionClass::kPass
+                                     : a == "drop"   ? detect::ActionClass::kDrop
+                                     : a == "reject" ? detect::ActionClass::kReject
+                                                     : detect::ActionClass::kAlert;
+    }
   }
   rule_files.insert(rule_files.end(), args.rule_files.begin(), args.rule_files.end());
 
@@ -153,14 +161,14 @@ int Run(const Args& args) {
   }
   fmt::print(stderr, "{}\n", tally);
 
-  auto plan = detect::DetectionPlan::Build(std::move(report.rules), classifications);
+  auto plan = detect::DetectionPlan::Build(std::move(report.rules), classifications, plan_options);
   if (!plan) {
     PrintError(plan.error());
     return 1;
   }
   options.input = args.read_path;
   options.threads = args.threads;
-  options.inline_mode = args.simulate_ips;
+  options.worker.inline_mode = args.simulate_ips;
   options.log_dir = args.log_dir;
   options.alert_fast = args.alert_mode == "fast" || args.alert_mode == "both";
   options.eve_json = args.alert_mode == "json" || args.alert_mode == "both";

@@ -205,9 +205,49 @@ base::Status DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& 
   return {};
 }
 
+ActionClass ClassOf(rules::Action a) {
+  switch (a) {
+    case rules::Action::kPass:
+      return ActionClass::kPass;
+    case rules::Action::kDrop:
+    case rules::Action::kSdrop:
+      return ActionClass::kDrop;
+    case rules::Action::kReject:
+    case rules::Action::kRejectSrc:
+    case rules::Action::kRejectDst:
+    case rules::Action::kRejectBoth:
+      return ActionClass::kReject;
+    case rules::Action::kAlert:
+    case rules::Action::kLog:
+      break;
+  }
+  return ActionClass::kAlert;
+}
+
+namespace {
+
+bool HasNegation(const rules::AddressExpr& e) {
+  if (e.negated) return true;
+  for (const rules::AddressExpr& m : e.members) {
+    if (HasNegation(m)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
-    std::vector<rules::Rule> rules, const rules::ClassificationTable& classifications) {
+    std::vector<rules::Rule> rules, const rules::ClassificationTable& classifications,
+    const PlanOptions& options) {
   std::unique_ptr<DetectionPlan> plan(new DetectionPlan());
+  plan->rank_ = {4, 4, 4, 4};
+  for (size_t i = 0; i < options.action_order.size(); ++i) {
+    uint8_t& r = plan->rank_[size_t(options.action_order[i])];
+    if (r == 4) r = uint8_t(i);
+  }
+  for (uint8_t& r : plan->rank_) {
+    if (r == 4) return base::MakeError("action order must name pass, drop, reject and alert once");
+  }
   plan->rules_.reserve(rules.size());
   for (rules::Rule& r : rules) {
     // A rule the evaluators cannot handle is never compiled, whoever loaded it: evaluating only
@@ -234,6 +274,9 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
       }
       cr.reads_payload |= ReadsPayload(o);
     }
+    const rules::Rule& r = cr.rule;
+    cr.ip_only = r.options.empty() && r.src_port.IsAny() && r.dst_port.IsAny();
+    cr.negated_address = HasNegation(r.src_addr) || HasNegation(r.dst_addr);
   }
 
   // Rules with no positive content wait on their addresses when a side's list can be indexed.
@@ -360,38 +403,70 @@ void Detector::AddPacketCandidates(GroupKind kind, const DetectionPlan::Group& g
   for (uint32_t r : group.always) AddCandidate(r);
 }
 
-void Detector::Evaluate(const MatchInput& in, Unit unit, std::vector<Alert>& alerts) {
+void Detector::Evaluate(const MatchInput& in, Unit unit) {
   if (candidates_.empty()) return;
   std::sort(candidates_.begin(), candidates_.end());
   using Stream = rules::FlowOption::Stream;
+  const FlowContext& flow = *in.flow;
   for (uint32_t r : candidates_) {
     const CompiledRule& cr = plan_.rule(r);
     bool applies = unit == Unit::kPacket ? cr.stream != Stream::kOnlyStream
                                          : cr.reads_payload && cr.stream != Stream::kNoStream;
+    // IP-only rules: once per flow direction.
+    if (cr.ip_only && !cr.negated_address && flow.has_flow && !flow.first_in_direction) {
+      applies = false;
+    }
     if (!applies || alerted_stamp_[r] == packet_stamp_) continue;
     ++stats_.candidates;
     if (!MatchRule(cr, in)) continue;
     ++stats_.matches;
     alerted_stamp_[r] = packet_stamp_;
-    rules::Action a = cr.rule.action;
-    if (a == rules::Action::kPass) passed_ = true;
-    bool drop = a != rules::Action::kAlert && a != rules::Action::kLog && a != rules::Action::kPass;
-    if (a != rules::Action::kPass && a != rules::Action::kSdrop) {
-      alerts.push_back({&cr, drop, unit == Unit::kChunk});
-    }
+    matched_.push_back({r, unit == Unit::kChunk});
   }
 }
 
-void Detector::Inspect(const packet::Packet& p, const FlowContext& flow,
-                       std::span<const StreamChunk> chunks, std::vector<Alert>& alerts) {
-  if (p.ip_version == 0) return;
+Verdict Detector::Finish(const FlowContext& flow, std::vector<Alert>& alerts) {
+  Verdict v;
+  if (matched_.empty()) return v;
+  std::sort(matched_.begin(), matched_.end(), [&](const Match& a, const Match& b) {
+    uint8_t ra = plan_.rank(ClassOf(plan_.rule(a.rule).rule.action));
+    uint8_t rb = plan_.rank(ClassOf(plan_.rule(b.rule).rule.action));
+    return ra != rb ? ra < rb : a.rule < b.rule;
+  });
+  size_t first = alerts.size();
+  for (const Match& m : matched_) {
+    const CompiledRule& cr = plan_.rule(m.rule);
+    rules::Action a = cr.rule.action;
+    // Flow scope: IP-only rules, and payload rules matched on data the stream took.
+    bool flow_scope = flow.has_flow &&
+                      (cr.ip_only || (cr.reads_payload && (m.in_stream || flow.payload_in_stream)));
+    if (a == rules::Action::kPass) {
+      if (!v.drop) {
+        v.pass_flow = flow_scope;
+        ++stats_.passed;
+      }
+      break;
+    }
+    bool drop = ClassOf(a) == ActionClass::kDrop || ClassOf(a) == ActionClass::kReject;
+    if (drop) {
+      v.drop = true;
+      v.drop_flow |= flow_scope;
+    }
+    if (a != rules::Action::kSdrop) alerts.push_back({&cr, drop, m.in_stream});
+  }
+  stats_.alerts += alerts.size() - first;
+  return v;
+}
+
+Verdict Detector::Inspect(const packet::Packet& p, const FlowContext& flow,
+                          std::span<const StreamChunk> chunks, std::vector<Alert>& alerts) {
+  if (p.ip_version == 0) return {};
   ++stats_.packets;
   if (++packet_stamp_ == 0) {
     std::fill(alerted_stamp_.begin(), alerted_stamp_.end(), 0);
     packet_stamp_ = 1;
   }
-  passed_ = false;
-  size_t first = alerts.size();
+  matched_.clear();
   uint64_t candidates_before = stats_.candidates;
   GroupKind kind = GroupOf(p);
   const DetectionPlan::Group& group = plan_.group(kind);
@@ -422,7 +497,7 @@ void Detector::Inspect(const packet::Packet& p, const FlowContext& flow,
   }
   AddPacketCandidates(kind, group, p);
   // The packet itself, as Snort and Suricata inspect it: every rule but flow:only_stream ones.
-  Evaluate(MatchInput::OfPacket(p, &flow), Unit::kPacket, alerts);
+  Evaluate(MatchInput::OfPacket(p, &flow), Unit::kPacket);
   // Each chunk of the stream: the rules that read the payload, but flow:no_stream ones.
   if (flow.reassembled) {
     for (size_t i = 0; i < chunks.size(); ++i) {
@@ -433,15 +508,11 @@ void Detector::Inspect(const packet::Packet& p, const FlowContext& flow,
         ScanPorts(group, p, c.data, c.len);
         AddPacketCandidates(kind, group, p);
       }
-      Evaluate(chunk_input(c), Unit::kChunk, alerts);
+      Evaluate(chunk_input(c), Unit::kChunk);
     }
   }
   stats_.packets_full_match += stats_.candidates != candidates_before;
-  // A matching pass rule lets the packet through unreported (Suricata's precedence: pass first).
-  if (passed_) alerts.resize(first);
-  std::sort(alerts.begin() + ptrdiff_t(first), alerts.end(),
-            [](const Alert& a, const Alert& b) { return a.rule < b.rule; });
-  stats_.alerts += alerts.size() - first;
+  return Finish(flow, alerts);
 }
 
 }  // namespace vigil::detect

@@ -56,15 +56,37 @@ struct Alert {
   bool in_stream = false;  // matched on reassembled stream data rather than the packet's own
 };
 
+// What the matches of a packet decided, after the action order (see Detector::Inspect).
+struct Verdict {
+  bool drop = false;       // a drop or reject rule took effect: an inline engine drops the packet
+  bool drop_flow = false;  // ... with flow scope: drop the rest of the flow too (inline)
+  bool pass_flow = false;  // a pass rule with flow scope took effect: inspect no more of the flow
+};
+
 // Port lists wider than this are treated as `any` when rules are grouped by port.
 inline constexpr uint32_t kMaxGroupedPortSpan = 1024;
+
+// The classes of rule actions, in the order Suricata's `action-order` setting names them.
+enum class ActionClass : uint8_t { kPass, kDrop, kReject, kAlert };
+[[nodiscard]] ActionClass ClassOf(rules::Action a);
+
+struct PlanOptions {
+  // Which matches take effect first on a packet (Suricata's action-order; default pass, drop,
+  // reject, alert): see Detector::Inspect.
+  std::array<ActionClass, 4> action_order = {ActionClass::kPass, ActionClass::kDrop,
+                                             ActionClass::kReject, ActionClass::kAlert};
+};
 
 class DetectionPlan {
  public:
   // Compiles the enabled rules that detect::UnsupportedReason accepts; the others are ignored.
   // Fails only if Vectorscan fails.
   static base::Result<std::unique_ptr<const DetectionPlan>> Build(
-      std::vector<rules::Rule> rules, const rules::ClassificationTable& classifications);
+      std::vector<rules::Rule> rules, const rules::ClassificationTable& classifications,
+      const PlanOptions& options = {});
+
+  // Position of the action class in the action order (0 = takes effect first).
+  [[nodiscard]] uint8_t rank(ActionClass c) const { return rank_[size_t(c)]; }
 
   [[nodiscard]] size_t rule_count() const { return rules_.size(); }
   [[nodiscard]] const CompiledRule& rule(size_t i) const { return rules_[i]; }
@@ -114,6 +136,7 @@ class DetectionPlan {
   std::array<Group, size_t(GroupKind::kCount)> groups_;
   AddressIndex by_src_;
   AddressIndex by_dst_;
+  std::array<uint8_t, 4> rank_ = {0, 1, 2, 3};
 };
 
 struct DetectStats {
@@ -128,6 +151,7 @@ struct DetectStats {
   uint64_t candidates = 0;              // rule evaluations by the full matcher
   uint64_t matches = 0;                 // rules that matched (before pass suppression)
   uint64_t alerts = 0;                  // alerts reported
+  uint64_t passed = 0;                  // packets a pass rule let through
 };
 
 class Detector {
@@ -136,8 +160,8 @@ class Detector {
   static base::Result<std::unique_ptr<Detector>> Create(const DetectionPlan& plan);
 
   // Appends to `alerts` the rules that match `p`, in rule order.
-  void Inspect(const packet::Packet& p, std::vector<Alert>& alerts) {
-    Inspect(p, FlowContext{}, {}, alerts);
+  Verdict Inspect(const packet::Packet& p, std::vector<Alert>& alerts) {
+    return Inspect(p, FlowContext{}, {}, alerts);
   }
 
   // The same for a packet of a tracked flow. As in Snort and Suricata (whose payload rules are
@@ -146,9 +170,22 @@ class Detector {
   // packet (none when the segment filled no hole), and the rules that read the payload, but
   // flow:no_stream ones, are evaluated on each chunk too — a match counts there only when it ends
   // in the chunk's new bytes, so a pattern split over segments is found once, on the packet that
-  // completed it. A rule alerts at most once per packet; alerts come in rule order.
-  void Inspect(const packet::Packet& p, const FlowContext& flow,
-               std::span<const StreamChunk> chunks, std::vector<Alert>& alerts);
+  // completed it. A rule matches at most once per packet.
+  //
+  // Rules with no options and any ports (Suricata's IP-only rules) are evaluated once per flow
+  // direction (on flow.first_in_direction), or on every packet when the packet has no flow or
+  // the rule negates an address.
+  //
+  // Then, as Suricata does, the matches take effect in the plan's action order (default pass,
+  // drop, reject, alert), rule order within a class: an alert or log rule alerts; a drop or reject
+  // rule alerts and drops the packet (Verdict::drop); sdrop drops without alerting; a pass rule
+  // stops the walk — the matches after it neither alert nor act — unless the packet is already
+  // dropped. Scope: a drop or pass of an IP-only rule, or of a payload rule matched on data the
+  // stream took (flow.payload_in_stream, or a chunk), applies to the whole flow (drop_flow,
+  // pass_flow); other rules' to the packet alone. Alerts are appended in the order they took
+  // effect.
+  Verdict Inspect(const packet::Packet& p, const FlowContext& flow,
+                  std::span<const StreamChunk> chunks, std::vector<Alert>& alerts);
 
   [[nodiscard]] const DetectStats& stats() const { return stats_; }
 
@@ -166,9 +203,11 @@ class Detector {
   void AddPacketCandidates(GroupKind kind, const DetectionPlan::Group& group,
                            const packet::Packet& p);
   enum class Unit : uint8_t { kPacket, kChunk };
-  // Evaluates the candidates that apply to `unit` on `in`, appending alerts of rules that have
-  // not alerted on this packet yet.
-  void Evaluate(const MatchInput& in, Unit unit, std::vector<Alert>& alerts);
+  // Evaluates the candidates that apply to `unit` on `in`, recording the rules that match and
+  // have not matched this packet yet in matched_.
+  void Evaluate(const MatchInput& in, Unit unit);
+  // Applies matched_ in action order: appends alerts, returns the verdict.
+  Verdict Finish(const FlowContext& flow, std::vector<Alert>& alerts);
   void AddCandidate(uint32_t rule) {
     if (seen_stamp_[rule] != stamp_) {
       seen_stamp_[rule] = stamp_;
@@ -181,7 +220,11 @@ class Detector {
   std::vector<uint32_t> seen_stamp_;     // per rule: the candidate-list stamp that added it
   std::vector<uint32_t> alerted_stamp_;  // per rule: the packet stamp of its last match
   uint32_t packet_stamp_ = 0;
-  bool passed_ = false;                 // a pass rule matched this packet
+  struct Match {
+    uint32_t rule;
+    bool in_stream;
+  };
+  std::vector<Match> matched_;          // this packet's matches
   std::vector<uint32_t> literal_seen_;  // per literal-filter id: stamp of the scan that found it
   uint32_t literal_stamp_ = 0;
   bool fast_pattern_hit_ = false;  // this packet's fast-pattern scans found a candidate

@@ -32,9 +32,15 @@ struct FlowContext {
   bool has_flow = false;     // the packet belongs to a tracked flow; else flow:... never matches
   bool established = false;  // flow:established
   bool to_server = true;     // the packet travels from the client to the server
+  // The first packet of its direction in the flow: IP-only rules (addresses, ports any, no
+  // options) are evaluated once per flow direction, as Suricata does.
+  bool first_in_direction = true;
   // The packet's TCP payload is handed to stream reassembly: payload rules see the reassembled
   // chunk instead of the packet's own bytes (flow:no_stream rules still see the packet).
   bool reassembled = false;
+  // Reassembly took this packet's payload into the stream (not a SYN's data): a pass or drop of a
+  // payload rule matched on it applies to the whole flow (Suricata's "flow, if stateful").
+  bool payload_in_stream = false;
   FlowBits* bits = nullptr;  // null: flowbits tests are false and flowbits commands do nothing
 };
 
@@ -54,6 +60,10 @@ struct CompiledRule {
   bool reads_payload = false;  // some option reads the payload buffer (content, pcre, byte_*, ...)
   rules::FlowOption::Stream stream =
       rules::FlowOption::Stream::kAny;  // flow:only_stream / no_stream
+  // No options and any ports (Suricata's IP-only rule): evaluated once per flow direction unless
+  // an address is negated; its pass and drop apply to the flow.
+  bool ip_only = false;
+  bool negated_address = false;
 };
 
 // True when `option` reads the packet payload (or the stream chunk standing for it).

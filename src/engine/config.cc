@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 
 namespace vigil::engine {
@@ -93,6 +94,22 @@ base::Result<Config> Config::Load(const std::string& path) {
           return YamlError(path, t.Mark(), "stream.ttl-limit must be 0..255");
         }
         c.stream_ttl_limit = uint8_t(limit);
+      }
+    }
+    if (YAML::Node ao = root["action-order"]) {
+      if (!ao.IsSequence()) return YamlError(path, ao.Mark(), "action-order must be a list");
+      for (const auto& a : ao) {
+        std::string name = a.as<std::string>();
+        if (name != "pass" && name != "drop" && name != "reject" && name != "alert") {
+          return YamlError(path, a.Mark(), "unknown action '" + name + "' in action-order");
+        }
+        if (std::find(c.action_order.begin(), c.action_order.end(), name) != c.action_order.end()) {
+          return YamlError(path, a.Mark(), "action '" + name + "' given twice in action-order");
+        }
+        c.action_order.push_back(name);
+      }
+      if (c.action_order.size() != 4) {
+        return YamlError(path, ao.Mark(), "action-order must name pass, drop, reject and alert");
       }
     }
     if (YAML::Node tf = root["threshold-file"]) {

@@ -9,6 +9,7 @@
 //   host-os-policy:                          # how each network's hosts resolve overlapping
 //     windows: [10.1.0.0/16]                 # TCP segments and IP fragments (default bsd)
 //     linux: ["2001:db8::/32"]
+//   action-order: [pass, drop, reject, alert]  # which matches take effect first (the default)
 //   stream:
 //     midstream: true                        # pick up TCP flows whose handshake was not seen
 //     ttl-limit: 5                           # ignore segments whose TTL falls this far below
@@ -38,6 +39,8 @@ struct Config {
   std::optional<bool> stream_midstream;     // stream.midstream
   std::optional<uint8_t> stream_ttl_limit;  // stream.ttl-limit
   std::string threshold_file;               // threshold-file: "" = none
+  // action-order: pass, drop, reject, alert in the order they take effect; empty = the default.
+  std::vector<std::string> action_order;
 
   // Reads `path`. Errors name the file, and the line and column where YAML places them.
   [[nodiscard]] static base::Result<Config> Load(const std::string& path);

@@ -65,7 +65,7 @@ base::Result<RunOutcome> RunOffline(const detect::DetectionPlan& plan, const Run
     fast = std::move(*w);
   }
   if (options.eve_json) {
-    auto w = output::EveWriter::Open(options.log_dir + "/eve.json", options.inline_mode);
+    auto w = output::EveWriter::Open(options.log_dir + "/eve.json", options.worker.inline_mode);
     if (!w) return w.error();
     eve = std::move(*w);
   }

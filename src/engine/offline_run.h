@@ -26,13 +26,12 @@ struct RunOptions {
   bool eve_json = true;
   bool progress = true;       // only shown when stderr is a terminal
   bool print_summary = true;  // the human summary on stderr
-  WorkerConfig worker;        // flows, TCP tracking, reassembly, defragmentation
+  // Flows, TCP tracking, reassembly, defragmentation; worker.inline_mode also makes EVE report
+  // drops as alert.action "blocked" (Suricata's --simulate-ips on a capture).
+  WorkerConfig worker;
   // Packet threads: 1 runs everything on the calling thread; more run a WorkerPool (parallel.h)
   // fed by the calling thread, which reads and decodes.
   uint32_t threads = 1;
-  // Inline semantics on a capture (Suricata's --simulate-ips): a packet matched by a drop or
-  // reject rule is dropped (engine.dropped) and EVE reports alert.action "blocked".
-  bool inline_mode = false;
 };
 
 struct RunOutcome {

@@ -1,5 +1,7 @@
 #include "engine/worker.h"
 
+#include <algorithm>
+
 namespace vigil::engine {
 namespace {
 
@@ -44,7 +46,9 @@ base::Result<std::unique_ptr<Worker>> Worker::Create(const detect::DetectionPlan
   detect::Detector* d = w->detector_.get();
   w->inspect_ = [d](const packet::Packet& p, const detect::FlowContext& flow,
                     std::span<const detect::StreamChunk> chunks,
-                    std::vector<detect::Alert>& alerts) { d->Inspect(p, flow, chunks, alerts); };
+                    std::vector<detect::Alert>& alerts) {
+    return d->Inspect(p, flow, chunks, alerts);
+  };
   return w;
 }
 
@@ -105,19 +109,38 @@ void Worker::ProcessPacket(const packet::Packet& p, const flow::KeyedPacket* key
   chunks_.clear();
   PacketResult r{.packet = &p, .rebuilt = rebuilt};
   detect::FlowContext ctx;
+  FlowAction* action = nullptr;
   if (key != nullptr) {
     flow::Lookup l = flows_->FindOrCreate(*key, Nanoseconds(p.ts), p.caplen);
     flow::Direction dir = l.dir;
+    if (l.flow->index >= flow_action_.size()) {
+      flow_action_.resize(std::max<size_t>(l.flow->index + 1, flow_action_.size() * 2),
+                          FlowAction::kInspect);
+    }
+    action = &flow_action_[l.flow->index];
+    if (l.created) *action = FlowAction::kInspect;
     if (p.has_tcp) TrackTcp(p, *l.flow, dir, ctx);
     ctx.has_flow = true;
     ctx.established = l.flow->established();
     ctx.to_server = dir == flow::Direction::kToServer;
+    ctx.first_in_direction = l.flow->packets[flow::Index(dir)] <= 1;
     r.flow_id = l.flow->flow_id;
   } else {
     ++stats_.no_flow;
   }
-  if (p.ip_version != 0) inspect_(p, ctx, chunks_, alerts_);
-  for (const detect::Alert& a : alerts_) r.drop |= a.wants_drop;
+  if (action != nullptr && *action == FlowAction::kDrop) {
+    ++stats_.flow_dropped;
+    ++stats_.dropped;
+    r.drop = true;
+  } else if (action != nullptr && *action == FlowAction::kPass) {
+    ++stats_.flow_passed;
+  } else if (p.ip_version != 0) {
+    detect::Verdict v = inspect_(p, ctx, chunks_, alerts_);
+    r.drop = v.drop;
+    if (v.drop && config_.inline_mode) ++stats_.dropped;
+    if (action != nullptr && v.pass_flow) *action = FlowAction::kPass;
+    if (action != nullptr && v.drop_flow && config_.inline_mode) *action = FlowAction::kDrop;
+  }
   r.alerts = alerts_;
   sink(r);
 }
@@ -143,6 +166,7 @@ void Worker::TrackTcp(const packet::Packet& p, flow::Flow& flow, flow::Direction
     reassembly::StreamView view =
         reassembler_->Add(flow, dir, v.payload_seq, p.payload, p.payload_len);
     if (view.has_new()) chunks_.push_back(ChunkOf(view));
+    ctx.payload_in_stream = !(p.tcp_flags & packet::kTcpSyn);
   } else if (p.payload_len > 0) {
     ++stats_.tcp_payload_refused;
   }

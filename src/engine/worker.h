@@ -23,7 +23,9 @@
 //      attack split over segments, sent out of order or overlapped is judged on the bytes the
 //      target's stack would assemble (by the overlap policy of its network).
 //   5. The packet's result goes to the sink: its alerts, its flow id, and whether a drop rule
-//      matched.
+//      took effect. A pass with flow scope stops detection for the rest of the flow; inline, a
+//      drop with flow scope drops the rest of the flow without inspecting it (Suricata's action
+//      scopes, see detect::Detector::Inspect).
 // Once per batch, a bounded number of idle flows and stale fragment datagrams expire.
 //
 // Memory: every table is capped (flow.max_flows, the reassembly memcap and per-direction caps,
@@ -62,6 +64,9 @@ struct WorkerConfig {
   // ignore the rest; stream.ttl_mismatch counts what the check ignored.
   std::optional<uint8_t> ttl_limit;
   uint32_t id = 0;  // worker index: keeps flow ids unique across workers
+  // Inline (or --simulate-ips): a packet a drop rule matched is dropped, and a drop with flow
+  // scope drops the rest of its flow unseen. Offline, drops are only reported ("would drop").
+  bool inline_mode = false;
 };
 
 // What the pipeline decided about one packet.
@@ -74,16 +79,19 @@ struct PacketResult {
 };
 
 // Detection as the worker calls it; replaceable so that tests can observe or compare it.
-using InspectFn =
-    std::function<void(const packet::Packet&, const detect::FlowContext&,
-                       std::span<const detect::StreamChunk>, std::vector<detect::Alert>&)>;
+using InspectFn = std::function<detect::Verdict(const packet::Packet&, const detect::FlowContext&,
+                                                std::span<const detect::StreamChunk>,
+                                                std::vector<detect::Alert>&)>;
 
-#define VIGIL_WORKER_COUNTERS(X)         \
-  X(packets, "engine.packets")           \
-  X(no_flow, "engine.no_flow")           \
-  X(rebuilt, "engine.rebuilt_datagrams") \
-  X(ttl_mismatch, "stream.ttl_mismatch") \
-  X(tcp_payload_refused, "stream.payload_refused")
+#define VIGIL_WORKER_COUNTERS(X)                   \
+  X(packets, "engine.packets")                     \
+  X(no_flow, "engine.no_flow")                     \
+  X(rebuilt, "engine.rebuilt_datagrams")           \
+  X(ttl_mismatch, "stream.ttl_mismatch")           \
+  X(tcp_payload_refused, "stream.payload_refused") \
+  X(dropped, "engine.dropped")                     \
+  X(flow_dropped, "engine.flow_dropped_packets")   \
+  X(flow_passed, "engine.flow_passed_packets")
 
 struct WorkerStats {
 #define VIGIL_WORKER_FIELD(field, name) uint64_t field = 0;
@@ -139,6 +147,9 @@ class Worker {
   std::vector<detect::StreamChunk> chunks_;
   std::vector<flow::KeyedPacket> keys_;  // per batch packet
   std::vector<uint8_t> keyed_;           // per batch packet: keys_[i] is valid
+  // Per flow entry (Flow::index): a flow-scope verdict, reset when the entry gets a new flow.
+  enum class FlowAction : uint8_t { kInspect, kPass, kDrop };
+  std::vector<FlowAction> flow_action_;
   WorkerStats stats_;
 };
 
