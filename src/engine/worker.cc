@@ -103,7 +103,7 @@ void Worker::Process(std::span<const packet::Packet> batch, const Sink& sink) {
 }
 
 void Worker::ProcessPacket(const packet::Packet& p, const flow::KeyedPacket* key, bool rebuilt,
-                           const Sink& sink) {
+                           const Sink& sink, int depth) {
   ++stats_.packets;
   alerts_.clear();
   chunks_.clear();
@@ -143,6 +143,30 @@ void Worker::ProcessPacket(const packet::Packet& p, const flow::KeyedPacket* key
   }
   r.alerts = alerts_;
   sink(r);
+
+  // A tunnel: the packet inside goes through the pipeline too, after the one that carried it.
+  bool tunnel = (p.ip_proto == packet::kProtoIpip || p.ip_proto == packet::kProtoIpv6) &&
+                !p.is_fragment && p.payload_len > 0 && !r.drop;
+  if (!tunnel) return;
+  if (depth >= kMaxTunnelDepth) {
+    ++stats_.tunnel_too_deep;
+    return;
+  }
+  ++stats_.tunneled;
+  packet::Packet& inner = inner_[depth];
+  inner = packet::Packet{};
+  inner.data = p.payload;
+  inner.caplen = inner.wirelen = p.payload_len;
+  inner.linktype = packet::LinkType::kRaw;
+  inner.ts = p.ts;
+  inner.number = p.number;
+  rebuilt_decoder_.Decode(inner);
+  inner.outer = &p;
+  if (inner.ip_version == 0) return;
+  if (inner.is_fragment) return;  // fragments inside tunnels are not reassembled
+  flow::KeyedPacket inner_key;
+  bool has_key = flow::MakeKey(inner, &inner_key);
+  ProcessPacket(inner, has_key ? &inner_key : nullptr, rebuilt, sink, depth + 1);
 }
 
 void Worker::TrackTcp(const packet::Packet& p, flow::Flow& flow, flow::Direction& dir,

@@ -11,7 +11,9 @@
 //   1. An IP fragment goes to the Defragmenter and is not inspected itself; when it completes
 //      its datagram, the rebuilt datagram is decoded and goes through the steps below as a packet
 //      of its own (numbered and timed like the completing fragment).
-//   2. The flow is found or created (FlowTable).
+//   2. The flow is found or created (FlowTable). A packet carrying IP in IP (protocol 4 or 41)
+//      goes through steps 2-5 itself, then the packet inside it does (Packet::outer set), up to
+//      kMaxTunnelDepth levels deep (engine.tunnel_too_deep beyond).
 //   3. TCP: with `ttl_limit` set, a segment whose TTL is lower than the first TTL seen from its
 //      sender by more than ttl_limit is one the target may never receive (an insertion that
 //      expires in the network): it is counted (stream.ttl_mismatch) and kept out of tracking and
@@ -91,7 +93,9 @@ using InspectFn = std::function<detect::Verdict(const packet::Packet&, const det
   X(tcp_payload_refused, "stream.payload_refused") \
   X(dropped, "engine.dropped")                     \
   X(flow_dropped, "engine.flow_dropped_packets")   \
-  X(flow_passed, "engine.flow_passed_packets")
+  X(flow_passed, "engine.flow_passed_packets")     \
+  X(tunneled, "engine.tunneled")                   \
+  X(tunnel_too_deep, "engine.tunnel_too_deep")
 
 struct WorkerStats {
 #define VIGIL_WORKER_FIELD(field, name) uint64_t field = 0;
@@ -101,6 +105,8 @@ struct WorkerStats {
 
 class Worker {
  public:
+  static constexpr int kMaxTunnelDepth = 3;
+
   // `plan` must outlive the worker.
   [[nodiscard]] static base::Result<std::unique_ptr<Worker>> Create(
       const detect::DetectionPlan& plan, WorkerConfig config);
@@ -127,7 +133,7 @@ class Worker {
   Worker(const detect::DetectionPlan& plan, WorkerConfig config);
   // Steps 2-5 for one packet that is not a fragment; `key` is its flow key, or null.
   void ProcessPacket(const packet::Packet& p, const flow::KeyedPacket* key, bool rebuilt,
-                     const Sink& sink);
+                     const Sink& sink, int depth = 0);
   // Step 3: tracking and reassembly of a TCP segment; fills chunks_ and the flow context.
   void TrackTcp(const packet::Packet& p, flow::Flow& flow, flow::Direction& dir,
                 detect::FlowContext& ctx);
@@ -140,8 +146,10 @@ class Worker {
   std::unique_ptr<reassembly::TcpReassembler> reassembler_;
   std::unique_ptr<reassembly::Defragmenter> defrag_;
   flow::TcpTracker tracker_;
-  decode::Decoder rebuilt_decoder_;  // decodes datagrams rebuilt from fragments
+  decode::Decoder
+      rebuilt_decoder_;  // decodes datagrams rebuilt from fragments and tunnels' insides
   packet::Packet rebuilt_;
+  packet::Packet inner_[kMaxTunnelDepth];
   InspectFn inspect_;
   std::vector<detect::Alert> alerts_;
   std::vector<detect::StreamChunk> chunks_;

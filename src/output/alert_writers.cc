@@ -46,6 +46,16 @@ uint64_t FlowId(const packet::Packet& p) {
   return (h & ((uint64_t(1) << 51) - 1)) | 1;
 }
 
+std::string EveAddress(const base::IpAddress& a) {
+  if (!a.is_v6()) return a.ToString();
+  std::string out;
+  for (int i = 0; i < 16; i += 2) {
+    if (i > 0) out += ':';
+    out += fmt::format("{:02x}{:02x}", a.bytes[size_t(i)], a.bytes[size_t(i) + 1]);
+  }
+  return out;
+}
+
 std::string ProtoName(const packet::Packet& p) {
   switch (p.ip_proto) {
     case packet::kProtoTcp:
@@ -56,6 +66,18 @@ std::string ProtoName(const packet::Packet& p) {
       return "ICMP";
     case packet::kProtoIcmpv6:
       return "IPV6-ICMP";
+    case packet::kProtoIpip:
+      return "IP-in-IP";
+    case packet::kProtoIpv6:
+      return "IPv6";
+    case 47:
+      return "GRE";
+    case 50:
+      return "ESP";
+    case 51:
+      return "AH";
+    case 132:
+      return "SCTP";
     default:
       return fmt::format("{}", p.ip_proto);
   }
@@ -162,12 +184,23 @@ void EveWriter::Write(const packet::Packet& p, const detect::Alert& a, const Ale
   auto out = std::back_inserter(line_);
   fmt::format_to(out, R"({{"timestamp":"{}.{:06}{}","flow_id":{},"pcap_cnt":{},)", when,
                  p.ts.nsec / 1000, zone, meta.flow_id != 0 ? meta.flow_id : FlowId(p), p.number);
-  fmt::format_to(out, R"("event_type":"alert","src_ip":"{}",)", p.src_ip.ToString());
+  fmt::format_to(out, R"("event_type":"alert","src_ip":"{}",)", EveAddress(p.src_ip));
   if (p.has_tcp || p.has_udp) fmt::format_to(out, R"("src_port":{},)", p.src_port);
-  fmt::format_to(out, R"("dest_ip":"{}",)", p.dst_ip.ToString());
+  fmt::format_to(out, R"("dest_ip":"{}",)", EveAddress(p.dst_ip));
   if (p.has_tcp || p.has_udp) fmt::format_to(out, R"("dest_port":{},)", p.dst_port);
+  const char* source = meta.rebuilt ? "defrag" : "wire/pcap";
+  if (p.outer != nullptr) source = p.outer->ip_version == 6 ? "ipv6 tunnel" : "ipv4 tunnel";
   fmt::format_to(out, R"("proto":"{}","ip_v":{},"pkt_src":"{}",)", ProtoName(p), p.ip_version,
-                 meta.rebuilt ? "defrag" : "wire/pcap");
+                 source);
+  if (p.outer != nullptr) {
+    fmt::format_to(out, R"("tunnel":{{"src_ip":"{}","dest_ip":"{}","proto":"{}","depth":{}}},)",
+                   EveAddress(p.outer->src_ip), EveAddress(p.outer->dst_ip), ProtoName(*p.outer),
+                   [&] {
+                     int d = 0;
+                     for (const packet::Packet* o = p.outer; o != nullptr; o = o->outer) ++d;
+                     return d;
+                   }());
+  }
   if (p.has_icmp) {
     fmt::format_to(out, R"("icmp_type":{},"icmp_code":{},)", p.icmp_type, p.icmp_code);
   }

@@ -26,7 +26,12 @@ namespace vigil::output {
 // flow_id: positive and below 2^51 like Suricata's.
 [[nodiscard]] uint64_t FlowId(const packet::Packet& p);
 
-// The protocol name as Snort and Suricata print it: TCP, UDP, ICMP, IPV6-ICMP, or the number.
+// An address as EVE writes it (Suricata's form): dotted IPv4, or IPv6 as eight groups of four
+// hex digits, uncompressed ("2001:0db8:0000:...").
+[[nodiscard]] std::string EveAddress(const base::IpAddress& a);
+
+// The protocol name as Snort and Suricata print it: TCP, UDP, ICMP, IPV6-ICMP, IP-in-IP, IPv6,
+// GRE, ESP, AH, SCTP, or the number.
 [[nodiscard]] std::string ProtoName(const packet::Packet& p);
 
 // Appends `s` to `out` as the body of a JSON string (quotes not included).

@@ -26,6 +26,8 @@ enum class LinkType : uint16_t {
 
 // IP protocol numbers used by the decoder and the rules.
 inline constexpr uint8_t kProtoIcmp = 1;
+inline constexpr uint8_t kProtoIpip = 4;   // IPv4 in IP
+inline constexpr uint8_t kProtoIpv6 = 41;  // IPv6 in IP
 inline constexpr uint8_t kProtoTcp = 6;
 inline constexpr uint8_t kProtoUdp = 17;
 inline constexpr uint8_t kProtoIcmpv6 = 58;
@@ -89,6 +91,10 @@ struct Packet {
   // the fragment's data; for other IP protocols (GRE, ESP, ...) all of the upper layer.
   const uint8_t* payload = nullptr;
   uint32_t payload_len = 0;
+
+  // Set on a packet decoded from the payload of an IP-in-IP (protocol 4) or IPv6-in-IP (41)
+  // packet: the packet that carried it (Suricata's tunnel), valid as long as this one.
+  const Packet* outer = nullptr;
 
   // Clears the decoded part so the packet object can be reused.
   void ResetDecoded() {
