@@ -55,6 +55,7 @@ base::Result<std::unique_ptr<Worker>> Worker::Create(const detect::DetectionPlan
 void Worker::OnRelease(void* self, flow::Flow& flow, flow::ReleaseReason reason) {
   auto* w = static_cast<Worker*>(self);
   reassembly::TcpReassembler::OnRelease(w->reassembler_.get(), flow, reason);
+  if (flow.index < w->flow_state_.size()) w->flow_state_[flow.index].bits.Clear();
 }
 
 void Worker::Process(std::span<const packet::Packet> batch, const Sink& sink) {
@@ -113,12 +114,16 @@ void Worker::ProcessPacket(const packet::Packet& p, const flow::KeyedPacket* key
   if (key != nullptr) {
     flow::Lookup l = flows_->FindOrCreate(*key, Nanoseconds(p.ts), p.caplen);
     flow::Direction dir = l.dir;
-    if (l.flow->index >= flow_action_.size()) {
-      flow_action_.resize(std::max<size_t>(l.flow->index + 1, flow_action_.size() * 2),
-                          FlowAction::kInspect);
+    if (l.flow->index >= flow_state_.size()) {
+      flow_state_.resize(std::max<size_t>(l.flow->index + 1, flow_state_.size() * 2));
     }
-    action = &flow_action_[l.flow->index];
-    if (l.created) *action = FlowAction::kInspect;
+    FlowState& state = flow_state_[l.flow->index];
+    if (l.created) {
+      state.bits.Clear();
+      state.action = FlowAction::kInspect;
+    }
+    action = &state.action;
+    ctx.bits = &state.bits;
     if (p.has_tcp) TrackTcp(p, *l.flow, dir, ctx);
     ctx.has_flow = true;
     ctx.established = l.flow->established();

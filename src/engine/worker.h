@@ -46,6 +46,7 @@
 #include "base/result.h"
 #include "decode/decoder.h"
 #include "detect/detector.h"
+#include "detect/flowbits.h"
 #include "flow/flow_table.h"
 #include "flow/tcp_tracker.h"
 #include "packet/batch.h"
@@ -155,9 +156,15 @@ class Worker {
   std::vector<detect::StreamChunk> chunks_;
   std::vector<flow::KeyedPacket> keys_;  // per batch packet
   std::vector<uint8_t> keyed_;           // per batch packet: keys_[i] is valid
-  // Per flow entry (Flow::index): a flow-scope verdict, reset when the entry gets a new flow.
+  // What detection keeps per flow, by flow entry (Flow::index), reset when the entry gets a new
+  // flow: its flowbits (32 bytes, plus an overflow bitset only for a flow that sets more than
+  // six) and a flow-scope verdict.
   enum class FlowAction : uint8_t { kInspect, kPass, kDrop };
-  std::vector<FlowAction> flow_action_;
+  struct FlowState {
+    detect::FlowBits bits;
+    FlowAction action = FlowAction::kInspect;
+  };
+  std::vector<FlowState> flow_state_;
   WorkerStats stats_;
 };
 
