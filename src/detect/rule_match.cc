@@ -3,7 +3,7 @@
 #include <type_traits>
 #include <variant>
 
-#include "detect/content_match.h"
+#include "detect/option_program.h"
 
 namespace vigil::detect {
 namespace {
@@ -70,9 +70,50 @@ bool ReadsPayload(const rules::Option& option) {
       option);
 }
 
+ProgramSlot::~ProgramSlot() { delete program_.load(std::memory_order_relaxed); }
+
+ProgramSlot& ProgramSlot::operator=(ProgramSlot&& other) noexcept {
+  if (this != &other) delete program_.exchange(other.program_.exchange(nullptr));
+  return *this;
+}
+
+ProgramSlot& ProgramSlot::operator=(const ProgramSlot& other) {
+  if (this != &other) delete program_.exchange(nullptr);
+  return *this;
+}
+
+void ProgramSlot::Set(std::unique_ptr<RuleProgram> program) {
+  delete program_.exchange(program.release(), std::memory_order_acq_rel);
+}
+
+const RuleProgram* ProgramSlot::SetOnce(std::unique_ptr<RuleProgram> program) const {
+  const RuleProgram* expected = nullptr;
+  if (program_.compare_exchange_strong(expected, program.get(), std::memory_order_acq_rel)) {
+    return program.release();
+  }
+  return expected;  // another thread was first; ours is freed
+}
+
+base::Status CompileRule(CompiledRule& rule) {
+  auto program = CompileProgram(rule.rule);
+  if (!program) return program.error();
+  rule.program.Set(std::move(*program));
+  return {};
+}
+
 bool MatchRule(const CompiledRule& cr, const MatchInput& in) {
   if (!MatchHeader(cr.rule, *in.packet)) return false;
-  return MatchContents(cr.contents, in.data, in.len);
+  const RuleProgram* program = cr.program.get();
+  if (program == nullptr) {
+    auto compiled = CompileProgram(cr.rule);
+    if (!compiled) {
+      auto never = std::make_unique<RuleProgram>();
+      never->never_matches = true;
+      compiled = std::move(never);
+    }
+    program = cr.program.SetOnce(std::move(*compiled));
+  }
+  return RunProgram(*program, in);
 }
 
 }  // namespace vigil::detect

@@ -3,29 +3,44 @@
 // stage of the Detector (detector.h) and, called on every rule for every packet, the brute-force
 // reference the Detector is tested against, so both agree by construction on what a rule means.
 //
+//   detect::CompiledRule cr{.rule = rule};
+//   if (auto st = detect::CompileRule(cr); !st) ...      // build side: pcre compiled once, here
 //   detect::FlowContext flow{.has_flow = true, .established = f.established(), .to_server = up};
 //   detect::MatchInput in = detect::MatchInput::OfPacket(p, &flow);
-//   if (detect::MatchRule(rule, in)) ...
+//   if (detect::MatchRule(cr, in)) ...
+//
+// Options evaluated (option_program.h has the walk, packet_options.h and byte_ops.h the details):
+// content (every modifier, startswith / endswith, modifiers given as byte_extract / byte_math
+// variables), pcre, byte_test, byte_jump, byte_extract, byte_math and isdataat on the payload, in
+// rule order with Snort's cursor and backtracking; dsize, ttl, id, ip_proto, itype, icode, flags,
+// flow and sameip on the packet. detect::UnsupportedReason (support.h) keeps every other rule out.
 //
 // Buffers and positions. Payload options (content, pcre, byte_*, isdataat) read `data[0, len)`:
 // the packet's payload, or a stream chunk — retained history then new bytes (reassembly's
 // StreamView). Absolute positions (offset, depth, absolute byte_test offsets, isdataat without
 // relative) count from the start of the stream direction, so buffer byte i sits at absolute
 // position `origin + i`; for a packet `origin` is 0. In a chunk a rule matches only when its
-// payload match ends at or after `min_end` (the first new byte): a match lying wholly in the
-// history was reported when those bytes were new.
+// payload match ends after `min_end` — some byte at or after data[min_end] (the first new byte)
+// belongs to a positive content / pcre match or a byte_* read: a match lying wholly in the history
+// was reported when those bytes were new.
+//
+// Cost: no heap allocation per call; pcre matches use a per-thread match block.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "base/result.h"
 #include "packet/packet.h"
 #include "rules/rule.h"
 
 namespace vigil::detect {
 
-class FlowBits;  // detect/flowbits.h: the flowbits a flow has set
+class FlowBits;      // detect/flowbits.h: the flowbits a flow has set
+struct RuleProgram;  // detect/option_program.h: a rule's options, compiled
 
 // What the engine's flow tracking knows about the packet (flow/flow.h, flow/tcp_tracker.h).
 struct FlowContext {
@@ -50,6 +65,29 @@ enum class GroupKind : uint8_t { kTcp, kUdp, kIcmp, kOtherIp, kCount };
 // True when the rule's protocol admits packets of class `g`.
 [[nodiscard]] bool RuleInGroup(const rules::Rule& r, GroupKind g);
 
+// Where a CompiledRule keeps its compiled options: set by CompileRule, or on the first MatchRule of
+// a rule nobody compiled (thread-safe). Moving keeps the program; a copy compiles its own.
+class ProgramSlot {
+ public:
+  ProgramSlot() = default;
+  ~ProgramSlot();
+  ProgramSlot(ProgramSlot&& other) noexcept : program_(other.program_.exchange(nullptr)) {}
+  ProgramSlot& operator=(ProgramSlot&& other) noexcept;
+  ProgramSlot(const ProgramSlot&) {}
+  ProgramSlot& operator=(const ProgramSlot& other);
+
+  // The program, or nullptr before it is compiled.
+  [[nodiscard]] const RuleProgram* get() const { return program_.load(std::memory_order_acquire); }
+  // Stores `program`, replacing any earlier one. Not thread-safe with concurrent readers: for the
+  // build side.
+  void Set(std::unique_ptr<RuleProgram> program);
+  // Stores `program` unless another thread stored one first; returns the one kept.
+  const RuleProgram* SetOnce(std::unique_ptr<RuleProgram> program) const;
+
+ private:
+  mutable std::atomic<const RuleProgram*> program_{nullptr};
+};
+
 // One compiled rule as the matcher and the Detector need it.
 struct CompiledRule {
   rules::Rule rule;
@@ -64,7 +102,15 @@ struct CompiledRule {
   // an address is negated; its pass and drop apply to the flow.
   bool ip_only = false;
   bool negated_address = false;
+  ProgramSlot program;  // the options, compiled (CompileRule)
 };
+
+// Compiles the options of `rule.rule` into `rule.program` (pcre compiled and JIT-compiled here,
+// once). Fails, naming the obstacle, for a rule UnsupportedReason rejects: "unsupported keyword
+// flowbits", "pcre does not compile: ...". A rule never compiled is compiled on its first
+// MatchRule (a rule failing then never matches), so compiling is needed only to see the errors
+// and to keep the work off the packet path.
+[[nodiscard]] base::Status CompileRule(CompiledRule& rule);
 
 // True when `option` reads the packet payload (or the stream chunk standing for it).
 [[nodiscard]] bool ReadsPayload(const rules::Option& option);

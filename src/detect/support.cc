@@ -1,21 +1,8 @@
 #include "detect/support.h"
 
-#include <variant>
+#include "detect/option_program.h"
 
 namespace vigil::detect {
-
-namespace {
-
-std::optional<std::string> ContentReason(const rules::ContentOption& c) {
-  if (!c.buffer.empty()) return "unsupported buffer " + c.buffer;
-  if (c.startswith) return std::string("unsupported keyword startswith");
-  if (c.endswith) return std::string("unsupported keyword endswith");
-  if (c.HasVariable())
-    return std::string("unsupported byte_extract variable in a content modifier");
-  return std::nullopt;
-}
-
-}  // namespace
 
 std::optional<std::string> UnsupportedReason(const rules::Rule& rule) {
   if (!rule.protocol_variant.empty()) return "unsupported protocol " + rule.protocol_variant;
@@ -24,13 +11,9 @@ std::optional<std::string> UnsupportedReason(const rules::Rule& rule) {
     // application protocols, evaluating it on every flow of the transport would be wrong.
     return "unsupported protocol " + rule.service + " (application-layer detection)";
   }
-  for (const rules::Option& option : rule.options) {
-    if (const auto* c = std::get_if<rules::ContentOption>(&option)) {
-      if (auto reason = ContentReason(*c)) return reason;
-      continue;
-    }
-    return "unsupported keyword " + rules::OptionKeyword(option);
-  }
+  // The matcher's own compiler decides, so what is accepted here is exactly what it evaluates.
+  auto program = CompileProgram(rule, /*jit=*/false);
+  if (!program) return program.error().message;
   return std::nullopt;
 }
 

@@ -65,19 +65,19 @@ TEST(CliTest, CheckModeSucceedsOnGoodRules) {
 
 TEST(CliTest, CheckModeTabulatesDisabledRulesByReason) {
   fs::path rules = Temp("disabled.rules",
-                        "alert tcp any any -> any 80 (msg:\"a\"; flow:established; sid:1;)\n"
-                        "alert tcp any any -> any 80 (msg:\"b\"; flow:to_server; sid:2;)\n"
-                        "alert tcp any any -> any 80 (msg:\"c\"; dsize:>10; sid:3;)\n"
+                        "alert tcp any any -> any 80 (msg:\"a\"; tag:session,10,packets; sid:1;)\n"
+                        "alert tcp any any -> any 80 (msg:\"b\"; tag:host,5,seconds,src; sid:2;)\n"
+                        "alert tcp any any -> any 80 (msg:\"c\"; flowint:n,+,1; sid:3;)\n"
                         "alert tcp any any -> any 80 (msg:\"d\"; content:\"x\"; sid:4;)\n");
   Output o = Vigil("-T -R '" + rules.string() + "'");
   EXPECT_EQ(o.exit_code, 0) << o.out;
   size_t table = o.out.find("disabled rules by reason:");
   ASSERT_NE(table, std::string::npos) << o.out;
-  size_t flow = o.out.find("2  unsupported keyword flow", table);
-  size_t dsize = o.out.find("1  unsupported keyword dsize", table);
-  EXPECT_NE(flow, std::string::npos) << o.out;
-  EXPECT_NE(dsize, std::string::npos) << o.out;
-  EXPECT_LT(flow, dsize) << "sorted by count";
+  size_t tag = o.out.find("2  unsupported keyword tag", table);
+  size_t flowint = o.out.find("1  unsupported keyword flowint", table);
+  EXPECT_NE(tag, std::string::npos) << o.out;
+  EXPECT_NE(flowint, std::string::npos) << o.out;
+  EXPECT_LT(tag, flowint) << "sorted by count";
   EXPECT_NE(o.out.find("rules: loaded=4 failed=0 disabled=3"), std::string::npos) << o.out;
 }
 
@@ -85,7 +85,7 @@ TEST(CliTest, DumpRulesPrintsCanonicalRulesThatReadBack) {
   fs::path rules = Temp("dump.rules",
                         "alert tcp $EXTERNAL_NET any -> $HOME_NET 80 (msg:\"x\"; "
                         "content:\"GET\"; nocase; depth:3; sid:7; rev:2;)\n"
-                        "alert udp any any -> any 53 (msg:\"y\"; flow:to_server; sid:8;)\n");
+                        "alert udp any any -> any 53 (msg:\"y\"; flowint:n,+,1; sid:8;)\n");
   Output o = Vigil("--dump-rules -R '" + rules.string() + "'");
   EXPECT_EQ(o.exit_code, 0) << o.out;
   EXPECT_NE(o.out.find("sid:7;"), std::string::npos) << o.out;

@@ -1,0 +1,507 @@
+#include "detect/option_program.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <type_traits>
+#include <variant>
+
+#include "detect/content_match.h"
+#include "detect/packet_options.h"
+
+namespace vigil::detect {
+namespace {
+
+using Kind = PayloadStep::Kind;
+
+// Offsets and values past any buffer: a variable's 64-bit value is clamped here so that position
+// arithmetic cannot overflow.
+constexpr int64_t kFar = int64_t(1) << 40;
+
+// Stands in for an empty payload's null pointer (PCRE2 refuses a null subject).
+constexpr uint8_t kEmpty[1] = {0};
+
+class Compiler {
+ public:
+  Compiler(RuleProgram& program, bool jit) : program_(program), jit_(jit) {}
+
+  base::Status Add(const rules::Option& option) {
+    return std::visit([this](const auto& o) { return AddOption(o); }, option);
+  }
+
+  // Marks the contents / pcres whose occurrence later options depend on.
+  void SetRetries() {
+    std::vector<PayloadStep>& steps = program_.steps;
+    for (size_t i = 0; i < steps.size(); ++i) {
+      PayloadStep& s = steps[i];
+      if (s.negated || (s.kind != Kind::kContent && s.kind != Kind::kPcre)) continue;
+      for (size_t j = i + 1; j < steps.size(); ++j) {
+        const PayloadStep& later = steps[j];
+        if (later.relative) {
+          s.retry = true;
+          break;
+        }
+        if (SetsCursor(later)) break;  // absolutely: the cursor no longer comes from step i
+      }
+    }
+  }
+
+ private:
+  static bool SetsCursor(const PayloadStep& s) {
+    switch (s.kind) {
+      case Kind::kContent:
+      case Kind::kPcre:
+        return !s.negated;
+      case Kind::kByteJump:
+      case Kind::kByteExtract:
+      case Kind::kByteMath:
+        return true;
+      case Kind::kByteTest:
+      case Kind::kIsDataAt:
+        return false;
+    }
+    return false;
+  }
+
+  static base::Status BufferError(const std::string& buffer) {
+    return base::MakeError("unsupported buffer " + buffer);
+  }
+
+  base::Result<int8_t> Slot(const std::string& name) const {
+    for (size_t i = 0; i < names_.size(); ++i) {
+      if (names_[i] == name) return int8_t(i);
+    }
+    return base::MakeError("unknown byte_extract / byte_math variable " + name);
+  }
+
+  // A variable written by byte_extract / byte_math; writing a name again reuses its slot.
+  base::Result<int8_t> Define(const std::string& name) {
+    if (auto s = Slot(name)) return *s;
+    if (names_.size() >= size_t(kMaxRuleVariables)) {
+      return base::MakeError(
+          fmt::format("more than {} byte_extract / byte_math variables", kMaxRuleVariables));
+    }
+    names_.push_back(name);
+    program_.variables = int(names_.size());
+    return int8_t(names_.size() - 1);
+  }
+
+  base::Result<Operand> Value(const rules::IntOrVar& v) const {
+    Operand o{.value = v.value, .set = true};
+    if (v.IsVar()) {
+      auto s = Slot(v.var);
+      if (!s) return s.error();
+      o.var = *s;
+    }
+    return o;
+  }
+
+  base::Result<Operand> Modifier(const std::optional<int32_t>& number,
+                                 const std::string& var) const {
+    if (!var.empty()) return Value(rules::IntOrVar{.var = var});
+    if (number) return Operand{.value = *number, .set = true};
+    return Operand{};
+  }
+
+  base::Status Format(PayloadStep& s, std::string_view keyword, uint8_t bytes, rules::Endian endian,
+                      rules::ByteString string, const std::optional<uint64_t>& bitmask) {
+    if (string == rules::ByteString::kNone && (bytes == 0 || bytes > 8)) {
+      return base::MakeError(
+          fmt::format("unsupported {} reading {} bytes as a binary number", keyword, bytes));
+    }
+    s.format = FormatOf(bytes, endian, string);
+    s.bitmask = bitmask.value_or(0);
+    return {};
+  }
+
+  base::Status AddOption(const rules::ContentOption& c) {
+    if (!c.buffer.empty()) return BufferError(c.buffer);
+    PayloadStep s{.kind = Kind::kContent,
+                  .negated = c.negated,
+                  .relative = c.IsRelative(),
+                  .pattern = c.pattern,
+                  .nocase = c.nocase,
+                  .startswith = c.startswith,
+                  .endswith = c.endswith};
+    auto offset = Modifier(c.offset, c.offset_var);
+    auto depth = Modifier(c.depth, c.depth_var);
+    auto distance = Modifier(c.distance, c.distance_var);
+    auto within = Modifier(c.within, c.within_var);
+    for (auto* r : {&offset, &depth, &distance, &within}) {
+      if (!*r) return r->error();
+    }
+    s.offset = *offset;
+    s.depth = *depth;
+    s.distance = *distance;
+    s.within = *within;
+    program_.steps.push_back(std::move(s));
+    return {};
+  }
+
+  base::Status AddOption(const rules::PcreOption& p) {
+    if (!p.buffer.empty()) return BufferError(p.buffer);
+    auto re = Pcre::Compile(p, jit_);
+    if (!re) return base::MakeError("pcre does not compile: " + re.error().message);
+    program_.pcres.push_back(std::move(*re));
+    program_.steps.push_back(PayloadStep{.kind = Kind::kPcre,
+                                         .negated = p.negated,
+                                         .relative = p.HasFlag('R'),
+                                         .pcre = int32_t(program_.pcres.size() - 1),
+                                         .anchored = p.HasFlag('A')});
+    return {};
+  }
+
+  base::Status AddOption(const rules::ByteTestOption& t) {
+    if (!t.buffer.empty()) return BufferError(t.buffer);
+    PayloadStep s{.kind = Kind::kByteTest, .negated = t.negated, .relative = t.relative};
+    if (auto st = Format(s, "byte_test", t.bytes, t.endian, t.string, t.bitmask); !st) return st;
+    s.test_op = t.op;
+    auto value = Value(t.value);
+    if (!value) return value.error();
+    auto offset = Value(t.offset);
+    if (!offset) return offset.error();
+    s.value = *value;
+    s.offset = *offset;
+    program_.steps.push_back(std::move(s));
+    return {};
+  }
+
+  base::Status AddOption(const rules::ByteJumpOption& j) {
+    if (!j.buffer.empty()) return BufferError(j.buffer);
+    PayloadStep s{.kind = Kind::kByteJump, .relative = j.relative};
+    if (auto st = Format(s, "byte_jump", j.bytes, j.endian, j.string, j.bitmask); !st) return st;
+    auto offset = Value(j.offset);
+    if (!offset) return offset.error();
+    s.offset = *offset;
+    if (j.post_offset) {
+      auto post = Value(*j.post_offset);
+      if (!post) return post.error();
+      s.post_offset = *post;
+    }
+    s.multiplier = j.multiplier.value_or(1);
+    s.align = j.align ? 4 : 0;
+    s.from = j.from_beginning ? PayloadStep::JumpFrom::kBeginning
+             : j.from_end     ? PayloadStep::JumpFrom::kEnd
+                              : PayloadStep::JumpFrom::kAfterRead;
+    program_.steps.push_back(std::move(s));
+    return {};
+  }
+
+  base::Status AddOption(const rules::ByteExtractOption& e) {
+    if (!e.buffer.empty()) return BufferError(e.buffer);
+    PayloadStep s{.kind = Kind::kByteExtract, .relative = e.relative};
+    if (auto st = Format(s, "byte_extract", e.bytes, e.endian, e.string, e.bitmask); !st) return st;
+    s.offset = Operand{.value = e.offset, .set = true};
+    s.multiplier = e.multiplier.value_or(1);
+    s.align = e.align.value_or(0);
+    auto slot = Define(e.name);
+    if (!slot) return slot.error();
+    s.result = *slot;
+    program_.steps.push_back(std::move(s));
+    return {};
+  }
+
+  base::Status AddOption(const rules::ByteMathOption& m) {
+    if (!m.buffer.empty()) return BufferError(m.buffer);
+    PayloadStep s{.kind = Kind::kByteMath, .relative = m.relative};
+    if (auto st = Format(s, "byte_math", m.bytes, m.endian, m.string, m.bitmask); !st) return st;
+    auto offset = Value(m.offset);
+    if (!offset) return offset.error();
+    auto rvalue = Value(m.rvalue);
+    if (!rvalue) return rvalue.error();
+    s.offset = *offset;
+    s.value = *rvalue;
+    s.math_op = m.op;
+    auto slot = Define(m.result);  // after the rvalue: `rvalue x, result x` reads the old x
+    if (!slot) return slot.error();
+    s.result = *slot;
+    program_.steps.push_back(std::move(s));
+    return {};
+  }
+
+  base::Status AddOption(const rules::IsDataAtOption& d) {
+    if (!d.buffer.empty()) return BufferError(d.buffer);
+    PayloadStep s{.kind = Kind::kIsDataAt, .negated = d.negated, .relative = d.relative};
+    auto offset = Value(d.offset);
+    if (!offset) return offset.error();
+    s.offset = *offset;
+    program_.steps.push_back(std::move(s));
+    return {};
+  }
+
+  base::Status AddOption(const rules::NumericOption& n) {
+    if (!IsSupportedNumericField(n.field)) {
+      return base::MakeError("unsupported keyword " +
+                             std::string(rules::NumericFieldName(n.field)));
+    }
+    program_.packet_tests.push_back({.kind = PacketTest::Kind::kNumeric, .numeric = n});
+    return {};
+  }
+
+  base::Status AddOption(const rules::FlagsOption& f) {
+    program_.packet_tests.push_back({.kind = PacketTest::Kind::kFlags, .flags = f});
+    return {};
+  }
+
+  base::Status AddOption(const rules::FlowOption& f) {
+    program_.packet_tests.push_back({.kind = PacketTest::Kind::kFlow, .flow = f});
+    return {};
+  }
+
+  base::Status AddOption(const rules::FlagOption& f) {
+    if (f.kind != rules::FlagOption::Kind::kSameip) return Unsupported(rules::Option(f));
+    program_.packet_tests.push_back({.kind = PacketTest::Kind::kSameip});
+    return {};
+  }
+
+  template <class T>
+  base::Status AddOption(const T& o) {
+    return Unsupported(rules::Option(o));
+  }
+
+  static base::Status Unsupported(const rules::Option& o) {
+    return base::MakeError("unsupported keyword " + rules::OptionKeyword(o));
+  }
+
+  RuleProgram& program_;
+  bool jit_;
+  std::vector<std::string> names_;  // variable slots
+};
+
+bool PassesPacketTest(const PacketTest& t, const MatchInput& in) {
+  switch (t.kind) {
+    case PacketTest::Kind::kNumeric:
+      return MatchNumeric(t.numeric, *in.packet);
+    case PacketTest::Kind::kFlags:
+      return MatchFlags(t.flags, *in.packet);
+    case PacketTest::Kind::kFlow:
+      return MatchFlow(t.flow, in);
+    case PacketTest::Kind::kSameip:
+      return MatchSameip(*in.packet);
+  }
+  return false;
+}
+
+// One evaluation of the payload steps: a depth-first search over the occurrences of positive
+// contents and pcres (the only options with a choice), deterministic steps in between.
+class Walk {
+ public:
+  // kShort: every option held, but the match ended within the history (before min_end).
+  enum class Outcome : uint8_t { kFail, kShort, kMatch };
+
+  Walk(const RuleProgram& program, const MatchInput& in)
+      : program_(program),
+        data_(in.data && in.len ? in.data : kEmpty),
+        len_(in.data ? int64_t(in.len) : 0),
+        origin_(int64_t(std::min<uint64_t>(in.origin, uint64_t(kFar)))),
+        min_end_(in.min_end) {}
+
+  Outcome From(size_t i, int64_t cursor, int64_t max_end) {
+    const std::vector<PayloadStep>& steps = program_.steps;
+    for (; i < steps.size(); ++i) {
+      const PayloadStep& s = steps[i];
+      switch (s.kind) {
+        case Kind::kContent:
+          if (!s.negated) return Content(i, s, cursor, max_end);
+          if (!ContentAbsent(s, cursor)) return Outcome::kFail;
+          break;
+        case Kind::kPcre:
+          if (!s.negated) return Pcre(i, s, cursor, max_end);
+          if (!PcreAbsent(s, cursor)) return Outcome::kFail;
+          break;
+        case Kind::kByteTest: {
+          int64_t pos = Position(s, cursor);
+          auto n = ReadNumber(data_, len_, pos, s.format);
+          if (!n) return Outcome::kFail;
+          uint64_t operand = s.value.var >= 0 ? vars_[s.value.var] : uint64_t(s.value.value);
+          if (!ByteTestHolds(s.test_op, s.negated, ApplyBitmask(n->value, s.bitmask), operand)) {
+            return Outcome::kFail;
+          }
+          max_end = std::max(max_end, pos + int64_t(n->examined));
+          break;
+        }
+        case Kind::kByteJump: {
+          int64_t pos = Position(s, cursor);
+          auto n = ReadNumber(data_, len_, pos, s.format);
+          if (!n) return Outcome::kFail;
+          uint64_t v = ApplyBitmask(n->value, s.bitmask) * s.multiplier;
+          int64_t jump = Clamp(AlignUp(v, s.align));
+          int64_t target = s.from == PayloadStep::JumpFrom::kBeginning ? jump - origin_
+                           : s.from == PayloadStep::JumpFrom::kEnd     ? len_ + jump
+                                                                       : pos + n->consumed + jump;
+          if (s.post_offset.set) target += Signed(s.post_offset);
+          if (target < 0 || target > len_) return Outcome::kFail;
+          max_end = std::max(max_end, pos + int64_t(n->examined));
+          cursor = target;
+          break;
+        }
+        case Kind::kByteExtract: {
+          int64_t pos = Position(s, cursor);
+          auto n = ReadNumber(data_, len_, pos, s.format);
+          if (!n) return Outcome::kFail;
+          vars_[s.result] = AlignUp(ApplyBitmask(n->value, s.bitmask) * s.multiplier, s.align);
+          max_end = std::max(max_end, pos + int64_t(n->examined));
+          cursor = pos + n->consumed;
+          break;
+        }
+        case Kind::kByteMath: {
+          int64_t pos = Position(s, cursor);
+          auto n = ReadNumber(data_, len_, pos, s.format);
+          if (!n) return Outcome::kFail;
+          uint64_t rvalue = s.value.var >= 0 ? vars_[s.value.var] : uint64_t(s.value.value);
+          auto result = ByteMathResult(s.math_op, ApplyBitmask(n->value, s.bitmask), rvalue);
+          if (!result) return Outcome::kFail;
+          vars_[s.result] = *result;
+          max_end = std::max(max_end, pos + int64_t(n->examined));
+          cursor = pos + n->consumed;
+          break;
+        }
+        case Kind::kIsDataAt: {
+          int64_t at = Position(s, cursor);
+          bool present = origin_ + at >= 0 && at < len_;
+          if (present == s.negated) return Outcome::kFail;
+          break;
+        }
+      }
+    }
+    if (min_end_ == 0 || max_end > min_end_) return Outcome::kMatch;
+    return Outcome::kShort;
+  }
+
+ private:
+  struct Window {
+    int64_t start;
+    int64_t end;
+  };
+
+  static int64_t Clamp(uint64_t v) { return v > uint64_t(kFar) ? kFar : int64_t(v); }
+  // An operand as a signed position or length: a literal as written, a variable clamped.
+  int64_t Signed(const Operand& o) const { return o.var >= 0 ? Clamp(vars_[o.var]) : o.value; }
+
+  // Where a byte_* / isdataat option reads: from the cursor, or from absolute position 0.
+  int64_t Position(const PayloadStep& s, int64_t cursor) const {
+    int64_t offset = Signed(s.offset);
+    return s.relative ? cursor + offset : offset - origin_;
+  }
+
+  Window WindowOf(const PayloadStep& s, int64_t cursor) const {
+    int64_t start, end;
+    if (s.startswith) {
+      start = -origin_;
+      end = start + int64_t(s.pattern.size());
+    } else if (s.relative) {
+      start = cursor + (s.distance.set ? Signed(s.distance) : 0);
+      end = s.within.set ? start + Signed(s.within) : len_;
+    } else {
+      start = (s.offset.set ? Signed(s.offset) : 0) - origin_;
+      end = s.depth.set ? start + Signed(s.depth) : len_;
+    }
+    return {std::max<int64_t>(start, 0), std::min(end, len_)};
+  }
+
+  // The next occurrence of content `s` at or after `from` in `w`, or -1.
+  int64_t Find(const PayloadStep& s, const Window& w, int64_t from) const {
+    int64_t n = int64_t(s.pattern.size());
+    if (s.endswith) {
+      // Only one place ends the buffer.
+      int64_t at = len_ - n;
+      if (at < from || at < w.start || w.end != len_) return -1;
+      return FindBytes(data_, at, len_, s.pattern, s.nocase);
+    }
+    return FindBytes(data_, from, w.end, s.pattern, s.nocase);
+  }
+
+  bool ContentAbsent(const PayloadStep& s, int64_t cursor) {
+    if (++searches_ > kMaxContentSteps) return false;
+    Window w = WindowOf(s, cursor);
+    if (w.end - w.start < int64_t(s.pattern.size())) return true;
+    return Find(s, w, w.start) < 0;
+  }
+
+  Outcome Content(size_t i, const PayloadStep& s, int64_t cursor, int64_t max_end) {
+    Window w = WindowOf(s, cursor);
+    int64_t n = int64_t(s.pattern.size());
+    Outcome best = Outcome::kFail;
+    int64_t from = w.start;
+    while (from + n <= w.end) {
+      if (++searches_ > kMaxContentSteps) return best;
+      int64_t at = Find(s, w, from);
+      if (at < 0) break;
+      Outcome r = From(i + 1, at + n, std::max(max_end, at + n));
+      if (r == Outcome::kMatch) return r;
+      from = at + 1;
+      if (r == Outcome::kShort) {
+        best = r;
+        // Later options do not depend on where this one matched: only a match of this one that
+        // ends past min_end can help.
+        if (!s.retry) from = std::max(from, int64_t(min_end_) + 1 - n);
+      } else if (!s.retry) {
+        return best;  // later options fail wherever this one matches
+      }
+    }
+    return best;
+  }
+
+  bool PcreAbsent(const PayloadStep& s, int64_t cursor) {
+    if (++searches_ > kMaxContentSteps) return false;
+    int64_t base = s.relative ? cursor : 0;
+    size_t begin, end;
+    return program_.pcres[size_t(s.pcre)].Find(data_ + base, size_t(len_ - base), 0, begin, end) ==
+           PcreStatus::kNoMatch;
+  }
+
+  Outcome Pcre(size_t i, const PayloadStep& s, int64_t cursor, int64_t max_end) {
+    const detect::Pcre& re = program_.pcres[size_t(s.pcre)];
+    int64_t base = s.relative ? cursor : 0;
+    size_t subject_len = size_t(len_ - base);
+    Outcome best = Outcome::kFail;
+    size_t start = 0;
+    while (start <= subject_len) {
+      if (++searches_ > kMaxContentSteps) return best;
+      size_t begin, end;
+      if (re.Find(data_ + base, subject_len, start, begin, end) != PcreStatus::kMatch) break;
+      int64_t match_end = base + int64_t(end);
+      Outcome r = From(i + 1, match_end, std::max(max_end, match_end));
+      if (r == Outcome::kMatch) return r;
+      if (r == Outcome::kShort) {
+        best = r;
+      } else if (!s.retry) {
+        return best;
+      }
+      if (s.anchored) break;
+      start = begin + 1;
+    }
+    return best;
+  }
+
+  const RuleProgram& program_;
+  const uint8_t* data_;
+  int64_t len_;
+  int64_t origin_;
+  int64_t min_end_;
+  uint64_t vars_[kMaxRuleVariables] = {};
+  int searches_ = 0;
+};
+
+}  // namespace
+
+base::Result<std::unique_ptr<RuleProgram>> CompileProgram(const rules::Rule& rule, bool jit) {
+  auto program = std::make_unique<RuleProgram>();
+  Compiler compiler(*program, jit);
+  for (const rules::Option& option : rule.options) {
+    if (auto st = compiler.Add(option); !st) return st.error();
+  }
+  compiler.SetRetries();
+  return program;
+}
+
+bool RunProgram(const RuleProgram& program, const MatchInput& in) {
+  if (program.never_matches) return false;
+  for (const PacketTest& t : program.packet_tests) {
+    if (!PassesPacketTest(t, in)) return false;
+  }
+  Walk walk(program, in);
+  return walk.From(0, 0, 0) == Walk::Outcome::kMatch;
+}
+
+}  // namespace vigil::detect

@@ -1,0 +1,135 @@
+// RuleProgram: a rule's detection options compiled for the full matcher (rule_match.h), and the
+// option walk that runs them on one packet or stream chunk.
+//
+//   auto program = detect::CompileProgram(rule);        // build side: fails naming the obstacle
+//   if (detect::RunProgram(**program, input)) ...        // run side: header already matched
+//
+// What a program holds:
+//   - packet tests (packet_options.h: dsize, ttl, id, ip_proto, itype, icode, flags, flow,
+//     sameip), checked once per evaluation: they do not depend on the payload cursor;
+//   - payload steps in rule order — content, pcre, byte_test, byte_jump, byte_extract, byte_math,
+//     isdataat — on the payload buffer, sharing Snort's cursor: where the last content or pcre
+//     match ended, where byte_jump jumped, where byte_extract / byte_math stopped reading.
+//     byte_test, isdataat and negated contents / pcres leave the cursor alone.
+//
+// The walk. A positive content or pcre may match at several places; the walk takes the first,
+// goes on, and when a later option fails retries at the next occurrence (the next match starting
+// one byte after the previous start), as Snort and Suricata do. It retries only when a later option
+// reads the cursor this one sets (a later absolute option does not care where this one matched),
+// or when a stream chunk's match ended too early (below). A negated content is absent from its
+// window; a negated pcre has no match in its subject. Searches (content, pcre) are bounded by
+// kMaxContentSteps per evaluation, after which the rule does not match.
+//
+// Positions. Buffer byte i is at absolute position origin + i (MatchInput). Absolute content
+// windows (offset, depth, startswith), absolute byte_* offsets and byte_jump from_beginning count
+// from absolute position 0; what lies before `origin` is not in the buffer, so a window there is
+// clipped to it. isdataat asks whether absolute position N (or cursor + N) holds a byte of the
+// stream, so bytes before `origin` count as present. endswith and byte_jump from_end refer to the
+// end of the buffer.
+//
+// min_end. On a stream chunk (min_end > 0) the rule matches only through an assignment — a choice
+// of occurrence for every content / pcre under which every option holds — whose payload match
+// ends past the history, i.e. whose furthest end over positive content / pcre matches and bytes
+// read by byte_* options exceeds min_end (the match includes data[min_end] or a later byte). The
+// walk keeps searching when a complete assignment ends too early. min_end 0 is a packet: no
+// condition.
+//
+// pcre subjects. A pcre without R searches the whole buffer; with R, the subject starts at the
+// cursor (so ^ and lookbehind see the cursor as the start, as in both engines). An anchored pcre
+// (flag A) has one candidate, at the subject's start: it is not retried further on (Snort would
+// retry it anchored at the next offset). A pcre that hits its match limit does not match (a
+// negated one fails too, as in Suricata).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "detect/byte_ops.h"
+#include "detect/pcre_match.h"
+#include "detect/rule_match.h"
+#include "rules/rule.h"
+
+namespace vigil::detect {
+
+// byte_extract / byte_math variables one rule may define (Snort allows 2; Suricata more).
+inline constexpr int kMaxRuleVariables = 8;
+
+// A number from the rule, or a variable slot.
+struct Operand {
+  int64_t value = 0;
+  int8_t var = -1;  // >= 0: the value of variable slot `var`
+  bool set = false;
+};
+
+struct PayloadStep {
+  enum class Kind : uint8_t {
+    kContent,
+    kPcre,
+    kByteTest,
+    kByteJump,
+    kByteExtract,
+    kByteMath,
+    kIsDataAt
+  };
+  enum class JumpFrom : uint8_t { kAfterRead, kBeginning, kEnd };
+  Kind kind = Kind::kContent;
+  bool negated = false;
+  bool relative = false;  // reads the cursor
+  bool retry = false;     // positive content / pcre: a later option reads the cursor it sets
+
+  // content
+  std::string pattern;
+  bool nocase = false;
+  bool startswith = false;
+  bool endswith = false;
+  Operand offset;  // also byte_* and isdataat
+  Operand depth;
+  Operand distance;
+  Operand within;
+  // pcre: index into RuleProgram::pcres
+  int32_t pcre = -1;
+  bool anchored = false;  // flag A: one match only, at the start of the subject
+  // byte_*
+  NumberFormat format;
+  uint64_t bitmask = 0;
+  rules::ByteTestOption::Op test_op = rules::ByteTestOption::Op::kEq;
+  Operand value;  // byte_test's value, byte_math's rvalue
+  uint32_t multiplier = 1;
+  uint8_t align = 0;  // byte_jump 4, byte_extract 2 or 4
+  JumpFrom from = JumpFrom::kAfterRead;
+  Operand post_offset;
+  rules::ByteMathOption::Op math_op = rules::ByteMathOption::Op::kAdd;
+  int8_t result = -1;  // the variable slot byte_extract / byte_math writes
+};
+
+struct PacketTest {
+  enum class Kind : uint8_t { kNumeric, kFlags, kFlow, kSameip };
+  Kind kind = Kind::kNumeric;
+  rules::NumericOption numeric;
+  rules::FlagsOption flags;
+  rules::FlowOption flow;
+};
+
+struct RuleProgram {
+  std::vector<PacketTest> packet_tests;
+  std::vector<PayloadStep> steps;
+  std::vector<Pcre> pcres;
+  int variables = 0;
+  bool never_matches = false;  // stands in for a rule that failed to compile
+};
+
+// Compiles the detection options of `rule`. Fails, naming the first obstacle in rule order, for an
+// option the matcher cannot evaluate: "unsupported buffer http.uri", "unsupported keyword
+// flowbits", "pcre does not compile: missing ) at offset 3", "unsupported byte_test reading 9
+// bytes as a binary number", "more than 8 byte_extract / byte_math variables". `jit` false skips
+// PCRE2's JIT step (for checks).
+[[nodiscard]] base::Result<std::unique_ptr<RuleProgram>> CompileProgram(const rules::Rule& rule,
+                                                                        bool jit = true);
+
+// True when every option of `program` holds on `in` (the header is the caller's business).
+[[nodiscard]] bool RunProgram(const RuleProgram& program, const MatchInput& in);
+
+}  // namespace vigil::detect

@@ -1,0 +1,237 @@
+// packet_options.h: numeric comparisons, header fields, TCP flags, flow and sameip.
+#include "detect/packet_options.h"
+
+#include <gtest/gtest.h>
+
+#include "rules/parser.h"
+#include "rules/variables.h"
+
+namespace vigil::detect {
+namespace {
+
+using Op = rules::NumberTest::Op;
+
+TEST(MatchNumberTest, EveryForm) {
+  struct Case {
+    rules::NumberTest test;
+    int64_t value;
+    bool want;
+  };
+  const Case cases[] = {
+      {{Op::kEq, 5}, 5, true},
+      {{Op::kEq, 5}, 6, false},
+      {{Op::kNe, 5}, 5, false},
+      {{Op::kNe, 5}, 4, true},
+      {{Op::kLt, 5}, 4, true},
+      {{Op::kLt, 5}, 5, false},
+      {{Op::kLe, 5}, 5, true},
+      {{Op::kLe, 5}, 6, false},
+      {{Op::kGt, 5}, 6, true},
+      {{Op::kGt, 5}, 5, false},
+      {{Op::kGe, 5}, 5, true},
+      {{Op::kGe, 5}, 4, false},
+      // lo<>hi: exclusive (Snort 3, Suricata).
+      {{Op::kRange, 9, 18}, 9, false},
+      {{Op::kRange, 9, 18}, 10, true},
+      {{Op::kRange, 9, 18}, 17, true},
+      {{Op::kRange, 9, 18}, 18, false},
+      // lo<=>hi: inclusive (Snort 3).
+      {{Op::kRangeInclusive, 9, 18}, 8, false},
+      {{Op::kRangeInclusive, 9, 18}, 9, true},
+      {{Op::kRangeInclusive, 9, 18}, 18, true},
+      {{Op::kRangeInclusive, 9, 18}, 19, false},
+      // lo-hi: exclusive, as Suricata reads it.
+      {{Op::kDashRange, 3, 5}, 3, false},
+      {{Op::kDashRange, 3, 5}, 4, true},
+      {{Op::kDashRange, 3, 5}, 5, false},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(MatchNumber(c.test, c.value), c.want) << rules::ToText(c.test) << " on " << c.value;
+  }
+}
+
+// The first option of a parsed rule.
+rules::Option FirstOption(const std::string& options) {
+  rules::Variables vars;
+  auto r = rules::ParseRule("alert ip any any -> any any (" + options + " sid:1;)", vars);
+  EXPECT_TRUE(r) << options << ": " << (r ? "" : r.error().ToString());
+  if (!r || r->options.empty()) return rules::OtherOption{};
+  return r->options[0];
+}
+
+packet::Packet Ipv4() {
+  packet::Packet p;
+  p.ip_version = 4;
+  p.src_ip = *base::IpAddress::Parse("10.0.0.1");
+  p.dst_ip = *base::IpAddress::Parse("10.0.0.2");
+  return p;
+}
+
+TEST(MatchNumericTest, HeaderFields) {
+  packet::Packet tcp = Ipv4();
+  tcp.ip_proto = packet::kProtoTcp;
+  tcp.has_tcp = true;
+  tcp.ttl = 3;
+  tcp.ip_id = 4321;
+  tcp.payload_len = 12;
+  packet::Packet icmp = Ipv4();
+  icmp.ip_proto = packet::kProtoIcmp;
+  icmp.has_icmp = true;
+  icmp.icmp_type = 8;
+  icmp.icmp_code = 0;
+  packet::Packet icmp6 = icmp;
+  icmp6.ip_version = 6;
+  icmp6.ip_proto = packet::kProtoIcmpv6;
+  icmp6.icmp_type = 128;
+  icmp6.ip_id = 4321;
+  struct Case {
+    const char* option;
+    const packet::Packet* p;
+    bool want;
+  };
+  const Case cases[] = {
+      {"dsize:12;", &tcp, true},      {"dsize:>12;", &tcp, false},
+      {"dsize:10<>13;", &tcp, true},  {"dsize:12<>20;", &tcp, false},
+      {"dsize:0;", &icmp, true},      {"ttl:3;", &tcp, true},
+      {"ttl:<3;", &tcp, false},       {"ttl:<=3;", &tcp, true},
+      {"id:4321;", &tcp, true},       {"id:4320;", &tcp, false},
+      {"id:4321;", &icmp6, false},  // IPv4 identification only
+      {"ip_proto:6;", &tcp, true},    {"ip_proto:tcp;", &tcp, true},
+      {"ip_proto:!6;", &tcp, false},  {"ip_proto:!6;", &icmp, true},
+      {"ip_proto:58;", &icmp6, true}, {"itype:8;", &icmp, true},
+      {"itype:>8;", &icmp, false},    {"icode:0;", &icmp, true},
+      {"itype:128;", &icmp6, true},  // ICMPv6 types too
+      {"itype:0;", &tcp, false},     // not ICMP: never
+      {"icode:0;", &tcp, false},
+  };
+  for (const Case& c : cases) {
+    auto o = FirstOption(c.option);
+    const auto* n = std::get_if<rules::NumericOption>(&o);
+    ASSERT_NE(n, nullptr) << c.option;
+    EXPECT_EQ(MatchNumeric(*n, *c.p), c.want) << c.option;
+  }
+}
+
+TEST(WireTcpFlagsTest, CwrAndEceSitWhereTheHeaderHasThem) {
+  EXPECT_EQ(WireTcpFlags(rules::kTcpSyn | rules::kTcpAck), packet::kTcpSyn | packet::kTcpAck);
+  EXPECT_EQ(WireTcpFlags(rules::kTcpCwr), 0x80);
+  EXPECT_EQ(WireTcpFlags(rules::kTcpEce), 0x40);
+  EXPECT_EQ(WireTcpFlags(0xff), 0xff);
+}
+
+TEST(MatchFlagsTest, ModifiersAndMask) {
+  struct Case {
+    const char* option;
+    uint8_t tcp_flags;
+    bool want;
+  };
+  using packet::kTcpAck, packet::kTcpSyn, packet::kTcpFin, packet::kTcpPsh, packet::kTcpCwr,
+      packet::kTcpEce, packet::kTcpRst;
+  const Case cases[] = {
+      {"flags:S;", kTcpSyn, true},
+      {"flags:S;", kTcpSyn | kTcpAck, false},  // exactly these
+      {"flags:SA;", kTcpSyn | kTcpAck, true},
+      {"flags:S+;", kTcpSyn | kTcpAck, true},  // at least these
+      {"flags:+S;", kTcpAck, false},
+      {"flags:SF+;", kTcpSyn | kTcpFin | kTcpPsh, true},
+      {"flags:SF+;", kTcpSyn, false},
+      {"flags:*SF;", kTcpFin | kTcpAck, true},  // any of these
+      {"flags:*SF;", kTcpAck, false},
+      {"flags:!SF;", kTcpAck, true},  // none of these
+      {"flags:!SF;", kTcpAck | kTcpFin, false},
+      {"flags:0;", 0, true},  // no flag at all
+      {"flags:0;", kTcpAck, false},
+      // The mask lists flags to ignore (Snort's "flags:S,12": SYN whatever CWR and ECE say).
+      {"flags:S,12;", kTcpSyn | kTcpCwr | kTcpEce, true},
+      {"flags:S,12;", kTcpSyn | kTcpRst, false},
+      {"flags:S,CE;", kTcpSyn | kTcpEce, true},
+      {"flags:C;", kTcpCwr, true},  // C is CWR (0x80), E is ECE (0x40)
+      {"flags:C;", kTcpEce, false},
+      {"flags:E;", kTcpEce, true},
+      {"flags:12;", kTcpCwr | kTcpEce, true},
+  };
+  for (const Case& c : cases) {
+    auto o = FirstOption(c.option);
+    const auto* f = std::get_if<rules::FlagsOption>(&o);
+    ASSERT_NE(f, nullptr) << c.option;
+    packet::Packet p = Ipv4();
+    p.has_tcp = true;
+    p.tcp_flags = c.tcp_flags;
+    EXPECT_EQ(MatchFlags(*f, p), c.want) << c.option << " on 0x" << std::hex << int(c.tcp_flags);
+  }
+  // Not TCP: never.
+  auto o = FirstOption("flags:0;");
+  packet::Packet udp = Ipv4();
+  udp.has_udp = true;
+  EXPECT_FALSE(MatchFlags(std::get<rules::FlagsOption>(o), udp));
+}
+
+TEST(MatchFlowTest, StateDirectionStreamAndFragments) {
+  packet::Packet p = Ipv4();
+  packet::Packet frag = Ipv4();
+  frag.is_fragment = true;
+  const FlowContext up{.has_flow = true, .established = true, .to_server = true};
+  const FlowContext down{.has_flow = true, .established = true, .to_server = false};
+  const FlowContext opening{.has_flow = true, .established = false, .to_server = true};
+  const FlowContext untracked{.has_flow = false, .established = true, .to_server = true};
+  struct Case {
+    const char* option;
+    const FlowContext* flow;
+    bool rebuilt;
+    const packet::Packet* p;
+    bool want;
+  };
+  const Case cases[] = {
+      {"flow:established;", &up, false, &p, true},
+      {"flow:established;", &opening, false, &p, false},
+      {"flow:established;", nullptr, false, &p, false},  // no flow: a state never holds
+      {"flow:established;", &untracked, false, &p, false},
+      {"flow:not_established;", &opening, false, &p, true},
+      {"flow:not_established;", &up, false, &p, false},
+      {"flow:not_established;", nullptr, false, &p, false},
+      {"flow:stateless;", nullptr, false, &p, true},  // always
+      {"flow:stateless;", &up, false, &p, true},
+      {"flow:to_server;", &up, false, &p, true},
+      {"flow:from_client;", &up, false, &p, true},
+      {"flow:to_server;", &down, false, &p, false},
+      {"flow:to_client;", &down, false, &p, true},
+      {"flow:from_server;", &down, false, &p, true},
+      {"flow:to_client;", nullptr, false, &p, false},  // no flow: a direction never holds
+      {"flow:to_server;", &untracked, false, &p, false},
+      {"flow:established,to_server;", &up, false, &p, true},
+      {"flow:established,to_client;", &up, false, &p, false},
+      {"flow:stateless,to_server;", nullptr, false, &p, false},
+      {"flow:only_stream;", &up, true, &p, true},
+      {"flow:only_stream;", &up, false, &p, false},
+      {"flow:no_stream;", &up, false, &p, true},
+      {"flow:no_stream;", &up, true, &p, false},
+      {"flow:no_stream;", nullptr, false, &p, true},  // no state or direction: needs no flow
+      {"flow:only_frag;", nullptr, false, &frag, true},
+      {"flow:only_frag;", nullptr, false, &p, false},
+      {"flow:no_frag;", nullptr, false, &p, true},
+      {"flow:no_frag;", nullptr, false, &frag, false},
+      {"flow:to_server,established,no_stream,no_frag;", &up, false, &p, true},
+  };
+  for (const Case& c : cases) {
+    auto o = FirstOption(c.option);
+    const auto* f = std::get_if<rules::FlowOption>(&o);
+    ASSERT_NE(f, nullptr) << c.option;
+    MatchInput in = MatchInput::OfPacket(*c.p, c.flow);
+    in.rebuilt = c.rebuilt;
+    EXPECT_EQ(MatchFlow(*f, in), c.want) << c.option;
+  }
+}
+
+TEST(MatchSameipTest, ComparesTheAddresses) {
+  packet::Packet p = Ipv4();
+  EXPECT_FALSE(MatchSameip(p));
+  p.dst_ip = p.src_ip;
+  EXPECT_TRUE(MatchSameip(p));
+  p.src_ip = *base::IpAddress::Parse("fe80::1");
+  p.dst_ip = *base::IpAddress::Parse("fe80::1");
+  p.ip_version = 6;
+  EXPECT_TRUE(MatchSameip(p));
+}
+
+}  // namespace
+}  // namespace vigil::detect

@@ -1,0 +1,78 @@
+// Pcre: one rule's `pcre:"/regex/flags"` compiled once with PCRE2 (Perl-compatible regular
+// expressions, version 2), JIT-compiled (just-in-time, to machine code) where PCRE2 supports it,
+// and matched against payload bytes from any thread.
+//
+//   auto re = detect::Pcre::Compile(option);            // build side; error: PCRE2's message
+//   size_t begin, end;
+//   if (re->Find(data, len, 0, begin, end) == detect::PcreStatus::kMatch) ...
+//
+// Flags (Snort 2/3 and Suricata letters): i caseless, s dot matches newline, m multiline, x
+// extended, A anchored, E dollar matches only at the end, G ungreedy; R (relative to the cursor)
+// and the buffer letters are the caller's business; B (raw bytes) changes nothing here, as vigil
+// has no normalized payload. Every pattern runs under Suricata's default limits — match limit 3500,
+// recursion (depth) limit 1500 — unless it carries O, which restores PCRE2's own defaults. A search
+// that hits a limit is no match; each one is counted (PcreLimitHits) so that a pathological
+// pattern shows up in the statistics instead of silently costing CPU.
+//
+// Cost: Find uses one per-thread match block (created on the thread's first search, never per
+// call) and no heap memory.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "base/result.h"
+#include "rules/options.h"
+
+struct pcre2_real_code_8;
+struct pcre2_real_match_context_8;
+
+namespace vigil::detect {
+
+// Suricata's defaults (suricata.yaml pcre.match-limit / match-limit-recursion).
+inline constexpr uint32_t kPcreMatchLimit = 3500;
+inline constexpr uint32_t kPcreDepthLimit = 1500;
+
+enum class PcreStatus : uint8_t {
+  kMatch,
+  kNoMatch,
+  kError,  // a limit was hit (counted) or PCRE2 failed (bad UTF in a (*UTF) pattern, ...)
+};
+
+class Pcre {
+ public:
+  // Compiles `option.regex` with the PCRE2 options its flags ask for. `jit` false skips the
+  // JIT step (enough to check that the pattern compiles). Fails with PCRE2's message and offset:
+  // "missing closing parenthesis at offset 4".
+  [[nodiscard]] static base::Result<Pcre> Compile(const rules::PcreOption& option, bool jit = true);
+
+  // Searches subject[start, len) for the leftmost match (the subject still begins at `subject`,
+  // so lookbehind and ^ see where the subject starts). On kMatch, [begin, end) is the match.
+  [[nodiscard]] PcreStatus Find(const uint8_t* subject, size_t len, size_t start, size_t& begin,
+                                size_t& end) const;
+
+  [[nodiscard]] bool jit() const { return jit_; }
+
+ private:
+  struct CodeDeleter {
+    void operator()(pcre2_real_code_8* code) const;
+  };
+  struct ContextDeleter {
+    void operator()(pcre2_real_match_context_8* context) const;
+  };
+  std::unique_ptr<pcre2_real_code_8, CodeDeleter> code_;
+  std::unique_ptr<pcre2_real_match_context_8, ContextDeleter> context_;
+  bool jit_ = false;
+};
+
+// nullopt when `option` compiles; else PCRE2's message, e.g. "missing closing parenthesis at
+// offset 4".
+[[nodiscard]] std::optional<std::string> PcreCompileError(const rules::PcreOption& option);
+
+// Searches that hit a match, depth, heap or JIT stack limit, over all threads since start.
+[[nodiscard]] uint64_t PcreLimitHits();
+
+}  // namespace vigil::detect

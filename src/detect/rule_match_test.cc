@@ -1,0 +1,541 @@
+// rule_match.h / option_program.h: whole rules through CompileRule and MatchRule — the examples of
+// the Snort and Suricata manuals, cursor chains, backtracking, boundaries, stream chunks (origin
+// and min_end), and the matcher's costs.
+#include "detect/rule_match.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "detect/count_allocations.h"
+#include "detect/option_program.h"
+#include "rules/parser.h"
+#include "rules/variables.h"
+
+namespace vigil::detect {
+namespace {
+
+CompiledRule Compile(const std::string& options, const char* proto = "tcp") {
+  rules::Variables vars;
+  std::string text = std::string("alert ") + proto + " any any -> any any (" + options + " sid:1;)";
+  auto r = rules::ParseRule(text, vars);
+  EXPECT_TRUE(r) << text << ": " << (r ? "" : r.error().ToString());
+  CompiledRule cr;
+  if (!r) return cr;
+  cr.rule = std::move(*r);
+  auto st = CompileRule(cr);
+  EXPECT_TRUE(st) << text << ": " << (st ? "" : st.error().message);
+  return cr;
+}
+
+struct TestPacket {
+  std::string payload;
+  packet::Packet p;
+  explicit TestPacket(std::string data) : payload(std::move(data)) {
+    p.ip_version = 4;
+    p.src_ip = *base::IpAddress::Parse("10.0.0.1");
+    p.dst_ip = *base::IpAddress::Parse("192.168.0.5");
+    p.ip_proto = packet::kProtoTcp;
+    p.has_tcp = true;
+    p.src_port = 40000;
+    p.dst_port = 80;
+    p.tcp_flags = packet::kTcpAck | packet::kTcpPsh;
+    p.ttl = 64;
+    p.payload = reinterpret_cast<const uint8_t*>(payload.data());
+    p.payload_len = uint32_t(payload.size());
+  }
+};
+
+bool Matches(const CompiledRule& cr, const std::string& payload) {
+  TestPacket tp(payload);
+  return MatchRule(cr, tp.p);
+}
+
+// A stream chunk: data[0, min_end) is history, data[0] is at stream offset `origin`.
+bool MatchesChunk(const CompiledRule& cr, const std::string& data, uint64_t origin,
+                  uint32_t min_end, const std::string& packet_payload = "x") {
+  TestPacket tp(packet_payload);
+  MatchInput in{.packet = &tp.p,
+                .data = reinterpret_cast<const uint8_t*>(data.data()),
+                .len = uint32_t(data.size()),
+                .origin = origin,
+                .min_end = min_end,
+                .rebuilt = true};
+  return MatchRule(cr, in);
+}
+
+std::string Bytes(std::initializer_list<int> bytes) {
+  std::string s;
+  for (int b : bytes) s.push_back(char(b));
+  return s;
+}
+
+struct Case {
+  const char* options;
+  std::string payload;
+  bool want;
+};
+
+void Check(const std::vector<Case>& cases) {
+  for (const Case& c : cases) {
+    CompiledRule cr = Compile(c.options);
+    EXPECT_EQ(Matches(cr, c.payload), c.want) << c.options << " on \"" << c.payload << "\"";
+  }
+}
+
+TEST(MatchRuleTest, ByteTestManualExamples) {
+  // Snort's "AMD procedure 7 plog overflow": the length 20 bytes after "|00 00 00 07|".
+  std::string plog = Bytes({0x00, 0x04, 0x93, 0xf3, 1, 2, 3, 4, 0, 0, 0, 7}) + std::string(20, 'x');
+  Check({
+      {"content:\"|00 04 93 F3|\"; content:\"|00 00 00 07|\"; distance:4; within:4; "
+       "byte_test:4,>,1000,20,relative;",
+       plog + Bytes({0, 0, 0x03, 0xe9}), true},
+      {"content:\"|00 04 93 F3|\"; content:\"|00 00 00 07|\"; distance:4; within:4; "
+       "byte_test:4,>,1000,20,relative;",
+       plog + Bytes({0, 0, 0x03, 0xe8}), false},
+      // Snort's string examples: "got 1234!", "got 123!", "got 12!", "got 1234567890!".
+      {"byte_test:4,=,1234,0,string,dec;", "1234", true},
+      {"byte_test:4,=,1234,0,string,dec;", "1235", false},
+      {"byte_test:3,=,123,0,string,dec;", "1234", true},
+      {"byte_test:2,=,12,0,string,dec;", "1234", true},
+      {"byte_test:10,=,1234567890,0,string,dec;", "1234567890", true},
+      {"byte_test:8,=,0xdeadbeef,0,string,hex;", "DEADBEEF", true},
+      // Snort 3's bitmask example: 2 bytes AND 0x3FF0, shifted right by 4, equal to 568.
+      {"byte_test:2,=,568,0,bitmask 0x3FF0;", Bytes({0x23, 0x80}), true},
+      {"byte_test:2,=,568,0,bitmask 0x3FF0;", Bytes({0x23, 0x70}), false},
+      {"byte_test:1,&,0x80,0;", Bytes({0x81}), true},
+      {"byte_test:1,&,0x80,0;", Bytes({0x7f}), false},
+      {"byte_test:1,!&,0x80,0;", Bytes({0x7f}), true},
+      {"byte_test:1,^,0x0f,0;", Bytes({0x0f}), false},
+      {"byte_test:1,!,0x0f,0;", Bytes({0x0e}), true},  // "!" alone: not equal
+      {"byte_test:2,=,0x0102,0,little;", Bytes({0x02, 0x01}), true},
+      {"byte_test:2,=,0x0102,0,dce;", Bytes({0x02, 0x01}), true},  // dce reads little endian
+      {"byte_test:2,<=,0x0102,0,big;", Bytes({0x01, 0x02}), true},
+      {"byte_test:2,>=,0x0103,0;", Bytes({0x01, 0x02}), false},
+      // Boundaries: the last two bytes read; one byte further does not, negated or not.
+      {"byte_test:2,=,0x4142,2;", "xxAB", true},
+      {"byte_test:2,=,0x4142,3;", "xxAB", false},
+      {"byte_test:2,!=,0,3;", "xxAB", false},
+      {"byte_test:1,=,0x41,-2,relative; content:\"AB\";", "xxAB", false},  // cursor 0: before
+      {"content:\"AB\"; byte_test:1,=,0x41,-2,relative;", "xxAB", true},
+      {"content:\"AB\"; byte_test:1,=,0,0,relative;", "xxAB", false},  // nothing after the cursor
+  });
+}
+
+TEST(MatchRuleTest, ByteJumpManualExamples) {
+  // Snort's statd example: jump over a length aligned to 4, then test 20 bytes further.
+  std::string statd = Bytes({0x00, 0x01, 0x86, 0xb8, 9, 9, 9, 9, 0, 0, 0, 1}) +
+                      std::string(12, '\0') + Bytes({0, 0, 0, 5}) + std::string(28, '\0');
+  statd.replace(56, 4, Bytes({0, 0, 0x03, 0xe8}));  // at 24 + 4 + align4(5) + 20
+  const char* statd_rule =
+      "content:\"|00 01 86 B8|\"; content:\"|00 00 00 01|\"; distance:4; within:4; "
+      "byte_jump:4,12,relative,align; byte_test:4,>,900,20,relative;";
+  // Snort 3's example: 2 bytes masked with 0x03f0, post_offset 2, then 968 right there.
+  std::string catalog = "catalogX" + Bytes({0x00, 0x30}) + "yyyyy" + Bytes({0x03, 0xc8});
+  Check({
+      {statd_rule, statd, true},
+      {"content:\"|00 01 86 B8|\"; content:\"|00 00 00 01|\"; distance:4; within:4; "
+       "byte_jump:4,12,relative; byte_test:4,>,900,20,relative;",
+       statd, false},  // without align the test reads 3 bytes early
+      {"content:\"catalog\"; byte_jump:2,1,relative,post_offset 2,bitmask 0x03f0; "
+       "byte_test:2,=,968,0,relative;",
+       catalog, true},
+      {"byte_jump:1,0,from_beginning,post_offset 3; content:\"Z\"; distance:0; within:1;",
+       "\x02"
+       "abcdZ",
+       true},
+      {"byte_jump:1,0,from_beginning; content:\"Z\"; distance:0; within:1;",
+       "\x02"
+       "abcdZ",
+       false},
+      {"byte_jump:1,0,from_end,post_offset -2; content:\"yz\"; distance:0; within:2;",
+       std::string(1, '\0') + "abcyz", true},
+      {"byte_jump:1,0,multiplier 2; content:\"X\"; distance:0; within:1;",
+       "\x02"
+       "abcdX",
+       true},
+      {"byte_jump:1,0; content:\"X\"; distance:0; within:1;",
+       "\x02"
+       "abcdX",
+       false},
+      // Jumping exactly to the end of the buffer is allowed; one further is not.
+      {"byte_jump:1,0; isdataat:!0,relative;",
+       "\x03"
+       "abc",
+       true},
+      {"byte_jump:1,0;",
+       "\x04"
+       "abc",
+       false},
+      {"byte_jump:1,0,post_offset -5;",
+       "\x03"
+       "abc",
+       false},  // before the start
+      // A string length moves the cursor past the digits parsed, not past all the bytes read.
+      {"byte_jump:2,0,string,dec; content:\"X\"; distance:0; within:1;",
+       "12" + std::string(12, '.') + "X", true},
+      {"byte_jump:3,0,string,dec; content:\"X\"; distance:0; within:1;", "2abX", true},
+      {"byte_jump:2,0,string,hex; content:\"X\"; distance:0; within:1;",
+       "0a" + std::string(10, '.') + "X", true},
+      {"byte_jump:2,0,string,dec;", "ab", false},  // no digits
+  });
+}
+
+TEST(MatchRuleTest, ByteExtractAndByteMath) {
+  Check({
+      // Snort's example: offset and depth of a content read from the payload.
+      {"byte_extract:1,0,str_offset; byte_extract:1,1,str_depth; content:\"bad stuff\"; "
+       "offset:str_offset; depth:str_depth;",
+       "\x04\x0b"
+       "xxbad stuff",
+       true},
+      {"byte_extract:1,0,str_offset; byte_extract:1,1,str_depth; content:\"bad stuff\"; "
+       "offset:str_offset; depth:str_depth;",
+       "\x04\x08"
+       "xxbad stuff",
+       false},
+      // The cursor after byte_extract is where it stopped reading; distance / within by variable.
+      {"content:\"len=\"; byte_extract:1,0,n,relative,string,dec; content:\"!\"; distance:n; "
+       "within:1;",
+       "len=3abc!", true},
+      {"content:\"len=\"; byte_extract:1,0,n,relative,string,dec; content:\"!\"; distance:n; "
+       "within:1;",
+       "len=2abc!", false},
+      // multiplier then align: 3 * 3 = 9, aligned to 4: 12.
+      {"byte_extract:1,0,v,multiplier 3,align 4; byte_test:1,=,v,1;", "\x03\x0c", true},
+      {"byte_extract:1,0,v,multiplier 3; byte_test:1,=,v,1;", "\x03\x09", true},
+      {"byte_extract:2,0,v,bitmask 0xff00; byte_test:1,=,v,2;", "\x07\x99\x07", true},
+      {"byte_extract:1,0,v; byte_jump:1,v; content:\"Z\"; distance:0; within:1;",
+       "\x02"
+       "x\x01"
+       "yZ",
+       true},
+      {"byte_extract:1,0,v; isdataat:v;",
+       "\x05"
+       "abcd",
+       false},
+      {"byte_extract:1,0,v; isdataat:v;",
+       "\x04"
+       "abcd",
+       true},
+      // Snort 3's byte_math example: 2 bytes times 10 into `area`, then 2 bytes at 16 > area.
+      {"byte_math:bytes 2,offset 0,oper *,rvalue 10,result area; byte_test:2,>,area,16;",
+       Bytes({0, 5}) + std::string(14, '.') + Bytes({0, 51}), true},
+      {"byte_math:bytes 2,offset 0,oper *,rvalue 10,result area; byte_test:2,>,area,16;",
+       Bytes({0, 5}) + std::string(14, '.') + Bytes({0, 50}), false},
+      // Suricata's example, relative; byte_math leaves the cursor after what it read.
+      {"content:\"x\"; byte_math:bytes 1,offset 0,oper +,rvalue 248,result var,relative; "
+       "byte_test:2,=,var,0,relative;",
+       "x\x05" + Bytes({0x00, 0xfd}), true},
+      {"byte_math:bytes 1,offset 0,oper <<,rvalue 2,result v; byte_test:1,=,v,1;", "\x03\x0c",
+       true},
+      {"byte_math:bytes 1,offset 0,oper >>,rvalue 1,result v; byte_test:1,=,v,1;", "\x08\x04",
+       true},
+      {"byte_math:bytes 1,offset 0,oper -,rvalue 1,result v; byte_test:1,=,v,1;", "\x08\x07", true},
+      {"byte_math:bytes 1,offset 0,oper /,rvalue 3,result v; byte_test:1,=,v,1;", "\x08\x02", true},
+      {"byte_math:bytes 1,offset 0,oper +,rvalue 1,result v,string dec; byte_test:1,=,v,1;",
+       "8\x09", true},
+      // Division by a variable that is 0: the option fails.
+      {"byte_extract:1,0,z; byte_math:bytes 1,offset 1,oper /,rvalue z,result v;", Bytes({0, 8}),
+       false},
+      {"byte_extract:1,0,z; byte_math:bytes 1,offset 1,oper /,rvalue z,result v;", Bytes({2, 8}),
+       true},
+  });
+}
+
+TEST(MatchRuleTest, IsDataAt) {
+  std::string user30 = "USER " + std::string(30, 'a');
+  Check({
+      // Snort's example: 30 bytes after USER, none of them a newline.
+      {"content:\"USER\"; isdataat:30,relative; content:!\"|0a|\"; within:30;", user30, true},
+      {"content:\"USER\"; isdataat:30,relative; content:!\"|0a|\"; within:30;",
+       user30.substr(0, 34), false},
+      {"content:\"USER\"; isdataat:30,relative; content:!\"|0a|\"; within:30;",
+       "USER aaaa\naaaaaaaaaaaaaaaaaaaaaaaaaa", false},
+      {"isdataat:5;", "abcdef", true},  // byte 5 exists
+      {"isdataat:5;", "abcde", false},
+      {"isdataat:!5;", "abcde", true},
+      {"content:\"c\"; isdataat:!1,relative;", "abcd", true},  // nothing at cursor + 1
+      {"content:\"c\"; isdataat:1,relative;", "abcde", true},
+      {"content:\"c\"; isdataat:0,relative;", "abc", false},
+      {"isdataat:0;", "", false},
+      {"isdataat:!0;", "", true},
+  });
+}
+
+TEST(MatchRuleTest, PcreFlagsAndCursor) {
+  Check({
+      {"content:\"a\"; pcre:\"/^b/R\";", "xab", true},  // R: the subject starts at the cursor
+      {"content:\"a\"; pcre:\"/^b/R\";", "xacb", false},
+      {"pcre:\"/^b/\";", "xab", false},
+      {"pcre:\"/a+/\"; content:\"b\"; distance:0; within:1;", "aaab", true},  // match end
+      {"pcre:\"/a+/\"; content:\"b\"; distance:0; within:1;", "aaa b", false},
+      {"pcre:\"/a.+b/\"; content:\"X\"; distance:0; within:1;", "a1b2bX", true},
+      {"pcre:\"/a.+b/G\"; content:\"X\"; distance:0; within:1;", "a1b2bX", false},  // ungreedy
+      {"pcre:\"/GET/i\";", "get", true},
+      {"pcre:\"/GET/\";", "get", false},
+      {"pcre:\"/a.b/s\";", "a\nb", true},
+      {"pcre:\"/a.b/\";", "a\nb", false},
+      {"pcre:\"/^b$/m\";", "a\nb\nc", true},
+      {"pcre:\"/x$/E\";", "x\n", false},
+      {"pcre:\"/x$/\";", "x\n", true},
+      {"pcre:\"/b/A\";", "ab", false},
+      {"pcre:\"/ a b /x\";", "ab", true},
+      {"content:\"a\"; pcre:!\"/^\\d/R\";", "a1", false},  // negated: no digit after "a"
+      {"content:\"a\"; pcre:!\"/^\\d/R\";", "ab", true},
+      {"content:\"a\"; pcre:!\"/^\\d/R\";", "a1ab", true},  // the second "a" has none
+      {"pcre:!\"/evil/\";", "good", true},
+      {"pcre:\"/x?/\";", "", true},  // an empty payload is an empty subject
+      {"pcre:!\"/x/\";", "", true},
+      {"pcre:\"/\\x00\\x01/\";", Bytes({'a', 0, 1}), true},
+      // Backtracking into a pcre: its second match is followed by Z.
+      {"pcre:\"/a./\"; content:\"Z\"; distance:0; within:1;", "a1 a2Z", true},
+      {"pcre:\"/a./\"; content:\"Z\"; distance:0; within:1;", "a1 a2 Z", false},
+  });
+}
+
+TEST(MatchRuleTest, ContentsCursorAndBacktracking) {
+  Check({
+      // The brief's case: the third "a" is the one followed by "b".
+      {"content:\"a\"; content:\"b\"; within:1;", "a a ab", true},
+      {"content:\"a\"; content:\"b\"; distance:0; within:1;", "a a ab", true},
+      {"content:\"a\"; content:\"b\"; distance:0; within:1;", "a a a b", false},
+      // A negated relative content makes the first one retry too.
+      {"content:\"a\"; content:!\"b\"; within:1;", "abac", true},
+      {"content:\"a\"; content:!\"b\"; within:1;", "abab", false},
+      // Three levels deep.
+      {"content:\"x\"; content:\"y\"; distance:0; within:2; content:\"z\"; distance:0; within:1;",
+       "xy xyq xy.z xyz", true},
+      {"content:\"x\"; content:\"y\"; distance:0; within:2; content:\"z\"; distance:0; within:1;",
+       "xy xyq xy.z", false},
+      // Negative distance reaches back before the cursor.
+      {"content:\"cd\"; content:\"bc\"; distance:-3; within:2;", "abcd", true},
+      // startswith / endswith.
+      {"content:\"GET\"; startswith;", "GET /", true},
+      {"content:\"GET\"; startswith;", " GET /", false},
+      {"content:\"|0d 0a|\"; endswith;", "abc\r\n", true},
+      {"content:\"|0d 0a|\"; endswith;", "a\r\nb", false},
+      {"content:\"GET\"; startswith; content:\"|0d 0a|\"; endswith;", "GET /\r\n", true},
+      {"content:!\"x\"; endswith;", "xax", false},
+      {"content:!\"x\"; endswith;", "xxa", true},
+      {"content:\"AbC\"; nocase; content:\"d\"; distance:0; within:1;", "abcd", true},
+      {"content:\"abc\"; offset:1; depth:3;", "xabc", true},
+      {"content:\"abc\"; offset:1; depth:3;", "xxabc", false},
+  });
+}
+
+TEST(MatchRuleTest, PacketOptionsInARule) {
+  Check({
+      {"dsize:>3; content:\"a\";", "abcd", true},
+      {"dsize:>3; content:\"a\";", "abc", false},
+      {"flags:AP; ttl:64; ip_proto:6; content:\"a\";", "a", true},
+      {"flags:S; content:\"a\";", "a", false},
+      {"ttl:<64;", "a", false},
+      {"sameip;", "a", false},
+      {"flow:established;", "a", false},  // a packet without a flow
+      {"flow:stateless;", "a", true},
+  });
+  CompiledRule cr = Compile("flow:established,to_server; content:\"a\";");
+  TestPacket tp("a");
+  FlowContext up{.has_flow = true, .established = true, .to_server = true};
+  FlowContext down{.has_flow = true, .established = true, .to_server = false};
+  EXPECT_TRUE(MatchRule(cr, MatchInput::OfPacket(tp.p, &up)));
+  EXPECT_FALSE(MatchRule(cr, MatchInput::OfPacket(tp.p, &down)));
+  CompiledRule icmp = Compile("itype:8; icode:0;", "icmp");
+  TestPacket ping("");
+  ping.p.has_tcp = false;
+  ping.p.has_icmp = true;
+  ping.p.ip_proto = packet::kProtoIcmp;
+  ping.p.icmp_type = 8;
+  EXPECT_TRUE(MatchRule(icmp, ping.p));
+  ping.p.icmp_type = 0;
+  EXPECT_FALSE(MatchRule(icmp, ping.p));
+}
+
+// Stream chunks: data[0, min_end) is history already inspected, data[0] is at stream offset
+// `origin`.
+TEST(MatchRuleTest, ChunkOriginAndMinEnd) {
+  //                    0123456789012345678
+  const std::string h = "..abc.....xyz......";
+  CompiledRule abc = Compile("content:\"abc\";");
+  EXPECT_FALSE(MatchesChunk(abc, h, 100, 10));  // wholly in the history
+  EXPECT_TRUE(MatchesChunk(abc, h, 100, 3));    // ends past the first new byte
+  EXPECT_TRUE(MatchesChunk(abc, h, 100, 4));
+  EXPECT_FALSE(MatchesChunk(abc, h, 100, 5));                  // ends exactly where new data begins
+  EXPECT_TRUE(MatchesChunk(abc, h, 100, 0));                   // min_end 0: no history
+  EXPECT_TRUE(MatchesChunk(abc, "........abc....", 100, 10));  // spans min_end
+  // A second occurrence in the new bytes: the search goes on past the one in the history.
+  EXPECT_TRUE(MatchesChunk(abc, "..abc.........abc..", 100, 10));
+  // Absolute windows count from stream offset 0: before `origin` they are clipped away.
+  CompiledRule early = Compile("content:\"abc\"; offset:0; depth:50;");
+  EXPECT_FALSE(MatchesChunk(early, "............abc", 100, 10));
+  EXPECT_TRUE(MatchesChunk(early, "............abc", 0, 10));
+  CompiledRule late = Compile("content:\"abc\"; offset:105; depth:20;");
+  EXPECT_TRUE(MatchesChunk(late, "............abc", 100, 10));
+  EXPECT_FALSE(MatchesChunk(late, "..abc..........", 100, 1));  // index 2 < 105 - 100
+  CompiledRule start = Compile("content:\"abc\"; startswith;");
+  EXPECT_FALSE(MatchesChunk(start, "abc.....", 100, 1));
+  EXPECT_TRUE(MatchesChunk(start, "abc.....", 0, 1));
+  // A relative pair spanning min_end; absolute contents with one of them new.
+  CompiledRule pair = Compile("content:\"a\"; content:\"b\"; distance:0;");
+  EXPECT_TRUE(MatchesChunk(pair, "...a........b..", 100, 10));
+  EXPECT_FALSE(MatchesChunk(pair, "...a..b........", 100, 10));
+  CompiledRule two = Compile("content:\"ab\"; content:\"cd\";");
+  EXPECT_TRUE(MatchesChunk(two, ".ab........cd..", 100, 10));
+  EXPECT_FALSE(MatchesChunk(two, ".ab..cd........", 100, 10));
+  // A byte read in the new bytes counts as part of the match.
+  CompiledRule read = Compile("content:\"L\"; byte_test:1,=,7,0,relative;");
+  EXPECT_TRUE(MatchesChunk(read, ".........L\x07...", 100, 10));
+  EXPECT_FALSE(MatchesChunk(read, "...L\x07........", 100, 10));
+  // Only a negated content: nothing of the match is new.
+  CompiledRule negated = Compile("content:!\"zz\";");
+  EXPECT_FALSE(MatchesChunk(negated, "..............", 100, 10));
+  EXPECT_TRUE(MatchesChunk(negated, "..............", 100, 0));
+  // isdataat at an absolute position before `origin`: the stream had a byte there.
+  CompiledRule data_at = Compile("content:\"abc\"; isdataat:50;");
+  EXPECT_TRUE(MatchesChunk(data_at, "............abc", 100, 10));
+  EXPECT_FALSE(MatchesChunk(data_at, "............abc", 0, 10));
+  // byte_jump from_beginning counts from stream offset 0.
+  CompiledRule jump =
+      Compile("content:\"Q\"; byte_jump:1,0,relative,from_beginning; content:\"Z\"; within:1;");
+  EXPECT_TRUE(MatchesChunk(jump,
+                           "............Q\x72"
+                           "Z..",
+                           100, 10));  // 0x72 = 114
+  EXPECT_FALSE(MatchesChunk(jump,
+                            "............Q\x73"
+                            "Z..",
+                            100, 10));
+  // dsize is the packet's payload size, also on a chunk.
+  CompiledRule dsize = Compile("dsize:3; content:\"abc\";");
+  EXPECT_TRUE(MatchesChunk(dsize, "........abc....", 100, 10, "xyz"));
+  EXPECT_FALSE(MatchesChunk(dsize, "........abc....", 100, 10, "wxyz"));
+  // pcre: its match must end in the new bytes.
+  CompiledRule re = Compile("pcre:\"/a[0-9]/\";");
+  EXPECT_FALSE(MatchesChunk(re, "a1............", 100, 10));
+  EXPECT_TRUE(MatchesChunk(re, "a1.........a2..", 100, 10));
+  // flow:only_stream holds on a chunk only.
+  CompiledRule only = Compile("flow:only_stream; content:\"abc\";");
+  EXPECT_TRUE(MatchesChunk(only, "........abc....", 100, 10));
+  EXPECT_FALSE(Matches(only, "abc"));
+}
+
+TEST(MatchRuleTest, BadInputNeverReadsOutside) {
+  // Every option at the edges of small buffers (run under the sanitizers by the fuzz build).
+  const char* rules[] = {
+      "byte_test:8,>,0,-4,relative;",
+      "byte_jump:8,0,from_end;",
+      "byte_jump:4,0,relative,post_offset -65535;",
+      "byte_extract:8,0,v; content:\"a\"; offset:v; depth:v;",
+      "byte_extract:8,0,v; content:\"a\"; distance:v; within:v;",
+      "byte_math:bytes 8,offset 0,oper *,rvalue 4294967295,result v; isdataat:v,relative;",
+      "byte_test:0,=,1,0,string,dec;",
+      "byte_jump:0,0,string,dec;",
+      "content:\"a\"; isdataat:-65535,relative;",
+      "pcre:\"/$/R\"; byte_test:1,=,0,0,relative;",
+      "content:\"ab\"; endswith; content:\"b\"; distance:0;",
+  };
+  std::vector<std::string> payloads = {"", "a", "ab", std::string(8, '\xff'), "1", "123456789"};
+  for (const char* r : rules) {
+    CompiledRule cr = Compile(r);
+    for (const std::string& p : payloads) {
+      (void)Matches(cr, p);
+      (void)MatchesChunk(cr, p, 1u << 31, uint32_t(p.size() / 2));
+    }
+  }
+}
+
+TEST(MatchRuleTest, ANullPayloadIsAnEmptyOne) {
+  TestPacket tp("");
+  tp.p.payload = nullptr;
+  EXPECT_TRUE(MatchRule(Compile("pcre:\"/x?/\";"), tp.p));
+  EXPECT_TRUE(MatchRule(Compile("pcre:!\"/x/\"; content:!\"x\"; isdataat:!0;"), tp.p));
+  EXPECT_FALSE(MatchRule(Compile("content:\"x\";"), tp.p));
+  EXPECT_FALSE(MatchRule(Compile("byte_test:1,=,0,0;"), tp.p));
+}
+
+TEST(MatchRuleTest, AStepBoundStopsRunawayBacktracking) {
+  // 8 nested relative contents over a run of one letter: billions of placements, none ending in
+  // "z". The bound (kMaxContentSteps searches) stops the search: no match, quickly.
+  CompiledRule cr = Compile(
+      "content:\"a\"; content:\"a\"; distance:0; content:\"a\"; distance:0; content:\"a\"; "
+      "distance:0; content:\"a\"; distance:0; content:\"a\"; distance:0; content:\"a\"; "
+      "distance:0; content:\"z\"; distance:0; within:1;");
+  EXPECT_FALSE(Matches(cr, std::string(200, 'a')));
+  EXPECT_TRUE(Matches(cr, "aaaaaaaz"));
+}
+
+TEST(CompileRuleTest, ReportsWhatCannotBeEvaluated) {
+  rules::Variables vars;
+  auto r = rules::ParseRule("alert tcp any any -> any any (pcre:\"/a(/\"; sid:1;)", vars);
+  ASSERT_TRUE(r);
+  CompiledRule cr;
+  cr.rule = *r;
+  auto st = CompileRule(cr);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().message, "pcre does not compile: missing closing parenthesis at offset 2");
+  TestPacket tp("a(");
+  EXPECT_FALSE(MatchRule(cr, tp.p));  // compiled on first use, never matches
+}
+
+TEST(CompileRuleTest, UncompiledAndCopiedRulesCompileOnFirstUse) {
+  rules::Variables vars;
+  auto r = rules::ParseRule("alert tcp any any -> any any (content:\"a\"; pcre:\"/^b+/R\"; sid:1;)",
+                            vars);
+  ASSERT_TRUE(r);
+  CompiledRule cr;
+  cr.rule = *r;  // not compiled
+  EXPECT_EQ(cr.program.get(), nullptr);
+  // Several threads race to compile it; every one sees the same program.
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        if (!Matches(cr, "xabbb") || Matches(cr, "xacbb")) ++wrong;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
+  const RuleProgram* program = cr.program.get();
+  ASSERT_NE(program, nullptr);
+  CompiledRule copy = cr;
+  EXPECT_EQ(copy.program.get(), nullptr);  // a copy compiles its own
+  EXPECT_TRUE(Matches(copy, "xab"));
+  CompiledRule moved = std::move(cr);
+  EXPECT_EQ(moved.program.get(), program);
+}
+
+TEST(MatchRuleTest, MatchingAllocatesNothing) {
+  std::vector<CompiledRule> rules;
+  for (const char* r : {
+           "content:\"a\"; content:\"b\"; distance:0; within:1; pcre:\"/c+/R\";",
+           "byte_extract:1,0,n; content:\"x\"; distance:n; byte_test:1,>,n,0,relative;",
+           "content:\"z\"; byte_jump:1,0,relative; isdataat:!1,relative;",
+           "byte_math:bytes 1,offset 0,oper +,rvalue 3,result v; content:\"q\"; offset:v;",
+           "flow:established; flags:AP; dsize:>1; pcre:!\"/[0-9]{3}/\";",
+       }) {
+    rules.push_back(Compile(r));
+  }
+  std::string payload =
+      "\x02"
+      "a a abccc x z\x01yq 12";
+  TestPacket tp(payload);
+  FlowContext flow{.has_flow = true, .established = true};
+  MatchInput in = MatchInput::OfPacket(tp.p, &flow);
+  for (const CompiledRule& cr : rules) (void)MatchRule(cr, in);  // per-thread state set up
+  testing::StartCountingAllocations();
+  int matched = 0;
+  for (int i = 0; i < 100; ++i) {
+    for (const CompiledRule& cr : rules) matched += MatchRule(cr, in);
+  }
+  EXPECT_EQ(testing::StopCountingAllocations(), 0u);
+  EXPECT_GT(matched, 0);
+}
+
+}  // namespace
+}  // namespace vigil::detect
