@@ -7,7 +7,7 @@
 //
 // A Flow lives in FlowTable's entry array and never moves while it is in use, so a `Flow*` stays
 // valid until the table releases it (timeout, eviction, Remove). Buffered payload is not part of
-// it: `stream[d].buffer` points at reassembly's heap state, allocated only when needed. The
+// it: `stream[d].buffer` names reassembly's buffers (allocated only when needed). The
 // struct is kept within 192 bytes (three cache lines) so that one million flows take 192 MB.
 #pragma once
 
@@ -63,13 +63,17 @@ struct TcpHalf {
 static_assert(sizeof(TcpHalf) == 20);
 
 // Where reassembly keeps a direction's progress; owned by reassembly::TcpReassembler. The table
-// zeroes it when the flow is created and calls the release hook before reusing the entry.
+// zeroes it when the flow is created and calls the release hook before reusing the entry. It is
+// self-sufficient for the in-order path: the history block's handle, fill level and size sit
+// here, so the block's write position is known from this line alone (and can be prefetched).
 struct StreamAnchor {
-  void* buffer = nullptr;  // history and out-of-order segments, allocated on demand
+  uint32_t buffer = 0;     // reassembly's handle for this direction's buffers; 0: none yet
+  uint32_t used = 0;       // history bytes held in the block
   uint64_t delivered = 0;  // stream offset of the next in-order byte (bytes delivered so far)
   uint32_t next_seq = 0;   // TCP sequence number of that byte (valid with kSeqKnown)
-  uint16_t flags = 0;      // reassembly's own bits
+  uint8_t flags = 0;       // reassembly's own bits
   uint8_t policy = 0;      // overlap policy of this direction's receiver, cached
+  uint8_t shift = 0;       // the history block holds 2^shift bytes (valid with a block)
   uint8_t pad = 0;
 };
 static_assert(sizeof(StreamAnchor) == 24);
@@ -81,7 +85,7 @@ struct alignas(64) Flow {
   uint32_t index = 0;   // position in the table's entry array
   FlowState state = FlowState::kNew;
   TcpState tcp_state = TcpState::kNone;
-  uint8_t flags = 0;  // kInUse | kClientIsLo | kEstablished | kMidstream
+  uint8_t flags = 0;  // kInUse | kClientIsLo | kEstablished | kMidstream (| kPinned, transient)
   uint8_t pad0 = 0;
 
   // ---- identity and counters ----
@@ -98,6 +102,9 @@ struct alignas(64) Flow {
   static constexpr uint8_t kClientIsLo = 2;   // the client is the key's lo end
   static constexpr uint8_t kEstablished = 4;  // flow:established (sticky until the flow ends)
   static constexpr uint8_t kMidstream = 8;    // TCP picked up without a handshake
+  // Set only inside FlowTable::FindOrCreateBatch on flows the batch already returned, so that a
+  // later packet of the same batch cannot evict them; never visible outside that call.
+  static constexpr uint8_t kPinned = 16;
 
   [[nodiscard]] bool in_use() const { return flags & kInUse; }
   [[nodiscard]] bool established() const { return flags & kEstablished; }

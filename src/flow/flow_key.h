@@ -8,7 +8,7 @@
 //
 // Canonical order: the (address, port) pair that compares lower (address bytes first, then port)
 // is "lo", the other "hi". A packet whose source is lo has src_is_lo = true. Cost: 48 bytes
-// written and one hash over six 64-bit words per packet; no allocation.
+// written and one hash over six 64-bit words (four multiplies) per packet; no allocation.
 #pragma once
 
 #include <array>
@@ -30,29 +30,34 @@ struct alignas(8) FlowKey {
   uint16_t pad = 0;    // always zero so that memcmp and the hash see defined bytes
 
   friend bool operator==(const FlowKey& a, const FlowKey& b) {
-    return std::memcmp(&a, &b, sizeof(FlowKey)) == 0;
+    // Six word compares, inlined: this runs on every lookup (a memcmp call costs more).
+    uint64_t x[6], y[6];
+    std::memcpy(x, &a, sizeof(x));
+    std::memcpy(y, &b, sizeof(y));
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4]) |
+            (x[5] ^ y[5])) == 0;
   }
 };
 static_assert(sizeof(FlowKey) == 48);
 
-// 64-bit hash of the key's six words (multiply-rotate mixing with a final avalanche, as in
-// MurmurHash3's fmix64). The same key always hashes the same way, so both directions agree.
+// 64-bit hash of the key's six words: three independent 64 x 64 -> 128-bit multiplies of word
+// pairs (each word XORed with its own constant), their high and low halves folded together, and
+// one more such multiply to mix the three (the "folded multiply" of wyhash and rapidhash). Short
+// and parallel: about a dozen instructions per packet where a serial chain of rounds took
+// several times that. The same key always hashes the same way, so both directions agree. The
+// constants have non-zero upper halves, so an IPv4 address word (upper half zero) never cancels
+// its constant.
 [[nodiscard]] inline uint64_t HashKey(const FlowKey& key) {
-  uint64_t words[6];
-  std::memcpy(words, &key, sizeof(words));
-  uint64_t h = 0x9e3779b97f4a7c15ull;
-  for (uint64_t w : words) {
-    w *= 0x87c37b91114253d5ull;
-    w = (w << 31) | (w >> 33);
-    h ^= w * 0x4cf5ad432745937full;
-    h = ((h << 27) | (h >> 37)) * 5 + 0x52dce729;
-  }
-  h ^= h >> 33;
-  h *= 0xff51afd7ed558ccdull;
-  h ^= h >> 33;
-  h *= 0xc4ceb9fe1a85ec53ull;
-  h ^= h >> 33;
-  return h;
+  uint64_t w[6];
+  std::memcpy(w, &key, sizeof(w));
+  const auto fold = [](uint64_t a, uint64_t b) {
+    const unsigned __int128 p = static_cast<unsigned __int128>(a) * b;
+    return static_cast<uint64_t>(p) ^ static_cast<uint64_t>(p >> 64);
+  };
+  const uint64_t a = fold(w[0] ^ 0xa0761d6478bd642full, w[1] ^ 0xe7037ed1a0b428dbull);
+  const uint64_t b = fold(w[2] ^ 0x8ebc6af09c88c6e3ull, w[3] ^ 0x589965cc75374cc3ull);
+  const uint64_t c = fold(w[4] ^ 0x1d8e4e27c47d124full, w[5] ^ 0x9e3779b97f4a7c15ull);
+  return fold(a ^ ((c << 32) | (c >> 32)) ^ 0x2d358dccaa6c78a5ull, b ^ 0x8bb84b93962eacc9ull);
 }
 
 // A packet's key, its hash, and which end of the key sent it.

@@ -21,6 +21,9 @@ enum TimeoutIndex : int {
   kOtherNew,
   kOtherEstablished,
 };
+// FindOrCreate's inline path indexes the TCP timeouts by FlowState.
+static_assert(kTcpNew == int(FlowState::kNew) && kTcpEstablished == int(FlowState::kEstablished) &&
+              kTcpClosing == int(FlowState::kClosing) && kTcpClosed == int(FlowState::kClosed));
 
 void* MapZeroed(size_t bytes) {
   // Anonymous mappings are zero-filled and take physical memory only when a page is touched,
@@ -99,24 +102,40 @@ int64_t FlowTable::TimeoutNs(const Flow& f) const {
   }
 }
 
-void FlowTable::Prefetch(uint64_t hash) const {
-  const size_t b1 = hash & mask_;
-  __builtin_prefetch(&buckets_[b1]);
-  __builtin_prefetch(&buckets_[AltBucket(b1, TagOf(hash))]);
+void FlowTable::Prefetch(uint64_t hash) const { __builtin_prefetch(&buckets_[hash & mask_]); }
+
+const Flow* FlowTable::PrefetchFlow(uint64_t hash) const {
+  const uint16_t tag = TagOf(hash);
+  const Bucket& bucket = buckets_[hash & mask_];
+  const uint32_t m = Matches(bucket, tag);
+  const Flow* f = m != 0 ? &entries_[bucket.index[std::countr_zero(m) / 2]] : nullptr;
+  const Flow* warm = f;
+  if (warm == nullptr) {
+    const uint32_t next = free_head_ != UINT32_MAX ? free_head_ : high_water_;
+    if (next >= config_.max_flows) return nullptr;
+    warm = &entries_[next];
+  }
+  // All three lines are written on the way: last seen time, counters and TCP state, the anchor.
+  const char* p = reinterpret_cast<const char*>(warm);
+  __builtin_prefetch(p, 1);
+  __builtin_prefetch(p + 64, 1);
+  __builtin_prefetch(p + 128, 1);
+  return f;
 }
 
-Flow* FlowTable::FindIn(const FlowKey& key, uint64_t hash) const {
+inline Flow* FlowTable::FindIn(const FlowKey& key, uint64_t hash) const {
   const uint16_t tag = TagOf(hash);
   const size_t b1 = hash & mask_;
-  const size_t bs[2] = {b1, AltBucket(b1, tag)};
-  for (size_t b : bs) {
-    const Bucket& bucket = buckets_[b];
-    for (int s = 0; s < kSlotsPerBucket; ++s) {
-      if (bucket.tag[s] == tag) {
-        Flow* f = &entries_[bucket.index[s]];
-        if (f->key == key) return f;
-      }
-    }
+  const Bucket& primary = buckets_[b1];
+  for (uint32_t m = Matches(primary, tag); m != 0; m &= m - 1) {
+    Flow* f = &entries_[primary.index[std::countr_zero(m) / 2]];
+    if (f->key == key) return f;
+  }
+  if (primary.overflow == 0) return nullptr;  // nothing of b1's lives anywhere else
+  const Bucket& alt = buckets_[AltBucket(b1, tag)];
+  for (uint32_t m = Matches(alt, tag); m != 0; m &= m - 1) {
+    Flow* f = &entries_[alt.index[std::countr_zero(m) / 2]];
+    if (f->key == key) return f;
   }
   for (int i = 0; i < stash_count_; ++i) {
     if (stash_[i].tag == tag) {
@@ -129,49 +148,39 @@ Flow* FlowTable::FindIn(const FlowKey& key, uint64_t hash) const {
 
 Flow* FlowTable::Find(const KeyedPacket& k) const { return FindIn(k.key, k.hash); }
 
-Lookup FlowTable::FindOrCreate(const KeyedPacket& k, int64_t now_ns, uint32_t bytes) {
+Lookup FlowTable::FindOrCreateSlow(const KeyedPacket& k, int64_t now_ns, uint32_t bytes) {
   return Finish(k, FindIn(k.key, k.hash), now_ns, bytes);
 }
 
-void FlowTable::FindOrCreateBatch(const KeyedPacket* keys, const uint32_t* bytes, size_t n,
-                                  int64_t now_ns, Lookup* out) {
+size_t FlowTable::FindOrCreateBatch(const KeyedPacket* keys, const uint32_t* bytes, size_t n,
+                                    int64_t now_ns, Lookup* out) {
   for (size_t i = 0; i < n; ++i) Prefetch(keys[i].hash);
-  for (size_t i = 0; i < n; ++i) {
-    // The entry behind the first tag match is almost always the flow (16-bit tags).
-    const uint64_t h = keys[i].hash;
-    const uint16_t tag = TagOf(h);
-    const size_t b1 = h & mask_;
-    const Bucket* bucket = &buckets_[b1];
-    for (int pass = 0; pass < 2; ++pass) {
-      int s = 0;
-      while (s < kSlotsPerBucket && bucket->tag[s] != tag) ++s;
-      if (s < kSlotsPerBucket) {
-        // All three lines: the key, then the TCP and stream state the next stages read.
-        const char* f = reinterpret_cast<const char*>(&entries_[bucket->index[s]]);
-        __builtin_prefetch(f);
-        __builtin_prefetch(f + 64);
-        __builtin_prefetch(f + 128);
-        break;
-      }
-      bucket = &buckets_[AltBucket(b1, tag)];
-    }
+  // The entry behind the first tag match is almost always the flow (16-bit tags).
+  for (size_t i = 0; i < n; ++i) (void)PrefetchFlow(keys[i].hash);
+  size_t m = 0;
+  for (; m < n; ++m) {
+    const Lookup l =
+        Finish(keys[m], FindIn(keys[m].key, keys[m].hash), now_ns, bytes != nullptr ? bytes[m] : 0);
+    if (l.flow == nullptr) break;  // only a pinned flow could have made room
+    l.flow->flags |= Flow::kPinned;
+    out[m] = l;
   }
-  for (size_t i = 0; i < n; ++i) {
-    out[i] = FindOrCreate(keys[i], now_ns, bytes != nullptr ? bytes[i] : 0);
-  }
+  for (size_t i = 0; i < m; ++i) out[i].flow->flags &= uint8_t(~Flow::kPinned);
+  return m;
 }
 
 Lookup FlowTable::Finish(const KeyedPacket& k, Flow* f, int64_t now_ns, uint32_t bytes) {
-  ++stats_.lookups;
   Lookup l;
-  if (f != nullptr && Expired(*f, now_ns)) {
+  if (f != nullptr && !(f->flags & Flow::kPinned) && Expired(*f, now_ns)) {
     Release(f, ReleaseReason::kTimeout);
     f = nullptr;
   }
   if (f == nullptr) {
     f = Create(k, now_ns);
+    if (f == nullptr) return l;
     l.created = true;
   }
+  ++stats_.lookups;
   l.flow = f;
   l.dir = f->DirectionOf(k.src_is_lo);
   if (now_ns > f->last_ns) f->last_ns = now_ns;
@@ -192,6 +201,7 @@ Flow* FlowTable::Create(const KeyedPacket& k, int64_t now_ns) {
   const size_t b2 = AltBucket(b1, tag);
   if (free_head_ == UINT32_MAX && high_water_ == config_.max_flows) {
     Flow* victim = VictimFor(b1, b2);
+    if (victim == nullptr) return nullptr;
     Release(victim, Expired(*victim, now_ns) ? ReleaseReason::kTimeout : ReleaseReason::kEvicted);
   }
   uint32_t index;
@@ -200,6 +210,21 @@ Flow* FlowTable::Create(const KeyedPacket& k, int64_t now_ns) {
     free_head_ = static_cast<uint32_t>(entries_[index].flow_id);
   } else {
     index = high_water_++;
+  }
+  if (!Place(b1, tag, index)) {
+    // Both buckets full, no displacement path, stash full: the stalest neighbour makes room.
+    Flow* victim = VictimIn(b1, b2);
+    if (victim == nullptr) {
+      // Every neighbour is pinned by the current batch: give the entry back.
+      entries_[index].flags = 0;
+      entries_[index].flow_id = free_head_;
+      free_head_ = index;
+      return nullptr;
+    }
+    ++stats_.evicted_bucket_full;
+    Release(victim, ReleaseReason::kEvicted);
+    const bool placed = Place(b1, tag, index);
+    (void)placed;  // a slot in b1 or b2 was just freed
   }
   Flow* f = new (&entries_[index]) Flow();
   f->key = k.key;
@@ -210,15 +235,28 @@ Flow* FlowTable::Create(const KeyedPacket& k, int64_t now_ns) {
   f->flow_id = next_id_++ & ((uint64_t{1} << 51) - 1);
   ++size_;
   ++stats_.created;
-  if (!Place(b1, tag, index)) {
-    // Both buckets full, no displacement path, stash full: the stalest neighbour makes room.
-    Flow* victim = VictimFor(b1, b2);
-    ++stats_.evicted_bucket_full;
-    Release(victim, ReleaseReason::kEvicted);
-    const bool placed = Place(b1, tag, index);
-    (void)placed;  // a slot in b1 or b2 was just freed
-  }
   return f;
+}
+
+void FlowTable::SetSlot(size_t b, int s, uint16_t tag, uint32_t index, size_t primary) {
+  Bucket& bucket = buckets_[b];
+  bucket.tag[s] = tag;
+  bucket.index[s] = index;
+  if (primary != b) {
+    bucket.in_alt |= uint8_t(1u << s);
+    ++buckets_[primary].overflow;
+  } else {
+    bucket.in_alt &= uint8_t(~(1u << s));
+  }
+}
+
+void FlowTable::ClearSlot(size_t b, int s) {
+  Bucket& bucket = buckets_[b];
+  if (bucket.in_alt & (1u << s)) {
+    --buckets_[AltBucket(b, bucket.tag[s])].overflow;
+    bucket.in_alt &= uint8_t(~(1u << s));
+  }
+  bucket.tag[s] = 0;
 }
 
 bool FlowTable::Place(size_t b1, uint16_t tag, uint32_t index) {
@@ -227,8 +265,7 @@ bool FlowTable::Place(size_t b1, uint16_t tag, uint32_t index) {
     Bucket& bucket = buckets_[b];
     for (int s = 0; s < kSlotsPerBucket; ++s) {
       if (bucket.tag[s] == 0) {
-        bucket.tag[s] = tag;
-        bucket.index[s] = index;
+        SetSlot(b, s, tag, index, b1);
         return true;
       }
     }
@@ -260,22 +297,28 @@ bool FlowTable::Place(size_t b1, uint16_t tag, uint32_t index) {
       size_t to_bucket = next;
       int to_slot = e;
       for (int i = len; i >= 0; --i) {
-        Bucket& from = buckets_[path_bucket[i]];
-        buckets_[to_bucket].tag[to_slot] = from.tag[path_slot[i]];
-        buckets_[to_bucket].index[to_slot] = from.index[path_slot[i]];
-        to_bucket = path_bucket[i];
-        to_slot = path_slot[i];
+        const size_t from_b = path_bucket[i];
+        const int from_s = path_slot[i];
+        const Bucket& from = buckets_[from_b];
+        const uint16_t moved_tag = from.tag[from_s];
+        const uint32_t moved_index = from.index[from_s];
+        const size_t primary =
+            (from.in_alt & (1u << from_s)) ? AltBucket(from_b, moved_tag) : from_b;
+        ClearSlot(from_b, from_s);
+        SetSlot(to_bucket, to_slot, moved_tag, moved_index, primary);
+        to_bucket = from_b;
+        to_slot = from_s;
         ++stats_.displacements;
       }
-      buckets_[to_bucket].tag[to_slot] = tag;
-      buckets_[to_bucket].index[to_slot] = index;
+      SetSlot(to_bucket, to_slot, tag, index, b1);
       return true;
     }
     cur = next;
     rng_ = rng_ * 6364136223846793005ull + 1442695040888963407ull;
   }
   if (stash_count_ < kStashSize) {
-    stash_[stash_count_++] = {tag, index};
+    stash_[stash_count_++] = {tag, index, uint32_t(b1)};
+    ++buckets_[b1].overflow;
     ++stats_.stash_inserts;
     return true;
   }
@@ -286,12 +329,13 @@ void FlowTable::Unlink(const Flow& flow) {
   const uint64_t h = HashKey(flow.key);
   const uint16_t tag = TagOf(h);
   const size_t b1 = h & mask_;
+  const size_t b2 = AltBucket(b1, tag);
   bool freed_bucket_slot = false;
-  for (size_t b : {b1, AltBucket(b1, tag)}) {
+  for (size_t b : {b1, b2}) {
     Bucket& bucket = buckets_[b];
     for (int s = 0; s < kSlotsPerBucket && !freed_bucket_slot; ++s) {
       if (bucket.tag[s] == tag && bucket.index[s] == flow.index) {
-        bucket.tag[s] = 0;
+        ClearSlot(b, s);
         freed_bucket_slot = true;
       }
     }
@@ -300,6 +344,7 @@ void FlowTable::Unlink(const Flow& flow) {
   if (!freed_bucket_slot) {
     for (int i = 0; i < stash_count_; ++i) {
       if (stash_[i].index == flow.index) {
+        --buckets_[stash_[i].primary].overflow;
         stash_[i] = stash_[--stash_count_];
         return;
       }
@@ -308,14 +353,12 @@ void FlowTable::Unlink(const Flow& flow) {
   }
   // A bucket slot opened: give a stashed entry that belongs there its proper place.
   for (int i = 0; i < stash_count_; ++i) {
-    const uint64_t sh = HashKey(entries_[stash_[i].index].key);
-    const size_t sb1 = sh & mask_;
-    if (sb1 != b1 && AltBucket(sb1, stash_[i].tag) != b1 && sb1 != AltBucket(b1, tag) &&
-        AltBucket(sb1, stash_[i].tag) != AltBucket(b1, tag)) {
-      continue;
-    }
+    const size_t sb1 = stash_[i].primary;
+    const size_t sb2 = AltBucket(sb1, stash_[i].tag);
+    if (sb1 != b1 && sb1 != b2 && sb2 != b1 && sb2 != b2) continue;
     const StashSlot moved = stash_[i];
     stash_[i] = stash_[--stash_count_];
+    --buckets_[sb1].overflow;
     const bool placed = Place(sb1, moved.tag, moved.index);
     (void)placed;  // it can always go back to the stash slot it just left
     break;
@@ -348,22 +391,31 @@ void FlowTable::Remove(Flow* flow) {
   if (flow != nullptr && flow->in_use()) Release(flow, ReleaseReason::kRemoved);
 }
 
-Flow* FlowTable::VictimFor(size_t b1, size_t b2) const {
+Flow* FlowTable::VictimIn(size_t b1, size_t b2) const {
   Flow* victim = nullptr;
   for (size_t b : {b1, b2}) {
     const Bucket& bucket = buckets_[b];
     for (int s = 0; s < kSlotsPerBucket; ++s) {
       if (bucket.tag[s] == 0) continue;
       Flow* f = &entries_[bucket.index[s]];
+      if (f->flags & Flow::kPinned) continue;
       if (victim == nullptr || f->last_ns < victim->last_ns) victim = f;
     }
   }
+  return victim;
+}
+
+Flow* FlowTable::VictimFor(size_t b1, size_t b2) const {
+  Flow* victim = VictimIn(b1, b2);
   if (victim != nullptr) return victim;
   uint32_t c = expire_cursor_;
-  for (int i = 0; i < 8 || victim == nullptr; ++i, ++c) {
+  for (uint32_t i = 0; i < high_water_ && (i < 8 || victim == nullptr); ++i, ++c) {
     if (c >= high_water_) c = 0;
     Flow* f = &entries_[c];
-    if (f->in_use() && (victim == nullptr || f->last_ns < victim->last_ns)) victim = f;
+    if (f->in_use() && !(f->flags & Flow::kPinned) &&
+        (victim == nullptr || f->last_ns < victim->last_ns)) {
+      victim = f;
+    }
   }
   return victim;
 }

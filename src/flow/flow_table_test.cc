@@ -181,7 +181,7 @@ TEST(FlowTableTest, BatchLookupMatchesSingleLookups) {
   }
   for (size_t i = 0; i < keys.size(); i += 32) {
     Lookup out[32];
-    a->FindOrCreateBatch(&keys[i], nullptr, 32, int64_t(i), out);
+    ASSERT_EQ(a->FindOrCreateBatch(&keys[i], nullptr, 32, int64_t(i), out), 32u);
     for (int j = 0; j < 32; ++j) {
       Lookup single = b->FindOrCreate(keys[i + j], int64_t(i));
       EXPECT_EQ(out[j].created, single.created);

@@ -102,7 +102,7 @@ void TcpTracker::Midstream(Flow& f, Direction& dir, const TcpSegment& s) {
   ++stats_.midstream;
 }
 
-TcpVerdict TcpTracker::Update(Flow& f, Direction& dir, const TcpSegment& s) {
+TcpVerdict TcpTracker::UpdateGeneral(Flow& f, Direction& dir, const TcpSegment& s) {
   TcpVerdict v;
   const bool syn = s.flags & packet::kTcpSyn;
   const bool ack = s.flags & packet::kTcpAck;

@@ -29,6 +29,7 @@
 // SYNs. No allocation.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string_view>
 
@@ -102,7 +103,42 @@ class TcpTracker {
   explicit TcpTracker(TcpConfig config = {}) : config_(config) {}
 
   // Updates `flow` for one segment travelling in `dir` (which may flip, see above).
-  [[nodiscard]] TcpVerdict Update(Flow& flow, Direction& dir, const TcpSegment& s);
+  [[nodiscard]] TcpVerdict Update(Flow& flow, Direction& dir, const TcpSegment& s) {
+    // Inline for the bulk of a connection: an ACK without SYN, RST or FIN on an established flow
+    // whose sides have started and sent no FIN. This is UpdateGeneral's path for such a segment,
+    // with the branches that cannot apply left out (tcp_tracker_test checks them against each
+    // other).
+    TcpHalf& h = flow.tcp[Index(dir)];
+    TcpHalf& r = flow.tcp[Index(Opposite(dir))];
+    constexpr uint8_t kOther = packet::kTcpSyn | packet::kTcpRst | packet::kTcpFin;
+    if ((s.flags & (kOther | packet::kTcpAck)) != packet::kTcpAck ||
+        flow.tcp_state != TcpState::kEstablished ||
+        (h.flags & (TcpHalf::kStarted | TcpHalf::kFinSeen)) != TcpHalf::kStarted ||
+        (r.flags & TcpHalf::kFinSeen)) {
+      return UpdateGeneral(flow, dir, s);
+    }
+    if (!(h.flags & TcpHalf::kAckSeen) || SeqGt(s.ack, h.last_ack)) h.last_ack = s.ack;
+    const bool scaled = (h.flags & TcpHalf::kWscale) && (r.flags & TcpHalf::kWscale);
+    h.window = uint32_t(s.window) << (scaled ? h.wscale : 0);
+    h.flags |= TcpHalf::kAckSeen;
+    TcpVerdict v;
+    v.payload_seq = s.seq;
+    v.payload_ok = s.payload_len > 0;
+    if (v.payload_ok && config_.check_window && (r.flags & TcpHalf::kAckSeen) &&
+        SeqGeq(s.seq, r.last_ack + std::max<uint32_t>(r.window, 1))) {
+      ++stats_.seq_out_of_window;
+      v.payload_ok = false;
+    }
+    if (v.payload_ok || s.payload_len == 0) {
+      const uint32_t end = s.seq + s.payload_len;
+      if (SeqGt(end, h.next_seq)) h.next_seq = end;
+    }
+    return v;
+  }
+
+  // Update without the inline fast path: the full state machine. Same results; exposed so that
+  // tests can check one against the other.
+  [[nodiscard]] TcpVerdict UpdateGeneral(Flow& flow, Direction& dir, const TcpSegment& s);
 
   [[nodiscard]] const TcpStats& stats() const { return stats_; }
 

@@ -39,12 +39,25 @@
 // buffers intact, so an out-of-order flood cannot push other flows' data out. Buffers are freed
 // when the flow ends (OnRelease) or restarts (Reset).
 //
-// What it keeps: per flow direction, Flow::stream[d] (24 bytes) and, only once it holds data, a
-// heap HalfStream (history block + queued segments).
+// Memory: history blocks and the small per-direction queue headers come from a BlockArena
+// (block_arena.h) of about memcap bytes, reserved at Create and touched only as used; queued
+// segment bytes are heap pieces (overlap.h). memory_used() counts block sizes, queue headers
+// and queued pieces. When the arena itself runs out before memcap (fragmented between block
+// sizes), the segment is treated as over the memory cap and stream.arena_full is counted too.
+//
+// What it keeps: per flow direction, Flow::stream[d] (24 bytes: the block's handle, fill level
+// and size, the stream offset and sequence number) and, only once it holds data, a history
+// block; a direction with out-of-order data also has a 64-byte queue header.
+//
+// Cost per in-order packet: the flow's stream line (already read with the flow), one or two
+// cache lines of the history block at the write position, and the copy. For a batch, call
+// PrefetchState for every packet first so those misses overlap; the block's address comes from
+// the flow's line alone (no pointer chase).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -52,6 +65,7 @@
 #include "base/result.h"
 #include "flow/flow.h"
 #include "flow/flow_table.h"
+#include "reassembly/block_arena.h"
 #include "reassembly/overlap.h"
 
 namespace vigil::reassembly {
@@ -85,7 +99,8 @@ struct ReassemblyConfig {
   X(queue_segments_cap, "stream.queue_segments_cap") \
   X(memcap_drop, "stream.memcap_drop")               \
   X(memcap_history, "stream.memcap_history")         \
-  X(gap_skipped, "stream.gap_skipped")
+  X(gap_skipped, "stream.gap_skipped")               \
+  X(arena_full, "stream.arena_full")
 
 struct ReassemblyStats {
 #define VIGIL_STREAM_FIELD(field, name) uint64_t field = 0;
@@ -101,7 +116,10 @@ struct ReassemblyStats {
 
 class TcpReassembler {
  public:
-  // Fails when max_queued_bytes or memcap is 0.
+  static constexpr uint32_t kMaxHistoryBytes = 1u << 20;
+
+  // Fails when max_queued_bytes or memcap is 0, when history_bytes is above kMaxHistoryBytes, or
+  // when the buffer arena cannot be reserved.
   [[nodiscard]] static base::Result<std::unique_ptr<TcpReassembler>> Create(
       ReassemblyConfig config);
   ~TcpReassembler();
@@ -110,14 +128,35 @@ class TcpReassembler {
   // stream starts at flow.tcp[dir].isn + 1 (the tracker's), or at `seq` when that side has not
   // started. Returns the in-order bytes that became available (none: !has_new()).
   [[nodiscard]] StreamView Add(flow::Flow& flow, flow::Direction dir, uint32_t seq,
-                               const uint8_t* payload, uint32_t len);
-
-  // Prefetch hints for a batch: first PrefetchState for every packet of the batch, then
-  // PrefetchHistory for every packet, then Add — so the heap state's cache misses overlap.
-  void PrefetchState(const flow::Flow& flow, flow::Direction dir) const {
-    const void* b = flow.stream[flow::Index(dir)].buffer;
-    if (b != nullptr) __builtin_prefetch(b);
+                               const uint8_t* payload, uint32_t len) {
+    flow::StreamAnchor& a = flow.stream[flow::Index(dir)];
+    // The common case, inline: the next bytes of a direction with a history block that has room
+    // behind its history and nothing queued. Everything else (and oversized blocks, which the
+    // general path shrinks) goes through AddSlow; both give the same result.
+    if ((a.flags & (kSeqKnown | kQueued)) == kSeqKnown && seq == a.next_seq &&
+        a.buffer != BlockArena::kNone && payload != nullptr && len != 0 &&
+        a.shift <= append_shift_limit_ && uint64_t{a.used} + len <= (uint64_t{1} << a.shift)) {
+      return Append(a, payload, len);
+    }
+    return AddSlow(flow, dir, seq, payload, len);
   }
+
+  // Prefetch hints for a batch: PrefetchState for every packet of the batch, then Add. It reads
+  // only flow.stream[dir] (so the flow's last line should be in cache or on its way) and
+  // prefetches, for writing, the history block's line at the write position — or, when the
+  // direction has out-of-order data, its queue header. Safe on any flow, even a stale one.
+  void PrefetchState(const flow::Flow& flow, flow::Direction dir) const {
+    const flow::StreamAnchor& a = flow.stream[flow::Index(dir)];
+    if (a.buffer == BlockArena::kNone) return;
+    const uint8_t* p = arena_->Address(a.buffer);
+    if (a.flags & kQueued) {
+      __builtin_prefetch(p);
+    } else {
+      __builtin_prefetch(p + a.used, 1);
+    }
+  }
+  // Second hop for directions with out-of-order data (their history block is named by the queue
+  // header, which PrefetchState brought in); nothing for the others. Call after PrefetchState.
   void PrefetchHistory(const flow::Flow& flow, flow::Direction dir) const;
 
   // The receiver of `dir` acknowledged `ack`. When that covers queued data beyond a hole the
@@ -133,12 +172,43 @@ class TcpReassembler {
   [[nodiscard]] uint64_t memory_used() const { return memory_used_; }
   [[nodiscard]] const ReassemblyStats& stats() const { return stats_; }
   [[nodiscard]] const ReassemblyConfig& config() const { return config_; }
+  // The arena behind the history blocks (for its resident-memory figures).
+  [[nodiscard]] const BlockArena& arena() const { return *arena_; }
 
  private:
-  struct HalfStream;
-  explicit TcpReassembler(ReassemblyConfig config) : config_(std::move(config)) {}
+  struct QueueState;
+  static constexpr uint8_t kSeqKnown = 1;  // StreamAnchor flag: next_seq and policy are set
+  static constexpr uint8_t kQueued = 2;    // StreamAnchor flag: buffer names a QueueState
 
-  HalfStream* Half(flow::StreamAnchor& a);
+  explicit TcpReassembler(ReassemblyConfig config);
+
+  StreamView AddSlow(flow::Flow& flow, flow::Direction dir, uint32_t seq, const uint8_t* payload,
+                     uint32_t len);
+  // Appends in-order bytes behind the history (precondition: they fit, nothing is queued).
+  StreamView Append(flow::StreamAnchor& a, const uint8_t* payload, uint32_t len) {
+    ++stats_.segments;
+    ++stats_.fast_path;
+    uint8_t* at = arena_->Address(a.buffer) + a.used;
+    const uint32_t keep = a.used < config_.history_bytes ? a.used : config_.history_bytes;
+    std::memcpy(at, payload, len);
+    const StreamView view{at - keep, keep + size_t{len}, keep, a.delivered - keep};
+    a.used += len;
+    a.delivered += len;
+    a.next_seq += len;
+    stats_.bytes_delivered += len;
+    return view;
+  }
+
+  [[nodiscard]] QueueState* Queue(const flow::StreamAnchor& a) const;
+  // The history block's handle, wherever it is kept.
+  [[nodiscard]] uint32_t& HistoryBlock(flow::StreamAnchor& a) const;
+  // Gives `a` a queue header; null when the arena is full.
+  QueueState* AddQueue(flow::StreamAnchor& a);
+  // Frees the queue header of a direction whose queue emptied.
+  void DropQueue(flow::StreamAnchor& a);
+  void DropHistory(flow::StreamAnchor& a, uint32_t& block);
+  // Keeps the last min(history_bytes, len) bytes of data[0, len) as the direction's history.
+  void RetainHistory(flow::StreamAnchor& a, uint32_t& block, const uint8_t* data, uint64_t len);
   void Init(flow::Flow& flow, flow::Direction dir, uint32_t seq);
   // Delivers `len` bytes at the stream's in-order point followed by whatever queued data is then
   // contiguous.
@@ -146,6 +216,10 @@ class TcpReassembler {
   void FreeHalf(flow::StreamAnchor& a);
 
   ReassemblyConfig config_;
+  // Blocks above 2^append_shift_limit_ bytes may be oversized for the history (the general path
+  // shrinks them); the inline path leaves them alone.
+  uint8_t append_shift_limit_ = 0;
+  std::unique_ptr<BlockArena> arena_;
   uint64_t memory_used_ = 0;
   std::vector<uint8_t> scratch_;  // assembles views when no history block can be used
   ReassemblyStats stats_;
