@@ -161,11 +161,14 @@ int Run(const Args& args) {
   }
   fmt::print(stderr, "{}\n", tally);
 
+  plan_options.thresholds = &thresholds;
   auto plan = detect::DetectionPlan::Build(std::move(report.rules), classifications, plan_options);
   if (!plan) {
     PrintError(plan.error());
     return 1;
   }
+  for (const base::Error& w : (*plan)->warnings())
+    fmt::print(stderr, "warning: {}\n", w.ToString());
   options.input = args.read_path;
   options.threads = args.threads;
   options.worker.inline_mode = args.simulate_ips;

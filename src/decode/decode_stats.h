@@ -49,6 +49,7 @@ namespace vigil::decode {
   X(kSllTruncated, "decode.sll.truncated")                                 \
   X(kSll2Truncated, "decode.sll2.truncated")                               \
   X(kRawTruncated, "decode.raw.truncated")                                 \
+  X(kPppTruncated, "decode.ppp.truncated")                                 \
   X(kRawBadVersion, "decode.raw.bad_version")                              \
   X(kIpv4Truncated, "decode.ipv4.truncated")                               \
   X(kIpv4BadVersion, "decode.ipv4.bad_version")                            \

@@ -17,6 +17,8 @@ constexpr uint32_t kLoopbackHeaderLen = 4;
 constexpr uint32_t kSllHeaderLen = 16;
 constexpr uint32_t kSllProtocolOffset = 14;
 constexpr uint32_t kSll2HeaderLen = 20;
+constexpr uint16_t kPppIpv4 = 0x0021;  // PPP protocol numbers (RFC 1332, RFC 5072)
+constexpr uint16_t kPppIpv6 = 0x0057;
 constexpr uint32_t kIpv4MinHeaderLen = 20;
 constexpr uint32_t kIpv6HeaderLen = 40;
 constexpr uint32_t kTcpMinHeaderLen = 20;
@@ -193,6 +195,21 @@ void Decoder::Decode(Packet& p) {
     case LinkType::kLinuxSll2:
       if (caplen < kSll2HeaderLen) return Count(Anomaly::kSll2Truncated);
       return DecodeEthertype(p, LoadBe16(d), kSll2HeaderLen);
+    case LinkType::kPpp: {
+      // An optional HDLC-like address and control (ff 03, RFC 1662), then the protocol: one byte
+      // when its low bit is set (protocol-field compression, RFC 1661 6.5), else two.
+      uint32_t at = caplen >= 2 && d[0] == 0xff && d[1] == 0x03 ? 2 : 0;
+      if (caplen < at + 1 || (!(d[at] & 1) && caplen < at + 2)) {
+        return Count(Anomaly::kPppTruncated);
+      }
+      const bool compressed = d[at] & 1;
+      const uint16_t proto = compressed ? d[at] : LoadBe16(d + at);
+      at += compressed ? 1 : 2;
+      if (proto == kPppIpv4) return DecodeIpv4(p, at);
+      if (proto == kPppIpv6) return DecodeIpv6(p, at);
+      ++stats_.other;  // link control, authentication, ...: not IP
+      return;
+    }
   }
   Count(Anomaly::kLinkUnsupported);
 }

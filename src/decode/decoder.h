@@ -14,7 +14,8 @@
 // What the decoder fills, beyond the field comments in packet.h:
 // - Link layers: Ethernet II (802.3 frames carrying LLC, logical link control, are counted as
 //   `llc`, not decoded), BSD loopback NULL (host-order family, either byte order accepted) and
-//   LOOP (network order), raw IP, IPv4, IPv6, Linux cooked capture v1 and v2. Up to kMaxVlanTags
+//   LOOP (network order), raw IP, IPv4, IPv6, Linux cooked capture v1 and v2, PPP (IPv4 and
+//   IPv6; other PPP protocols count as `other`). Up to kMaxVlanTags
 //   stacked 802.1Q/802.1ad tags (EtherTypes 0x8100, 0x88a8, 0x9100) are walked; the outer two ids
 //   are kept.
 // - IPv4: only a header with version 4, IHL (Internet header length) >= 5 inside the capture and

@@ -429,6 +429,17 @@ TEST(DecoderTest, LinkLayers) {
        Truncate(sll2_v6, 19),
        {"decode.sll2.truncated"},
        nothing},
+      // PPP: a 2-byte protocol, a compressed 1-byte one, or either after ff 03.
+      {"ppp ipv4", LinkType::kPpp, Cat({Bytes{0x00, 0x21}, ip4}), {}, v4_at(2)},
+      {"ppp compressed ipv6", LinkType::kPpp, Cat({Bytes{0x57}, ip6}), {}, v6_at(1)},
+      {"ppp hdlc ipv6", LinkType::kPpp, Cat({Bytes{0xff, 0x03, 0x00, 0x57}, ip6}), {}, v6_at(4)},
+      {"ppp lcp", LinkType::kPpp, Bytes{0xc0, 0x21, 0x01, 0x01}, {}, non_ip(0, 0)},
+      {"ppp empty", LinkType::kPpp, {}, {"decode.ppp.truncated"}, nothing},
+      {"ppp 1 byte of 2",
+       LinkType::kPpp,
+       Bytes{0xff, 0x03, 0x00},
+       {"decode.ppp.truncated"},
+       nothing},
       {"unsupported link type",
        kUnknownLink,
        Cat({Eth(0x0800), ip4}),
@@ -1433,9 +1444,9 @@ TEST(DecoderTest, MutatedFramesKeepInvariants) {
   std::mt19937 rng(12345);
   Decoder decoder;
   const std::vector<FullFrame> frames = ValidFrames();
-  const LinkType kLinks[] = {LinkType::kEthernet, LinkType::kNull,     LinkType::kLoop,
-                             LinkType::kRaw,      LinkType::kIpv4,     LinkType::kIpv6,
-                             LinkType::kLinuxSll, LinkType::kLinuxSll2};
+  const LinkType kLinks[] = {LinkType::kEthernet, LinkType::kNull,      LinkType::kLoop,
+                             LinkType::kRaw,      LinkType::kIpv4,      LinkType::kIpv6,
+                             LinkType::kLinuxSll, LinkType::kLinuxSll2, LinkType::kPpp};
   for (int i = 0; i < 20000; ++i) {
     const FullFrame& f = frames[rng() % frames.size()];
     Bytes buf = f.frame;

@@ -47,7 +47,7 @@ std::optional<NumberRead> ReadNumber(const uint8_t* data, int64_t len, int64_t p
                                      const NumberFormat& f) {
   if (pos < 0 || pos > len) return std::nullopt;
   if (f.base == 0) {
-    if (f.bytes == 0 || f.bytes > 8 || pos + f.bytes > len) return std::nullopt;
+    if (f.bytes > 8 || pos + f.bytes > len) return std::nullopt;
     uint64_t v = 0;
     for (int k = 0; k < f.bytes; ++k) {
       uint64_t b = data[pos + (f.little ? f.bytes - 1 - k : k)];

@@ -7,7 +7,8 @@
 //
 // Semantics are Snort 3's and Suricata's where they agree; where they differ the choice is named:
 //   - binary numbers of 1 to 8 bytes, big endian unless `little`; `dce` (the byte order of a
-//     DCE/RPC session, unknown to vigil) reads little endian;
+//     DCE/RPC session, unknown to vigil) reads little endian; 0 bytes read nothing and give 0
+//     (byte_jump:0,... jumps by its post_offset alone, as in both engines);
 //   - strings in base 8, 10 or 16 as strtoull reads them (leading white space, an optional '+',
 //     an optional 0x for hex) but a '-' sign, no digit at all, or a value over 64 bits fails
 //     (Snort 3 refuses '-'; Suricata refuses "no digit"); `bytes` 0 reads digits up to the end of
@@ -26,7 +27,7 @@
 namespace vigil::detect {
 
 struct NumberFormat {
-  uint8_t bytes = 1;    // 1..8 binary; 0..23 as a string (0: up to the end of the buffer)
+  uint8_t bytes = 1;    // 0..8 binary; 0..23 as a string (0: up to the end of the buffer)
   bool little = false;  // binary only
   uint8_t base = 0;     // 0: binary; 8, 10 or 16: a string of digits
 };

@@ -44,6 +44,11 @@ TEST(ReadNumberTest, Binary) {
       {"\x12\x34\x56\x78", -1, 1, false, std::nullopt},
       {"", 0, 1, false, std::nullopt},
       {std::string(9, 'a'), 0, 9, false, std::nullopt},  // more than 8 bytes is not a binary read
+      // 0 bytes (byte_jump:0,...) read nothing, anywhere in the buffer up to its end.
+      {"\x12\x34", 0, 0, false, 0},
+      {"\x12\x34", 2, 0, false, 0},
+      {"", 0, 0, false, 0},
+      {"\x12\x34", 3, 0, false, std::nullopt},
   };
   for (const Case& c : cases) {
     auto r = Read(c.buf, c.pos, {.bytes = c.bytes, .little = c.little});

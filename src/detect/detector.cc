@@ -1,5 +1,7 @@
 #include "detect/detector.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstring>
@@ -9,6 +11,7 @@
 #include <utility>
 
 #include "detect/content_match.h"
+#include "detect/option_program.h"
 #include "detect/support.h"
 
 namespace vigil::detect {
@@ -226,6 +229,22 @@ ActionClass ClassOf(rules::Action a) {
 
 namespace {
 
+// 0: sets flowbits without testing any; 1: sets and tests; 2: everything else.
+int FlowbitsRank(const rules::Rule& r) {
+  bool sets = false, tests = false;
+  for (const rules::Option& o : r.options) {
+    const auto* f = std::get_if<rules::FlowbitsOption>(&o);
+    if (f == nullptr) continue;
+    using C = rules::FlowbitsOption::Command;
+    if (f->command == C::kIsset || f->command == C::kIsnotset) {
+      tests = true;
+    } else if (f->command != C::kNoalert) {
+      sets = true;
+    }
+  }
+  return !sets ? 2 : tests ? 1 : 0;
+}
+
 bool HasNegation(const rules::AddressExpr& e) {
   if (e.negated) return true;
   for (const rules::AddressExpr& m : e.members) {
@@ -248,13 +267,30 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
   for (uint8_t& r : plan->rank_) {
     if (r == 4) return base::MakeError("action order must name pass, drop, reject and alert once");
   }
+  // A rule the evaluators cannot handle is never compiled, whoever loaded it: evaluating only
+  // the options it understands would report matches the rule does not make.
+  std::erase_if(rules, [](const rules::Rule& r) { return !r.enabled || UnsupportedReason(r); });
+  // Rules that set flowbits come before rules that test them (as Suricata orders signatures), so
+  // that a setter and a checker matching the same packet chain: flowbits commands run as soon as
+  // their rule matches, and candidates are evaluated in plan order.
+  std::stable_sort(rules.begin(), rules.end(), [](const rules::Rule& a, const rules::Rule& b) {
+    return FlowbitsRank(a) < FlowbitsRank(b);
+  });
+  std::vector<const rules::Rule*> in_order;
+  for (const rules::Rule& r : rules) in_order.push_back(&r);
+  auto registry = FlowbitRegistry::Build(in_order);
+  if (!registry) return registry.error();
   plan->rules_.reserve(rules.size());
   for (rules::Rule& r : rules) {
-    // A rule the evaluators cannot handle is never compiled, whoever loaded it: evaluating only
-    // the options it understands would report matches the rule does not make.
-    if (!r.enabled || UnsupportedReason(r)) continue;
+    auto flowbits = CompileRule(r, *registry);
+    if (!flowbits) {
+      plan->warnings_.push_back(base::MakeError(
+          fmt::format("rule {}:{} skipped: {}", r.gid, r.sid, flowbits.error().message)));
+      continue;
+    }
     CompiledRule& cr = plan->rules_.emplace_back();
     cr.rule = std::move(r);
+    cr.flowbits = std::move(*flowbits);
     if (!cr.rule.classtype.empty()) {
       if (const rules::Classification* c = classifications.Lookup(cr.rule.classtype)) {
         cr.class_description = c->description;
@@ -277,12 +313,23 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
     const rules::Rule& r = cr.rule;
     cr.ip_only = r.options.empty() && r.src_port.IsAny() && r.dst_port.IsAny();
     cr.negated_address = HasNegation(r.src_addr) || HasNegation(r.dst_addr);
+    // Options compiled here, once, rather than on the first packet that reaches the rule.
+    (void)CompileRule(cr);
   }
+  std::vector<const rules::Rule*> plan_rules;
+  for (const CompiledRule& cr : plan->rules_) plan_rules.push_back(&cr.rule);
+  auto filter = EventFilter::Build(plan_rules, options.thresholds, options.event_filter);
+  if (!filter) return filter.error();
+  plan->event_filter_ = std::move(*filter);
+  for (const base::Error& w : plan->event_filter_->warnings()) plan->warnings_.push_back(w);
 
   // Rules with no positive content wait on their addresses when a side's list can be indexed.
   std::vector<bool> address_indexed(plan->rules_.size(), false);
   for (uint32_t i = 0; i < plan->rules_.size(); ++i) {
     CompiledRule& cr = plan->rules_[i];
+    // HTTP transaction rules: in no group (BuildTransactionRules).
+    if (auto stage = TxStageOf(cr.rule)) cr.tx_stage = int8_t(*stage);
+    if (cr.tx_stage >= 0) continue;
     for (size_t g = 0; g < size_t(GroupKind::kCount); ++g) {
       if (RuleInGroup(cr.rule, GroupKind(g))) cr.group_mask |= uint8_t(1u << g);
     }
@@ -300,6 +347,7 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
   for (size_t g = 0; g < size_t(GroupKind::kCount); ++g) {
     if (auto st = plan->BuildGroup(GroupKind(g), address_indexed); !st) return st.error();
   }
+  if (auto st = plan->BuildTransactionRules(); !st) return st.error();
   return std::unique_ptr<const DetectionPlan>(std::move(plan));
 }
 
@@ -313,6 +361,13 @@ base::Result<std::unique_ptr<Detector>> Detector::Create(const DetectionPlan& pl
       }
     }
   }
+  for (size_t st = 0; st < app::kHttpStageCount; ++st) {
+    for (const DetectionPlan::TxScanSet& set : plan.tx_stage(app::HttpStage(st)).by_buffer) {
+      if (!set.fast_patterns) continue;
+      if (auto s = d->scratch_.Prepare(*set.fast_patterns); !s) return s.error();
+    }
+  }
+  d->filter_ = plan.event_filter().NewWorkerFilter();
   d->seen_stamp_.assign(plan.rule_count(), 0);
   d->alerted_stamp_.assign(plan.rule_count(), 0);
   return d;
@@ -421,7 +476,17 @@ void Detector::Evaluate(const MatchInput& in, Unit unit) {
     if (!MatchRule(cr, in)) continue;
     ++stats_.matches;
     alerted_stamp_[r] = packet_stamp_;
-    matched_.push_back({r, unit == Unit::kChunk});
+    // State changes first: thresholds never hold flowbits commands back (thresholds.h).
+    if (!cr.flowbits.commands.empty()) ApplyAll(cr.flowbits, flow.bits);
+    FilterVerdict v = filter_->OnMatch(r, *in.packet, CaptureTimeNs(*in.packet));
+    if (!v.matched) {
+      ++stats_.filtered;
+      continue;
+    }
+    matched_.push_back({.rule = r,
+                        .in_stream = unit == Unit::kChunk,
+                        .alert = v.alert && !cr.flowbits.noalert,
+                        .action = v.action.value_or(cr.rule.action)});
   }
 }
 
@@ -429,14 +494,14 @@ Verdict Detector::Finish(const FlowContext& flow, std::vector<Alert>& alerts) {
   Verdict v;
   if (matched_.empty()) return v;
   std::sort(matched_.begin(), matched_.end(), [&](const Match& a, const Match& b) {
-    uint8_t ra = plan_.rank(ClassOf(plan_.rule(a.rule).rule.action));
-    uint8_t rb = plan_.rank(ClassOf(plan_.rule(b.rule).rule.action));
+    uint8_t ra = plan_.rank(ClassOf(a.action));
+    uint8_t rb = plan_.rank(ClassOf(b.action));
     return ra != rb ? ra < rb : a.rule < b.rule;
   });
   size_t first = alerts.size();
   for (const Match& m : matched_) {
     const CompiledRule& cr = plan_.rule(m.rule);
-    rules::Action a = cr.rule.action;
+    rules::Action a = m.action;
     // Flow scope: IP-only rules, and payload rules matched on data the stream took.
     bool flow_scope = flow.has_flow &&
                       (cr.ip_only || (cr.reads_payload && (m.in_stream || flow.payload_in_stream)));
@@ -452,7 +517,7 @@ Verdict Detector::Finish(const FlowContext& flow, std::vector<Alert>& alerts) {
       v.drop = true;
       v.drop_flow |= flow_scope;
     }
-    if (a != rules::Action::kSdrop) alerts.push_back({&cr, drop, m.in_stream});
+    if (m.alert && a != rules::Action::kSdrop) alerts.push_back({&cr, drop, m.in_stream, a});
   }
   stats_.alerts += alerts.size() - first;
   return v;
@@ -511,8 +576,116 @@ Verdict Detector::Inspect(const packet::Packet& p, const FlowContext& flow,
       Evaluate(chunk_input(c), Unit::kChunk);
     }
   }
+  InspectTransactions(p, flow);
   stats_.packets_full_match += stats_.candidates != candidates_before;
   return Finish(flow, alerts);
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP transaction rules (app/http.h): built into tx_stages_, evaluated per transaction stage.
+
+base::Status DetectionPlan::BuildTransactionRules() {
+  // Per stage and buffer: literal -> id, and the literals.
+  struct Pending {
+    std::map<std::pair<std::string, bool>, uint32_t> ids;
+    std::vector<Literal> literals;
+  };
+  std::array<std::array<Pending, app::kHttpBufferCount>, app::kHttpStageCount> pending;
+  for (uint32_t i = 0; i < rules_.size(); ++i) {
+    const CompiledRule& cr = rules_[i];
+    if (cr.tx_stage < 0) continue;
+    TxStagePlan& stage = tx_stages_[size_t(cr.tx_stage)];
+    ++stage.rule_count;
+    // The fast pattern: a positive content in a transaction buffer, the rule's fast_pattern one
+    // if it is there, else the best scoring.
+    const rules::ContentOption* best = nullptr;
+    std::optional<app::HttpBuffer> best_buffer;
+    int best_score = 0;
+    for (const rules::ContentOption* c : cr.contents) {
+      if (c->negated) continue;
+      auto b = TxBufferOf(cr.rule, c->buffer);
+      if (!b) continue;
+      int score = c->fast_pattern ? 1 << 20 : FastPatternScore(*c);
+      if (!best || score > best_score) {
+        best = c;
+        best_buffer = b;
+        best_score = score;
+      }
+    }
+    if (!best) {
+      stage.always.push_back(i);
+      continue;
+    }
+    TxScanSet& set = stage.by_buffer[size_t(*best_buffer)];
+    Pending& p = pending[size_t(cr.tx_stage)][size_t(*best_buffer)];
+    std::string bytes = FastPatternBytes(*best);
+    auto [lit, fresh] = p.ids.try_emplace({bytes, best->nocase}, uint32_t(p.literals.size()));
+    if (fresh) {
+      p.literals.push_back({bytes, best->nocase, lit->second});
+      set.rules_of_pattern.emplace_back();
+    }
+    set.rules_of_pattern[lit->second].push_back(i);
+  }
+  for (size_t st = 0; st < app::kHttpStageCount; ++st) {
+    for (size_t b = 0; b < app::kHttpBufferCount; ++b) {
+      if (pending[st][b].literals.empty()) continue;
+      auto db = LiteralDatabase::Build(pending[st][b].literals);
+      if (!db) return db.error();
+      tx_stages_[st].by_buffer[b].fast_patterns = std::move(*db);
+    }
+  }
+  return {};
+}
+
+void Detector::InspectTransactions(const packet::Packet& p, const FlowContext& flow) {
+  for (const app::HttpEvent& e : flow.http_events) {
+    const DetectionPlan::TxStagePlan& stage = plan_.tx_stage(e.stage);
+    if (stage.rule_count == 0) continue;
+    ++stats_.transactions;
+    NewCandidates();
+    for (size_t b = 0; b < app::kHttpBufferCount; ++b) {
+      const DetectionPlan::TxScanSet& set = stage.by_buffer[b];
+      if (!set.fast_patterns) continue;
+      std::string_view buffer = e.tx->Buffer(app::HttpBuffer(b));
+      if (buffer.empty()) continue;
+      set.fast_patterns->Scan(reinterpret_cast<const uint8_t*>(buffer.data()),
+                              uint32_t(buffer.size()), scratch_, [&](uint32_t id) {
+                                for (uint32_t r : set.rules_of_pattern[id]) AddCandidate(r);
+                              });
+    }
+    for (uint32_t r : stage.always) AddCandidate(r);
+    if (candidates_.empty()) continue;
+    std::sort(candidates_.begin(), candidates_.end());
+    // The stage's direction: requests travel to the server, responses to the client.
+    FlowContext tx_flow = flow;
+    tx_flow.to_server = e.stage != app::HttpStage::kResponseHeaders;
+    MatchInput in = MatchInput::OfPacket(p, &tx_flow);
+    in.tx = e.tx;
+    for (uint32_t r : candidates_) {
+      ++stats_.tx_candidates;
+      ++stats_.candidates;
+      if (!MatchRule(plan_.rule(r), in)) continue;
+      RecordTxMatch(r, in);
+    }
+  }
+}
+
+// Keep in step with the match bookkeeping of Evaluate. A transaction rule matches once per
+// transaction (its stage happens once), so a packet completing two transactions may report it
+// twice.
+void Detector::RecordTxMatch(uint32_t r, const MatchInput& in) {
+  const CompiledRule& cr = plan_.rule(r);
+  ++stats_.matches;
+  if (!cr.flowbits.commands.empty()) ApplyAll(cr.flowbits, in.flow->bits);
+  FilterVerdict v = filter_->OnMatch(r, *in.packet, CaptureTimeNs(*in.packet));
+  if (!v.matched) {
+    ++stats_.filtered;
+    return;
+  }
+  matched_.push_back({.rule = r,
+                      .in_stream = true,
+                      .alert = v.alert && !cr.flowbits.noalert,
+                      .action = v.action.value_or(cr.rule.action)});
 }
 
 }  // namespace vigil::detect

@@ -10,7 +10,10 @@
 //      of its group when its addresses cannot be indexed;
 //   3. evaluates each candidate fully (addresses, ports, direction, every content option) in rule
 //      order and reports the matches.
-// Later issues add port grouping, the all-literals filter and the other option evaluators here.
+// Rules that read HTTP transaction buffers (http.uri, http_header, ...) are not in the groups: per
+// transaction stage the worker's HTTP parser reports (FlowContext::http_events), their fast
+// patterns are scanned over the transaction's buffers and the candidates evaluated once, on the
+// packet that completed the stage (see DetectionPlan::TxStagePlan).
 //
 //   auto plan = DetectionPlan::Build(std::move(rules), classifications);
 //   Detector detector(*plan);
@@ -31,9 +34,11 @@
 #include "detect/address_index.h"
 #include "detect/literal_database.h"
 #include "detect/rule_match.h"
+#include "detect/thresholds.h"
 #include "packet/packet.h"
 #include "rules/classification.h"
 #include "rules/rule.h"
+#include "rules/threshold_config.h"
 
 namespace vigil::detect {
 
@@ -54,6 +59,8 @@ struct Alert {
   // EVE action "allowed" unless running inline).
   bool wants_drop = false;
   bool in_stream = false;  // matched on reassembled stream data rather than the packet's own
+  // The action that took effect: the rule's, or a rate_filter's new_action (thresholds.h).
+  rules::Action action = rules::Action::kAlert;
 };
 
 // What the matches of a packet decided, after the action order (see Detector::Inspect).
@@ -75,6 +82,10 @@ struct PlanOptions {
   // reject, alert): see Detector::Inspect.
   std::array<ActionClass, 4> action_order = {ActionClass::kPass, ActionClass::kDrop,
                                              ActionClass::kReject, ActionClass::kAlert};
+  // threshold.config entries (suppress, threshold / event_filter, rate_filter); may be null. Only
+  // read during Build.
+  const rules::ThresholdConfig* thresholds = nullptr;
+  EventFilterOptions event_filter;  // the per-worker threshold counters' cap
 };
 
 class DetectionPlan {
@@ -84,6 +95,13 @@ class DetectionPlan {
   static base::Result<std::unique_ptr<const DetectionPlan>> Build(
       std::vector<rules::Rule> rules, const rules::ClassificationTable& classifications,
       const PlanOptions& options = {});
+
+  // What Build skipped or could not apply, each naming the rule or threshold entry: a threshold
+  // entry for an unknown sid, a rule whose flowbits could not be compiled, ...
+  [[nodiscard]] const std::vector<base::Error>& warnings() const { return warnings_; }
+
+  // The thresholds of every rule with no counters yet; each Detector takes its own copy.
+  [[nodiscard]] const EventFilter& event_filter() const { return *event_filter_; }
 
   // Position of the action class in the action order (0 = takes effect first).
   [[nodiscard]] uint8_t rank(ActionClass c) const { return rank_[size_t(c)]; }
@@ -128,6 +146,25 @@ class DetectionPlan {
   [[nodiscard]] const AddressIndex& by_src() const { return by_src_; }
   [[nodiscard]] const AddressIndex& by_dst() const { return by_dst_; }
 
+  // Rules that read HTTP transaction buffers (CompiledRule::tx_stage >= 0) are in no Group: they
+  // are evaluated on transactions (Detector::Inspect, FlowContext::http_events), at their stage.
+  // Per stage, per buffer: a fast-pattern database over the fast patterns lying in that buffer
+  // (the rule's fast_pattern content, else its best positive content in a transaction buffer),
+  // scanned over the transaction's buffer; rules with no such content are candidates on every
+  // transaction of their stage.
+  struct TxScanSet {
+    std::unique_ptr<LiteralDatabase> fast_patterns;       // null when no rule's pattern lies here
+    std::vector<std::vector<uint32_t>> rules_of_pattern;  // literal id -> rule indexes
+  };
+  struct TxStagePlan {
+    std::array<TxScanSet, app::kHttpBufferCount> by_buffer;
+    std::vector<uint32_t> always;
+    size_t rule_count = 0;
+  };
+  [[nodiscard]] const TxStagePlan& tx_stage(app::HttpStage s) const {
+    return tx_stages_[size_t(s)];
+  }
+
  private:
   DetectionPlan() = default;
   // Builds groups_[kind] from the rules already in rules_.
@@ -136,7 +173,12 @@ class DetectionPlan {
   std::array<Group, size_t(GroupKind::kCount)> groups_;
   AddressIndex by_src_;
   AddressIndex by_dst_;
+  // Builds tx_stages_ from the rules with a tx_stage.
+  base::Status BuildTransactionRules();
+  std::array<TxStagePlan, app::kHttpStageCount> tx_stages_;
   std::array<uint8_t, 4> rank_ = {0, 1, 2, 3};
+  std::unique_ptr<EventFilter> event_filter_;
+  std::vector<base::Error> warnings_;
 };
 
 struct DetectStats {
@@ -152,6 +194,9 @@ struct DetectStats {
   uint64_t matches = 0;                 // rules that matched (before pass suppression)
   uint64_t alerts = 0;                  // alerts reported
   uint64_t passed = 0;                  // packets a pass rule let through
+  uint64_t filtered = 0;       // full matches a threshold or detection_filter did not let count
+  uint64_t transactions = 0;   // HTTP transaction stages inspected
+  uint64_t tx_candidates = 0;  // rule evaluations on transactions
 };
 
 class Detector {
@@ -208,6 +253,11 @@ class Detector {
   void Evaluate(const MatchInput& in, Unit unit);
   // Applies matched_ in action order: appends alerts, returns the verdict.
   Verdict Finish(const FlowContext& flow, std::vector<Alert>& alerts);
+  // Evaluates the transaction rules of each stage in flow.http_events (on its transaction, with
+  // the packet's payload for their pkt_data options), recording matches in matched_.
+  void InspectTransactions(const packet::Packet& p, const FlowContext& flow);
+  // Records a transaction rule's match as Evaluate records a packet rule's.
+  void RecordTxMatch(uint32_t r, const MatchInput& in);
   void AddCandidate(uint32_t rule) {
     if (seen_stamp_[rule] != stamp_) {
       seen_stamp_[rule] = stamp_;
@@ -223,9 +273,12 @@ class Detector {
   struct Match {
     uint32_t rule;
     bool in_stream;
+    bool alert;            // false: silent (noalert, suppressed, past a limit); the action applies
+    rules::Action action;  // the rule's, or a rate_filter's new_action
   };
-  std::vector<Match> matched_;          // this packet's matches
-  std::vector<uint32_t> literal_seen_;  // per literal-filter id: stamp of the scan that found it
+  std::unique_ptr<EventFilter> filter_;  // this worker's threshold counters
+  std::vector<Match> matched_;           // this packet's matches
+  std::vector<uint32_t> literal_seen_;   // per literal-filter id: stamp of the scan that found it
   uint32_t literal_stamp_ = 0;
   bool fast_pattern_hit_ = false;  // this packet's fast-pattern scans found a candidate
   uint32_t stamp_ = 0;

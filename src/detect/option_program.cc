@@ -13,6 +13,53 @@ namespace vigil::detect {
 namespace {
 
 using Kind = PayloadStep::Kind;
+using app::HttpBuffer;
+
+// The transaction buffer a rule's buffer name stands for; nullopt for buffers vigil does not fill.
+std::optional<HttpBuffer> HttpBufferOf(std::string_view name, bool response_side) {
+  struct Entry {
+    std::string_view name;
+    HttpBuffer request;
+    HttpBuffer response;
+  };
+  static constexpr Entry kNames[] = {
+      {"http.uri", HttpBuffer::kUri, HttpBuffer::kUri},
+      {"http.uri.raw", HttpBuffer::kRawUri, HttpBuffer::kRawUri},
+      {"http.method", HttpBuffer::kMethod, HttpBuffer::kMethod},
+      {"http.protocol", HttpBuffer::kProtocol, HttpBuffer::kProtocol},
+      {"http.request_line", HttpBuffer::kRequestLine, HttpBuffer::kRequestLine},
+      {"http.header", HttpBuffer::kRequestHeader, HttpBuffer::kResponseHeader},
+      {"http.header.raw", HttpBuffer::kRequestRawHeader, HttpBuffer::kResponseRawHeader},
+      {"http.cookie", HttpBuffer::kRequestCookie, HttpBuffer::kResponseCookie},
+      {"http.host", HttpBuffer::kHost, HttpBuffer::kHost},
+      {"http.host.raw", HttpBuffer::kRawHost, HttpBuffer::kRawHost},
+      {"http.user_agent", HttpBuffer::kUserAgent, HttpBuffer::kUserAgent},
+      {"http.request_body", HttpBuffer::kRequestBody, HttpBuffer::kRequestBody},
+      {"http.stat_code", HttpBuffer::kStatCode, HttpBuffer::kStatCode},
+      {"http.stat_msg", HttpBuffer::kStatMsg, HttpBuffer::kStatMsg},
+      {"http.response_line", HttpBuffer::kResponseLine, HttpBuffer::kResponseLine},
+  };
+  for (const Entry& e : kNames) {
+    if (e.name == name) return response_side ? e.response : e.request;
+  }
+  return std::nullopt;
+}
+
+// True when the rule inspects the response side of a transaction: flow:to_client, or a buffer
+// only responses have.
+bool ResponseSide(const rules::Rule& rule) {
+  for (const rules::Option& o : rule.options) {
+    if (const auto* f = std::get_if<rules::FlowOption>(&o)) {
+      if (f->direction == rules::FlowOption::Direction::kToClient) return true;
+    }
+    if (const std::string* b = rules::OptionBuffer(o)) {
+      if (*b == "http.stat_code" || *b == "http.stat_msg" || *b == "http.response_line") {
+        return true;
+      }
+    }
+  }
+  return false;
+}
 
 // Offsets and values past any buffer: a variable's 64-bit value is clamped here so that position
 // arithmetic cannot overflow.
@@ -26,16 +73,44 @@ class Compiler {
   Compiler(RuleProgram& program, bool jit) : program_(program), jit_(jit) {}
 
   base::Status Add(const rules::Option& option) {
-    return std::visit([this](const auto& o) { return AddOption(o); }, option);
+    size_t before = program_.steps.size();
+    cur_buffer_ = kPayloadBuffer;
+    base::Status st = std::visit([this](const auto& o) { return AddOption(o); }, option);
+    if (st && program_.steps.size() > before) program_.steps.back().buffer = cur_buffer_;
+    return st;
   }
 
-  // Marks the contents / pcres whose occurrence later options depend on.
-  void SetRetries() {
+  // The rule is about the response: http.header / http.header.raw / http.cookie are the
+  // response's.
+  void SetResponseSide(bool response) { response_side_ = response; }
+
+  // Groups the steps by buffer (the payload's first, rule order kept within a buffer) into
+  // program_.segments.
+  void Segment() {
     std::vector<PayloadStep>& steps = program_.steps;
-    for (size_t i = 0; i < steps.size(); ++i) {
+    std::stable_sort(steps.begin(), steps.end(), [](const PayloadStep& a, const PayloadStep& b) {
+      return a.buffer < b.buffer;
+    });
+    program_.segments.push_back({kPayloadBuffer, 0, 0});
+    for (uint32_t i = 0; i < steps.size(); ++i) {
+      if (steps[i].buffer != program_.segments.back().buffer) {
+        program_.segments.push_back({steps[i].buffer, i, i});
+      }
+      program_.segments.back().end = i + 1;
+    }
+  }
+
+  // Marks the contents / pcres whose occurrence later options (of the same buffer) depend on.
+  void SetRetries() {
+    for (const BufferSegment& seg : program_.segments) SetRetries(seg.begin, seg.end);
+  }
+
+  void SetRetries(size_t begin, size_t end) {
+    std::vector<PayloadStep>& steps = program_.steps;
+    for (size_t i = begin; i < end; ++i) {
       PayloadStep& s = steps[i];
       if (s.negated || (s.kind != Kind::kContent && s.kind != Kind::kPcre)) continue;
-      for (size_t j = i + 1; j < steps.size(); ++j) {
+      for (size_t j = i + 1; j < end; ++j) {
         const PayloadStep& later = steps[j];
         if (later.relative) {
           s.retry = true;
@@ -67,6 +142,18 @@ class Compiler {
     return base::MakeError("unsupported buffer " + buffer);
   }
 
+  // Selects the buffer the option being added reads (cur_buffer_).
+  base::Status UseBuffer(const std::string& name) {
+    if (name.empty()) {
+      cur_buffer_ = kPayloadBuffer;
+      return {};
+    }
+    auto b = HttpBufferOf(name, response_side_);
+    if (!b) return BufferError(name);
+    cur_buffer_ = uint8_t(1 + size_t(*b));
+    return {};
+  }
+
   base::Result<int8_t> Slot(const std::string& name) const {
     for (size_t i = 0; i < names_.size(); ++i) {
       if (names_[i] == name) return int8_t(i);
@@ -82,6 +169,7 @@ class Compiler {
           fmt::format("more than {} byte_extract / byte_math variables", kMaxRuleVariables));
     }
     names_.push_back(name);
+    var_buffer_[names_.size() - 1] = cur_buffer_;
     program_.variables = int(names_.size());
     return int8_t(names_.size() - 1);
   }
@@ -91,6 +179,10 @@ class Compiler {
     if (v.IsVar()) {
       auto s = Slot(v.var);
       if (!s) return s.error();
+      if (var_buffer_[size_t(*s)] != cur_buffer_) {
+        return base::MakeError("unsupported byte_extract / byte_math variable " + v.var +
+                               " used in another buffer");
+      }
       o.var = *s;
     }
     return o;
@@ -104,8 +196,9 @@ class Compiler {
   }
 
   base::Status Format(PayloadStep& s, std::string_view keyword, uint8_t bytes, rules::Endian endian,
-                      rules::ByteString string, const std::optional<uint64_t>& bitmask) {
-    if (string == rules::ByteString::kNone && (bytes == 0 || bytes > 8)) {
+                      rules::ByteString string, const std::optional<uint64_t>& bitmask,
+                      bool zero_ok = false) {
+    if (string == rules::ByteString::kNone && ((bytes == 0 && !zero_ok) || bytes > 8)) {
       return base::MakeError(
           fmt::format("unsupported {} reading {} bytes as a binary number", keyword, bytes));
     }
@@ -115,7 +208,7 @@ class Compiler {
   }
 
   base::Status AddOption(const rules::ContentOption& c) {
-    if (!c.buffer.empty()) return BufferError(c.buffer);
+    if (auto st = UseBuffer(c.buffer); !st) return st;
     PayloadStep s{.kind = Kind::kContent,
                   .negated = c.negated,
                   .relative = c.IsRelative(),
@@ -139,7 +232,7 @@ class Compiler {
   }
 
   base::Status AddOption(const rules::PcreOption& p) {
-    if (!p.buffer.empty()) return BufferError(p.buffer);
+    if (auto st = UseBuffer(p.buffer); !st) return st;
     auto re = Pcre::Compile(p, jit_);
     if (!re) return base::MakeError("pcre does not compile: " + re.error().message);
     program_.pcres.push_back(std::move(*re));
@@ -152,7 +245,7 @@ class Compiler {
   }
 
   base::Status AddOption(const rules::ByteTestOption& t) {
-    if (!t.buffer.empty()) return BufferError(t.buffer);
+    if (auto st = UseBuffer(t.buffer); !st) return st;
     PayloadStep s{.kind = Kind::kByteTest, .negated = t.negated, .relative = t.relative};
     if (auto st = Format(s, "byte_test", t.bytes, t.endian, t.string, t.bitmask); !st) return st;
     s.test_op = t.op;
@@ -167,9 +260,12 @@ class Compiler {
   }
 
   base::Status AddOption(const rules::ByteJumpOption& j) {
-    if (!j.buffer.empty()) return BufferError(j.buffer);
+    if (auto st = UseBuffer(j.buffer); !st) return st;
     PayloadStep s{.kind = Kind::kByteJump, .relative = j.relative};
-    if (auto st = Format(s, "byte_jump", j.bytes, j.endian, j.string, j.bitmask); !st) return st;
+    if (auto st = Format(s, "byte_jump", j.bytes, j.endian, j.string, j.bitmask, /*zero_ok=*/true);
+        !st) {
+      return st;
+    }
     auto offset = Value(j.offset);
     if (!offset) return offset.error();
     s.offset = *offset;
@@ -188,7 +284,7 @@ class Compiler {
   }
 
   base::Status AddOption(const rules::ByteExtractOption& e) {
-    if (!e.buffer.empty()) return BufferError(e.buffer);
+    if (auto st = UseBuffer(e.buffer); !st) return st;
     PayloadStep s{.kind = Kind::kByteExtract, .relative = e.relative};
     if (auto st = Format(s, "byte_extract", e.bytes, e.endian, e.string, e.bitmask); !st) return st;
     s.offset = Operand{.value = e.offset, .set = true};
@@ -202,7 +298,7 @@ class Compiler {
   }
 
   base::Status AddOption(const rules::ByteMathOption& m) {
-    if (!m.buffer.empty()) return BufferError(m.buffer);
+    if (auto st = UseBuffer(m.buffer); !st) return st;
     PayloadStep s{.kind = Kind::kByteMath, .relative = m.relative};
     if (auto st = Format(s, "byte_math", m.bytes, m.endian, m.string, m.bitmask); !st) return st;
     auto offset = Value(m.offset);
@@ -220,7 +316,7 @@ class Compiler {
   }
 
   base::Status AddOption(const rules::IsDataAtOption& d) {
-    if (!d.buffer.empty()) return BufferError(d.buffer);
+    if (auto st = UseBuffer(d.buffer); !st) return st;
     PayloadStep s{.kind = Kind::kIsDataAt, .negated = d.negated, .relative = d.relative};
     auto offset = Value(d.offset);
     if (!offset) return offset.error();
@@ -248,7 +344,13 @@ class Compiler {
     return {};
   }
 
+  // flowbits, threshold / detection_filter and noalert are not options of the walk: the
+  // CompiledRule's flowbits (flowbits.h) and the Detector's EventFilter (thresholds.h) run them.
+  base::Status AddOption(const rules::FlowbitsOption&) { return {}; }
+  base::Status AddOption(const rules::ThresholdOption&) { return {}; }
+
   base::Status AddOption(const rules::FlagOption& f) {
+    if (f.kind == rules::FlagOption::Kind::kNoalert) return {};
     if (f.kind != rules::FlagOption::Kind::kSameip) return Unsupported(rules::Option(f));
     program_.packet_tests.push_back({.kind = PacketTest::Kind::kSameip});
     return {};
@@ -265,7 +367,10 @@ class Compiler {
 
   RuleProgram& program_;
   bool jit_;
-  std::vector<std::string> names_;  // variable slots
+  std::vector<std::string> names_;              // variable slots
+  uint8_t var_buffer_[kMaxRuleVariables] = {};  // per slot: the buffer that defines it
+  uint8_t cur_buffer_ = kPayloadBuffer;
+  bool response_side_ = false;
 };
 
 bool PassesPacketTest(const PacketTest& t, const MatchInput& in) {
@@ -289,16 +394,18 @@ class Walk {
   // kShort: every option held, but the match ended within the history (before min_end).
   enum class Outcome : uint8_t { kFail, kShort, kMatch };
 
-  Walk(const RuleProgram& program, const MatchInput& in)
+  // Walks steps[seg.begin, seg.end) of `program` on `in`'s buffer.
+  Walk(const RuleProgram& program, const MatchInput& in, const BufferSegment& seg)
       : program_(program),
         data_(in.data && in.len ? in.data : kEmpty),
         len_(in.data ? int64_t(in.len) : 0),
         origin_(int64_t(std::min<uint64_t>(in.origin, uint64_t(kFar)))),
-        min_end_(in.min_end) {}
+        min_end_(in.min_end),
+        end_(seg.end) {}
 
   Outcome From(size_t i, int64_t cursor, int64_t max_end) {
     const std::vector<PayloadStep>& steps = program_.steps;
-    for (; i < steps.size(); ++i) {
+    for (; i < end_; ++i) {
       const PayloadStep& s = steps[i];
       switch (s.kind) {
         case Kind::kContent:
@@ -330,7 +437,9 @@ class Walk {
                            : s.from == PayloadStep::JumpFrom::kEnd     ? len_ + jump
                                                                        : pos + n->consumed + jump;
           if (s.post_offset.set) target += Signed(s.post_offset);
-          if (target < 0 || target > len_) return Outcome::kFail;
+          // Before the buffer: to its start (Suricata; Snort 3 fails the option).
+          target = std::max<int64_t>(target, 0);
+          if (target > len_) return Outcome::kFail;
           max_end = std::max(max_end, pos + int64_t(n->examined));
           cursor = target;
           break;
@@ -357,8 +466,11 @@ class Walk {
           break;
         }
         case Kind::kIsDataAt: {
+          // Absolute isdataat:N asks for a byte at position N; relative, Suricata asks for N more
+          // bytes after the cursor, so the cursor may sit at N bytes before the end (Snort 3
+          // asks for a byte at cursor + N, one more).
           int64_t at = Position(s, cursor);
-          bool present = origin_ + at >= 0 && at < len_;
+          bool present = origin_ + at >= 0 && (s.relative ? at <= len_ : at < len_);
           if (present == s.negated) return Outcome::kFail;
           break;
         }
@@ -479,6 +591,7 @@ class Walk {
   int64_t len_;
   int64_t origin_;
   int64_t min_end_;
+  size_t end_;
   uint64_t vars_[kMaxRuleVariables] = {};
   int searches_ = 0;
 };
@@ -488,11 +601,35 @@ class Walk {
 base::Result<std::unique_ptr<RuleProgram>> CompileProgram(const rules::Rule& rule, bool jit) {
   auto program = std::make_unique<RuleProgram>();
   Compiler compiler(*program, jit);
+  compiler.SetResponseSide(ResponseSide(rule));
   for (const rules::Option& option : rule.options) {
     if (auto st = compiler.Add(option); !st) return st.error();
   }
+  compiler.Segment();
   compiler.SetRetries();
   return program;
+}
+
+std::optional<app::HttpBuffer> TxBufferOf(const rules::Rule& rule, std::string_view buffer) {
+  if (buffer.empty()) return std::nullopt;
+  return HttpBufferOf(buffer, ResponseSide(rule));
+}
+
+std::optional<app::HttpStage> TxStageOf(const rules::Rule& rule) {
+  bool response_side = ResponseSide(rule);
+  bool any = false, body = false, response = false;
+  for (const rules::Option& o : rule.options) {
+    const std::string* name = rules::OptionBuffer(o);
+    if (name == nullptr || name->empty()) continue;
+    auto b = HttpBufferOf(*name, response_side);
+    if (!b) continue;
+    any = true;
+    body |= *b == HttpBuffer::kRequestBody;
+    response |= app::IsResponseBuffer(*b);
+  }
+  if (!any) return std::nullopt;
+  if (response) return app::HttpStage::kResponseHeaders;
+  return body ? app::HttpStage::kRequestComplete : app::HttpStage::kRequestHeaders;
 }
 
 bool RunProgram(const RuleProgram& program, const MatchInput& in) {
@@ -500,8 +637,23 @@ bool RunProgram(const RuleProgram& program, const MatchInput& in) {
   for (const PacketTest& t : program.packet_tests) {
     if (!PassesPacketTest(t, in)) return false;
   }
-  Walk walk(program, in);
-  return walk.From(0, 0, 0) == Walk::Outcome::kMatch;
+  for (const BufferSegment& seg : program.segments) {
+    if (seg.buffer == kPayloadBuffer) {
+      Walk walk(program, in, seg);
+      if (walk.From(seg.begin, 0, 0) != Walk::Outcome::kMatch) return false;
+      continue;
+    }
+    if (in.tx == nullptr) return false;
+    std::string_view buffer = in.tx->Buffer(HttpBuffer(seg.buffer - 1));
+    MatchInput sub = in;
+    sub.data = reinterpret_cast<const uint8_t*>(buffer.data());
+    sub.len = uint32_t(buffer.size());
+    sub.origin = 0;
+    sub.min_end = 0;
+    Walk walk(program, sub, seg);
+    if (walk.From(seg.begin, 0, 0) != Walk::Outcome::kMatch) return false;
+  }
+  return true;
 }
 
 }  // namespace vigil::detect

@@ -23,9 +23,12 @@
 // Positions. Buffer byte i is at absolute position origin + i (MatchInput). Absolute content
 // windows (offset, depth, startswith), absolute byte_* offsets and byte_jump from_beginning count
 // from absolute position 0; what lies before `origin` is not in the buffer, so a window there is
-// clipped to it. isdataat asks whether absolute position N (or cursor + N) holds a byte of the
-// stream, so bytes before `origin` count as present. endswith and byte_jump from_end refer to the
-// end of the buffer.
+// clipped to it. isdataat:N asks whether absolute position N holds a byte of the stream, so bytes
+// before `origin` count as present; isdataat:N,relative asks whether N more bytes follow the
+// cursor (cursor + N <= end: Suricata's reading, and the Snort manual's "at least N bytes after
+// the match"; Snort's code asks for a byte at cursor + N, one more). A byte_jump that lands
+// before the buffer lands on its start (Suricata; Snort fails it). endswith and byte_jump from_end
+// refer to the end of the buffer.
 //
 // min_end. On a stream chunk (min_end > 0) the rule matches only through an assignment — a choice
 // of occurrence for every content / pcre under which every option holds — whose payload match
@@ -33,6 +36,18 @@
 // read by byte_* options exceeds min_end (the match includes data[min_end] or a later byte). The
 // walk keeps searching when a complete assignment ends too early. min_end 0 is a packet: no
 // condition.
+//
+// Buffers. Each payload step names the buffer it reads: the packet payload / stream chunk
+// (pkt_data), or a buffer of the HTTP transaction in MatchInput::tx (app/http.h: http.uri,
+// http.uri.raw, http.method, http.protocol, http.request_line, http.header, http.header.raw,
+// http.cookie, http.host, http.host.raw, http.user_agent, http.request_body, http.stat_code,
+// http.stat_msg, http.response_line). http.header, http.header.raw and http.cookie are the
+// request's unless the rule is about the response (flow:to_client, or a response-only buffer).
+// Steps are grouped by buffer, rule order kept within each (the payload's first), and each group
+// is walked on its own buffer with its own cursor: a sticky buffer starts at position 0, as in
+// Suricata, whose buffers are separate lists. A byte_extract / byte_math variable is usable only in
+// the buffer that defines it. Transaction buffers have no stream positions: origin 0, min_end 0.
+// A rule with a transaction buffer does not match an input without a transaction.
 //
 // pcre subjects. A pcre without R searches the whole buffer; with R, the subject starts at the
 // cursor (so ^ and lookbehind see the cursor as the start, as in both engines). An anchored pcre
@@ -43,9 +58,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "app/http.h"
 #include "base/result.h"
 #include "detect/byte_ops.h"
 #include "detect/pcre_match.h"
@@ -63,6 +80,9 @@ struct Operand {
   int8_t var = -1;  // >= 0: the value of variable slot `var`
   bool set = false;
 };
+
+// PayloadStep::buffer of the packet payload; 1 + app::HttpBuffer for a transaction buffer.
+inline constexpr uint8_t kPayloadBuffer = 0;
 
 struct PayloadStep {
   enum class Kind : uint8_t {
@@ -102,7 +122,8 @@ struct PayloadStep {
   JumpFrom from = JumpFrom::kAfterRead;
   Operand post_offset;
   rules::ByteMathOption::Op math_op = rules::ByteMathOption::Op::kAdd;
-  int8_t result = -1;  // the variable slot byte_extract / byte_math writes
+  int8_t result = -1;               // the variable slot byte_extract / byte_math writes
+  uint8_t buffer = kPayloadBuffer;  // kPayloadBuffer or 1 + app::HttpBuffer
 };
 
 struct PacketTest {
@@ -113,21 +134,40 @@ struct PacketTest {
   rules::FlowOption flow;
 };
 
+// The steps of one buffer: steps[begin, end).
+struct BufferSegment {
+  uint8_t buffer = kPayloadBuffer;
+  uint32_t begin = 0;
+  uint32_t end = 0;
+};
+
 struct RuleProgram {
   std::vector<PacketTest> packet_tests;
-  std::vector<PayloadStep> steps;
+  std::vector<PayloadStep> steps;       // grouped by buffer, the payload's first
+  std::vector<BufferSegment> segments;  // the payload's always first (maybe empty)
   std::vector<Pcre> pcres;
   int variables = 0;
   bool never_matches = false;  // stands in for a rule that failed to compile
 };
 
 // Compiles the detection options of `rule`. Fails, naming the first obstacle in rule order, for an
-// option the matcher cannot evaluate: "unsupported buffer http.uri", "unsupported keyword
+// option the matcher cannot evaluate: "unsupported buffer file.data", "unsupported keyword
 // flowbits", "pcre does not compile: missing ) at offset 3", "unsupported byte_test reading 9
 // bytes as a binary number", "more than 8 byte_extract / byte_math variables". `jit` false skips
 // PCRE2's JIT step (for checks).
 [[nodiscard]] base::Result<std::unique_ptr<RuleProgram>> CompileProgram(const rules::Rule& rule,
                                                                         bool jit = true);
+
+// The transaction stage at which a rule with HTTP buffers is evaluated (the Detector evaluates it
+// once per transaction, then): kResponseHeaders when it reads a response buffer, kRequestComplete
+// when it reads http.request_body, else kRequestHeaders. nullopt for a rule with no transaction
+// buffer (or one CompileProgram rejects).
+[[nodiscard]] std::optional<app::HttpStage> TxStageOf(const rules::Rule& rule);
+
+// The transaction buffer that `buffer` (an option's buffer name) stands for in `rule` (http.header
+// is the response's in a response rule); nullopt for pkt_data and buffers vigil does not fill.
+[[nodiscard]] std::optional<app::HttpBuffer> TxBufferOf(const rules::Rule& rule,
+                                                        std::string_view buffer);
 
 // True when every option of `program` holds on `in` (the header is the caller's business).
 [[nodiscard]] bool RunProgram(const RuleProgram& program, const MatchInput& in);

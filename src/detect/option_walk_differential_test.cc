@@ -211,7 +211,8 @@ class Reference {
                        : j->from_end     ? len() + jump
                                          : pos + r->consumed + jump;
       if (j->post_offset) target += Num(*j->post_offset, vars);
-      if (target < 0 || target > len()) return false;
+      target = std::max<int64_t>(target, 0);  // before the buffer: its start
+      if (target > len()) return false;
       return From(i + 1, target, std::max(max_end, pos + r->examined), vars);
     }
     if (const auto* e = std::get_if<rules::ByteExtractOption>(&o)) {
@@ -254,7 +255,8 @@ class Reference {
     }
     if (const auto* d = std::get_if<rules::IsDataAtOption>(&o)) {
       int64_t at = d->relative ? cursor + Num(d->offset, vars) : Num(d->offset, vars) - origin_;
-      bool present = origin_ + at >= 0 && at < len();
+      // Relative: N more bytes after the cursor; absolute: a byte at position N.
+      bool present = origin_ + at >= 0 && (d->relative ? at <= len() : at < len());
       if (present == d->negated) return false;
       return From(i + 1, cursor, max_end, vars);
     }

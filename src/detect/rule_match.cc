@@ -103,6 +103,12 @@ base::Status CompileRule(CompiledRule& rule) {
 
 bool MatchRule(const CompiledRule& cr, const MatchInput& in) {
   if (!MatchHeader(cr.rule, *in.packet)) return false;
+  // `alert http ...`: only flows identified as HTTP.
+  if (!cr.rule.service.empty() && (in.flow == nullptr || !in.flow->http)) return false;
+  if (!cr.flowbits.tests.empty() &&
+      !TestAll(cr.flowbits, in.flow != nullptr ? in.flow->bits : nullptr)) {
+    return false;
+  }
   const RuleProgram* program = cr.program.get();
   if (program == nullptr) {
     auto compiled = CompileProgram(cr.rule);

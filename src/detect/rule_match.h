@@ -13,7 +13,10 @@
 // content (every modifier, startswith / endswith, modifiers given as byte_extract / byte_math
 // variables), pcre, byte_test, byte_jump, byte_extract, byte_math and isdataat on the payload, in
 // rule order with Snort's cursor and backtracking; dsize, ttl, id, ip_proto, itype, icode, flags,
-// flow and sameip on the packet. detect::UnsupportedReason (support.h) keeps every other rule out.
+// flow and sameip on the packet; the same payload options on the buffers of an HTTP transaction
+// (MatchInput::tx: http.uri, http.header, ...; each buffer with its own cursor, see
+// option_program.h); `http` in the header (FlowContext::http). detect::UnsupportedReason
+// (support.h) keeps every other rule out.
 //
 // Buffers and positions. Payload options (content, pcre, byte_*, isdataat) read `data[0, len)`:
 // the packet's payload, or a stream chunk — retained history then new bytes (reassembly's
@@ -30,16 +33,18 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "app/http.h"
 #include "base/result.h"
+#include "detect/flowbits.h"
 #include "packet/packet.h"
 #include "rules/rule.h"
 
 namespace vigil::detect {
 
-class FlowBits;      // detect/flowbits.h: the flowbits a flow has set
 struct RuleProgram;  // detect/option_program.h: a rule's options, compiled
 
 // What the engine's flow tracking knows about the packet (flow/flow.h, flow/tcp_tracker.h).
@@ -57,6 +62,12 @@ struct FlowContext {
   // payload rule matched on it applies to the whole flow (Suricata's "flow, if stateful").
   bool payload_in_stream = false;
   FlowBits* bits = nullptr;  // null: flowbits tests are false and flowbits commands do nothing
+  // The flow's application protocol is HTTP (app/http.h found a request line): rules with `http`
+  // in the header match only such flows.
+  bool http = false;
+  // The HTTP transaction stages this packet's stream data completed (app::HttpFlow::Feed): the
+  // Detector evaluates the rules of each stage on its transaction.
+  std::span<const app::HttpEvent> http_events;
 };
 
 // Transport classes that rules are grouped by.
@@ -103,6 +114,11 @@ struct CompiledRule {
   bool ip_only = false;
   bool negated_address = false;
   ProgramSlot program;  // the options, compiled (CompileRule)
+  // -1: a packet rule. Else the rule reads HTTP transaction buffers and is evaluated once per
+  // transaction at this app::HttpStage (TxStageOf, option_program.h), never on packets alone.
+  int8_t tx_stage = -1;
+  // flowbits tests (checked by MatchRule) and commands (run by the Detector after a match).
+  RuleFlowbits flowbits;
 };
 
 // Compiles the options of `rule.rule` into `rule.program` (pcre compiled and JIT-compiled here,
@@ -123,6 +139,9 @@ struct MatchInput {
   uint32_t min_end = 0;  // a payload match must end at or after data[min_end]
   bool rebuilt = false;  // data is a reassembled stream chunk (flow:only_stream / no_stream)
   const FlowContext* flow = nullptr;  // null: no flow
+  // The HTTP transaction whose buffers (http.uri, ...) the rule's transaction options read; null:
+  // a rule with such options does not match.
+  const app::HttpTransaction* tx = nullptr;
 
   // The packet's own payload.
   [[nodiscard]] static MatchInput OfPacket(const packet::Packet& p,

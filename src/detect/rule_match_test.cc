@@ -162,7 +162,7 @@ TEST(MatchRuleTest, ByteJumpManualExamples) {
        "abcdX",
        false},
       // Jumping exactly to the end of the buffer is allowed; one further is not.
-      {"byte_jump:1,0; isdataat:!0,relative;",
+      {"byte_jump:1,0; isdataat:!1,relative;",
        "\x03"
        "abc",
        true},
@@ -170,10 +170,18 @@ TEST(MatchRuleTest, ByteJumpManualExamples) {
        "\x04"
        "abc",
        false},
-      {"byte_jump:1,0,post_offset -5;",
+      // Landing before the buffer lands on its start (Suricata).
+      {"byte_jump:1,0,post_offset -5; content:\"|03|a\"; within:2;",
        "\x03"
        "abc",
-       false},  // before the start
+       true},
+      // 0 bytes: a jump by post_offset alone, from the cursor (Suricata's bug 4623 rules), also
+      // when the cursor is at the end of the buffer.
+      {"content:\"abc\"; byte_jump:0,0,relative,post_offset -2; content:\"bc\"; within:2;", "xabc",
+       true},
+      {"content:\"ab\"; byte_jump:0,0,relative,post_offset -2; pcre:\"/^abc/R\";", "xabc", true},
+      {"content:\"ab\"; byte_jump:0,0,relative,post_offset -1; pcre:\"/^abc/R\";", "xabc", false},
+      {"content:\"ab\"; byte_jump:0,0,relative,post_offset 3;", "xabc", false},
       // A string length moves the cursor past the digits parsed, not past all the bytes read.
       {"byte_jump:2,0,string,dec; content:\"X\"; distance:0; within:1;",
        "12" + std::string(12, '.') + "X", true},
@@ -252,15 +260,21 @@ TEST(MatchRuleTest, IsDataAt) {
       // Snort's example: 30 bytes after USER, none of them a newline.
       {"content:\"USER\"; isdataat:30,relative; content:!\"|0a|\"; within:30;", user30, true},
       {"content:\"USER\"; isdataat:30,relative; content:!\"|0a|\"; within:30;",
-       user30.substr(0, 34), false},
+       user30.substr(0, 33), false},
       {"content:\"USER\"; isdataat:30,relative; content:!\"|0a|\"; within:30;",
        "USER aaaa\naaaaaaaaaaaaaaaaaaaaaaaaaa", false},
       {"isdataat:5;", "abcdef", true},  // byte 5 exists
       {"isdataat:5;", "abcde", false},
       {"isdataat:!5;", "abcde", true},
-      {"content:\"c\"; isdataat:!1,relative;", "abcd", true},  // nothing at cursor + 1
-      {"content:\"c\"; isdataat:1,relative;", "abcde", true},
-      {"content:\"c\"; isdataat:0,relative;", "abc", false},
+      // Relative: N more bytes after the cursor (Suricata; issue 8031's test), so the cursor may
+      // be N bytes before the end, one closer than absolute isdataat allows.
+      {"content:\"c\"; isdataat:!1,relative;", "abc", true},  // nothing after "c"
+      {"content:\"c\"; isdataat:!1,relative;", "abcd", false},
+      {"content:\"c\"; isdataat:1,relative;", "abcd", true},
+      {"content:\"c\"; isdataat:2,relative;", "abcd", false},
+      {"content:\"c\"; isdataat:0,relative;", "abc", true},
+      {"isdataat:4,relative;", "abcd", true},
+      {"isdataat:4;", "abcd", false},
       {"isdataat:0;", "", false},
       {"isdataat:!0;", "", true},
   });

@@ -6,7 +6,7 @@ namespace vigil::detect {
 
 std::optional<std::string> UnsupportedReason(const rules::Rule& rule) {
   if (!rule.protocol_variant.empty()) return "unsupported protocol " + rule.protocol_variant;
-  if (!rule.service.empty()) {
+  if (!rule.service.empty() && rule.service != "http") {
     // Such a rule applies only to flows identified as that protocol; until vigil identifies
     // application protocols, evaluating it on every flow of the transport would be wrong.
     return "unsupported protocol " + rule.service + " (application-layer detection)";

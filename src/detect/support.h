@@ -8,18 +8,21 @@
 //   rules::LoadRuleFile("local.rules", vars, report);
 //   // a rule with flowbits: enabled = false, disabled_reason = "unsupported keyword flowbits"
 //
-// Supported today: the header (every action; protocols ip, tcp, udp, icmp; addresses, ports,
-// direction) and, on the packet payload (the pkt_data buffer), content with every modifier
+// Supported today: the header (every action; protocols ip, tcp, udp, icmp and http — app/http.h
+// identifies HTTP flows by content; addresses, ports, direction), the HTTP transaction buffers
+// option_program.h lists (http.uri, http.header, http.method, http_client_body, ...: content,
+// pcre with the HTTP letters, byte_* and isdataat on them), and, on the packet payload (the
+// pkt_data buffer), content with every modifier
 // (nocase, rawbytes, offset, depth, distance, within, fast_pattern in all forms, startswith,
 // endswith, modifiers given as byte_extract / byte_math variables), pcre (flags i s m x A E G R B
 // O; a pattern PCRE2 rejects disables the rule), byte_test, byte_jump, byte_extract, byte_math
 // (binary numbers up to 8 bytes, at most kMaxRuleVariables variables) and isdataat; and the packet
 // options dsize, ttl, id, ip_proto, itype, icode, flags, flow and sameip. Everything else — an
-// application protocol or a narrowing variant (tcp-pkt, ipv6, ...) in the header, any option on
-// another buffer (http.uri, file.data, ...), flowbits, flowint, xbits, threshold,
-// detection_filter, tag, application-layer keywords and every other detection option — makes the
-// rule unsupported. Rule fields (msg, sid, reference, classtype, priority, metadata, service,
-// target) never do. The answer is the matcher's own: a rule is supported exactly when
+// application protocol other than http or a narrowing variant (tcp-pkt, ipv6, ...) in the header,
+// any option on another buffer (file.data, http.accept, dns.query, ...), flowbits, flowint, xbits,
+// threshold, detection_filter, tag, application-layer keywords and every other detection option —
+// makes the rule unsupported. Rule fields (msg, sid, reference, classtype, priority, metadata,
+// service, target) never do. The answer is the matcher's own: a rule is supported exactly when
 // CompileProgram (option_program.h) compiles it.
 #pragma once
 
@@ -31,8 +34,8 @@
 namespace vigil::detect {
 
 // nullopt when the detector evaluates `rule` exactly; else why not, naming the first obstacle in
-// rule order: "unsupported protocol http (application-layer detection)",
-// "unsupported protocol tcp-pkt", "unsupported buffer http.uri", "unsupported keyword flowbits",
+// rule order: "unsupported protocol dns (application-layer detection)",
+// "unsupported protocol tcp-pkt", "unsupported buffer file.data", "unsupported keyword flowint",
 // "pcre does not compile: missing closing parenthesis at offset 3", ...
 [[nodiscard]] std::optional<std::string> UnsupportedReason(const rules::Rule& rule);
 

@@ -305,14 +305,14 @@ bool EventFilter::HasFilter(uint32_t rule_index) const {
 
 const std::vector<base::Error>& EventFilter::warnings() const { return spec_->warnings; }
 
-Verdict EventFilter::OnMatch(uint32_t rule_index, const packet::Packet& p, int64_t now_ns) {
+FilterVerdict EventFilter::OnMatch(uint32_t rule_index, const packet::Packet& p, int64_t now_ns) {
   if (rule_index >= spec_->rule_filters.size()) return {};
   uint32_t index = spec_->rule_filters[rule_index];
   if (index == 0) return {};
   const RuleFilters& f = spec_->filters[index - 1];
   // Suricata applies a noalert signature's actions at once and never thresholds it.
   if (f.noalert) return {.matched = true, .alert = false};
-  Verdict v;
+  FilterVerdict v;
   if (p.ip_version == 0) return v;
 
   for (const Suppression& s : f.suppress) {

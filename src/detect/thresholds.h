@@ -8,7 +8,7 @@
 //   for (const base::Error& w : (*filter)->warnings()) Log(w.ToString());  // unknown sid, ...
 //   // per full match of rule i (header, every option, its flowbits tests):
 //   detect::ApplyAll(rule_flowbits, flow.bits);     // state changes ignore thresholds (below)
-//   detect::Verdict v = (*filter)->OnMatch(i, packet, detect::CaptureTimeNs(packet));
+//   detect::FilterVerdict v = (*filter)->OnMatch(i, packet, detect::CaptureTimeNs(packet));
 //   if (!v.matched) continue;                       // detection_filter not yet exceeded, ...
 //   rules::Action action = v.action.value_or(rule.action);   // rate_filter's new_action
 //   if (v.alert) Alert(rule, action);
@@ -23,8 +23,8 @@
 // applied even when the alert is suppressed"; Snort 2, where detection_filter is part of
 // detection, would not set them below the rate).
 //
-// Verdict, as Suricata's PacketAlertHandle return value (detect-engine-alert.c): 0 = no match,
-// 2 = silent match (the rule's action applies, no alert), 1 = match and alert.
+// FilterVerdict, as Suricata's PacketAlertHandle return value (detect-engine-alert.c): 0 = no
+// match, 2 = silent match (the rule's action applies, no alert), 1 = match and alert.
 //   matched  false: treat the rule as not matched: neither its action nor an alert. That is
 //            detection_filter at or below its count, type threshold below its count (or between
 //            two alerts), type both before its count (Suricata thresholding.rst: "For
@@ -115,12 +115,12 @@ struct EventFilterOptions {
   uint32_t max_entries = 65536;
 };
 
-struct Verdict {
+struct FilterVerdict {
   bool matched = true;
   bool alert = true;
   std::optional<rules::Action> action;  // rate_filter's new_action while it is active
 
-  friend bool operator==(const Verdict&, const Verdict&) = default;
+  friend bool operator==(const FilterVerdict&, const FilterVerdict&) = default;
 };
 
 // The packet's capture time in nanoseconds since the epoch, saturated at the int64 range (a
@@ -147,7 +147,7 @@ class EventFilter {
 
   // Rule `rule_index` fully matched packet `p` (its addresses are the tracked ones) at capture
   // time `now_ns`. An index past the plan answers {true, true, none}.
-  [[nodiscard]] Verdict OnMatch(uint32_t rule_index, const packet::Packet& p, int64_t now_ns);
+  [[nodiscard]] FilterVerdict OnMatch(uint32_t rule_index, const packet::Packet& p, int64_t now_ns);
 
   // True when some suppress, threshold, detection_filter or rate_filter applies to the rule, or it
   // is noalert: OnMatch may answer something other than {true, true, none}.

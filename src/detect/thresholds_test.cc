@@ -74,7 +74,7 @@ Outcome RunEvents(EventFilter& filter, const std::vector<Event>& events) {
   Outcome out;
   for (size_t i = 0; i < events.size(); ++i) {
     const Event& e = events[i];
-    Verdict v = filter.OnMatch(e.rule, Packet(e.src, e.dst), Ns(e.t));
+    FilterVerdict v = filter.OnMatch(e.rule, Packet(e.src, e.dst), Ns(e.t));
     EXPECT_TRUE(v.matched || !v.alert) << "an alert implies a match, event " << i;
     if (v.alert) out.alerts.push_back(int(i));
     if (v.matched) out.matched.push_back(int(i));
@@ -336,9 +336,10 @@ TEST(EventFilter, RuleWithoutFiltersCostsNothing) {
   EXPECT_TRUE(f.HasFilter(1));
   EXPECT_FALSE(f.HasFilter(2));
   for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ(f.OnMatch(0, Packet(A, D1), Ns(i)), (Verdict{true, true, std::nullopt}));
+    EXPECT_EQ(f.OnMatch(0, Packet(A, D1), Ns(i)), (FilterVerdict{true, true, std::nullopt}));
   }
-  EXPECT_EQ(f.OnMatch(7, Packet(A, D1), 0), (Verdict{true, true, std::nullopt}));  // past the plan
+  EXPECT_EQ(f.OnMatch(7, Packet(A, D1), 0),
+            (FilterVerdict{true, true, std::nullopt}));  // past the plan
   EXPECT_EQ(f.entries(), 0u);
   EXPECT_TRUE(f.warnings().empty());
 }
@@ -352,8 +353,10 @@ TEST(EventFilter, NoalertRulesAreNeverCounted) {
   EXPECT_TRUE((*filter)->HasFilter(0));
   EXPECT_TRUE((*filter)->HasFilter(1));
   for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ((*filter)->OnMatch(0, Packet(A, D1), Ns(i)), (Verdict{true, false, std::nullopt}));
-    EXPECT_EQ((*filter)->OnMatch(1, Packet(A, D1), Ns(i)), (Verdict{true, false, std::nullopt}));
+    EXPECT_EQ((*filter)->OnMatch(0, Packet(A, D1), Ns(i)),
+              (FilterVerdict{true, false, std::nullopt}));
+    EXPECT_EQ((*filter)->OnMatch(1, Packet(A, D1), Ns(i)),
+              (FilterVerdict{true, false, std::nullopt}));
   }
   EXPECT_EQ((*filter)->entries(), 0u);
 }
@@ -366,8 +369,8 @@ TEST(EventFilter, PacketsWithoutIpAreNotThresholded) {
   ASSERT_TRUE(filter.has_value());
   packet::Packet no_ip;
   for (int i = 0; i < 3; ++i) {
-    EXPECT_EQ((*filter)->OnMatch(0, no_ip, Ns(i)), (Verdict{true, true, std::nullopt}));
-    EXPECT_EQ((*filter)->OnMatch(1, no_ip, Ns(i)), (Verdict{true, false, std::nullopt}));
+    EXPECT_EQ((*filter)->OnMatch(0, no_ip, Ns(i)), (FilterVerdict{true, true, std::nullopt}));
+    EXPECT_EQ((*filter)->OnMatch(1, no_ip, Ns(i)), (FilterVerdict{true, false, std::nullopt}));
   }
   EXPECT_EQ((*filter)->entries(), 0u);
 }
@@ -440,10 +443,10 @@ TEST(EventFilter, RateFilterPrecedenceAndApplyTo) {
   EXPECT_EQ(f.OnMatch(2, Packet("10.0.0.1", D1), Ns(3)).action, std::nullopt);
   EXPECT_EQ(f.OnMatch(2, Packet("10.0.0.1", D1), Ns(4)).action, Action::kPass);
   // A config threshold and the wildcard rate_filter both apply: limit first, then the rate.
-  EXPECT_EQ(f.OnMatch(3, Packet(A, D1), Ns(0)), (Verdict{true, true, std::nullopt}));
-  EXPECT_EQ(f.OnMatch(3, Packet(A, D1), Ns(1)), (Verdict{true, true, Action::kReject}));
+  EXPECT_EQ(f.OnMatch(3, Packet(A, D1), Ns(0)), (FilterVerdict{true, true, std::nullopt}));
+  EXPECT_EQ(f.OnMatch(3, Packet(A, D1), Ns(1)), (FilterVerdict{true, true, Action::kReject}));
   // Past the limit the match is silent and the rate_filter is not consulted.
-  EXPECT_EQ(f.OnMatch(3, Packet(A, D1), Ns(2)), (Verdict{true, false, std::nullopt}));
+  EXPECT_EQ(f.OnMatch(3, Packet(A, D1), Ns(2)), (FilterVerdict{true, false, std::nullopt}));
 }
 
 TEST(EventFilter, WarnsAboutEntriesThatCannotApply) {
@@ -731,9 +734,9 @@ TEST(EventFilter, MatchesANaiveReferenceOnRandomSequences) {
       now += step_ns;
       uint32_t r = uint32_t(pick(6));
       std::string src = kSources[pick(4)], dst = kDests[pick(3)];
-      Verdict got = (*filter)->OnMatch(r, Packet(src, dst), now);
+      FilterVerdict got = (*filter)->OnMatch(r, Packet(src, dst), now);
 
-      Verdict want;
+      FilterVerdict want;
       for (size_t k = 0; k < counters[r].size(); ++k) {
         const RefCounter& c = counters[r][k];
         auto& h =

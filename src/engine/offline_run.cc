@@ -76,7 +76,7 @@ base::Result<RunOutcome> RunOffline(const detect::DetectionPlan& plan, const Run
   output::RunSummary& s = outcome.summary;
   std::mutex output_mu;  // workers write alerts concurrently when there are several
   auto write_alerts = [&](const PacketResult& r) {
-    output::AlertMeta meta{.flow_id = r.flow_id, .rebuilt = r.rebuilt};
+    output::AlertMeta meta{.flow_id = r.flow_id, .rebuilt = r.rebuilt, .packet_alerts = r.alerts};
     for (const detect::Alert& a : r.alerts) {
       if (fast) fast->Write(*r.packet, a);
       if (eve) eve->Write(*r.packet, a, meta);

@@ -55,7 +55,10 @@ base::Result<std::unique_ptr<Worker>> Worker::Create(const detect::DetectionPlan
 void Worker::OnRelease(void* self, flow::Flow& flow, flow::ReleaseReason reason) {
   auto* w = static_cast<Worker*>(self);
   reassembly::TcpReassembler::OnRelease(w->reassembler_.get(), flow, reason);
-  if (flow.index < w->flow_state_.size()) w->flow_state_[flow.index].bits.Clear();
+  if (flow.index < w->flow_state_.size()) {
+    w->flow_state_[flow.index].bits.Clear();
+    w->flow_state_[flow.index].ResetHttp();
+  }
 }
 
 void Worker::Process(std::span<const packet::Packet> batch, const Sink& sink) {
@@ -81,10 +84,12 @@ void Worker::Process(std::span<const packet::Packet> batch, const Sink& sink) {
       sink(fragment);
       std::span<const uint8_t> whole = defrag_->Add(p, now_ns);
       if (whole.empty()) continue;
+      // The datagram behind its first fragment's link-layer header, as Suricata logs it.
+      std::span<const uint8_t> frame = defrag_->last_frame();
       rebuilt_ = packet::Packet{};
-      rebuilt_.data = whole.data();
-      rebuilt_.caplen = rebuilt_.wirelen = uint32_t(whole.size());
-      rebuilt_.linktype = packet::LinkType::kRaw;
+      rebuilt_.data = frame.data();
+      rebuilt_.caplen = rebuilt_.wirelen = uint32_t(frame.size());
+      rebuilt_.linktype = defrag_->last_linktype();
       rebuilt_.ts = p.ts;
       rebuilt_.number = p.number;
       rebuilt_decoder_.Decode(rebuilt_);
@@ -108,6 +113,8 @@ void Worker::ProcessPacket(const packet::Packet& p, const flow::KeyedPacket* key
   ++stats_.packets;
   alerts_.clear();
   chunks_.clear();
+  chunk_to_server_.clear();
+  http_events_.clear();
   PacketResult r{.packet = &p, .rebuilt = rebuilt};
   detect::FlowContext ctx;
   FlowAction* action = nullptr;
@@ -121,10 +128,16 @@ void Worker::ProcessPacket(const packet::Packet& p, const flow::KeyedPacket* key
     if (l.created) {
       state.bits.Clear();
       state.action = FlowAction::kInspect;
+      state.ResetHttp();
     }
     action = &state.action;
     ctx.bits = &state.bits;
-    if (p.has_tcp) TrackTcp(p, *l.flow, dir, ctx);
+    if (p.has_tcp) {
+      TrackTcp(p, *l.flow, dir, ctx);
+      FeedHttp(state);
+      ctx.http = state.http != nullptr && state.http->is_http();
+      ctx.http_events = http_events_;
+    }
     ctx.has_flow = true;
     ctx.established = l.flow->established();
     ctx.to_server = dir == flow::Direction::kToServer;
@@ -194,7 +207,10 @@ void Worker::TrackTcp(const packet::Packet& p, flow::Flow& flow, flow::Direction
   if (v.payload_ok && p.payload_len > 0) {
     reassembly::StreamView view =
         reassembler_->Add(flow, dir, v.payload_seq, p.payload, p.payload_len);
-    if (view.has_new()) chunks_.push_back(ChunkOf(view));
+    if (view.has_new()) {
+      chunks_.push_back(ChunkOf(view));
+      chunk_to_server_.push_back(dir == flow::Direction::kToServer);
+    }
     ctx.payload_in_stream = !(p.tcp_flags & packet::kTcpSyn);
   } else if (p.payload_len > 0) {
     ++stats_.tcp_payload_refused;
@@ -203,7 +219,36 @@ void Worker::TrackTcp(const packet::Packet& p, flow::Flow& flow, flow::Direction
     // The sender acknowledges the other direction: a hole there that the capture missed is
     // skipped so the data queued after it is inspected.
     reassembly::StreamView gap = reassembler_->SkipGap(flow, flow::Opposite(dir), p.tcp_ack);
-    if (gap.has_new()) chunks_.push_back(ChunkOf(gap));
+    if (gap.has_new()) {
+      chunks_.push_back(ChunkOf(gap));
+      chunk_to_server_.push_back(dir != flow::Direction::kToServer);
+    }
+  }
+}
+
+void Worker::FeedHttp(FlowState& state) {
+  if (state.http_done || chunks_.empty()) return;
+  if (state.http != nullptr) state.http->BeginPacket(config_.http, http_stats_);
+  for (size_t i = 0; i < chunks_.size(); ++i) {
+    const detect::StreamChunk& c = chunks_[i];
+    bool to_server = chunk_to_server_[i];
+    if (state.http == nullptr) {
+      if (!to_server) continue;  // HTTP is recognized from the client's bytes
+      state.http = std::make_unique<app::HttpFlow>();
+    }
+    int d = to_server ? 0 : 1;
+    uint64_t start = c.stream_offset + c.new_from;
+    if (state.http_started[d] && start != state.http_next[d]) {
+      state.http->Gap(to_server, http_stats_);
+    }
+    state.http_started[d] = true;
+    state.http_next[d] = c.stream_offset + c.len;
+    state.http->Feed(to_server, c.data + c.new_from, c.len - c.new_from, config_.http, http_stats_,
+                     http_events_);
+  }
+  if (state.http != nullptr && state.http->state() == app::HttpFlow::State::kNotHttp) {
+    state.http.reset();
+    state.http_done = true;
   }
 }
 
@@ -228,6 +273,9 @@ void Worker::ForEachStat(const std::function<void(std::string_view, uint64_t)>& 
   f("detect.packets_full_match", d.packets_full_match);
   f("detect.candidates", d.candidates);
   f("detect.matches", d.matches);
+  f("detect.transactions", d.transactions);
+  f("detect.tx_candidates", d.tx_candidates);
+  http_stats_.ForEach(f);
 }
 
 }  // namespace vigil::engine

@@ -20,11 +20,14 @@
 //      reassembly. Otherwise TcpTracker updates the connection and, when it accepts the payload,
 //      TcpReassembler delivers the in-order bytes it completed; an ACK may also skip a gap the
 //      capture never showed.
-//   4. Detection (detect::Detector::Inspect) with the flow's state and the delivered stream
-//      chunks: payload rules of a reassembled TCP flow see the stream, not the segment, so an
-//      attack split over segments, sent out of order or overlapped is judged on the bytes the
-//      target's stack would assemble (by the overlap policy of its network).
-//   5. The packet's result goes to the sink: its alerts, its flow id, and whether a drop rule
+//   4. HTTP: the new in-order bytes of a TCP flow go to its app::HttpFlow (app/http.h), which
+//      recognizes HTTP by content and reports the transaction stages they complete (bounded by
+//      WorkerConfig::http; http.* counters).
+//   5. Detection (detect::Detector::Inspect) with the flow's state, its HTTP stages and the
+//      delivered stream chunks: payload rules of a reassembled TCP flow see the stream, not the
+//      segment, so an attack split over segments, sent out of order or overlapped is judged on the
+//      bytes the target's stack would assemble (by the overlap policy of its network).
+//   6. The packet's result goes to the sink: its alerts, its flow id, and whether a drop rule
 //      took effect. A pass with flow scope stops detection for the rest of the flow; inline, a
 //      drop with flow scope drops the rest of the flow without inspecting it (Suricata's action
 //      scopes, see detect::Detector::Inspect).
@@ -43,6 +46,7 @@
 #include <string_view>
 #include <vector>
 
+#include "app/http.h"
 #include "base/result.h"
 #include "decode/decoder.h"
 #include "detect/detector.h"
@@ -70,6 +74,7 @@ struct WorkerConfig {
   // Inline (or --simulate-ips): a packet a drop rule matched is dropped, and a drop with flow
   // scope drops the rest of its flow unseen. Offline, drops are only reported ("would drop").
   bool inline_mode = false;
+  app::HttpConfig http;  // HTTP parsing bounds (app/http.h)
 };
 
 // What the pipeline decided about one packet.
@@ -154,6 +159,9 @@ class Worker {
   InspectFn inspect_;
   std::vector<detect::Alert> alerts_;
   std::vector<detect::StreamChunk> chunks_;
+  std::vector<uint8_t> chunk_to_server_;  // per chunks_ entry: its direction
+  std::vector<app::HttpEvent> http_events_;
+  app::HttpStats http_stats_;
   std::vector<flow::KeyedPacket> keys_;  // per batch packet
   std::vector<uint8_t> keyed_;           // per batch packet: keys_[i] is valid
   // What detection keeps per flow, by flow entry (Flow::index), reset when the entry gets a new
@@ -163,7 +171,20 @@ class Worker {
   struct FlowState {
     detect::FlowBits bits;
     FlowAction action = FlowAction::kInspect;
+    // HTTP parsing (app/http.h), made on the flow's first client bytes; freed once the flow is
+    // known not to be HTTP (http_done then stays set).
+    std::unique_ptr<app::HttpFlow> http;
+    bool http_done = false;
+    bool http_started[2] = {false, false};  // per direction: bytes were fed
+    uint64_t http_next[2] = {0, 0};         // per direction: the stream offset fed up to
+    void ResetHttp() {
+      http.reset();
+      http_done = false;
+      http_started[0] = http_started[1] = false;
+    }
   };
+  // Feeds the new bytes of chunks_ to the flow's HTTP parser, filling http_events_.
+  void FeedHttp(FlowState& state);
   std::vector<FlowState> flow_state_;
   WorkerStats stats_;
 };

@@ -4,7 +4,7 @@
 // may take. Sequence numbers are compared with serial-number arithmetic (RFC 1982), so a stream
 // that wraps past 2^32 is followed like any other.
 //
-//   flow::TcpTracker tracker({.midstream = true});
+//   flow::TcpTracker tracker({.midstream = true});   // default: off, as Suricata's
 //   flow::Lookup l = table.FindOrCreate(k, now_ns, p.caplen);
 //   flow::TcpVerdict v = tracker.Update(*l.flow, l.dir, flow::TcpSegment::From(p));
 //   if (v.restarted) reassembler.Reset(*l.flow);      // the 4-tuple was reused by a new SYN
@@ -58,7 +58,10 @@ struct TcpSegment {
 };
 
 struct TcpConfig {
-  bool midstream = true;     // pick up flows whose handshake was not seen
+  // Pick up flows whose handshake was not seen (Suricata's stream.midstream). Off by default, as
+  // in Suricata: without it such a flow is never established and its payload is inspected packet
+  // by packet only.
+  bool midstream = false;
   bool check_window = true;  // refuse payload beyond the receiver's window
 };
 

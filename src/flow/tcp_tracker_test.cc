@@ -42,7 +42,7 @@ class TcpTrackerTest : public ::testing::Test {
   }
 
   std::unique_ptr<FlowTable> table_ = std::move(*FlowTable::Create({.max_flows = 64}));
-  TcpTracker tracker_;
+  TcpTracker tracker_{{.midstream = true}};
   decode::Decoder decoder_;
 };
 
@@ -96,6 +96,21 @@ TEST_F(TcpTrackerTest, RstOutsideTheWindowIsIgnored) {
   EXPECT_EQ(tracker_.stats().rst_invalid, 1u);
   Fed real = Feed(s.SegmentAt(Side::kClient, s.next_seq(Side::kClient), packet::kTcpRst));
   EXPECT_EQ(real.l.flow->state, FlowState::kClosed);
+}
+
+TEST_F(TcpTrackerTest, MidstreamPickupIsOffByDefault) {
+  // Suricata's default: a flow whose handshake was not seen is not established (its data reaches
+  // detection packet by packet), however long it runs.
+  TcpTracker plain;
+  craft::TcpSession s = Session();
+  (void)s.Handshake();
+  for (const craft::Bytes& seg : s.ClientSends("hello, no handshake")) {
+    Fed f = Feed(seg, plain);
+    EXPECT_FALSE(f.v.payload_ok);
+    EXPECT_FALSE(f.l.flow->established());
+  }
+  EXPECT_GE(plain.stats().midstream_ignored, 1u);
+  EXPECT_EQ(plain.stats().midstream, 0u);
 }
 
 TEST_F(TcpTrackerTest, MidstreamPickupIsConfigurable) {

@@ -37,7 +37,88 @@ uint64_t HashEndpoint(const base::IpAddress& ip, uint16_t port) {
   return h;
 }
 
+void AppendBase64(std::string& out, const uint8_t* data, size_t len) {
+  static constexpr char kDigits[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t i = 0;
+  for (; i + 3 <= len; i += 3) {
+    uint32_t v = uint32_t(data[i]) << 16 | uint32_t(data[i + 1]) << 8 | data[i + 2];
+    out += kDigits[v >> 18];
+    out += kDigits[(v >> 12) & 63];
+    out += kDigits[(v >> 6) & 63];
+    out += kDigits[v & 63];
+  }
+  if (i < len) {
+    uint32_t v = uint32_t(data[i]) << 16 | (i + 1 < len ? uint32_t(data[i + 1]) << 8 : 0);
+    out += kDigits[v >> 18];
+    out += kDigits[(v >> 12) & 63];
+    out += i + 1 < len ? kDigits[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+}
+
+bool IsReject(rules::Action a) {
+  return a == rules::Action::kReject || a == rules::Action::kRejectSrc ||
+         a == rules::Action::kRejectDst || a == rules::Action::kRejectBoth;
+}
+
 }  // namespace
+
+std::string Base64(std::span<const uint8_t> bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  AppendBase64(out, bytes.data(), bytes.size());
+  return out;
+}
+
+DataLink DataLinkOf(packet::LinkType t) {
+  using packet::LinkType;
+  switch (t) {
+    case LinkType::kNull:
+      return {0, "NULL"};
+    case LinkType::kEthernet:
+      return {1, "EN10MB"};
+    case LinkType::kPpp:
+      return {9, "PPP"};
+    case LinkType::kRaw:
+      return {12, "RAW"};  // libpcap's DLT_RAW for LINKTYPE_RAW (101)
+    case LinkType::kLoop:
+      return {108, "n/a"};
+    case LinkType::kLinuxSll:
+      return {113, "LINUX_SLL"};
+    case LinkType::kIpv4:
+      return {228, "IPv4"};
+    case LinkType::kIpv6:
+      return {229, "IPv6"};
+    case LinkType::kLinuxSll2:
+      return {276, "LINUX_SLL2"};
+  }
+  return {uint32_t(t), "n/a"};
+}
+
+PacketVerdict VerdictOf(const packet::Packet& p, std::span<const detect::Alert> alerts,
+                        bool inline_mode) {
+  PacketVerdict v;
+  bool drop = false, pass = false;
+  for (const detect::Alert& a : alerts) {
+    if (IsReject(a.action) && v.reject_target == nullptr) {
+      v.reject_target = a.action == rules::Action::kRejectDst    ? "to_server"
+                        : a.action == rules::Action::kRejectBoth ? "both"
+                                                                 : "to_client";
+    }
+    drop |= a.wants_drop;
+    pass |= a.action == rules::Action::kPass;
+  }
+  if (v.reject_target != nullptr) {
+    v.action = inline_mode ? "drop" : "alert";
+  } else if (drop && inline_mode) {
+    v.action = "drop";
+  } else if (pass) {
+    v.action = "pass";
+  }
+  (void)p;
+  return v;
+}
 
 uint64_t FlowId(const packet::Packet& p) {
   // Summing the two endpoint hashes makes the id the same for both directions.
@@ -213,8 +294,25 @@ void EveWriter::Write(const packet::Packet& p, const detect::Alert& a, const Ale
   AppendJsonEscaped(line_, cr.rule.msg);
   line_ += R"(","category":")";
   AppendJsonEscaped(line_, cr.class_description);
-  fmt::format_to(out, R"(","severity":{}}}}})", cr.priority);
-  line_ += '\n';
+  fmt::format_to(out, R"(","severity":{}}},)", cr.priority);
+  // The packet as captured (for a rebuilt datagram: the first fragment's link-layer header, then
+  // the whole datagram), as Suricata's `packet: yes`.
+  line_ += R"("packet":")";
+  AppendBase64(line_, p.data, p.caplen);
+  DataLink link = DataLinkOf(p.linktype);
+  fmt::format_to(out, R"(","packet_info":{{"linktype":{},"linktype_name":"{}"}},)", link.value,
+                 link.name);
+  PacketVerdict verdict = VerdictOf(
+      p, meta.packet_alerts.empty() ? std::span<const detect::Alert>(&a, 1) : meta.packet_alerts,
+      inline_mode_);
+  fmt::format_to(out, R"("verdict":{{"action":"{}")", verdict.action);
+  if (verdict.reject_target != nullptr) {
+    const char* reply = p.ip_proto == packet::kProtoTcp                 ? R"(["tcp-reset"])"
+                        : p.ip_proto == packet::kProtoUdp || p.has_icmp ? R"(["icmp-prohib"])"
+                                                                        : "[]";
+    fmt::format_to(out, R"(,"reject-target":"{}","reject":{})", verdict.reject_target, reply);
+  }
+  line_ += "}}\n";
   file_->Append(line_);
 }
 

@@ -14,6 +14,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "base/result.h"
@@ -33,6 +34,18 @@ namespace vigil::output {
 // The protocol name as Snort and Suricata print it: TCP, UDP, ICMP, IPV6-ICMP, IP-in-IP, IPv6,
 // GRE, ESP, AH, SCTP, or the number.
 [[nodiscard]] std::string ProtoName(const packet::Packet& p);
+
+// `bytes` in base64 (RFC 4648, with padding).
+[[nodiscard]] std::string Base64(std::span<const uint8_t> bytes);
+
+// A link-layer type as Suricata's EVE packet_info names it: libpcap's DLT value (raw IP is
+// DLT_RAW, 12) and Suricata's name for it ("EN10MB", "LINUX_SLL", "RAW", "IPv6", ...; "n/a" for
+// one Suricata does not name).
+struct DataLink {
+  uint32_t value;
+  const char* name;
+};
+[[nodiscard]] DataLink DataLinkOf(packet::LinkType t);
 
 // Appends `s` to `out` as the body of a JSON string (quotes not included).
 void AppendJsonEscaped(std::string& out, std::string_view s);
@@ -55,7 +68,21 @@ class BufferedFile {
 struct AlertMeta {
   uint64_t flow_id = 0;  // the flow table's id; 0 = none (EVE then uses FlowId(packet))
   bool rebuilt = false;  // the packet is a datagram rebuilt from fragments (EVE pkt_src "defrag")
+  // Every alert of the packet (this one included), for the packet's verdict; empty: this alert
+  // is the packet's only one.
+  std::span<const detect::Alert> packet_alerts;
 };
+
+// The packet's final verdict as Suricata 8's EVE `verdict` object states it, from all of the
+// packet's alerts: a reject rule gives action "drop" inline ("alert" otherwise) with its
+// reject-target and the reply sent (tcp-reset, or icmp-prohib for UDP and ICMP); a drop rule
+// gives "drop" inline; a pass rule "pass"; otherwise "alert".
+struct PacketVerdict {
+  const char* action = "alert";
+  const char* reject_target = nullptr;  // "to_client", "to_server", "both"; null: no reject
+};
+[[nodiscard]] PacketVerdict VerdictOf(const packet::Packet& p,
+                                      std::span<const detect::Alert> alerts, bool inline_mode);
 
 class AlertFastWriter {
  public:
@@ -69,6 +96,9 @@ class AlertFastWriter {
   std::string line_;
 };
 
+// EVE alert events carry, beyond the 5-tuple and the `alert` object, the fields Suricata writes
+// when its alert output sets `packet: yes` and `verdict: yes`: `packet` (the packet's bytes from
+// its link-layer header, base64), `packet_info` ({linktype, linktype_name}) and `verdict`.
 class EveWriter {
  public:
   // `inline_mode` decides alert.action for drop rules: "blocked" inline, "allowed" otherwise.

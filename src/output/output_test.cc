@@ -110,9 +110,72 @@ TEST_F(OutputTest, EveAlertHasSuricataFields) {
       std::string::npos);
   EXPECT_NE(line.find(R"("alert":{"action":"allowed","gid":1,"signature_id":2019401,"rev":3,)"
                       R"("signature":"ET POLICY \"quoted\" \\ test",)"
-                      R"("category":"Potential Corporate Privacy Violation","severity":1}})"),
+                      R"("category":"Potential Corporate Privacy Violation","severity":1},)"),
             std::string::npos);
   EXPECT_EQ(line.back(), '\n');
+}
+
+TEST_F(OutputTest, EveAlertCarriesPacketAndVerdict) {
+  // Suricata's `packet: yes` and `verdict: yes` fields: the captured bytes in base64, the link
+  // type by libpcap's number and Suricata's name, and the packet's final verdict.
+  Fixture f;
+  const uint8_t frame[] = {0x00, 0x01, 0x02, 0x03, 0xfe, 0xff, 0x10};
+  f.packet.data = frame;
+  f.packet.caplen = sizeof frame;
+  f.packet.linktype = packet::LinkType::kLinuxSll;
+  detect::CompiledRule drop_rule = f.rule;
+  drop_rule.rule.sid = 7;
+  auto path = TempPath("eve_packet.json");
+  {
+    auto w = EveWriter::Open(path);
+    ASSERT_TRUE(w);
+    (*w)->Write(f.packet, {&f.rule, false});
+  }
+  std::string line = ReadAll(path);
+  EXPECT_NE(line.find(R"("packet":"AAECA/7/EA==","packet_info":{"linktype":113,)"
+                      R"("linktype_name":"LINUX_SLL"},"verdict":{"action":"alert"}})"),
+            std::string::npos)
+      << line;
+}
+
+TEST_F(OutputTest, VerdictFollowsSuricata) {
+  Fixture f;
+  detect::CompiledRule r = f.rule;
+  detect::Alert alert{&r, false};
+  detect::Alert drop{&r, true};
+  drop.action = rules::Action::kDrop;
+  detect::Alert reject{&r, true};
+  reject.action = rules::Action::kRejectBoth;
+  detect::Alert pass{&r, false};
+  pass.action = rules::Action::kPass;
+  auto verdict = [&](std::initializer_list<detect::Alert> alerts, bool inline_mode) {
+    std::vector<detect::Alert> v(alerts);
+    return VerdictOf(f.packet, v, inline_mode);
+  };
+  EXPECT_STREQ(verdict({alert, alert}, false).action, "alert");
+  EXPECT_STREQ(verdict({alert, drop}, false).action, "alert");  // IDS: nothing is dropped
+  EXPECT_STREQ(verdict({alert, drop}, true).action, "drop");
+  EXPECT_EQ(verdict({alert, drop}, true).reject_target, nullptr);
+  EXPECT_STREQ(verdict({reject}, false).action, "alert");
+  EXPECT_STREQ(verdict({reject}, false).reject_target, "both");
+  EXPECT_STREQ(verdict({reject}, true).action, "drop");
+  EXPECT_STREQ(verdict({pass}, false).action, "pass");
+}
+
+TEST_F(OutputTest, Base64AndDataLinkNames) {
+  auto b64 = [](std::string_view s) {
+    return Base64({reinterpret_cast<const uint8_t*>(s.data()), s.size()});
+  };
+  EXPECT_EQ(b64(""), "");
+  EXPECT_EQ(b64("f"), "Zg==");
+  EXPECT_EQ(b64("fo"), "Zm8=");
+  EXPECT_EQ(b64("foo"), "Zm9v");
+  EXPECT_EQ(b64("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(DataLinkOf(packet::LinkType::kEthernet).value, 1u);
+  EXPECT_STREQ(DataLinkOf(packet::LinkType::kEthernet).name, "EN10MB");
+  EXPECT_EQ(DataLinkOf(packet::LinkType::kRaw).value, 12u);  // DLT_RAW, as Suricata reports it
+  EXPECT_STREQ(DataLinkOf(packet::LinkType::kIpv6).name, "IPv6");
+  EXPECT_STREQ(DataLinkOf(packet::LinkType::kLinuxSll2).name, "LINUX_SLL2");
 }
 
 TEST_F(OutputTest, FlowIdIsSymmetricAndDistinguishesFlows) {

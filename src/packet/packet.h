@@ -16,6 +16,7 @@ namespace vigil::packet {
 enum class LinkType : uint16_t {
   kNull = 0,  // BSD loopback: 4-byte host-order address family
   kEthernet = 1,
+  kPpp = 9,         // PPP (RFC 1661): an optional ff 03 address/control, a 1- or 2-byte protocol
   kRaw = 101,       // raw IPv4 or IPv6, version from the first nibble
   kLoop = 108,      // OpenBSD loopback: 4-byte network-order address family
   kLinuxSll = 113,  // Linux cooked capture v1

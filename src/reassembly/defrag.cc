@@ -113,7 +113,7 @@ base::Result<std::unique_ptr<Defragmenter>> Defragmenter::Create(DefragConfig co
 Defragmenter::~Defragmenter() = default;
 
 uint64_t Defragmenter::Footprint(const Tracker& t) const {
-  return kTrackerOverhead + t.header.size() + t.data.memory();
+  return kTrackerOverhead + t.header.size() + t.link.size() + t.data.memory();
 }
 
 void Defragmenter::Drop(TrackerList::iterator t) {
@@ -194,7 +194,9 @@ std::span<const uint8_t> Defragmenter::Add(const packet::Packet& p, int64_t now_
     ++stats_.too_many_fragments;
     return {};
   }
-  const uint64_t cost = f.len + SegmentList::kPieceOverhead + (f.offset == 0 ? f.header_len : 0);
+  const bool keep_link = p.l3_offset <= kMaxLinkHeader;
+  const uint64_t cost = f.len + SegmentList::kPieceOverhead +
+                        (f.offset == 0 ? f.header_len + (keep_link ? p.l3_offset : 0) : 0);
   if (source_bytes_[key.src] + cost > config_.per_source_memcap) {
     ++stats_.source_memcap_drop;
     if (t->fragments == 0) Drop(t);
@@ -215,6 +217,10 @@ std::span<const uint8_t> Defragmenter::Add(const packet::Packet& p, int64_t now_
   if (f.offset == 0 && !t->have_first) {
     t->have_first = true;
     t->header.assign(p.data + p.l3_offset, p.data + p.l3_offset + f.header_len);
+    if (keep_link) {
+      t->link.assign(p.data, p.data + p.l3_offset);
+      t->linktype = p.linktype;
+    }
     t->next_header_at = f.next_header_at;
     t->proto = f.proto;
   }
@@ -256,15 +262,18 @@ std::span<const uint8_t> Defragmenter::Add(const packet::Packet& p, int64_t now_
 }
 
 std::span<const uint8_t> Defragmenter::Rebuild(Tracker& t) {
+  const size_t link_len = t.link.size();
   const size_t header_len = t.header.size();
-  out_.assign(header_len + t.total_len, 0);
-  std::memcpy(out_.data(), t.header.data(), header_len);
+  out_.assign(link_len + header_len + t.total_len, 0);
+  if (link_len != 0) std::memcpy(out_.data(), t.link.data(), link_len);
+  last_linktype_ = t.linktype;
+  uint8_t* ip = out_.data() + link_len;
+  std::memcpy(ip, t.header.data(), header_len);
   for (const SegmentList::Segment& s : t.data.segments()) {
     if (s.start >= t.total_len) break;
     const uint64_t n = std::min<uint64_t>(s.len, t.total_len - s.start);
-    std::memcpy(out_.data() + header_len + s.start, s.data(), n);
+    std::memcpy(ip + header_len + s.start, s.data(), n);
   }
-  uint8_t* ip = out_.data();
   if (t.key.family == 4) {
     base::StoreBe16(ip + 2, uint16_t(header_len + t.total_len));
     base::StoreBe16(ip + 6, 0);
@@ -274,7 +283,7 @@ std::span<const uint8_t> Defragmenter::Rebuild(Tracker& t) {
     base::StoreBe16(ip + 4, uint16_t(header_len - 40 + t.total_len));
     ip[t.next_header_at] = t.proto;
   }
-  return {out_.data(), out_.size()};
+  return {ip, header_len + t.total_len};
 }
 
 }  // namespace vigil::reassembly

@@ -19,6 +19,9 @@
 // length fixed, flags and offset cleared and the checksum recomputed; IPv6 keeps the offset-0
 // fragment's unfragmentable part (header and extension headers before the fragment header),
 // drops the fragment header, and fixes the payload length and the next-header chain.
+// last_frame() is the same datagram behind the offset-0 fragment's link-layer header (Ethernet
+// and VLAN tags, PPP, ...; up to kMaxLinkHeader bytes, none beyond) in that fragment's link type,
+// the frame Suricata logs for a reassembled packet (EVE `packet`, pcap logs).
 //
 // Datagrams are keyed by source, destination, identification, protocol (IPv4) and family.
 // Anomalies, each a named counter: defrag.overlap and defrag.overlap_conflict (overlapping
@@ -51,6 +54,10 @@
 #include "reassembly/overlap.h"
 
 namespace vigil::reassembly {
+
+// The longest link-layer header kept for last_frame(): Ethernet with a few VLAN tags, cooked
+// captures and PPP fit.
+inline constexpr uint32_t kMaxLinkHeader = 64;
 
 struct DefragConfig {
   PolicyTable policies{Policy::kBsd};  // by destination address; frag3's default is bsd
@@ -99,6 +106,12 @@ class Defragmenter {
   // completed its datagram, else an empty span. The bytes stay valid until the next Add.
   [[nodiscard]] std::span<const uint8_t> Add(const packet::Packet& p, int64_t now_ns);
 
+  // The datagram the last completing Add returned, behind its offset-0 fragment's link-layer
+  // header, and that header's link type (kRaw when the header was longer than kMaxLinkHeader).
+  // Valid until the next Add.
+  [[nodiscard]] std::span<const uint8_t> last_frame() const { return {out_.data(), out_.size()}; }
+  [[nodiscard]] packet::LinkType last_linktype() const { return last_linktype_; }
+
   // Drops up to `budget` datagrams whose timeout has passed at `now_ns`; returns how many.
   size_t Expire(int64_t now_ns, size_t budget);
 
@@ -127,6 +140,8 @@ class Defragmenter {
     Policy policy = Policy::kBsd;
     int64_t first_ns = 0;
     std::vector<uint8_t> header;  // IPv4 header or IPv6 unfragmentable part, from offset 0
+    std::vector<uint8_t> link;    // the offset-0 fragment's link-layer header
+    packet::LinkType linktype = packet::LinkType::kRaw;
     uint32_t next_header_at = 0;  // IPv6: where in `header` the fragment header was named
     uint8_t proto = 0;            // IPv6: the fragment header's next header
     bool have_first = false;
@@ -147,7 +162,8 @@ class Defragmenter {
   std::unordered_map<Key, TrackerList::iterator, KeyHash> index_;
   std::unordered_map<std::array<uint8_t, 16>, uint64_t, SourceHash> source_bytes_;
   uint64_t memory_used_ = 0;
-  std::vector<uint8_t> out_;
+  std::vector<uint8_t> out_;  // link-layer header, then the datagram
+  packet::LinkType last_linktype_ = packet::LinkType::kRaw;
   DefragStats stats_;
 };
 

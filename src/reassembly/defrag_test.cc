@@ -96,6 +96,43 @@ craft::Bytes Frag(uint16_t offset, bool more, const std::string& data, uint16_t 
 // UDP header: ports 1111 -> 2222, length 24, checksum 0.
 const std::string kUdpHeader("\x04\x57\x08\xae\x00\x18\x00\x00", 8);
 
+TEST_F(DefragTest, LastFrameKeepsTheFirstFragmentsLinkHeader) {
+  // Suricata logs a reassembled packet behind its first fragment's link-layer header, in that
+  // capture's link type: with Ethernet the rebuilt frame is the unfragmented frame.
+  for (const char* src : {"10.0.0.1", "2001:db8::1"}) {
+    const char* dst = src[0] == '1' ? "10.0.0.2" : "2001:db8::2";
+    const craft::Bytes frame =
+        craft::UdpFrame({craft::Addr(src), 5000}, {craft::Addr(dst), 53}, Payload(1500, 9));
+    auto pieces = craft::Fragment(frame, 512);
+    ASSERT_TRUE(pieces.has_value());
+    std::vector<uint8_t> whole;
+    for (const craft::Bytes& piece : *pieces) whole = Feed(piece);
+    ASSERT_FALSE(whole.empty());
+    EXPECT_EQ(d_->last_linktype(), packet::LinkType::kEthernet);
+    const std::span<const uint8_t> last = d_->last_frame();
+    ASSERT_EQ(last.size(), frame.size()) << src;
+    EXPECT_TRUE(std::equal(last.begin(), last.end(), frame.begin())) << src;
+  }
+  // Raw IPv6 (no link-layer header): the frame is the datagram, in that link type.
+  const craft::Bytes frame = craft::UdpFrame({craft::Addr("2001:db8::1"), 5000},
+                                             {craft::Addr("2001:db8::2"), 53}, Payload(1500, 3));
+  auto pieces = craft::Fragment(frame, 512);
+  ASSERT_TRUE(pieces.has_value());
+  std::span<const uint8_t> whole;
+  for (const craft::Bytes& piece : *pieces) {
+    packet::Packet p;
+    p.data = piece.data() + 14;
+    p.caplen = p.wirelen = uint32_t(piece.size() - 14);
+    p.linktype = packet::LinkType::kIpv6;
+    decoder_.Decode(p);
+    whole = d_->Add(p, 0);
+  }
+  ASSERT_FALSE(whole.empty());
+  EXPECT_EQ(d_->last_linktype(), packet::LinkType::kIpv6);
+  EXPECT_EQ(d_->last_frame().size(), whole.size());
+  EXPECT_EQ(d_->last_frame().data(), whole.data());
+}
+
 TEST_F(DefragTest, OverlappingFragmentsFollowThePolicy) {
   struct Case {
     Policy policy;

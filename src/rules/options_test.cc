@@ -97,6 +97,10 @@ TEST(Options, CanonicalText) {
       {"byte_test:10,>,5,0,string;", "byte_test:10,>,5,0,string,dec;"},
       {"byte_jump:2,-10,relative,from_beginning,little,post_offset 10;",
        "byte_jump:2,-10,relative,little,from_beginning,post_offset 10;"},
+      // byte_jump reads 0 bytes (a jump by post_offset alone); byte_test's offset is any 32-bit
+      // integer (Suricata), one past every buffer never matching.
+      {"byte_jump:0,0,relative,post_offset -7;", "byte_jump:0,0,relative,post_offset -7;"},
+      {"byte_test:1,=,65,214748364;", "byte_test:1,=,65,214748364;"},
       {"byte_jump:4,0,relative,multiplier 2,align,dce;",
        "byte_jump:4,0,relative,multiplier 2,dce,align;"},
       {"byte_extract:2,26,Total.Count,relative,little; byte_jump:2,Total.Count;",
@@ -257,7 +261,7 @@ TEST(Options, ErrorsNameTheExactColumn) {
       {R"(http_header:fild x; content:"a";)", "fild x", 0, "unknown argument 'fild x'"},
       {R"(http_header:field; content:"a";)", "field", 0, "'field' needs a header name"},
       // pcre
-      {R"(pcre:/x/;)", "/x/", 0, "pcre must be a quoted"},
+      {R"(pcre:x/;)", "x/", 0, "pcre must be a quoted"},
       {R"(pcre:"x/i";)", "x/i", 0, "pcre must start with '/'"},
       {R"(pcre:"/x";)", "/x", 0, "pcre has no closing '/'"},
       {R"(pcre:"//i";)", "//i", 0, "empty pcre regex"},
@@ -318,6 +322,8 @@ TEST(Options, ErrorsNameTheExactColumn) {
       {"byte_test:4,>,1,0,bitmask 0xzz;", "0xzz", 0, "bitmask must be a hexadecimal number"},
       {"byte_test:4,>,1,0,multiplier 2;", "multiplier 2", 0, "unknown byte_test argument"},
       {"byte_jump:4;", "4;", 0, "byte_jump needs bytes,offset"},
+      {"byte_jump:11,0;", "11", 0, "byte_jump reads 0 to 10 bytes unless 'string'"},
+      {"byte_test:1,=,65,2147483648;", "2147483648", 0, "byte_test offset must be an integer"},
       {"byte_jump:4,0,multiplier 0;", "0;", 0, "multiplier must be an integer from 1"},
       {"byte_jump:4,0,from_beginning,from_end;", "from_end", 0,
        "from_beginning and from_end may be given once"},

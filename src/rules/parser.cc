@@ -1052,11 +1052,13 @@ base::Status HandlePcre(Builder& b, const OptionToken& opt) {
     ++pos;
     while (pos < t.size() && IsSpace(t[pos])) ++pos;
   }
-  if (pos >= t.size() || t[pos] != '"' || t.size() - pos < 2 || t.back() != '"') {
+  // Suricata also takes the pattern unquoted (`pcre:/one/U;`).
+  bool unquoted = pos < t.size() && t[pos] == '/';
+  if (!unquoted && (pos >= t.size() || t[pos] != '"' || t.size() - pos < 2 || t.back() != '"')) {
     return b.Fail(opt.value.offset + pos, "pcre must be a quoted \"/regex/flags\"");
   }
-  std::string_view body = t.substr(pos + 1, t.size() - pos - 2);
-  size_t body_offset = opt.value.offset + pos + 1;
+  std::string_view body = unquoted ? t.substr(pos) : t.substr(pos + 1, t.size() - pos - 2);
+  size_t body_offset = opt.value.offset + pos + (unquoted ? 0 : 1);
   if (body.empty() || body[0] != '/') {
     return b.Fail(body_offset, "pcre must start with '/' inside the quotes");
   }
@@ -1610,7 +1612,8 @@ base::Status ParseByteFlags(Builder& b, std::string_view keyword, const std::vec
 }
 
 // Bytes to read: 1..10 as binary (Snort's limit), 0..23 as a string ("string,dec"; Suricata reads
-// a string of any length for 0).
+// a string of any length for 0). byte_jump also reads 0 binary bytes (value 0: the jump is
+// post_offset alone; Snort 3's 0..10 and Suricata's 0..8 both allow it).
 base::Result<uint8_t> ByteCount(Builder& b, std::string_view keyword, const Token& t) {
   auto v = IntValue(b, std::string(keyword) + " byte count", t, 0, 23);
   if (!v) return v.error();
@@ -1618,9 +1621,11 @@ base::Result<uint8_t> ByteCount(Builder& b, std::string_view keyword, const Toke
 }
 
 base::Status CheckByteCount(Builder& b, std::string_view keyword, const Token& t, uint8_t bytes,
-                            ByteString string) {
-  if (string == ByteString::kNone && (bytes > 10 || bytes == 0)) {
-    return b.Fail(t, std::string(keyword) + " reads 1 to 10 bytes unless 'string' is given");
+                            ByteString string, bool zero_ok = false) {
+  if (string == ByteString::kNone && (bytes > 10 || (bytes == 0 && !zero_ok))) {
+    return b.Fail(
+        t, std::string(keyword) + (zero_ok ? " reads 0 to 10 bytes unless 'string' is given"
+                                           : " reads 1 to 10 bytes unless 'string' is given"));
   }
   return {};
 }
@@ -1664,7 +1669,10 @@ base::Status HandleByteTest(Builder& b, const OptionToken& opt) {
       IntOrVarValue(b, "byte_test value", parts[2], 0, std::numeric_limits<int64_t>::max());
   if (!value) return value.error();
   t.value = std::move(*value);
-  auto offset = IntOrVarValue(b, "byte_test offset", parts[3], -kMaxOffset, kMaxOffset);
+  // Suricata reads byte_test's offset as any 32-bit integer (Snort 3 bounds it at 65535); one
+  // past every buffer loads and never matches.
+  auto offset = IntOrVarValue(b, "byte_test offset", parts[3], std::numeric_limits<int32_t>::min(),
+                              std::numeric_limits<int32_t>::max());
   if (!offset) return offset.error();
   t.offset = std::move(*offset);
   ByteFlags f;
@@ -1697,7 +1705,8 @@ base::Status HandleByteJump(Builder& b, const OptionToken& opt) {
       !st) {
     return st;
   }
-  if (auto st = CheckByteCount(b, "byte_jump", parts[0], j.bytes, f.string); !st) return st;
+  if (auto st = CheckByteCount(b, "byte_jump", parts[0], j.bytes, f.string, /*zero_ok=*/true); !st)
+    return st;
   j.relative = f.relative;
   j.multiplier = f.multiplier;
   j.endian = f.endian;

@@ -8,10 +8,11 @@
 // For every test in qualifying.json: vigil runs on the test's pcap with its rules (and its
 // suricata.yaml as `-c`, for the address and port variables), then every `filter` check of
 // test.yaml whose `match` has `event_type: alert` is evaluated on vigil's eve.json: the number of
-// alert events whose fields equal every `match` entry (dotted keys reach into objects) must equal
-// `count`. Checks on other event types (flow, stats, http, ...) are outside what vigil emits and
-// are listed as skipped, as are checks limited to Suricata versions before 8 (`lt-version`). A
-// test with no alert check left is reported as skipped, not passed.
+// alert events whose fields equal every `match` entry (dotted keys reach into objects; a last key
+// `__len` is the length of a string, array or object) must equal `count`. Checks on other event
+// types (flow, stats, http, ...) are outside what vigil emits and are listed as skipped, as are
+// checks limited to Suricata versions before 8 (`lt-version`). A test with no alert check left is
+// reported as skipped, not passed.
 //
 // Prints PASS/FAIL/SKIP per test with the reason, then exactly one last line
 //   suricata-verify: N passed, M failed
@@ -225,7 +226,18 @@ Outcome RunTest(const Options& opt, const json& entry, const fs::path& work) {
     for (const json& ev : events) {
       bool all = true;
       for (const auto& [key, expected] : fields) {
-        const json* v = Lookup(ev, key);
+        // `field.__len`: suricata-verify's length of a string, array or object.
+        json length;
+        const json* v = nullptr;
+        if (key.ends_with(".__len")) {
+          const json* of = Lookup(ev, key.substr(0, key.size() - 6));
+          if (of && (of->is_string() || of->is_array() || of->is_object())) {
+            length = of->is_string() ? of->get_ref<const std::string&>().size() : of->size();
+            v = &length;
+          }
+        } else {
+          v = Lookup(ev, key);
+        }
         if (!v || !expected.IsScalar() || !ScalarEquals(*v, expected)) {
           all = false;
           break;

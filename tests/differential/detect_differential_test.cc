@@ -65,6 +65,7 @@ TEST_P(DetectDifferentialTest, DetectorEqualsEveryRuleOnEveryPacket) {
   ASSERT_TRUE(detector);
 
   size_t n_rules = (*plan)->rule_count();
+  std::unique_ptr<detect::EventFilter> filter = (*plan)->event_filter().NewWorkerFilter();
   // Each packet is inspected twice: outside any flow, and as part of an established flow (in the
   // direction its ports suggest), so that flow:established / to_server rules are compared too.
   constexpr int kContexts = 2;
@@ -93,8 +94,14 @@ TEST_P(DetectDifferentialTest, DetectorEqualsEveryRuleOnEveryPacket) {
       for (uint32_t r = 0; r < n_rules && p.ip_version != 0; ++r) {
         const detect::CompiledRule& cr = (*plan)->rule(r);
         if (!detect::MatchRule(cr, in)) continue;
-        if (cr.rule.action == rules::Action::kPass) passed = true;
-        if (cr.rule.action != rules::Action::kPass && cr.rule.action != rules::Action::kSdrop) {
+        // Thresholds and detection_filter as the Detector applies them: its own counters, fed the
+        // same matches in the same order.
+        detect::FilterVerdict v = filter->OnMatch(r, p, detect::CaptureTimeNs(p));
+        if (!v.matched) continue;
+        rules::Action action = v.action.value_or(cr.rule.action);
+        if (action == rules::Action::kPass) passed = true;
+        if (action != rules::Action::kPass && action != rules::Action::kSdrop && v.alert &&
+            !cr.flowbits.noalert) {
           want.push_back(r);
         }
       }
