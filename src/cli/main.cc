@@ -122,6 +122,7 @@ int Run(const Args& args) {
     }
     if (config->stream_midstream) options.worker.tcp.midstream = *config->stream_midstream;
     options.worker.ttl_limit = config->stream_ttl_limit;
+    if (config->packet_alert_max) plan_options.packet_alert_max = *config->packet_alert_max;
     for (size_t i = 0; i < config->action_order.size(); ++i) {
       const std::string& a = config->action_order[i];
       plan_options.action_order[i] = a == "pass"     ? detect::ActionClass::kPass
@@ -216,7 +217,7 @@ int main(int argc, char** argv) {
                  "threshold.config: suppress, threshold, event_filter, rate_filter lines");
   app.add_option("--set", args.settings,
                  "KEY=VALUE setting, as Suricata's --set (stream.midstream, stream.ttl-limit, "
-                 "threshold-file); repeatable");
+                 "threshold-file, packet-alert-max); repeatable");
   app.add_flag("--simulate-ips", args.simulate_ips,
                "act as inline on a capture (Suricata's flag): drop and reject rules block");
   app.add_option("-k,--checksum-mode", args.checksum_mode,

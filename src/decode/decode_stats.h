@@ -21,7 +21,8 @@ namespace vigil::decode {
 // Plain totals: X(field, "name"). A packet is counted under ipv4/ipv6 when its IP header was
 // decoded (ip_version != 0), under tcp/udp/icmp/icmpv6 when its transport header was, and under
 // other when its link layer carries something that is not IP (ARP, LLC, an unknown EtherType or
-// loopback family). `bytes` sums captured lengths.
+// loopback family), under gre when DecodeTunnel read a well-formed GRE header carrying a
+// protocol it decodes. `bytes` sums captured lengths.
 #define VIGIL_DECODE_COUNTERS(X)   \
   X(packets, "decode.packets")     \
   X(bytes, "decode.bytes")         \
@@ -32,6 +33,7 @@ namespace vigil::decode {
   X(icmp, "decode.icmp")           \
   X(icmpv6, "decode.icmpv6")       \
   X(fragments, "decode.fragments") \
+  X(gre, "decode.gre")             \
   X(vlan, "decode.vlan")           \
   X(arp, "decode.arp")             \
   X(llc, "decode.llc")             \
@@ -74,7 +76,11 @@ namespace vigil::decode {
   X(kUdpBadLength, "decode.udp.bad_length")                                \
   X(kUdpLengthMismatch, "decode.udp.length_mismatch")                      \
   X(kIcmpTruncated, "decode.icmp.truncated")                               \
-  X(kIcmpv6Truncated, "decode.icmpv6.truncated")
+  X(kIcmpv6Truncated, "decode.icmpv6.truncated")                           \
+  X(kGreTruncated, "decode.gre.truncated")                                 \
+  X(kGreBadVersion, "decode.gre.bad_version")                              \
+  X(kGreBadFlags, "decode.gre.bad_flags")                                  \
+  X(kGreUnsupportedProtocol, "decode.gre.unsupported_protocol")
 
 enum class Anomaly : uint8_t {
 #define VIGIL_DECODE_ENUM(value, name) value,

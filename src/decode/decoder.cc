@@ -26,10 +26,25 @@ constexpr uint32_t kUdpHeaderLen = 8;
 constexpr uint32_t kIcmpHeaderLen = 8;
 constexpr uint32_t kIpv6FragmentHeaderLen = 8;
 constexpr uint32_t kMaxIpLength = 65535;
+constexpr uint8_t kProtoGre = 47;
+
+// GRE (RFC 2784, 2890, 1701; PPTP's version 1, RFC 2637): the first 16 bits.
+constexpr uint16_t kGreChecksum = 0x8000;
+constexpr uint16_t kGreRouting = 0x4000;
+constexpr uint16_t kGreKey = 0x2000;
+constexpr uint16_t kGreSequence = 0x1000;
+constexpr uint16_t kGreStrictRoute = 0x0800;
+constexpr uint16_t kGreRecursion = 0x0700;
+constexpr uint16_t kGreAck = 0x0080;       // version 1 only
+constexpr uint16_t kGreReserved = 0x0078;  // version 1: 0x0078; version 0: also 0x0080
+constexpr uint16_t kGreVersion = 0x0007;
+constexpr uint32_t kGreHeaderLen = 4;
+constexpr uint16_t kGreTransparentEthernet = 0x6558;
 
 constexpr uint16_t kEtherTypeIpv4 = 0x0800;
 constexpr uint16_t kEtherTypeArp = 0x0806;
 constexpr uint16_t kEtherTypeIpv6 = 0x86dd;
+constexpr uint16_t kEtherTypePpp = 0x880b;      // what GRE names PPP by
 constexpr uint16_t kEtherTypeVlan = 0x8100;     // 802.1Q customer tag
 constexpr uint16_t kEtherTypeQinQ = 0x88a8;     // 802.1ad service tag
 constexpr uint16_t kEtherTypeQinQOld = 0x9100;  // pre-standard service tag
@@ -212,6 +227,103 @@ void Decoder::Decode(Packet& p) {
     }
   }
   Count(Anomaly::kLinkUnsupported);
+}
+
+bool Decoder::CarriesTunnel(const Packet& outer) {
+  return outer.ip_version != 0 && !outer.is_fragment && outer.payload_len > 0 &&
+         (outer.ip_proto == packet::kProtoIpip || outer.ip_proto == packet::kProtoIpv6 ||
+          outer.ip_proto == kProtoGre);
+}
+
+bool Decoder::ParseGre(const uint8_t* gre, uint32_t len, uint32_t* inner_at, LinkType* linktype) {
+  if (len < kGreHeaderLen) {
+    Count(Anomaly::kGreTruncated);
+    return false;
+  }
+  const uint16_t flags = LoadBe16(gre);
+  const uint16_t proto = LoadBe16(gre + 2);
+  uint32_t at = kGreHeaderLen;
+  switch (flags & kGreVersion) {
+    case 0:
+      // Nested encapsulation (recursion) and the reserved bits are obsolete: no sender sets them.
+      if (flags & (kGreRecursion | kGreAck | kGreReserved)) {
+        Count(Anomaly::kGreBadFlags);
+        return false;
+      }
+      if (flags & (kGreChecksum | kGreRouting)) at += 4;  // checksum and routing offset
+      if (flags & kGreKey) at += 4;
+      if (flags & kGreSequence) at += 4;
+      if (flags & kGreRouting) {
+        // RFC 1701 source route entries: family (2), offset (1), length (1), then `length`
+        // bytes; a null entry (family 0, length 0) ends the list.
+        while (true) {
+          if (len < at + 4) {
+            Count(Anomaly::kGreTruncated);
+            return false;
+          }
+          const uint16_t family = LoadBe16(gre + at);
+          const uint8_t sre_len = gre[at + 3];
+          at += 4 + sre_len;
+          if (family == 0 && sre_len == 0) break;
+        }
+      }
+      break;
+    case 1:
+      // PPTP: always a key (payload length, call id), never checksum, routing or recursion,
+      // and only PPP inside.
+      if (!(flags & kGreKey) || proto != kEtherTypePpp ||
+          (flags & (kGreChecksum | kGreRouting | kGreStrictRoute | kGreRecursion | kGreReserved))) {
+        Count(Anomaly::kGreBadFlags);
+        return false;
+      }
+      at += 4;
+      if (flags & kGreSequence) at += 4;
+      if (flags & kGreAck) at += 4;
+      break;
+    default:
+      Count(Anomaly::kGreBadVersion);
+      return false;
+  }
+  if (at > len) {
+    Count(Anomaly::kGreTruncated);
+    return false;
+  }
+  switch (proto) {
+    case kEtherTypeIpv4:
+    case kEtherTypeIpv6:
+      *linktype = LinkType::kRaw;
+      break;
+    case kEtherTypePpp:
+      *linktype = LinkType::kPpp;
+      break;
+    case kGreTransparentEthernet:
+      *linktype = LinkType::kEthernet;
+      break;
+    default:
+      Count(Anomaly::kGreUnsupportedProtocol);
+      return false;
+  }
+  ++stats_.gre;
+  *inner_at = at;
+  return at < len;  // a PPTP acknowledgment carries nothing
+}
+
+bool Decoder::DecodeTunnel(const Packet& outer, Packet& inner) {
+  if (!CarriesTunnel(outer)) return false;
+  uint32_t at = 0;
+  LinkType linktype = LinkType::kRaw;
+  if (outer.ip_proto == kProtoGre && !ParseGre(outer.payload, outer.payload_len, &at, &linktype)) {
+    return false;
+  }
+  inner = Packet{};
+  inner.data = outer.payload + at;
+  inner.caplen = inner.wirelen = outer.payload_len - at;
+  inner.linktype = linktype;
+  inner.ts = outer.ts;
+  inner.number = outer.number;
+  Decode(inner);
+  inner.outer = &outer;
+  return true;
 }
 
 void Decoder::DecodeLoopbackFamily(Packet& p, uint32_t family) {

@@ -39,6 +39,14 @@
 //   starts and `payload` is all of it, trimmed like any payload.
 // - Payload never extends past `caplen` nor past the IP length (link-layer padding excluded);
 //   for UDP it also stops at the UDP length when that is shorter than the IP payload.
+// - Tunnels: DecodeTunnel() decodes the packet an IP-in-IP (4), IPv6-in-IP (41) or GRE (47,
+//   generic routing encapsulation) packet carries. GRE version 0 (RFC 2784/2890: checksum, key,
+//   sequence number and RFC 1701 source-routing entries skipped) carrying IPv4, IPv6, PPP or
+//   Ethernet (transparent bridging, 0x6558), and version 1, PPTP's enhanced GRE (RFC 2637: key
+//   required, optional sequence and acknowledgment numbers) carrying PPP, are decoded; the inner
+//   packet starts at what the GRE header carries, so a PPP or Ethernet inner packet keeps that
+//   link layer (as Suricata's tunnel packets do). Other GRE protocols and malformed GRE headers
+//   are counted (decode.gre.*) and not decoded.
 //
 // Cost: one pass over the headers, each byte read once, plus the IPv4 header checksum (IHL*2
 // 16-bit additions). No allocation, no string work, no virtual call; counters are array slots.
@@ -67,6 +75,15 @@ class Decoder {
   // Decode() on every packet of the batch, in order.
   void DecodeBatch(packet::Batch& b);
 
+  // True when `outer` (decoded, not a fragment) carries a tunnel protocol DecodeTunnel reads:
+  // IP in IP, IPv6 in IP or GRE, with a payload. Reads no byte; counts nothing.
+  [[nodiscard]] static bool CarriesTunnel(const packet::Packet& outer);
+  // Makes `inner` the packet `outer`'s tunnel carries and decodes it (inner.outer = &outer;
+  // timestamp and number copied; inner.data points into outer.data). Returns false, leaving
+  // `inner` unspecified, when the tunnel header is malformed or its protocol is not one vigil
+  // decodes (both counted), or there is nothing inside.
+  [[nodiscard]] bool DecodeTunnel(const packet::Packet& outer, packet::Packet& inner);
+
   [[nodiscard]] const DecodeStats& stats() const { return stats_; }
 
  private:
@@ -84,6 +101,10 @@ class Decoder {
   void DecodeTcp(packet::Packet& p, uint32_t offset, uint32_t end, uint32_t declared_end);
   void DecodeUdp(packet::Packet& p, uint32_t offset, uint32_t end, uint32_t declared_end);
   void DecodeIcmp(packet::Packet& p, uint32_t offset, uint32_t end, bool v6);
+
+  // Where the packet inside a GRE payload starts (relative to `gre`) and its link type; false
+  // when it is not decoded (counted).
+  bool ParseGre(const uint8_t* gre, uint32_t len, uint32_t* inner_at, packet::LinkType* linktype);
 
   DecodeStats stats_;
 };

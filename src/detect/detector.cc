@@ -260,6 +260,7 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
     const PlanOptions& options) {
   std::unique_ptr<DetectionPlan> plan(new DetectionPlan());
   plan->rank_ = {4, 4, 4, 4};
+  plan->packet_alert_max_ = options.packet_alert_max;
   for (size_t i = 0; i < options.action_order.size(); ++i) {
     uint8_t& r = plan->rank_[size_t(options.action_order[i])];
     if (r == 4) r = uint8_t(i);
@@ -315,6 +316,7 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
     cr.negated_address = HasNegation(r.src_addr) || HasNegation(r.dst_addr);
     // Options compiled here, once, rather than on the first packet that reaches the rule.
     (void)CompileRule(cr);
+    cr.needs_full_matcher = NeedsFullMatcher(cr);
   }
   std::vector<const rules::Rule*> plan_rules;
   for (const CompiledRule& cr : plan->rules_) plan_rules.push_back(&cr.rule);
@@ -472,13 +474,23 @@ void Detector::Evaluate(const MatchInput& in, Unit unit) {
       applies = false;
     }
     if (!applies || alerted_stamp_[r] == packet_stamp_) continue;
-    ++stats_.candidates;
-    if (!MatchRule(cr, in)) continue;
+    // The rule's own packet conditions (header, flowbits, flags, dsize, ...) before the full
+    // matcher: rules without a content, which no scan selects, mostly stop here.
+    if (!MatchPacketConditions(cr, in)) {
+      ++stats_.condition_rejects;
+      continue;
+    }
+    // A rule with no option on a buffer is decided by its conditions; the others go through the
+    // full matcher (the option walk).
+    if (cr.needs_full_matcher) {
+      ++stats_.candidates;
+      if (!MatchRule(cr, in)) continue;
+    }
     ++stats_.matches;
     alerted_stamp_[r] = packet_stamp_;
     // State changes first: thresholds never hold flowbits commands back (thresholds.h).
     if (!cr.flowbits.commands.empty()) ApplyAll(cr.flowbits, flow.bits);
-    FilterVerdict v = filter_->OnMatch(r, *in.packet, CaptureTimeNs(*in.packet));
+    FilterVerdict v = filter_->OnMatch(r, *in.packet, CaptureTimeNs(*in.packet), flow.flow_id);
     if (!v.matched) {
       ++stats_.filtered;
       continue;
@@ -517,7 +529,13 @@ Verdict Detector::Finish(const FlowContext& flow, std::vector<Alert>& alerts) {
       v.drop = true;
       v.drop_flow |= flow_scope;
     }
-    if (m.alert && a != rules::Action::kSdrop) alerts.push_back({&cr, drop, m.in_stream, a});
+    if (m.alert && a != rules::Action::kSdrop) {
+      if (alerts.size() - first < plan_.packet_alert_max()) {
+        alerts.push_back({&cr, drop, m.in_stream, a});
+      } else {
+        ++stats_.alerts_discarded;
+      }
+    }
   }
   stats_.alerts += alerts.size() - first;
   return v;
@@ -677,7 +695,8 @@ void Detector::RecordTxMatch(uint32_t r, const MatchInput& in) {
   const CompiledRule& cr = plan_.rule(r);
   ++stats_.matches;
   if (!cr.flowbits.commands.empty()) ApplyAll(cr.flowbits, in.flow->bits);
-  FilterVerdict v = filter_->OnMatch(r, *in.packet, CaptureTimeNs(*in.packet));
+  FilterVerdict v = filter_->OnMatch(r, *in.packet, CaptureTimeNs(*in.packet),
+                                     in.flow != nullptr ? in.flow->flow_id : 0);
   if (!v.matched) {
     ++stats_.filtered;
     return;

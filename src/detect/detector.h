@@ -86,6 +86,10 @@ struct PlanOptions {
   // read during Build.
   const rules::ThresholdConfig* thresholds = nullptr;
   EventFilterOptions event_filter;  // the per-worker threshold counters' cap
+  // Suricata's packet-alert-max: at most this many alerts are reported per packet, the first
+  // ones in the order the matches take effect; the rest are discarded (their actions still
+  // apply) and counted in DetectStats::alerts_discarded. 0 = no alert is reported.
+  uint32_t packet_alert_max = 15;
 };
 
 class DetectionPlan {
@@ -105,6 +109,7 @@ class DetectionPlan {
 
   // Position of the action class in the action order (0 = takes effect first).
   [[nodiscard]] uint8_t rank(ActionClass c) const { return rank_[size_t(c)]; }
+  [[nodiscard]] uint32_t packet_alert_max() const { return packet_alert_max_; }
 
   [[nodiscard]] size_t rule_count() const { return rules_.size(); }
   [[nodiscard]] const CompiledRule& rule(size_t i) const { return rules_[i]; }
@@ -177,6 +182,7 @@ class DetectionPlan {
   base::Status BuildTransactionRules();
   std::array<TxStagePlan, app::kHttpStageCount> tx_stages_;
   std::array<uint8_t, 4> rank_ = {0, 1, 2, 3};
+  uint32_t packet_alert_max_ = 15;
   std::unique_ptr<EventFilter> event_filter_;
   std::vector<base::Error> warnings_;
 };
@@ -190,10 +196,14 @@ struct DetectStats {
   uint64_t literal_filter_rejects = 0;  // candidates dropped by the literal filter
   uint64_t packets_full_match = 0;      // packets with at least one rule to evaluate fully
   uint64_t address_candidates = 0;      // candidates found through the address index
+  uint64_t condition_rejects = 0;       // candidates failing their header / packet conditions
   uint64_t candidates = 0;              // rule evaluations by the full matcher
   uint64_t matches = 0;                 // rules that matched (before pass suppression)
   uint64_t alerts = 0;                  // alerts reported
-  uint64_t passed = 0;                  // packets a pass rule let through
+  // Alerts past PlanOptions::packet_alert_max on their packet, not reported (Suricata's
+  // detect.alert_queue_overflow).
+  uint64_t alerts_discarded = 0;
+  uint64_t passed = 0;         // packets a pass rule let through
   uint64_t filtered = 0;       // full matches a threshold or detection_filter did not let count
   uint64_t transactions = 0;   // HTTP transaction stages inspected
   uint64_t tx_candidates = 0;  // rule evaluations on transactions
@@ -228,7 +238,7 @@ class Detector {
   // dropped. Scope: a drop or pass of an IP-only rule, or of a payload rule matched on data the
   // stream took (flow.payload_in_stream, or a chunk), applies to the whole flow (drop_flow,
   // pass_flow); other rules' to the packet alone. Alerts are appended in the order they took
-  // effect.
+  // effect, at most the plan's packet_alert_max of them.
   Verdict Inspect(const packet::Packet& p, const FlowContext& flow,
                   std::span<const StreamChunk> chunks, std::vector<Alert>& alerts);
 

@@ -115,6 +115,44 @@ TEST(DetectorActionsTest, SdropDropsWithoutAlertAndBadOrderIsRefused) {
   EXPECT_FALSE(DetectionPlan::Build(none, rules::ClassificationTable::Default(), twice));
 }
 
+TEST(DetectorActionsTest, PacketAlertMaxKeepsTheFirstAlertsAndStillApplies) {
+  const std::vector<std::string> rules = {
+      R"(alert tcp any any -> any any (content:"evil"; sid:1;))",
+      R"(alert tcp any any -> any any (content:"evil"; sid:2;))",
+      R"(drop tcp any any -> any any (content:"evil"; sid:3;))",
+      R"(alert tcp any any -> any any (content:"evil"; sid:4;))",
+  };
+  PlanOptions options;
+  options.packet_alert_max = 2;
+  // Default order: the drop takes effect first, so it is kept and the last alert rule goes.
+  auto plan = Plan(rules, options);
+  auto d = Detector::Create(*plan);
+  ASSERT_TRUE(d);
+  Outcome o = InspectOne(**d, TestPacket("evil").p);
+  EXPECT_EQ(o.sids, (std::vector<uint32_t>{3, 1}));
+  EXPECT_TRUE(o.verdict.drop);
+  EXPECT_EQ((*d)->stats().alerts, 2u);
+  EXPECT_EQ((*d)->stats().alerts_discarded, 2u);
+
+  // Alerts before drops: the discarded drop's action still takes effect.
+  options.action_order = {ActionClass::kAlert, ActionClass::kPass, ActionClass::kDrop,
+                          ActionClass::kReject};
+  auto alert_first = Plan(rules, options);
+  auto d2 = Detector::Create(*alert_first);
+  ASSERT_TRUE(d2);
+  o = InspectOne(**d2, TestPacket("evil").p);
+  EXPECT_EQ(o.sids, (std::vector<uint32_t>{1, 2}));
+  EXPECT_TRUE(o.verdict.drop);
+  EXPECT_EQ((*d2)->stats().alerts_discarded, 2u);
+
+  // The default (15) reports all four.
+  auto all = Plan(rules);
+  auto d3 = Detector::Create(*all);
+  ASSERT_TRUE(d3);
+  EXPECT_EQ(InspectOne(**d3, TestPacket("evil").p).sids.size(), 4u);
+  EXPECT_EQ((*d3)->stats().alerts_discarded, 0u);
+}
+
 TEST(DetectorActionsTest, IpOnlyRulesFireOncePerFlowDirection) {
   auto plan = Plan({R"(alert tcp 10.0.0.0/8 any -> any any (sid:1;))",
                     R"(alert tcp !192.168.0.0/16 any -> any any (sid:2;))",

@@ -373,20 +373,6 @@ class Compiler {
   bool response_side_ = false;
 };
 
-bool PassesPacketTest(const PacketTest& t, const MatchInput& in) {
-  switch (t.kind) {
-    case PacketTest::Kind::kNumeric:
-      return MatchNumeric(t.numeric, *in.packet);
-    case PacketTest::Kind::kFlags:
-      return MatchFlags(t.flags, *in.packet);
-    case PacketTest::Kind::kFlow:
-      return MatchFlow(t.flow, in);
-    case PacketTest::Kind::kSameip:
-      return MatchSameip(*in.packet);
-  }
-  return false;
-}
-
 // One evaluation of the payload steps: a depth-first search over the occurrences of positive
 // contents and pcres (the only options with a choice), deterministic steps in between.
 class Walk {
@@ -630,6 +616,20 @@ std::optional<app::HttpStage> TxStageOf(const rules::Rule& rule) {
   if (!any) return std::nullopt;
   if (response) return app::HttpStage::kResponseHeaders;
   return body ? app::HttpStage::kRequestComplete : app::HttpStage::kRequestHeaders;
+}
+
+bool PassesPacketTest(const PacketTest& t, const MatchInput& in) {
+  switch (t.kind) {
+    case PacketTest::Kind::kNumeric:
+      return MatchNumeric(t.numeric, *in.packet);
+    case PacketTest::Kind::kFlags:
+      return MatchFlags(t.flags, *in.packet);
+    case PacketTest::Kind::kFlow:
+      return MatchFlow(t.flow, in);
+    case PacketTest::Kind::kSameip:
+      return MatchSameip(*in.packet);
+  }
+  return false;
 }
 
 bool RunProgram(const RuleProgram& program, const MatchInput& in) {

@@ -169,6 +169,9 @@ struct RuleProgram {
 [[nodiscard]] std::optional<app::HttpBuffer> TxBufferOf(const rules::Rule& rule,
                                                         std::string_view buffer);
 
+// True when the packet test `t` (dsize, flags, flow, ...) holds for `in`.
+[[nodiscard]] bool PassesPacketTest(const PacketTest& t, const MatchInput& in);
+
 // True when every option of `program` holds on `in` (the header is the caller's business).
 [[nodiscard]] bool RunProgram(const RuleProgram& program, const MatchInput& in);
 

@@ -1,5 +1,6 @@
 #include "detect/rule_match.h"
 
+#include <algorithm>
 #include <type_traits>
 #include <variant>
 
@@ -101,14 +102,31 @@ base::Status CompileRule(CompiledRule& rule) {
   return {};
 }
 
-bool MatchRule(const CompiledRule& cr, const MatchInput& in) {
-  if (!MatchHeader(cr.rule, *in.packet)) return false;
-  // `alert http ...`: only flows identified as HTTP.
-  if (!cr.rule.service.empty() && (in.flow == nullptr || !in.flow->http)) return false;
-  if (!cr.flowbits.tests.empty() &&
-      !TestAll(cr.flowbits, in.flow != nullptr ? in.flow->bits : nullptr)) {
-    return false;
+namespace {
+
+// Windows at most this long are checked before the option walk (a short, bounded search).
+constexpr int64_t kMaxConditionWindow = 64;
+
+unsigned char Fold(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+// True when `pattern` occurs starting in data[start, end - size] (all clipped to the buffer).
+bool OccursIn(const PayloadStep& s, const uint8_t* data, int64_t len, int64_t start, int64_t end) {
+  const int64_t n = int64_t(s.pattern.size());
+  start = std::max<int64_t>(start, 0);
+  end = std::min(end, len);
+  for (int64_t i = start; i + n <= end; ++i) {
+    int64_t k = 0;
+    if (s.nocase) {
+      while (k < n && Fold(data[i + k]) == Fold(uint8_t(s.pattern[size_t(k)]))) ++k;
+    } else {
+      while (k < n && data[i + k] == uint8_t(s.pattern[size_t(k)])) ++k;
+    }
+    if (k == n) return true;
   }
+  return false;
+}
+
+const RuleProgram& ProgramOf(const CompiledRule& cr) {
   const RuleProgram* program = cr.program.get();
   if (program == nullptr) {
     auto compiled = CompileProgram(cr.rule);
@@ -119,7 +137,60 @@ bool MatchRule(const CompiledRule& cr, const MatchInput& in) {
     }
     program = cr.program.SetOnce(std::move(*compiled));
   }
-  return RunProgram(*program, in);
+  return *program;
+}
+
+// Header, `alert http`'s flow check (only flows identified as HTTP) and flowbits tests.
+bool MatchHeaderAndFlow(const CompiledRule& cr, const MatchInput& in) {
+  if (!MatchHeader(cr.rule, *in.packet)) return false;
+  if (!cr.rule.service.empty() && (in.flow == nullptr || !in.flow->http)) return false;
+  return cr.flowbits.tests.empty() ||
+         TestAll(cr.flowbits, in.flow != nullptr ? in.flow->bits : nullptr);
+}
+
+}  // namespace
+
+bool MatchPacketConditions(const CompiledRule& cr, const MatchInput& in) {
+  if (!MatchHeaderAndFlow(cr, in)) return false;
+  const RuleProgram& program = ProgramOf(cr);
+  if (program.never_matches) return false;
+  for (const PacketTest& t : program.packet_tests) {
+    if (!PassesPacketTest(t, in)) return false;
+  }
+  // An absolute isdataat on the payload depends only on how long the stream direction is up to
+  // the buffer's end (bytes before `origin` count as present), never on the cursor: checked here.
+  if (!program.segments.empty() && program.segments[0].buffer == kPayloadBuffer) {
+    const int64_t stream_len = int64_t(in.origin) + in.len;
+    for (uint32_t i = program.segments[0].begin; i < program.segments[0].end; ++i) {
+      const PayloadStep& s = program.steps[i];
+      if (s.relative || s.offset.var >= 0) continue;
+      if (s.kind == PayloadStep::Kind::kIsDataAt) {
+        bool present = s.offset.value >= 0 && s.offset.value < stream_len;
+        if (present == s.negated) return false;
+        continue;
+      }
+      // A positive content at a fixed, short window (offset / depth, not relative) must be there
+      // whatever else the walk does; a single-byte fast pattern such as |05| with depth 1 makes
+      // many rules candidates that this rejects at once.
+      if (s.kind == PayloadStep::Kind::kContent && !s.negated && !s.startswith && !s.endswith &&
+          s.depth.set && s.depth.var < 0 && s.depth.value <= kMaxConditionWindow) {
+        int64_t start = (s.offset.set ? s.offset.value : 0) - int64_t(in.origin);
+        if (!OccursIn(s, in.data, in.len, start, start + s.depth.value)) return false;
+      }
+    }
+  }
+  return true;
+}
+
+bool NeedsFullMatcher(const CompiledRule& cr) {
+  for (const BufferSegment& seg : ProgramOf(cr).segments) {
+    if (seg.end > seg.begin) return true;
+  }
+  return false;
+}
+
+bool MatchRule(const CompiledRule& cr, const MatchInput& in) {
+  return MatchHeaderAndFlow(cr, in) && RunProgram(ProgramOf(cr), in);
 }
 
 }  // namespace vigil::detect

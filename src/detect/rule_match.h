@@ -50,6 +50,7 @@ struct RuleProgram;  // detect/option_program.h: a rule's options, compiled
 // What the engine's flow tracking knows about the packet (flow/flow.h, flow/tcp_tracker.h).
 struct FlowContext {
   bool has_flow = false;     // the packet belongs to a tracked flow; else flow:... never matches
+  uint64_t flow_id = 0;      // the flow's identity (thresholds tracked by_flow); 0: none
   bool established = false;  // flow:established
   bool to_server = true;     // the packet travels from the client to the server
   // The first packet of its direction in the flow: IP-only rules (addresses, ports any, no
@@ -119,6 +120,9 @@ struct CompiledRule {
   int8_t tx_stage = -1;
   // flowbits tests (checked by MatchRule) and commands (run by the Detector after a match).
   RuleFlowbits flowbits;
+  // The rule has an option on a buffer (content, pcre, byte_*, isdataat): matching it takes the
+  // option walk, beyond MatchPacketConditions.
+  bool needs_full_matcher = true;
 };
 
 // Compiles the options of `rule.rule` into `rule.program` (pcre compiled and JIT-compiled here,
@@ -152,6 +156,15 @@ struct MatchInput {
 
 // True when the rule's header admits the packet: protocol, addresses, ports, direction.
 [[nodiscard]] bool MatchHeader(const rules::Rule& rule, const packet::Packet& p);
+
+// The conditions of the rule that need no walk over a buffer: header, `alert http`'s flow check,
+// flowbits tests and the packet tests (dsize, flags, flow, ttl, itype, ...). The Detector runs it
+// on every candidate before the full matcher, as Suricata's non-content prefilters do: false
+// means MatchRule is false. Cost: tens of nanoseconds, no buffer access.
+[[nodiscard]] bool MatchPacketConditions(const CompiledRule& rule, const MatchInput& in);
+
+// False when MatchPacketConditions decides the rule alone: it has no option on a buffer.
+[[nodiscard]] bool NeedsFullMatcher(const CompiledRule& rule);
 
 // True when the rule fully matches: header and every option.
 [[nodiscard]] bool MatchRule(const CompiledRule& rule, const MatchInput& in);

@@ -16,10 +16,11 @@ constexpr int64_t kNsPerSecond = 1'000'000'000;
 // One counter of a rule: a threshold / detection_filter (own or from threshold.config) or a
 // rate_filter.
 struct Counter {
-  enum class Kind : uint8_t { kLimit, kThreshold, kBoth, kDetection, kRate };
+  enum class Kind : uint8_t { kLimit, kThreshold, kBoth, kBackoff, kDetection, kRate };
   Kind kind = Kind::kLimit;
   rules::Track track = rules::Track::kBySrc;
   uint32_t count = 1;
+  uint32_t multiplier = 0;  // backoff
   int64_t window_ns = 0;
   uint32_t id = 0;  // unique in the plan: part of every key of this counter
   // rate_filter only
@@ -48,6 +49,8 @@ Counter::Kind KindOf(rules::ThresholdOption::Type t) {
       return Counter::Kind::kThreshold;
     case rules::ThresholdOption::Type::kBoth:
       return Counter::Kind::kBoth;
+    case rules::ThresholdOption::Type::kBackoff:
+      return Counter::Kind::kBackoff;
   }
   return Counter::Kind::kLimit;
 }
@@ -57,7 +60,9 @@ Counter FromOption(const rules::ThresholdOption& o) {
   c.kind = o.detection_filter ? Counter::Kind::kDetection : KindOf(o.type);
   c.track = o.track;
   c.count = o.count;
-  c.window_ns = int64_t(o.seconds) * kNsPerSecond;
+  c.multiplier = o.multiplier;
+  // backoff counts for as long as its counter lives: no window.
+  c.window_ns = c.kind == Counter::Kind::kBackoff ? INT64_MAX : int64_t(o.seconds) * kNsPerSecond;
   return c;
 }
 
@@ -305,7 +310,8 @@ bool EventFilter::HasFilter(uint32_t rule_index) const {
 
 const std::vector<base::Error>& EventFilter::warnings() const { return spec_->warnings; }
 
-FilterVerdict EventFilter::OnMatch(uint32_t rule_index, const packet::Packet& p, int64_t now_ns) {
+FilterVerdict EventFilter::OnMatch(uint32_t rule_index, const packet::Packet& p, int64_t now_ns,
+                                   uint64_t flow_id) {
   if (rule_index >= spec_->rule_filters.size()) return {};
   uint32_t index = spec_->rule_filters[rule_index];
   if (index == 0) return {};
@@ -334,6 +340,9 @@ FilterVerdict EventFilter::OnMatch(uint32_t rule_index, const packet::Packet& p,
         break;
       case rules::Track::kByRule:
         break;
+      case rules::Track::kByFlow:
+        k.flow = flow_id;
+        break;
       case rules::Track::kBySrc:
       case rules::Track::kByEither:  // never for counters (the parsers refuse it)
         k.a = p.src_ip;
@@ -345,10 +354,12 @@ FilterVerdict EventFilter::OnMatch(uint32_t rule_index, const packet::Packet& p,
   for (const Counter& c : f.counters) {
     // Suricata creates no counter for type threshold with count 1: every match alerts.
     if (c.kind == Counter::Kind::kThreshold && c.count == 1) continue;
+    if (c.track == rules::Track::kByFlow && flow_id == 0) continue;
     bool fresh;
     Entry& e = Lookup(key_of(c), now_ns, fresh);
     if (fresh) {
       e.count = 1;
+      e.backoff_next = c.count;
     } else if (Elapsed(now_ns, e.window_start) <= c.window_ns) {
       if (e.count != UINT32_MAX) ++e.count;
     } else {
@@ -372,6 +383,15 @@ FilterVerdict EventFilter::OnMatch(uint32_t rule_index, const packet::Packet& p,
       case Counter::Kind::kBoth:
         result = e.count == c.count ? 1 : e.count > c.count ? 2 : 0;
         break;
+      case Counter::Kind::kBackoff:
+        if (e.count == e.backoff_next) {
+          uint64_t next = uint64_t(e.backoff_next) * c.multiplier;
+          e.backoff_next = next > UINT32_MAX ? 0 : uint32_t(next);  // 0: never again
+          result = 1;
+        } else {
+          result = 2;
+        }
+        break;
       case Counter::Kind::kDetection:
         result = e.count > c.count ? 1 : 0;
         break;
@@ -384,8 +404,8 @@ FilterVerdict EventFilter::OnMatch(uint32_t rule_index, const packet::Packet& p,
 
   if (f.rate) {
     const Counter& c = *f.rate;
-    bool applies = true;
-    if (c.apply_to) {
+    bool applies = c.track != rules::Track::kByFlow || flow_id != 0;
+    if (applies && c.apply_to) {
       switch (c.track) {
         case rules::Track::kBySrc:
           applies = c.apply_to->Matches(p.src_ip);
@@ -439,6 +459,7 @@ EventFilter::Entry& EventFilter::Lookup(const Key& key, int64_t now_ns, bool& fr
   uint64_t h = Mix(uint64_t(key.counter) * 0x9E3779B97F4A7C15ULL);
   h = HashAddress(h, key.a);
   h = HashAddress(h, key.b);
+  if (key.flow != 0) h = Mix(h ^ key.flow);
   size_t mask = buckets_.size() - 1;
   for (size_t i = h & mask;; i = (i + 1) & mask) {
     uint32_t idx = buckets_[i];

@@ -54,9 +54,13 @@
 //              seconds: every match while (t - activation) <= timeout gets it, and the first
 //              match after that only ends it (its count is not taken). As in Suricata, that
 //              timeout compares whole seconds (activation second vs. the match's second).
+//   backoff    (no window) c == N * M^k for some k >= 0: alert; else silent. So count 1,
+//              multiplier 10 alerts on the 1st, 10th, 100th, ... match (Suricata 7.0.3+).
 // track by_src / by_dst: one counter per source / destination address; by_both: per unordered
 // address pair (both directions count together, as Suricata's IP-pair table); by_rule: one per
-// rule. Time is the packet's capture time in nanoseconds (CaptureTimeNs), never the wall clock.
+// rule; by_flow: one per flow (Suricata keeps those in the flow; here they share the table, keyed
+// by the flow's id, and a packet without a flow is not counted). Time is the packet's capture time
+// in nanoseconds (CaptureTimeNs), never the wall clock.
 //
 // Precedence (Suricata global-thresholds.rst "Global thresholds vs rule thresholds" and
 // util-threshold-config.c). Suricata applies the lines one by one, so its result depends on how
@@ -147,7 +151,10 @@ class EventFilter {
 
   // Rule `rule_index` fully matched packet `p` (its addresses are the tracked ones) at capture
   // time `now_ns`. An index past the plan answers {true, true, none}.
-  [[nodiscard]] FilterVerdict OnMatch(uint32_t rule_index, const packet::Packet& p, int64_t now_ns);
+  // `flow_id` identifies the packet's flow for counters tracked by_flow (0: no flow; such a
+  // counter then does not apply to the packet).
+  [[nodiscard]] FilterVerdict OnMatch(uint32_t rule_index, const packet::Packet& p, int64_t now_ns,
+                                      uint64_t flow_id = 0);
 
   // True when some suppress, threshold, detection_filter or rate_filter applies to the rule, or it
   // is noalert: OnMatch may answer something other than {true, true, none}.
@@ -168,6 +175,7 @@ class EventFilter {
     uint32_t counter = 0;  // which counter of which rule (Spec numbering)
     base::IpAddress a;     // by_src: source; by_dst: destination; by_both: the lower address
     base::IpAddress b;     // by_both: the higher address
+    uint64_t flow = 0;     // by_flow: the flow
     friend bool operator==(const Key&, const Key&) = default;
   };
   static constexpr uint32_t kNil = UINT32_MAX;
@@ -177,6 +185,7 @@ class EventFilter {
     int64_t window_start = 0;
     int64_t action_since = 0;  // rate_filter: the second new_action became active in
     uint32_t count = 0;
+    uint32_t backoff_next = 0;  // backoff: the count of the next match that alerts
     bool action_active = false;
     uint32_t older = kNil;  // list by window start, oldest first
     uint32_t newer = kNil;

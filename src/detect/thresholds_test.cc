@@ -344,6 +344,48 @@ TEST(EventFilter, RuleWithoutFiltersCostsNothing) {
   EXPECT_TRUE(f.warnings().empty());
 }
 
+TEST(EventFilter, BackoffAlertsOnCountTimesPowersOfTheMultiplier) {
+  rules::Rule one = ParseOrDie("threshold:type backoff,track by_flow,count 1,multiplier 2;", 1);
+  rules::Rule three = ParseOrDie("threshold:type backoff,track by_flow,count 3,multiplier 10;", 2);
+  auto filter = EventFilter::Build({&one, &three}, nullptr);
+  ASSERT_TRUE(filter.has_value());
+  std::vector<int> alerts_one, alerts_three;
+  for (int i = 1; i <= 400; ++i) {
+    FilterVerdict a = (*filter)->OnMatch(0, Packet(A, D1), Ns(i), /*flow_id=*/7);
+    FilterVerdict b = (*filter)->OnMatch(1, Packet(A, D1), Ns(i), /*flow_id=*/7);
+    EXPECT_TRUE(a.matched && b.matched) << "backoff never un-matches (drops apply)";
+    if (a.alert) alerts_one.push_back(i);
+    if (b.alert) alerts_three.push_back(i);
+  }
+  EXPECT_EQ(alerts_one, (std::vector<int>{1, 2, 4, 8, 16, 32, 64, 128, 256}));
+  EXPECT_EQ(alerts_three, (std::vector<int>{3, 30, 300}));
+}
+
+TEST(EventFilter, ByFlowCountsEachFlowApartAndSkipsPacketsWithoutOne) {
+  rules::Rule limited = ParseOrDie("threshold:type limit,track by_flow,count 1,seconds 60;", 1);
+  auto filter = EventFilter::Build({&limited}, nullptr);
+  ASSERT_TRUE(filter.has_value());
+  EventFilter& f = **filter;
+  // Same addresses, two flows: each gets its own first alert.
+  EXPECT_TRUE(f.OnMatch(0, Packet(A, D1), Ns(1), 1).alert);
+  EXPECT_FALSE(f.OnMatch(0, Packet(A, D1), Ns(2), 1).alert);
+  EXPECT_TRUE(f.OnMatch(0, Packet(A, D1), Ns(3), 2).alert);
+  EXPECT_FALSE(f.OnMatch(0, Packet(A, D1), Ns(4), 2).alert);
+  // No flow: not counted, every match alerts.
+  EXPECT_TRUE(f.OnMatch(0, Packet(A, D1), Ns(5)).alert);
+  EXPECT_TRUE(f.OnMatch(0, Packet(A, D1), Ns(6)).alert);
+  EXPECT_EQ(f.entries(), 2u);
+  // threshold.config accepts by_flow too.
+  rules::Rule plain = ParseOrDie("content:\"x\";", 9);
+  rules::ThresholdConfig c =
+      Config("threshold gen_id 1, sig_id 9, type both, track by_flow, count 2, seconds 60\n");
+  auto cfg = EventFilter::Build({&plain}, &c);
+  ASSERT_TRUE(cfg.has_value());
+  EXPECT_FALSE((*cfg)->OnMatch(0, Packet(A, D1), Ns(1), 5).matched);
+  EXPECT_TRUE((*cfg)->OnMatch(0, Packet(A, D1), Ns(2), 5).alert);
+  EXPECT_FALSE((*cfg)->OnMatch(0, Packet(A, D1), Ns(3), 6).matched);  // another flow starts over
+}
+
 TEST(EventFilter, NoalertRulesAreNeverCounted) {
   rules::Rule setter = ParseOrDie(
       "flowbits:set,x; flowbits:noalert; detection_filter:track by_src,count 1,seconds 10;", 1);

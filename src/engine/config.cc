@@ -8,6 +8,8 @@
 namespace vigil::engine {
 namespace {
 
+constexpr int kMaxPacketAlertMax = 255;  // Suricata's bound
+
 base::Error YamlError(const std::string& path, const YAML::Mark& mark, std::string message) {
   return base::Error{std::move(message), path, uint32_t(mark.line + 1), uint32_t(mark.column + 1)};
 }
@@ -112,6 +114,15 @@ base::Result<Config> Config::Load(const std::string& path) {
         return YamlError(path, ao.Mark(), "action-order must name pass, drop, reject and alert");
       }
     }
+    if (YAML::Node pm = root["packet-alert-max"]) {
+      // Suricata keeps its default for a value outside 1..255; a config that asks for one is
+      // wrong, so vigil says so.
+      int max = pm.as<int>();
+      if (max < 1 || max > kMaxPacketAlertMax) {
+        return YamlError(path, pm.Mark(), "packet-alert-max must be 1..255");
+      }
+      c.packet_alert_max = uint32_t(max);
+    }
     if (YAML::Node tf = root["threshold-file"]) {
       std::filesystem::path p = tf.as<std::string>();
       c.threshold_file =
@@ -146,13 +157,22 @@ base::Status Config::Set(std::string_view key, std::string_view value) {
     stream_ttl_limit = uint8_t(std::stoi(v));
     return {};
   }
+  if (key == "packet-alert-max") {
+    if (v.empty() || v.size() > 3 || v.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoi(v) < 1 || std::stoi(v) > kMaxPacketAlertMax) {
+      return bad();
+    }
+    packet_alert_max = uint32_t(std::stoi(v));
+    return {};
+  }
   if (key == "threshold-file") {
     if (v.empty()) return bad();
     threshold_file = v;
     return {};
   }
-  return base::MakeError("--set: unknown setting '" + std::string(key) +
-                         "' (known: stream.midstream, stream.ttl-limit, threshold-file)");
+  return base::MakeError(
+      "--set: unknown setting '" + std::string(key) +
+      "' (known: stream.midstream, stream.ttl-limit, threshold-file, packet-alert-max)");
 }
 
 }  // namespace vigil::engine

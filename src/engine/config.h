@@ -10,6 +10,8 @@
 //     windows: [10.1.0.0/16]                 # TCP segments and IP fragments (default bsd)
 //     linux: ["2001:db8::/32"]
 //   action-order: [pass, drop, reject, alert]  # which matches take effect first (the default)
+//   packet-alert-max: 15                     # alerts reported per packet, 1..255 (the default);
+//                                            # the rest are discarded and counted
 //   stream:
 //     midstream: true                        # pick up TCP flows whose handshake was not seen
 //     ttl-limit: 5                           # ignore segments whose TTL falls this far below
@@ -41,12 +43,13 @@ struct Config {
   std::string threshold_file;               // threshold-file: "" = none
   // action-order: pass, drop, reject, alert in the order they take effect; empty = the default.
   std::vector<std::string> action_order;
+  std::optional<uint32_t> packet_alert_max;  // packet-alert-max (1..255)
 
   // Reads `path`. Errors name the file, and the line and column where YAML places them.
   [[nodiscard]] static base::Result<Config> Load(const std::string& path);
 
   // One setting given on the command line as Suricata's `--set KEY=VALUE`: stream.midstream,
-  // stream.ttl-limit, threshold-file. Fails on another key or a bad value.
+  // stream.ttl-limit, threshold-file, packet-alert-max. Fails on another key or a bad value.
   [[nodiscard]] base::Status Set(std::string_view key, std::string_view value);
 };
 

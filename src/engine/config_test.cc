@@ -102,5 +102,25 @@ TEST(ConfigTest, RejectsUnknownPolicyWithItsLine) {
   EXPECT_EQ(t.error().line, 2u);
 }
 
+TEST(ConfigTest, ReadsPacketAlertMax) {
+  auto c = Config::Load(WriteTemp("alert_max.yaml", "packet-alert-max: 6\n"));
+  ASSERT_TRUE(c) << c.error().ToString();
+  EXPECT_EQ(c->packet_alert_max, 6u);
+  auto unset = Config::Load(WriteTemp("alert_max_unset.yaml", "stream: {midstream: true}\n"));
+  ASSERT_TRUE(unset);
+  EXPECT_FALSE(unset->packet_alert_max.has_value());
+  for (const char* bad : {"0", "256", "-1"}) {
+    auto b =
+        Config::Load(WriteTemp("alert_max_bad.yaml", std::string("\npacket-alert-max: ") + bad));
+    ASSERT_FALSE(b) << bad;
+    EXPECT_EQ(b.error().line, 2u);
+  }
+  Config set;
+  ASSERT_TRUE(set.Set("packet-alert-max", "255"));
+  EXPECT_EQ(set.packet_alert_max, 255u);
+  EXPECT_FALSE(set.Set("packet-alert-max", "0"));
+  EXPECT_FALSE(set.Set("packet-alert-max", "1x"));
+}
+
 }  // namespace
 }  // namespace vigil::engine

@@ -86,13 +86,7 @@ void Worker::Process(std::span<const packet::Packet> batch, const Sink& sink) {
       if (whole.empty()) continue;
       // The datagram behind its first fragment's link-layer header, as Suricata logs it.
       std::span<const uint8_t> frame = defrag_->last_frame();
-      rebuilt_ = packet::Packet{};
-      rebuilt_.data = frame.data();
-      rebuilt_.caplen = rebuilt_.wirelen = uint32_t(frame.size());
-      rebuilt_.linktype = defrag_->last_linktype();
-      rebuilt_.ts = p.ts;
-      rebuilt_.number = p.number;
-      rebuilt_decoder_.Decode(rebuilt_);
+      DecodeRebuilt(frame, p, rebuilt_);
       ++stats_.rebuilt;
       flow::KeyedPacket key;
       bool has_key =
@@ -106,6 +100,17 @@ void Worker::Process(std::span<const packet::Packet> batch, const Sink& sink) {
     flows_->Expire(now_ns, 64);
     defrag_->Expire(now_ns, 16);
   }
+}
+
+void Worker::DecodeRebuilt(std::span<const uint8_t> frame, const packet::Packet& last,
+                           packet::Packet& out) {
+  out = packet::Packet{};
+  out.data = frame.data();
+  out.caplen = out.wirelen = uint32_t(frame.size());
+  out.linktype = defrag_->last_linktype();
+  out.ts = last.ts;
+  out.number = last.number;
+  rebuilt_decoder_.Decode(out);
 }
 
 void Worker::ProcessPacket(const packet::Packet& p, const flow::KeyedPacket* key, bool rebuilt,
@@ -139,6 +144,7 @@ void Worker::ProcessPacket(const packet::Packet& p, const flow::KeyedPacket* key
       ctx.http_events = http_events_;
     }
     ctx.has_flow = true;
+    ctx.flow_id = l.flow->flow_id;
     ctx.established = l.flow->established();
     ctx.to_server = dir == flow::Direction::kToServer;
     ctx.first_in_direction = l.flow->packets[flow::Index(dir)] <= 1;
@@ -163,28 +169,37 @@ void Worker::ProcessPacket(const packet::Packet& p, const flow::KeyedPacket* key
   sink(r);
 
   // A tunnel: the packet inside goes through the pipeline too, after the one that carried it.
-  bool tunnel = (p.ip_proto == packet::kProtoIpip || p.ip_proto == packet::kProtoIpv6) &&
-                !p.is_fragment && p.payload_len > 0 && !r.drop;
-  if (!tunnel) return;
+  if (r.drop || !decode::Decoder::CarriesTunnel(p)) return;
   if (depth >= kMaxTunnelDepth) {
     ++stats_.tunnel_too_deep;
     return;
   }
-  ++stats_.tunneled;
   packet::Packet& inner = inner_[depth];
-  inner = packet::Packet{};
-  inner.data = p.payload;
-  inner.caplen = inner.wirelen = p.payload_len;
-  inner.linktype = packet::LinkType::kRaw;
-  inner.ts = p.ts;
-  inner.number = p.number;
-  rebuilt_decoder_.Decode(inner);
-  inner.outer = &p;
+  if (!rebuilt_decoder_.DecodeTunnel(p, inner)) return;
+  ++stats_.tunneled;
   if (inner.ip_version == 0) return;
-  if (inner.is_fragment) return;  // fragments inside tunnels are not reassembled
+  bool inner_rebuilt = false;  // a tunnel's packet is rebuilt only when its own fragments were
+  if (inner.is_fragment) {
+    // Defragmented like any fragment, keyed by the inner addresses alone (not the tunnel's).
+    ++stats_.packets;
+    ++stats_.no_flow;
+    sink(PacketResult{.packet = &inner});
+    std::span<const uint8_t> whole = defrag_->Add(inner, Nanoseconds(inner.ts));
+    if (whole.empty()) return;
+    // The datagram behind the inner link layer (PPP, Ethernet; none for IP in IP), copied out
+    // of the defragmenter: a deeper tunnel's fragments would overwrite its buffer.
+    std::span<const uint8_t> frame = defrag_->last_frame();
+    std::vector<uint8_t>& copy = tunnel_frames_[depth];
+    copy.assign(frame.begin(), frame.end());
+    DecodeRebuilt(copy, p, inner);
+    inner.outer = &p;
+    ++stats_.rebuilt;
+    inner_rebuilt = true;
+    if (inner.ip_version == 0 || inner.is_fragment) return;
+  }
   flow::KeyedPacket inner_key;
   bool has_key = flow::MakeKey(inner, &inner_key);
-  ProcessPacket(inner, has_key ? &inner_key : nullptr, rebuilt, sink, depth + 1);
+  ProcessPacket(inner, has_key ? &inner_key : nullptr, inner_rebuilt, sink, depth + 1);
 }
 
 void Worker::TrackTcp(const packet::Packet& p, flow::Flow& flow, flow::Direction& dir,
@@ -271,8 +286,10 @@ void Worker::ForEachStat(const std::function<void(std::string_view, uint64_t)>& 
   f("detect.literal_filter_rejects", d.literal_filter_rejects);
   f("detect.address_candidates", d.address_candidates);
   f("detect.packets_full_match", d.packets_full_match);
+  f("detect.condition_rejects", d.condition_rejects);
   f("detect.candidates", d.candidates);
   f("detect.matches", d.matches);
+  f("detect.alert_queue_overflow", d.alerts_discarded);
   f("detect.transactions", d.transactions);
   f("detect.tx_candidates", d.tx_candidates);
   http_stats_.ForEach(f);

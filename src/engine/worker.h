@@ -11,9 +11,11 @@
 //   1. An IP fragment goes to the Defragmenter and is not inspected itself; when it completes
 //      its datagram, the rebuilt datagram is decoded and goes through the steps below as a packet
 //      of its own (numbered and timed like the completing fragment).
-//   2. The flow is found or created (FlowTable). A packet carrying IP in IP (protocol 4 or 41)
-//      goes through steps 2-5 itself, then the packet inside it does (Packet::outer set), up to
-//      kMaxTunnelDepth levels deep (engine.tunnel_too_deep beyond).
+//   2. The flow is found or created (FlowTable). A packet carrying a tunnel (IP in IP, protocol
+//      4 or 41, or GRE, 47, with IP, PPP or Ethernet inside: decode::Decoder::DecodeTunnel) goes
+//      through steps 2-5 itself, then the packet inside it does (Packet::outer set), up to
+//      kMaxTunnelDepth levels deep (engine.tunnel_too_deep beyond). An inner fragment is
+//      defragmented as in step 1 and its rebuilt datagram goes on as the inner packet.
 //   3. TCP: with `ttl_limit` set, a segment whose TTL is lower than the first TTL seen from its
 //      sender by more than ttl_limit is one the target may never receive (an insertion that
 //      expires in the network): it is counted (stream.ttl_mismatch) and kept out of tracking and
@@ -138,6 +140,10 @@ class Worker {
  private:
   Worker(const detect::DetectionPlan& plan, WorkerConfig config);
   // Steps 2-5 for one packet that is not a fragment; `key` is its flow key, or null.
+  // Decodes the datagram the defragmenter just rebuilt (`frame`, behind its link layer) into
+  // `out`, with the time and number of `last`, the fragment that completed it.
+  void DecodeRebuilt(std::span<const uint8_t> frame, const packet::Packet& last,
+                     packet::Packet& out);
   void ProcessPacket(const packet::Packet& p, const flow::KeyedPacket* key, bool rebuilt,
                      const Sink& sink, int depth = 0);
   // Step 3: tracking and reassembly of a TCP segment; fills chunks_ and the flow context.
@@ -156,6 +162,7 @@ class Worker {
       rebuilt_decoder_;  // decodes datagrams rebuilt from fragments and tunnels' insides
   packet::Packet rebuilt_;
   packet::Packet inner_[kMaxTunnelDepth];
+  std::vector<uint8_t> tunnel_frames_[kMaxTunnelDepth];  // datagrams rebuilt inside tunnels
   InspectFn inspect_;
   std::vector<detect::Alert> alerts_;
   std::vector<detect::StreamChunk> chunks_;

@@ -10,6 +10,7 @@ namespace vigil::output {
 namespace {
 
 constexpr size_t kFlushAt = 64 * 1024;
+constexpr uint8_t kProtoGre = 47;  // generic routing encapsulation
 
 std::string Endpoint(const base::IpAddress& ip, uint16_t port, bool with_port) {
   std::string a = ip.ToString();
@@ -151,7 +152,7 @@ std::string ProtoName(const packet::Packet& p) {
       return "IP-in-IP";
     case packet::kProtoIpv6:
       return "IPv6";
-    case 47:
+    case kProtoGre:
       return "GRE";
     case 50:
       return "ESP";
@@ -269,8 +270,16 @@ void EveWriter::Write(const packet::Packet& p, const detect::Alert& a, const Ale
   if (p.has_tcp || p.has_udp) fmt::format_to(out, R"("src_port":{},)", p.src_port);
   fmt::format_to(out, R"("dest_ip":"{}",)", EveAddress(p.dst_ip));
   if (p.has_tcp || p.has_udp) fmt::format_to(out, R"("dest_port":{},)", p.dst_port);
-  const char* source = meta.rebuilt ? "defrag" : "wire/pcap";
-  if (p.outer != nullptr) source = p.outer->ip_version == 6 ? "ipv6 tunnel" : "ipv4 tunnel";
+  // As Suricata names the stage that made the packet: the defragmenter, else the decoder of the
+  // tunnel (GRE, or the IPv4 or IPv6 header carrying IP) that held it, else the capture.
+  const char* source = "wire/pcap";
+  if (meta.rebuilt) {
+    source = "defrag";
+  } else if (p.outer != nullptr) {
+    source = p.outer->ip_proto == kProtoGre ? "gre tunnel"
+             : p.outer->ip_version == 6     ? "ipv6 tunnel"
+                                            : "ipv4 tunnel";
+  }
   fmt::format_to(out, R"("proto":"{}","ip_v":{},"pkt_src":"{}",)", ProtoName(p), p.ip_version,
                  source);
   if (p.outer != nullptr) {

@@ -115,6 +115,39 @@ TEST_F(OutputTest, EveAlertHasSuricataFields) {
   EXPECT_EQ(line.back(), '\n');
 }
 
+TEST_F(OutputTest, EvePacketSourceNamesTheStageThatMadeThePacket) {
+  // Suricata's pkt_src: the defragmenter, else the decoder of the tunnel that held the packet.
+  Fixture f;
+  packet::Packet gre_outer = Fixture().packet;
+  gre_outer.ip_proto = 47;
+  packet::Packet v6_outer = Fixture().packet;
+  v6_outer.ip_version = 6;
+  v6_outer.ip_proto = packet::kProtoIpv6;
+  auto path = TempPath("eve_pkt_src.json");
+  {
+    auto w = EveWriter::Open(path);
+    ASSERT_TRUE(w);
+    f.packet.outer = &gre_outer;
+    (*w)->Write(f.packet, {&f.rule, false});
+    (*w)->Write(f.packet, {&f.rule, false}, AlertMeta{.rebuilt = true});
+    f.packet.outer = &v6_outer;
+    (*w)->Write(f.packet, {&f.rule, false});
+  }
+  std::istringstream lines(ReadAll(path));
+  std::string line;
+  std::vector<std::string> sources;
+  while (std::getline(lines, line)) {
+    size_t at = line.find(R"("pkt_src":")");
+    ASSERT_NE(at, std::string::npos) << line;
+    at += 11;
+    sources.push_back(line.substr(at, line.find('"', at) - at));
+    EXPECT_NE(line.find(R"("tunnel":{"src_ip":"10.0.0.1","dest_ip":"192.168.1.9","proto":)"),
+              std::string::npos)
+        << line;
+  }
+  EXPECT_EQ(sources, (std::vector<std::string>{"gre tunnel", "defrag", "ipv6 tunnel"}));
+}
+
 TEST_F(OutputTest, EveAlertCarriesPacketAndVerdict) {
   // Suricata's `packet: yes` and `verdict: yes` fields: the captured bytes in base64, the link
   // type by libpcap's number and Suricata's name, and the packet's final verdict.

@@ -240,7 +240,9 @@ std::span<const uint8_t> Defragmenter::Add(const packet::Packet& p, int64_t now_
   memory_used_ = memory_used_ + after - before;
   source_bytes_[key.src] = source_bytes_[key.src] + after - before;
 
-  if (!t->have_first || !t->have_last) return {};
+  // Held bytes (overlaps resolved) reach the datagram's length only when it may be complete;
+  // the walk over its pieces runs then, not on every fragment.
+  if (!t->have_first || !t->have_last || t->data.bytes() < t->total_len) return {};
   uint64_t pos = 0;
   for (const SegmentList::Segment& s : t->data.segments()) {
     if (s.start > pos) return {};

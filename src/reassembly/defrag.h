@@ -59,13 +59,20 @@ namespace vigil::reassembly {
 // captures and PPP fit.
 inline constexpr uint32_t kMaxLinkHeader = 64;
 
+// 65,515 data bytes (65,535 less the IPv4 header) in 48-byte pieces.
+inline constexpr uint32_t kMaxFragmentsPerDatagram = (65535 - 20 + 47) / 48;
+
 struct DefragConfig {
   PolicyTable policies{Policy::kBsd};  // by destination address; frag3's default is bsd
   uint32_t timeout_seconds = 60;
   uint64_t memcap = uint64_t{64} << 20;
   uint64_t per_source_memcap = uint64_t{4} << 20;
   uint32_t max_trackers = 16384;
-  uint32_t max_fragments_per_datagram = 256;
+  // The most fragments a datagram of the largest size (65,535 bytes) needs over the smallest
+  // link any IPv4 host must accept (68 bytes, RFC 791: 48 data bytes per fragment): 1,365. More
+  // pieces than that can only come from a sender splitting on purpose (8-byte fragments) or
+  // overlapping itself; each costs a sorted insert, so the cap bounds a datagram's work.
+  uint32_t max_fragments_per_datagram = kMaxFragmentsPerDatagram;
   uint32_t min_fragment_bytes = 32;
 };
 

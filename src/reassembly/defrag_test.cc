@@ -174,6 +174,32 @@ TEST_F(DefragTest, TinyAndOversizeFragmentsAreCounted) {
   EXPECT_EQ(d_->stats().oversize, 1u);
 }
 
+TEST_F(DefragTest, LargestDatagramAtTheSmallestMtuReassemblesAndTinierIsCapped) {
+  // A 65,535-byte IPv4 datagram in 48-byte fragments (a 68-byte link): 1,365 pieces, the cap.
+  const craft::Bytes body = Payload(65535 - 20 - 8, 11);
+  const craft::Bytes frame =
+      craft::UdpFrame({craft::Addr("10.0.0.1"), 5000}, {craft::Addr("10.0.0.2"), 53}, body);
+  auto pieces = craft::Fragment(frame, 48);
+  ASSERT_TRUE(pieces.has_value());
+  ASSERT_EQ(pieces->size(), size_t(kMaxFragmentsPerDatagram));
+  std::shuffle(pieces->begin(), pieces->end(), std::mt19937(4));
+  std::vector<uint8_t> whole;
+  for (size_t i = 0; i < pieces->size(); ++i) {
+    whole = Feed((*pieces)[i]);
+    ASSERT_EQ(whole.empty(), i + 1 < pieces->size()) << i;
+  }
+  ASSERT_EQ(whole.size(), 65535u);
+  EXPECT_TRUE(std::equal(whole.begin(), whole.end(), frame.begin() + 14));
+  EXPECT_EQ(Decode(whole).payload_len, body.size());
+
+  // The same datagram in 8-byte pieces needs 8,189: past the cap, it is never rebuilt.
+  auto tiny = craft::Fragment(frame, 8);
+  ASSERT_TRUE(tiny.has_value());
+  for (const craft::Bytes& f : *tiny) EXPECT_TRUE(Feed(f).empty());
+  EXPECT_EQ(d_->stats().too_many_fragments, tiny->size() - kMaxFragmentsPerDatagram);
+  EXPECT_EQ(d_->stats().reassembled, 1u);
+}
+
 TEST_F(DefragTest, IncompleteDatagramsTimeOut) {
   (void)Feed(Frag(0, true, kUdpHeader + "AAAAAAAA"), 0);
   EXPECT_EQ(d_->tracker_count(), 1u);

@@ -97,6 +97,8 @@ std::string_view TrackName(Track t) {
       return "by_both";
     case Track::kByEither:
       return "by_either";
+    case Track::kByFlow:
+      return "by_flow";
   }
   return "?";
 }
@@ -258,7 +260,7 @@ std::string Print(const XbitsOption& x) {
 }
 
 std::string Print(const ThresholdOption& t) {
-  static constexpr std::string_view kTypes[] = {"limit", "threshold", "both"};
+  static constexpr std::string_view kTypes[] = {"limit", "threshold", "both", "backoff"};
   std::string out = t.detection_filter ? "detection_filter:" : "threshold:type ";
   if (!t.detection_filter) {
     out += kTypes[size_t(t.type)];
@@ -266,7 +268,10 @@ std::string Print(const ThresholdOption& t) {
   }
   out += "track ";
   out += TrackName(t.track);
-  out += ",count " + Num(t.count) + ",seconds " + Num(t.seconds);
+  out += ",count " + Num(t.count);
+  out += t.type == ThresholdOption::Type::kBackoff && !t.detection_filter
+             ? ",multiplier " + Num(t.multiplier)
+             : ",seconds " + Num(t.seconds);
   return out;
 }
 

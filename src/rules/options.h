@@ -162,16 +162,20 @@ struct XbitsOption {
 };
 
 // Who an event counter is kept for (threshold, detection_filter, threshold.config).
-enum class Track : uint8_t { kBySrc, kByDst, kByRule, kByBoth, kByEither };
+// by_flow (Suricata): one counter per flow.
+enum class Track : uint8_t { kBySrc, kByDst, kByRule, kByBoth, kByEither, kByFlow };
 
-// threshold:type T,track K,count N,seconds S and detection_filter:track K,count N,seconds S.
+// threshold:type T,track K,count N,seconds S and detection_filter:track K,count N,seconds S;
+// Suricata's threshold:type backoff,track K,count N,multiplier M (no seconds: alerts on the
+// N-th match, then the N*M-th, N*M*M-th, ...).
 struct ThresholdOption {
-  enum class Type : uint8_t { kLimit, kThreshold, kBoth };
+  enum class Type : uint8_t { kLimit, kThreshold, kBoth, kBackoff };
   bool detection_filter = false;  // detection_filter has no type
   Type type = Type::kLimit;
   Track track = Track::kBySrc;
   uint32_t count = 0;
   uint32_t seconds = 0;
+  uint32_t multiplier = 0;  // backoff only
 
   friend bool operator==(const ThresholdOption&, const ThresholdOption&) = default;
 };

@@ -1340,10 +1340,8 @@ base::Status HandleXbits(Builder& b, const OptionToken& opt) {
 
 base::Status ParseTrack(Builder& b, const Token& value, Track& out, bool allow_rule) {
   static constexpr std::pair<std::string_view, Track> kTracks[] = {
-      {"by_src", Track::kBySrc},
-      {"by_dst", Track::kByDst},
-      {"by_rule", Track::kByRule},
-      {"by_both", Track::kByBoth},
+      {"by_src", Track::kBySrc},   {"by_dst", Track::kByDst},   {"by_rule", Track::kByRule},
+      {"by_both", Track::kByBoth}, {"by_flow", Track::kByFlow},
   };
   for (const auto& [name, t] : kTracks) {
     if (name == value.text && (allow_rule || t == Track::kBySrc || t == Track::kByDst)) {
@@ -1352,7 +1350,8 @@ base::Status ParseTrack(Builder& b, const Token& value, Track& out, bool allow_r
     }
   }
   return b.Fail(value, std::string("track must be by_src or by_dst") +
-                           (allow_rule ? ", by_rule or by_both" : "") + ", found " + Found(value));
+                           (allow_rule ? ", by_rule, by_both or by_flow" : "") + ", found " +
+                           Found(value));
 }
 
 base::Status ParseThresholdArgs(Builder& b, const OptionToken& opt, bool detection_filter) {
@@ -1364,7 +1363,8 @@ base::Status ParseThresholdArgs(Builder& b, const OptionToken& opt, bool detecti
   SplitCommas(opt.value.text, opt.value.offset, parts);
   ThresholdOption t;
   t.detection_filter = detection_filter;
-  bool has_type = false, has_track = false, has_count = false, has_seconds = false;
+  bool has_type = false, has_track = false, has_count = false, has_seconds = false,
+       has_multiplier = false;
   for (const Token& p : parts) {
     NamedArg a = SplitNamed(p);
     auto once = [&](bool& seen) -> base::Status {
@@ -1382,9 +1382,12 @@ base::Status ParseThresholdArgs(Builder& b, const OptionToken& opt, bool detecti
         t.type = ThresholdOption::Type::kThreshold;
       } else if (a.value.text == "both") {
         t.type = ThresholdOption::Type::kBoth;
+      } else if (a.value.text == "backoff") {
+        t.type = ThresholdOption::Type::kBackoff;
       } else {
-        return b.Fail(a.value.text.empty() ? a.name : a.value,
-                      "threshold type must be limit, threshold or both, found " + Found(a.value));
+        return b.Fail(
+            a.value.text.empty() ? a.name : a.value,
+            "threshold type must be limit, threshold, both or backoff, found " + Found(a.value));
       }
     } else if (a.name.text == "track") {
       if (auto st = once(has_track); !st) return st;
@@ -1401,6 +1404,11 @@ base::Status ParseThresholdArgs(Builder& b, const OptionToken& opt, bool detecti
       auto v = IntValue(b, std::string(keyword) + " seconds", a.value, 1, kMaxU32);
       if (!v) return v.error();
       t.seconds = uint32_t(*v);
+    } else if (a.name.text == "multiplier" && !detection_filter) {
+      if (auto st = once(has_multiplier); !st) return st;
+      auto v = IntValue(b, "threshold multiplier", a.value, 1, kMaxU32);
+      if (!v) return v.error();
+      t.multiplier = uint32_t(*v);
     } else {
       return b.Fail(p, "unknown " + std::string(keyword) + " argument " + Found(p));
     }
@@ -1410,7 +1418,13 @@ base::Status ParseThresholdArgs(Builder& b, const OptionToken& opt, bool detecti
     return b.Fail(end, "threshold needs 'type limit|threshold|both'");
   if (!has_track) return b.Fail(end, std::string(keyword) + " needs 'track by_src|by_dst'");
   if (!has_count) return b.Fail(end, std::string(keyword) + " needs 'count N'");
-  if (!has_seconds) return b.Fail(end, std::string(keyword) + " needs 'seconds N'");
+  if (t.type == ThresholdOption::Type::kBackoff && !detection_filter) {
+    if (!has_multiplier) return b.Fail(end, "threshold type backoff needs 'multiplier N'");
+    if (has_seconds) return b.Fail(end, "threshold type backoff takes no 'seconds'");
+  } else {
+    if (has_multiplier) return b.Fail(end, "'multiplier' is for threshold type backoff only");
+    if (!has_seconds) return b.Fail(end, std::string(keyword) + " needs 'seconds N'");
+  }
   b.Add(t);
   return {};
 }

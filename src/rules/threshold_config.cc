@@ -163,7 +163,8 @@ class LineParser {
 constexpr std::pair<std::string_view, Track> kThresholdTracks[] = {{"by_src", Track::kBySrc},
                                                                    {"by_dst", Track::kByDst},
                                                                    {"by_rule", Track::kByRule},
-                                                                   {"by_both", Track::kByBoth}};
+                                                                   {"by_both", Track::kByBoth},
+                                                                   {"by_flow", Track::kByFlow}};
 
 base::Status ParseSuppress(LineParser& p, ThresholdConfig& out) {
   SuppressEntry e;
@@ -216,8 +217,8 @@ base::Status ParseThreshold(LineParser& p, bool event_filter, ThresholdConfig& o
     return p.Fail((*type)->value.offset,
                   "type must be limit, threshold or both, found '" + std::string(t) + "'");
   }
-  auto track = p.TrackArg(
-      {kThresholdTracks[0], kThresholdTracks[1], kThresholdTracks[2], kThresholdTracks[3]});
+  auto track = p.TrackArg({kThresholdTracks[0], kThresholdTracks[1], kThresholdTracks[2],
+                           kThresholdTracks[3], kThresholdTracks[4]});
   if (!track) return track.error();
   e.track = *track;
   auto count = p.Number("count", 1);
@@ -240,8 +241,8 @@ base::Status ParseRateFilter(LineParser& p, ThresholdConfig& out) {
   if (!sid) return sid.error();
   e.gid = *gid;
   e.sid = *sid;
-  auto track = p.TrackArg(
-      {kThresholdTracks[0], kThresholdTracks[1], kThresholdTracks[2], kThresholdTracks[3]});
+  auto track = p.TrackArg({kThresholdTracks[0], kThresholdTracks[1], kThresholdTracks[2],
+                           kThresholdTracks[3], kThresholdTracks[4]});
   if (!track) return track.error();
   e.track = *track;
   auto count = p.Number("count", 1);

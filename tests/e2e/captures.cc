@@ -334,6 +334,68 @@ Capture EvasionFragmentOverlap() {
   return c;
 }
 
+// `inner` (a bare IP packet) in GRE from 10.20.0.1 to 10.20.0.2, behind Ethernet: version 0
+// naming `protocol` (0x0800 IPv4, 0x880b PPP), or with `pptp` PPTP's version 1 (key: payload
+// length and call id 7, then a sequence number) with the PPP address and control bytes.
+Bytes InGre(const Bytes& inner, uint16_t protocol, bool pptp, uint32_t seq = 0) {
+  Bytes gre;
+  if (pptp) {
+    Bytes ppp = {0xff, 0x03, 0x00, 0x21};
+    ppp.insert(ppp.end(), inner.begin(), inner.end());
+    gre = {0x30, 0x01, 0x88, 0x0b, uint8_t(ppp.size() >> 8), uint8_t(ppp.size()), 0x00, 0x07};
+    gre.insert(gre.end(),
+               {uint8_t(seq >> 24), uint8_t(seq >> 16), uint8_t(seq >> 8), uint8_t(seq)});
+    gre.insert(gre.end(), ppp.begin(), ppp.end());
+  } else {
+    gre = {0x00, 0x00, uint8_t(protocol >> 8), uint8_t(protocol)};
+    if (protocol == 0x880b) gre.push_back(0x21);  // PPP, protocol field compressed: IPv4
+    gre.insert(gre.end(), inner.begin(), inner.end());
+  }
+  return craft::BuildFrame({.ip = {.src = craft::Addr("10.20.0.1"),
+                                   .dst = craft::Addr("10.20.0.2"),
+                                   .protocol = uint8_t{47}},
+                            .transport = craft::NoTransport{},
+                            .payload = gre});
+}
+
+// 1: GRE version 0 carrying IPv4 UDP with EVILPAYLOAD; 2: GRE version 0 carrying PPP carrying
+// the same; 3-7: PPTP (GRE version 1, PPP) carrying the five 8-byte fragments of a UDP datagram
+// whose EVILPAYLOAD spans fragments 3 and 4, rebuilt with packet 7; 8-17 see below.
+Capture GreTunnels() {
+  Capture c;
+  Bytes udp = craft::UdpFrame(Ep("172.16.0.1", 40000), Ep("172.16.0.2", 5000), B("xxEVILPAYLOADxx"),
+                              std::nullopt);
+  c.Add(InGre(udp, 0x0800, false));
+  c.Add(InGre(udp, 0x880b, false));
+  auto fragments = [](uint16_t id) {
+    Bytes datagram = craft::BuildFrame(
+        {.ethernet = std::nullopt,
+         .ip = {.src = craft::Addr("172.16.0.1"), .dst = craft::Addr("172.16.0.2"), .id = id},
+         .transport = craft::UdpHeader{.src_port = 40000, .dst_port = 5000},
+         .payload = B(kDatagram)});
+    auto pieces = craft::Fragment(datagram, 8, packet::LinkType::kRaw);
+    if (!pieces) std::abort();
+    return *pieces;
+  };
+  uint32_t seq = 1;
+  for (const Bytes& f : fragments(0x4242)) c.Add(InGre(f, 0x880b, true, seq++));
+  // 8-17: five more fragments (another datagram), each PPTP packet itself split in two IPv4
+  // fragments: the outer packet is rebuilt on each of 9, 11, ..., 17 and the inner datagram on 17.
+  for (const Bytes& f : fragments(0x4343)) {
+    auto outer = craft::Fragment(InGre(f, 0x880b, true, seq++), 24);
+    if (!outer || outer->size() != 2) std::abort();
+    for (const Bytes& o : *outer) c.Add(o);
+  }
+  return c;
+}
+
+// One packet that five rules match; vigil.yaml sets packet-alert-max: 3.
+Capture AlertMax() {
+  Capture c;
+  c.Add(craft::UdpFrame(Ep("10.30.0.1", 40000), Ep("10.30.0.2", 5000), B("PAYLOAD_TRIGGER")));
+  return c;
+}
+
 base::Status Write(const Capture& c, const fs::path& path) {
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
@@ -374,6 +436,8 @@ base::Status WriteTestCaptures(const std::string& tests_dir) {
       {"evasion_ttl_insertion", EvasionTtlInsertion},
       {"evasion_ip_fragments", EvasionIpFragments},
       {"evasion_fragment_overlap", EvasionFragmentOverlap},
+      {"gre_tunnels", GreTunnels},
+      {"packet_alert_max", AlertMax},
   };
   for (const Case& c : cases) {
     if (auto s = Write(c.build(), e2e / c.name / "input.pcap"); !s) return s;
