@@ -26,6 +26,7 @@
 #include <thread>
 #include <vector>
 
+#include "detect/support.h"
 #include "engine/decoded_capture.h"
 #include "engine/parallel.h"
 #include "rules/classification.h"
@@ -75,6 +76,7 @@ int Main(int argc, char** argv) {
   }
   rules::Variables vars;
   rules::LoadReport report;
+  report.support_check = detect::UnsupportedReason;  // every rule the detector evaluates
   std::vector<std::string> files;
   for (const auto& e : std::filesystem::directory_iterator(rules_dir)) {
     if (e.path().extension() == ".rules") files.push_back(e.path().string());
@@ -89,6 +91,9 @@ int Main(int argc, char** argv) {
     return 1;
   }
 
+  for (const base::Error& w : (*plan)->warnings()) {
+    fmt::print(stderr, "engine_bench: warning: {}\n", w.ToString());
+  }
   double tsc_hz = TscHz();
   std::vector<double> seconds, cycles;
   engine::InMemoryRun last;

@@ -108,13 +108,12 @@ base::Status DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& 
   // Rule lists per port; sorted because rules are visited in order.
   std::unordered_map<uint16_t, std::vector<uint32_t>> dst_rules;
   std::unordered_map<uint16_t, std::vector<uint32_t>> src_rules;
+  // The same for the rules without a fast pattern (the always-evaluated ones).
+  std::unordered_map<uint16_t, std::vector<uint32_t>> always_dst;
+  std::unordered_map<uint16_t, std::vector<uint32_t>> always_src;
   for (uint32_t i = 0; i < rules_.size(); ++i) {
     const CompiledRule& cr = rules_[i];
     if (!(cr.group_mask & (1u << size_t(kind)))) continue;
-    if (!ChooseFastPattern(cr.contents)) {
-      if (!address_indexed[i]) group.always.push_back(i);
-      continue;
-    }
     const rules::Rule& r = cr.rule;
     auto add = [&](auto& table, const std::vector<uint16_t>& ports) {
       for (uint16_t p : ports) {
@@ -125,6 +124,19 @@ base::Status DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& 
     std::optional<std::vector<uint16_t>> dst, src;
     if (by_port) dst = EnumeratePorts(r.dst_port);
     if (by_port && !dst) src = EnumeratePorts(r.src_port);
+    if (!ChooseFastPattern(cr.contents)) {
+      if (address_indexed[i]) continue;
+      if (dst) {
+        add(always_dst, *dst);
+        if (r.bidirectional) add(always_src, *dst);
+      } else if (src) {
+        add(always_src, *src);
+        if (r.bidirectional) add(always_dst, *src);
+      } else {
+        group.always.push_back(i);
+      }
+      continue;
+    }
     if (dst) {
       add(dst_rules, *dst);
       if (r.bidirectional) add(src_rules, *dst);
@@ -184,6 +196,21 @@ base::Status DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& 
     return it->second;
   };
 
+  // Port tables of the always-evaluated rules; equal lists are shared.
+  std::map<std::vector<uint32_t>, int32_t> list_of_rules;
+  auto fill = [&](std::vector<int32_t>& table,
+                  std::unordered_map<uint16_t, std::vector<uint32_t>>& by_port_rules) {
+    if (by_port_rules.empty()) return;
+    table.assign(65536, -1);
+    for (auto& [port, ids] : by_port_rules) {
+      auto [it, fresh] = list_of_rules.try_emplace(ids, int32_t(group.always_lists.size()));
+      if (fresh) group.always_lists.push_back(ids);
+      table[port] = it->second;
+    }
+  };
+  fill(group.always_of_dst_port, always_dst);
+  fill(group.always_of_src_port, always_src);
+
   if (!any_rules.empty()) {
     auto s = set_for(any_rules);
     if (!s) return s.error();
@@ -201,7 +228,12 @@ base::Status DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& 
     group.dst_set_of_port[port] = *s;
   }
   for (auto& [port, ids] : src_rules) {
-    auto s = set_for(ids);
+    // Source-port sets carry the any-port rules too, so that a packet whose destination port has
+    // no set of its own (a reply to an ephemeral port) needs one scan, not two.
+    std::vector<uint32_t> merged;
+    std::merge(ids.begin(), ids.end(), any_rules.begin(), any_rules.end(),
+               std::back_inserter(merged));
+    auto s = set_for(std::move(merged));
     if (!s) return s.error();
     group.src_set_of_port[port] = *s;
   }
@@ -443,6 +475,9 @@ void Detector::ScanPorts(const DetectionPlan::Group& group, const packet::Packet
   if (dst_set < 0 && src_set < 0) return;
   ++stats_.packets_scanned;
   fast_pattern_hit_ = false;
+  // A source-port set includes the any-port rules: when the destination port has no set of its
+  // own it stands for both.
+  if (src_set >= 0 && dst_set == group.any_set) dst_set = -1;
   if (dst_set >= 0) Scan(group, dst_set, data, len);
   if (src_set >= 0) Scan(group, src_set, data, len);
   stats_.packets_with_candidates += fast_pattern_hit_;
@@ -458,6 +493,16 @@ void Detector::AddPacketCandidates(GroupKind kind, const DetectionPlan::Group& g
   if (!plan_.by_dst().empty()) plan_.by_dst().Lookup(p.dst_ip, in_group);
   stats_.address_candidates += candidates_.size() - before;
   for (uint32_t r : group.always) AddCandidate(r);
+  if (!group.always_of_dst_port.empty()) {
+    if (int32_t l = group.always_of_dst_port[p.dst_port]; l >= 0) {
+      for (uint32_t r : group.always_lists[size_t(l)]) AddCandidate(r);
+    }
+  }
+  if (!group.always_of_src_port.empty()) {
+    if (int32_t l = group.always_of_src_port[p.src_port]; l >= 0) {
+      for (uint32_t r : group.always_lists[size_t(l)]) AddCandidate(r);
+    }
+  }
 }
 
 void Detector::Evaluate(const MatchInput& in, Unit unit) {

@@ -134,16 +134,24 @@ class DetectionPlan {
   // The rules of one transport class, split by port (tcp and udp only) as Snort's port groups
   // are: a rule naming destination ports sits in the set of each of those ports, a rule naming
   // only source ports in the source-port sets, and a rule with any ports in `any_set` and also in
-  // every destination-port set (so a packet needs one destination-side scan). Ports with equal
+  // every port set, destination and source (so a packet needs one scan, two only when both of its
+  // ports have sets). Ports with equal
   // rule sets share one ScanSet. Port lists too wide to enumerate (negations, ranges over
   // kMaxGroupedPortSpan ports) count as any.
   struct Group {
     std::vector<ScanSet> sets;
     std::vector<int32_t> dst_set_of_port;  // 65,536 entries (tcp/udp) or empty; -1 = any_set
-    std::vector<int32_t> src_set_of_port;  // 65,536 entries (tcp/udp) or empty; -1 = none
-    int32_t any_set = -1;                  // -1 when no such rule
-    // Rules with neither a positive content nor an indexable address: candidates on every packet.
+    // 65,536 entries (tcp/udp) or empty; -1 = none. These sets hold the any-port rules too.
+    std::vector<int32_t> src_set_of_port;
+    int32_t any_set = -1;  // -1 when no such rule
+    // Rules with neither a positive content nor an indexable address, split by port as the
+    // ScanSets are: `always` on every packet of the group, always_lists[always_of_dst_port[p]] on
+    // packets to port p, always_lists[always_of_src_port[p]] on packets from port p (index -1:
+    // none; the port tables are empty when no such rule names a port).
     std::vector<uint32_t> always;
+    std::vector<std::vector<uint32_t>> always_lists;
+    std::vector<int32_t> always_of_dst_port;
+    std::vector<int32_t> always_of_src_port;
   };
   [[nodiscard]] const Group& group(GroupKind k) const { return groups_[size_t(k)]; }
   // Rules without a positive content, by the address list of the packet's source (resp.
