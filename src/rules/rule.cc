@@ -109,6 +109,43 @@ bool AddressExpr::Matches(const base::IpAddress& ip) const {
 }
 
 bool PortExpr::Matches(uint16_t port) const {
+  if (!flattened) return MatchesExpr(port);
+  // The last range starting at or below `port`.
+  auto it = std::upper_bound(flat.begin(), flat.end(), port,
+                             [](uint16_t v, const auto& r) { return v < r.first; });
+  return it != flat.begin() && port <= std::prev(it)->second;
+}
+
+void PortExpr::AddBounds(std::vector<uint32_t>& bounds) const {
+  if (kind == Kind::kRange) {
+    bounds.push_back(lo);
+    bounds.push_back(uint32_t{hi} + 1);
+  }
+  for (const PortExpr& m : members) m.AddBounds(bounds);
+}
+
+// The expression's value is constant between consecutive range bounds found anywhere in it, so
+// evaluating it once at each bound gives every range it matches.
+void PortExpr::Flatten() {
+  std::vector<uint32_t> bounds = {0};
+  AddBounds(bounds);
+  std::sort(bounds.begin(), bounds.end());
+  bounds.erase(std::unique(bounds.begin(), bounds.end()), bounds.end());
+  while (!bounds.empty() && bounds.back() > 65535) bounds.pop_back();
+  flat.clear();
+  for (size_t i = 0; i < bounds.size(); ++i) {
+    if (!MatchesExpr(uint16_t(bounds[i]))) continue;
+    const uint16_t end = i + 1 < bounds.size() ? uint16_t(bounds[i + 1] - 1) : uint16_t{65535};
+    if (!flat.empty() && uint32_t{flat.back().second} + 1 == bounds[i]) {
+      flat.back().second = end;
+    } else {
+      flat.emplace_back(uint16_t(bounds[i]), end);
+    }
+  }
+  flattened = true;
+}
+
+bool PortExpr::MatchesExpr(uint16_t port) const {
   bool raw = true;
   switch (kind) {
     case Kind::kAny:

@@ -79,11 +79,24 @@ struct PortExpr {
   uint16_t lo = 0;                // kRange, inclusive
   uint16_t hi = 0;                // kRange, inclusive
   std::vector<PortExpr> members;  // kList
+  // The ports the expression matches as sorted, disjoint, inclusive ranges, once Flatten() has
+  // run (ParsePort does): Matches is then a binary search, not a walk of every list member (a
+  // header with $HTTP_PORTS is a list of dozens). Not part of equality: it follows from the rest.
+  std::vector<std::pair<uint16_t, uint16_t>> flat;
+  bool flattened = false;
 
   [[nodiscard]] bool Matches(uint16_t port) const;
   [[nodiscard]] bool IsAny() const { return kind == Kind::kAny && !negated; }
+  void Flatten();
 
-  friend bool operator==(const PortExpr&, const PortExpr&) = default;
+  friend bool operator==(const PortExpr& a, const PortExpr& b) {
+    return a.kind == b.kind && a.negated == b.negated && a.lo == b.lo && a.hi == b.hi &&
+           a.members == b.members;
+  }
+
+ private:
+  [[nodiscard]] bool MatchesExpr(uint16_t port) const;
+  void AddBounds(std::vector<uint32_t>& bounds) const;
 };
 
 struct Reference {

@@ -107,6 +107,41 @@ TEST(PortExpr, Matches) {
   }
 }
 
+// The flattened ranges ParsePort computes against walking the expression, for every port.
+TEST(PortExpr, FlattenedEqualsExpressionOnEveryPort) {
+  const char* exprs[] = {
+      "any",
+      "0",
+      "65535",
+      "!0",
+      "!65535",
+      "[0,65535]",
+      "[1:100,!50]",
+      "![80,443]",
+      "[!80,!81]",
+      "[21,[1000:2000,!1500]]",
+      "![1:100,[200:300,!250]]",
+      ":1023",
+      "1024:",
+      "[80:81,311,383,591,593,901,1220,1414,1741,1830,2301,2381,2809,3037,3128,3702,4343,4848,"
+      "5250,6988,7000:7001,7144:7145,7510,7777,7779,8000,8008,8014,8028,8080,8085,8088,8090,8118,"
+      "8123,8180:8181,8243,8280,8300,8800,8888,8899,9000,9060,9080,9090:9091,9443,9999,11371,"
+      "34443:34444,41080,50002,55555]",
+      "[1:65534,!1000:2000,1500]",
+      "[!1:65535]"};
+  for (const char* text : exprs) {
+    PortExpr flat = Port(text);
+    ASSERT_TRUE(flat.flattened) << text;
+    PortExpr walked = flat;
+    walked.flattened = false;
+    walked.flat.clear();
+    for (uint32_t port = 0; port <= 65535; ++port) {
+      ASSERT_EQ(flat.Matches(uint16_t(port)), walked.Matches(uint16_t(port)))
+          << text << " at port " << port;
+    }
+  }
+}
+
 TEST(AddressExpr, IsAny) {
   EXPECT_TRUE(Addr("any").IsAny());
   EXPECT_FALSE(Addr("[any]").IsAny());

@@ -505,7 +505,9 @@ base::Result<AddressExpr> ParseAddress(std::string_view text, const Variables& v
 
 base::Result<PortExpr> ParsePort(std::string_view text, const Variables& vars) {
   FinalLookup lookup{vars};
-  return ExprParser<PortExpr, FinalLookup>(text, lookup).ParseAll();
+  auto e = ExprParser<PortExpr, FinalLookup>(text, lookup).ParseAll();
+  if (e) e->Flatten();
+  return e;
 }
 
 }  // namespace vigil::rules

@@ -6,8 +6,9 @@
 // flow and inside an established one.
 //
 // Reads ../shared/pcaps/mixed-traffic.pcap and ../shared/rules/<ruleset>/*.rules; skips with a
-// message when they are absent. When rules × packets is large, every k-th packet is compared so
-// the test stays within a few seconds; the counts go to the test log.
+// message when they are absent. When rules × packets is large, every k-th packet of the capture is
+// compared so the test stays within a few seconds; the counts go to the test log. The long run:
+//   VIGIL_DIFF_PACKETS=1000000 VIGIL_DIFF_EVERY_PACKET=1 build/tests/detect_differential_test
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include <iostream>
 #include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "decode/decoder.h"
@@ -71,11 +73,45 @@ struct Comparison {
   size_t alerts[2] = {0, 0};  // without a flow, in a flow
 };
 
+// One share of the work (below); the shares are summed.
+Comparison CompareShare(const detect::DetectionPlan& plan, std::span<const packet::Packet> packets,
+                        size_t step);
+
+// Splits `packets` into contiguous shares, one per thread (VIGIL_DIFF_THREADS, default every
+// core), each compared with its own Detector and its own threshold state on both sides.
+Comparison Compare(const detect::DetectionPlan& plan, std::span<const packet::Packet> packets,
+                   size_t step) {
+  size_t threads = std::max(1u, std::thread::hardware_concurrency());
+  if (const char* env = std::getenv("VIGIL_DIFF_THREADS"))
+    threads = std::strtoull(env, nullptr, 10);
+  threads = std::clamp<size_t>(threads, 1, std::max<size_t>(1, packets.size() / 1000));
+  // Shares start on a multiple of `step` so the same packets are compared whatever the split.
+  const size_t per = (packets.size() / threads + step - 1) / step * step;
+  std::vector<Comparison> parts(threads);
+  std::vector<std::thread> pool;
+  for (size_t t = 0; t < threads; ++t) {
+    const size_t first = std::min(packets.size(), t * per);
+    const size_t last = t + 1 == threads ? packets.size() : std::min(packets.size(), first + per);
+    pool.emplace_back([&, t, first, last] {
+      parts[t] = CompareShare(plan, packets.subspan(first, last - first), step);
+    });
+  }
+  for (auto& th : pool) th.join();
+  Comparison c;
+  for (const Comparison& p : parts) {
+    c.compared += p.compared;
+    c.mismatches += p.mismatches;
+    c.alerts[0] += p.alerts[0];
+    c.alerts[1] += p.alerts[1];
+  }
+  return c;
+}
+
 // Inspects every `step`-th packet twice — outside any flow, and as part of an established flow
 // (in the direction its ports suggest), so that flow:established / to_server rules are compared
 // too — with the Detector and with the brute-force reference, and counts the differences.
-Comparison Compare(const detect::DetectionPlan& plan, std::span<const packet::Packet> packets,
-                   size_t step) {
+Comparison CompareShare(const detect::DetectionPlan& plan, std::span<const packet::Packet> packets,
+                        size_t step) {
   auto detector = detect::Detector::Create(plan);
   EXPECT_TRUE(detector);
   Comparison c;
@@ -137,8 +173,13 @@ TEST_P(DetectDifferentialTest, DetectorEqualsEveryRuleOnEveryPacket) {
                                            AllAlerts());
   ASSERT_TRUE(plan) << plan.error().ToString();
   size_t n_rules = (*plan)->rule_count();
-  size_t step = std::max<size_t>(
-      1, size_t(2.0 * double(n_rules) * double(traffic.packets.size()) / kMaxEvaluations) + 1);
+  // VIGIL_DIFF_EVERY_PACKET=1 (the long run) compares every packet.
+  const bool every = std::getenv("VIGIL_DIFF_EVERY_PACKET") != nullptr;
+  size_t step = every
+                    ? 1
+                    : std::max<size_t>(1, size_t(2.0 * double(n_rules) *
+                                                 double(traffic.packets.size()) / kMaxEvaluations) +
+                                              1);
   Comparison c = Compare(**plan, traffic.packets, step);
   std::cout << GetParam() << ": mixed-traffic, " << n_rules << " enabled rules, " << c.compared
             << " inspections compared (every " << step << " packet, with and without a flow), "

@@ -11,6 +11,7 @@
 #include <iterator>
 #include <random>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include "decode/decoder.h"
@@ -311,6 +312,58 @@ TEST(TrafgenTest, TsharkDecodesHttpDnsAndTls) {
 
   CommandResult malformed = RunCommand(tshark + " -Y '_ws.malformed' 2>/dev/null");
   EXPECT_EQ(malformed.out, "");
+}
+
+// Reordered and retransmitted segments, IPv4 and IPv6: tshark, told to reassemble out-of-order
+// segments as a stack would, finds nothing malformed and no warning or error outside its TCP
+// sequence analysis (which rightly notes the reordering itself). With its default of not
+// reassembling out of order, tshark parses a late segment's bytes as a new message and reports
+// "illegal characters" in HTTP headers: a property of the dissector, not of the traffic.
+//
+// One tshark 4.0 defect is allowed for: when the last LF of a chunked body ("0\r\n\r\n") is the
+// only byte of the next segment, tshark dissects the message one byte early and reports it
+// malformed (a hand-made six-packet capture of a valid chunked response shows the same). Each
+// malformed frame must be exactly that: its direction's next segment is that one LF.
+TEST(TrafgenTest, TsharkFindsNoErrorsInReorderedTraffic) {
+  if (!HaveTool("tshark")) GTEST_SKIP() << "tshark not installed";
+  TempDir dir;
+  Options o = Mixed(43);
+  o.flows = 400;
+  o.concurrency = 50;
+  o.reorder_rate = 0.02;
+  o.retransmit_rate = 0.02;
+  Summary s = GenerateTo(o, dir.File("t.pcap"));
+  ASSERT_GT(s.reordered_segments, 0u);
+  ASSERT_GT(s.retransmitted_segments, 0u);
+  const std::string tshark =
+      "tshark -n -o tcp.reassemble_out_of_order:TRUE -r " + dir.File("t.pcap");
+  // Severity warning is 0x00600000 and up; group 0x02000000 is "Sequence" (TCP analysis).
+  CommandResult bad = RunCommand(tshark +
+                                 " -Y '(_ws.expert.severity >= 0x00600000 &&"
+                                 " _ws.expert.group != 0x02000000) && !_ws.malformed' 2>/dev/null");
+  ASSERT_TRUE(bad.ok);
+  EXPECT_EQ(bad.out, "");
+  // Malformed frames as "stream nextseq", and every one-byte LF segment as "stream seq".
+  CommandResult malformed = RunCommand(tshark +
+                                       " -Y _ws.malformed -T fields -e tcp.stream"
+                                       " -e tcp.srcport -e tcp.nxtseq 2>/dev/null");
+  CommandResult lone_lf = RunCommand(tshark +
+                                     " -Y 'tcp.len == 1 && tcp.payload == 0a' -T fields"
+                                     " -e tcp.stream -e tcp.srcport -e tcp.seq"
+                                     " 2>/dev/null");
+  ASSERT_TRUE(malformed.ok && lone_lf.ok);
+  std::set<std::string> lf_segments;
+  std::istringstream lf(lone_lf.out);
+  for (std::string line; std::getline(lf, line);) lf_segments.insert(line);
+  std::istringstream m(malformed.out);
+  for (std::string line; std::getline(m, line);) {
+    EXPECT_TRUE(lf_segments.count(line))
+        << "malformed, and not the split chunk terminator: " << line;
+  }
+  CommandResult http = RunCommand(tshark +
+                                  " -Y http.request -T fields -e http.request.method"
+                                  " 2>/dev/null");
+  EXPECT_EQ(CountLines(http.out), s.http_requests);
 }
 
 TEST(ProtocolsTest, DnsAnswersUseCompressionPointers) {
