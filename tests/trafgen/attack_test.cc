@@ -28,6 +28,12 @@ rules::Rule ParseOne(const std::string& text) {
   return parsed->front();
 }
 
+// The rule enabled whatever the parser's default support check said (BuildAttack's own checks).
+rules::Rule Enabled(rules::Rule r) {
+  r.enabled = true;
+  return r;
+}
+
 std::vector<const rules::ContentOption*> Contents(const rules::Rule& r) {
   std::vector<const rules::ContentOption*> out;
   for (const rules::Option& o : r.options) {
@@ -62,6 +68,30 @@ TEST(AttackTest, PayloadSatisfiesContentLayouts) {
   }
 }
 
+// A flow option picks who sends the attack and puts a TCP attack in an established session.
+TEST(AttackTest, FlowOptionChoosesTheSendingSide) {
+  auto build = [](const char* text) { return BuildAttack(Enabled(ParseOne(text))); };
+  auto to_client =
+      build(R"(alert tcp any any -> any any (flow:established,to_client; content:"x"; sid:1;))");
+  ASSERT_TRUE(to_client) << to_client.error().message;
+  EXPECT_TRUE(to_client->server_sends);
+  EXPECT_TRUE(to_client->needs_flow);
+  EXPECT_FALSE(to_client->udp);
+  // The direction wins over the port heuristic (source port 80 alone would make it the server).
+  auto to_server = build(R"(alert tcp any 80 -> any any (flow:to_server; content:"x"; sid:2;))");
+  ASSERT_TRUE(to_server) << to_server.error().message;
+  EXPECT_FALSE(to_server->server_sends);
+  // An `ip` rule that needs an established flow is attacked over TCP.
+  auto ip = build(R"(alert ip any any -> any any (flow:established; content:"x"; sid:3;))");
+  ASSERT_TRUE(ip) << ip.error().message;
+  EXPECT_FALSE(ip->udp);
+  // A UDP reply: the generator sends the client's request first (trafgen.cc).
+  auto udp = build(R"(alert udp any 53 -> any any (flow:to_client; content:"x"; sid:4;))");
+  ASSERT_TRUE(udp) << udp.error().message;
+  EXPECT_TRUE(udp->udp);
+  EXPECT_TRUE(udp->server_sends);
+}
+
 TEST(AttackTest, ImpossibleOrUnsupportedRulesGiveReasons) {
   struct Case {
     const char* rule;
@@ -79,6 +109,12 @@ TEST(AttackTest, ImpossibleOrUnsupportedRulesGiveReasons) {
       {R"(alert tcp any any -> any any (http_uri; content:"x"; sid:7;))", "buffer"},
       {R"(pass tcp any any -> any any (content:"x"; sid:8;))", "pass"},
       {R"(alert tcp any any -> any any (content:"x"; offset:1500; sid:9;))", "does not fit"},
+      {R"(alert tcp any any -> any any (flow:not_established; content:"x"; sid:11;))",
+       "not_established"},
+      {R"(alert tcp any any -> any any (flow:established,only_stream; content:"x"; sid:12;))",
+       "only_stream"},
+      {R"(alert udp any any -> any any (flow:established,to_server; content:"x"; sid:13;))",
+       "established on udp"},
   };
   for (const Case& c : kCases) {
     auto parsed = rules::ParseRuleText(c.rule, rules::Variables());

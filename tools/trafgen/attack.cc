@@ -238,9 +238,14 @@ base::Result<AttackTemplate> BuildAttack(const rules::Rule& rule) {
   }
   if (rule.protocol == rules::Protocol::kIcmp) return base::MakeError("protocol icmp");
   std::vector<const rules::ContentOption*> contents;
+  const rules::FlowOption* flow = nullptr;
   for (const rules::Option& o : rule.options) {
+    if (const auto* f = std::get_if<rules::FlowOption>(&o)) {
+      flow = f;
+      continue;
+    }
     const auto* c = std::get_if<rules::ContentOption>(&o);
-    if (c == nullptr) return base::MakeError("a detection option other than content");
+    if (c == nullptr) return base::MakeError("a detection option other than content and flow");
     if (!c->buffer.empty()) return base::MakeError("content in buffer " + c->buffer);
     contents.push_back(c);
   }
@@ -254,6 +259,22 @@ base::Result<AttackTemplate> BuildAttack(const rules::Rule& rule) {
   t.payload = std::move(*payload);
   t.udp = rule.protocol != rules::Protocol::kTcp;
   t.server_sends = !rule.src_port.IsAny() && rule.dst_port.IsAny();
+  if (flow != nullptr) {
+    using F = rules::FlowOption;
+    if (flow->state == F::State::kNotEstablished) return base::MakeError("flow:not_established");
+    if (flow->stream == F::Stream::kOnlyStream) return base::MakeError("flow:only_stream");
+    if (flow->frag == F::Frag::kOnlyFrag) return base::MakeError("flow:only_frag");
+    if (flow->state == F::State::kEstablished) {
+      if (rule.protocol == rules::Protocol::kUdp) {
+        return base::MakeError("flow:established on udp");
+      }
+      t.udp = false;  // an `ip` rule: a TCP session establishes it
+    }
+    if (flow->direction != F::Direction::kAny) {
+      t.server_sends = flow->direction == F::Direction::kToClient;
+    }
+    t.needs_flow = true;
+  }
   return t;
 }
 

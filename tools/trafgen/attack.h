@@ -65,14 +65,17 @@ struct Subnet {
 struct AttackTemplate {
   std::vector<uint8_t> payload;
   bool udp = false;           // a UDP datagram; else a segment of a TCP session
-  bool server_sends = false;  // TCP: the rule's source is the server side (e.g. src port 80)
+  bool server_sends = false;  // TCP: the server side sends it (flow:to_client, or src port 80)
+  bool needs_flow = false;    // the rule has a flow option: checked in an established session
 };
 
 // Checks that the rule can be attacked by content alone (enabled, not pass/sdrop, protocol tcp,
-// udp or ip, no detection option but content, at least one positive content, every content in
-// pkt_data) and builds its payload. Modifiers given as byte_extract variables are left to the
-// loader's support check, which disables such rules. The error message is the reason the rule was
-// skipped.
+// udp or ip, no detection option but content and flow, at least one positive content, every
+// content in pkt_data) and builds its payload. A flow option is met by sending the attack inside
+// an established TCP session, from the side its direction names; flow:not_established,
+// only_stream, only_frag, and flow:established on UDP are reasons to skip. Modifiers given as
+// byte_extract variables are left to the loader's support check, which disables such rules. The
+// error message is the reason the rule was skipped.
 [[nodiscard]] base::Result<AttackTemplate> BuildAttack(const rules::Rule& rule);
 
 }  // namespace vigil::trafgen

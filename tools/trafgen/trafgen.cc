@@ -366,6 +366,9 @@ class Attacker {
     std::vector<PendingFrame> out;
     size_t attack_index = 0;
     if (a.attack.udp) {
+      // The server answers: the client's request comes first, so the flow's client is right.
+      if (a.attack.server_sends) out.push_back({craft::UdpFrame(to, from, Bytes(8, 0))});
+      attack_index = out.size();
       out.push_back({craft::UdpFrame(from, to, a.attack.payload)});
     } else {
       Endpoint client = a.attack.server_sends ? to : from;
@@ -390,11 +393,16 @@ class Attacker {
     p.caplen = p.wirelen = uint32_t(frame.size());
     p.linktype = packet::LinkType::kEthernet;
     decoder_.Decode(p);
-    if (!detect::MatchRule(*a.compiled, p)) {
+    // The flow the engine sees: a TCP attack follows its handshake (established); a UDP datagram
+    // is the first of its flow (not established). The sender's side gives the direction.
+    const detect::FlowContext flow = {
+        .has_flow = true, .established = !a.attack.udp, .to_server = !a.attack.server_sends};
+    const detect::MatchInput in = detect::MatchInput::OfPacket(p, &flow);
+    if (!detect::MatchRule(*a.compiled, in)) {
       return base::MakeError("the decoded attack frame does not match the rule");
     }
     for (const auto& pass : pass_rules_) {
-      if (detect::MatchRule(*pass, p)) {
+      if (detect::MatchRule(*pass, in)) {
         return base::MakeError(fmt::format("pass rule {}:{} matches the attack frame",
                                            pass->rule.gid, pass->rule.sid));
       }
