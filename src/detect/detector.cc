@@ -285,6 +285,27 @@ bool HasNegation(const rules::AddressExpr& e) {
   return false;
 }
 
+// The groups a packet matching the rule's `ip_proto:N` tests can be in: an `ip any any` rule
+// with ip_proto:88 never needs checking on TCP, UDP or ICMP packets. A packet whose transport
+// header did not decode is in kOtherIp whatever its protocol, so that group always stays.
+uint8_t GroupsOfIpProto(const rules::Rule& r) {
+  uint8_t mask = 0xff;
+  for (const rules::Option& o : r.options) {
+    const auto* n = std::get_if<rules::NumericOption>(&o);
+    if (n == nullptr || n->field != rules::NumericField::kIpProto ||
+        n->test.op != rules::NumberTest::Op::kEq) {
+      continue;
+    }
+    uint8_t g = uint8_t(1u << size_t(GroupKind::kOtherIp));
+    if (n->test.lo == packet::kProtoTcp) g |= uint8_t(1u << size_t(GroupKind::kTcp));
+    if (n->test.lo == packet::kProtoUdp) g |= uint8_t(1u << size_t(GroupKind::kUdp));
+    if (n->test.lo == packet::kProtoIcmp || n->test.lo == packet::kProtoIcmpv6)
+      g |= uint8_t(1u << size_t(GroupKind::kIcmp));
+    mask &= g;
+  }
+  return mask;
+}
+
 }  // namespace
 
 base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
@@ -367,6 +388,7 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
     for (size_t g = 0; g < size_t(GroupKind::kCount); ++g) {
       if (RuleInGroup(cr.rule, GroupKind(g))) cr.group_mask |= uint8_t(1u << g);
     }
+    cr.group_mask &= GroupsOfIpProto(cr.rule);
     if (ChooseFastPattern(cr.contents)) continue;
     const rules::Rule& r = cr.rule;
     if (plan->by_src_.Add(r.src_addr, i)) {
