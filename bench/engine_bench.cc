@@ -3,13 +3,16 @@
 // on one core and on several (engine::RunInMemory: packets spread by address pair, one worker
 // per thread).
 //
-//   build-bench/bench/engine_bench --capture ../shared/pcaps/mixed-traffic.pcap \
-//       --rules ../shared/rules/snort3-community --threads 1 --repetitions 5
+//   build-bench/bench/engine_bench --rules ../shared/rules/snort3-community
+//       --capture ../shared/pcaps/mixed-traffic.pcap --capture other.pcap --threads 1 --threads 0
+//   (one command line)
 //
-// Prints one JSON object: the medians over the repetitions of wall time, Gbit/s and packets/s,
-// plus cycles per packet, the fraction of packets that reached the full matcher, alerts, and the
-// process's peak RSS (resident set size). Run one configuration per process (bench/run.sh does)
-// so that the peak RSS is that configuration's.
+// The ruleset is loaded and compiled once; then every capture runs with every thread count.
+// Prints one JSON object per configuration: the medians over the repetitions of wall time,
+// Gbit/s and packets/s, plus cycles per packet, the fraction of packets that reached the full
+// matcher, alerts, and the peak RSS (resident set size) of that configuration: the kernel's
+// high-water mark is reset before it (/proc/self/clear_refs), so the figure is the plan, the
+// capture in memory and what the run itself added.
 //
 // Cycles per packet are CPU time of the worker threads times the time-stamp counter's rate
 // (measured against the steady clock at start), divided by packets: the cycles a core spends per
@@ -21,6 +24,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <thread>
@@ -45,7 +49,25 @@ double TscHz() {
   return double(c1 - c0) / s;
 }
 
+// Sets the process's resident-set high-water mark to its current size (Linux 4.0 and later).
+void ResetPeakRss() {
+  if (FILE* f = std::fopen("/proc/self/clear_refs", "w")) {
+    std::fputs("5", f);
+    std::fclose(f);
+  }
+}
+
+// VmHWM of /proc/self/status in MB; getrusage's figure, which no reset reaches, where that fails.
 double PeakRssMb() {
+  if (FILE* f = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    long kb = -1;
+    while (std::fgets(line, sizeof line, f)) {
+      if (std::sscanf(line, "VmHWM: %ld kB", &kb) == 1) break;
+    }
+    std::fclose(f);
+    if (kb >= 0) return double(kb) / 1024.0;
+  }
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return double(u.ru_maxrss) / 1024.0;
@@ -57,29 +79,35 @@ double Median(std::vector<double> v) {
 }
 
 int Main(int argc, char** argv) {
-  std::string capture_path, rules_dir, name;
-  uint32_t threads = 1;
+  std::vector<std::string> capture_paths;
+  std::string rules_dir, name;
+  std::vector<uint32_t> thread_counts;
   int repetitions = 5;
   CLI::App app{"vigil end-to-end engine benchmark"};
-  app.add_option("--capture", capture_path, "pcap read into memory before timing")->required();
+  app.add_option("--capture", capture_paths, "pcap read into memory before timing (repeatable)")
+      ->required();
   app.add_option("--rules", rules_dir, "folder of .rules files (all are loaded)")->required();
-  app.add_option("--threads", threads, "worker threads (0: every core)")->capture_default_str();
+  app.add_option("--threads", thread_counts, "worker threads, 0 for every core (repeatable)");
   app.add_option("--repetitions", repetitions, "runs; medians are reported")->capture_default_str();
-  app.add_option("--name", name, "label for the result");
+  app.add_option("--name", name, "label for the results");
   CLI11_PARSE(app, argc, argv);
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-
-  auto capture = engine::DecodedCapture::Load(capture_path);
-  if (!capture) {
-    fmt::print(stderr, "engine_bench: {}\n", capture.error().ToString());
-    return 1;
+  if (thread_counts.empty()) thread_counts.push_back(1);
+  for (uint32_t& t : thread_counts) {
+    if (t == 0) t = std::max(1u, std::thread::hardware_concurrency());
   }
+  thread_counts.erase(std::unique(thread_counts.begin(), thread_counts.end()), thread_counts.end());
+
   rules::Variables vars;
   rules::LoadReport report;
   report.support_check = detect::UnsupportedReason;  // every rule the detector evaluates
   std::vector<std::string> files;
-  for (const auto& e : std::filesystem::directory_iterator(rules_dir)) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(rules_dir, ec)) {
     if (e.path().extension() == ".rules") files.push_back(e.path().string());
+  }
+  if (ec) {
+    fmt::print(stderr, "engine_bench: {}: {}\n", rules_dir, ec.message());
+    return 1;
   }
   std::sort(files.begin(), files.end());
   for (const auto& f : files) rules::LoadRuleFile(f, vars, report);
@@ -90,38 +118,52 @@ int Main(int argc, char** argv) {
     fmt::print(stderr, "engine_bench: {}\n", plan.error().ToString());
     return 1;
   }
-
   for (const base::Error& w : (*plan)->warnings()) {
     fmt::print(stderr, "engine_bench: warning: {}\n", w.ToString());
   }
   double tsc_hz = TscHz();
-  std::vector<double> seconds, cycles;
-  engine::InMemoryRun last;
-  for (int r = 0; r < repetitions; ++r) {
-    auto run = engine::RunInMemory(**plan, capture->packets, threads, {});
-    if (!run) {
-      fmt::print(stderr, "engine_bench: {}\n", run.error().ToString());
-      return 1;
+
+  int status = 0;
+  for (const std::string& capture_path : capture_paths) {
+    auto capture = engine::DecodedCapture::Load(capture_path);
+    if (!capture) {
+      fmt::print(stderr, "engine_bench: {}\n", capture.error().ToString());
+      status = 1;
+      continue;
     }
-    seconds.push_back(run->seconds);
-    cycles.push_back(run->cpu_seconds * tsc_hz / double(run->packets));
-    last = std::move(*run);
+    for (uint32_t threads : thread_counts) {
+      ResetPeakRss();
+      std::vector<double> seconds, cycles;
+      engine::InMemoryRun last;
+      for (int r = 0; r < repetitions; ++r) {
+        auto run = engine::RunInMemory(**plan, capture->packets, threads, {});
+        if (!run) {
+          fmt::print(stderr, "engine_bench: {}\n", run.error().ToString());
+          return 1;
+        }
+        seconds.push_back(run->seconds);
+        cycles.push_back(run->cpu_seconds * tsc_hz / double(run->packets));
+        last = std::move(*run);
+      }
+      double s = Median(seconds);
+      uint64_t inspected = last.counters.Get("detect.packets");
+      double full_match =
+          inspected ? double(last.counters.Get("detect.packets_full_match")) / double(inspected)
+                    : 0;
+      fmt::print(
+          "{{\"name\":\"{}\",\"capture\":\"{}\",\"rules\":\"{}\",\"rules_loaded\":{},"
+          "\"rules_enabled\":{},\"threads\":{},\"packets\":{},\"bytes\":{},\"repetitions\":{},"
+          "\"seconds\":{:.6f},\"gbit_per_s\":{:.4f},\"mpps\":{:.4f},\"cycles_per_packet\":{:.1f},"
+          "\"full_match_fraction\":{:.5f},\"alerts\":{},\"flows\":{},\"peak_rss_mb\":{:.1f}}}\n",
+          name, std::filesystem::path(capture_path).filename().string(),
+          std::filesystem::path(rules_dir).filename().string(), loaded, (*plan)->rule_count(),
+          threads, last.packets, last.bytes, repetitions, s, double(last.bytes) * 8 / s / 1e9,
+          double(last.packets) / s / 1e6, Median(cycles), full_match, last.alerts,
+          last.counters.Get("flow.created"), PeakRssMb());
+      std::fflush(stdout);
+    }
   }
-  double s = Median(seconds);
-  uint64_t inspected = last.counters.Get("detect.packets");
-  double full_match =
-      inspected ? double(last.counters.Get("detect.packets_full_match")) / double(inspected) : 0;
-  fmt::print(
-      "{{\"name\":\"{}\",\"capture\":\"{}\",\"rules\":\"{}\",\"rules_loaded\":{},"
-      "\"rules_enabled\":{},\"threads\":{},\"packets\":{},\"bytes\":{},\"repetitions\":{},"
-      "\"seconds\":{:.6f},\"gbit_per_s\":{:.4f},\"mpps\":{:.4f},\"cycles_per_packet\":{:.1f},"
-      "\"full_match_fraction\":{:.5f},\"alerts\":{},\"flows\":{},\"peak_rss_mb\":{:.1f}}}\n",
-      name, std::filesystem::path(capture_path).filename().string(),
-      std::filesystem::path(rules_dir).filename().string(), loaded, (*plan)->rule_count(), threads,
-      last.packets, last.bytes, repetitions, s, double(last.bytes) * 8 / s / 1e9,
-      double(last.packets) / s / 1e6, Median(cycles), full_match, last.alerts,
-      last.counters.Get("flow.created"), PeakRssMb());
-  return 0;
+  return status;
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <deque>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -65,29 +67,57 @@ void BM_Decode(benchmark::State& state) {
 }
 BENCHMARK(BM_Decode)->Unit(benchmark::kMillisecond);
 
+// A ruleset loaded and compiled once per process: Google Benchmark calls a benchmark function
+// again for every repetition, and building the ET Open plan alone takes about a minute.
+struct CompiledRules {
+  std::unique_ptr<const detect::DetectionPlan> plan;
+  size_t enabled = 0;
+  std::string error;
+};
+
+const CompiledRules& Compile(const std::string& rules_dir) {
+  static std::map<std::string, CompiledRules> cache;
+  auto [it, fresh] = cache.try_emplace(rules_dir);
+  if (!fresh) return it->second;
+  CompiledRules& c = it->second;
+  rules::Variables vars;
+  rules::LoadReport report;
+  report.support_check = detect::UnsupportedReason;  // every rule the detector evaluates
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(rules_dir, ec)) {
+    if (e.path().extension() == ".rules") files.push_back(e.path().string());
+  }
+  if (ec) {
+    c.error = rules_dir + ": " + ec.message();
+    return c;
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) rules::LoadRuleFile(f, vars, report);
+  c.enabled = report.enabled();
+  auto plan =
+      detect::DetectionPlan::Build(std::move(report.rules), rules::ClassificationTable::Default());
+  if (plan) {
+    c.plan = std::move(*plan);
+  } else {
+    c.error = plan.error().ToString();
+  }
+  return c;
+}
+
 void BM_Detect(benchmark::State& state, const char* rules_dir) {
   const Traffic& t = LoadTraffic();
   if (!t.error.empty()) {
     state.SkipWithError(t.error.c_str());
     return;
   }
-  rules::Variables vars;
-  rules::LoadReport report;
-  report.support_check = detect::UnsupportedReason;  // every rule the detector evaluates
-  std::vector<std::string> files;
-  for (const auto& e : std::filesystem::directory_iterator(rules_dir)) {
-    if (e.path().extension() == ".rules") files.push_back(e.path().string());
-  }
-  std::sort(files.begin(), files.end());
-  for (const auto& f : files) rules::LoadRuleFile(f, vars, report);
-  size_t enabled = report.enabled();
-  auto plan =
-      detect::DetectionPlan::Build(std::move(report.rules), rules::ClassificationTable::Default());
-  if (!plan) {
-    state.SkipWithError(plan.error().ToString().c_str());
+  const CompiledRules& compiled = Compile(rules_dir);
+  if (!compiled.error.empty()) {
+    state.SkipWithError(compiled.error.c_str());
     return;
   }
-  auto detector = detect::Detector::Create(**plan);
+  size_t enabled = compiled.enabled;
+  auto detector = detect::Detector::Create(*compiled.plan);
   std::vector<detect::Alert> alerts;
   for (auto _ : state) {
     for (const packet::Packet& p : t.capture.packets) {

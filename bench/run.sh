@@ -2,10 +2,13 @@
 # Runs the benchmarks of a Release build and writes BUILD_DIR/bench-results.{json,md}.
 #   bench/run.sh build-bench
 # Needs ../shared/pcaps and ../shared/rules; benchmarks whose inputs are absent report an error
-# row instead of a figure. Each figure is the median of REPETITIONS runs (default 5).
+# row instead of a figure. Each figure is the median of REPETITIONS runs (default 5; flow_bench
+# 3, the vigil command E2E_REPETITIONS, default 3).
 set -euo pipefail
 build=${1:?usage: bench/run.sh BUILD_DIR}
 reps=${REPETITIONS:-5}
+# The vigil command compiles the ruleset on every run (ET Open: about 45 s), so it runs fewer times.
+e2e_reps=${E2E_REPETITIONS:-3}
 cd "$(dirname "$0")/.."
 
 # Google Benchmark binaries; their JSON files are merged into one table below.
@@ -26,29 +29,23 @@ for path in sys.argv[2:]:
 json.dump(merged, open(sys.argv[1], "w"), indent=1)
 PY
 
-# End to end, engine only (engine_bench: capture in memory, whole pipeline), one process per
-# configuration: {mixed-traffic, trafgen} x {snort3-community, et-open-suricata-2024} x {1 thread,
-# every core}. The trafgen capture is generated here (seeded: the same bytes every time).
-cores=$(nproc)
+# End to end, engine only (engine_bench: capture in memory, whole pipeline): one process per
+# ruleset, which compiles it once and runs {mixed-traffic, trafgen} x {1 thread, every core}.
+# The trafgen capture is generated here (seeded: the same bytes every time).
 traffic=()
-[ -f ../shared/pcaps/mixed-traffic.pcap ] && traffic+=(../shared/pcaps/mixed-traffic.pcap)
+[ -f ../shared/pcaps/mixed-traffic.pcap ] && traffic+=(--capture ../shared/pcaps/mixed-traffic.pcap)
 if [ -x "$build/tools/trafgen/trafgen" ]; then
   [ -f "$build/trafgen-bench.pcap" ] ||
     "$build/tools/trafgen/trafgen" -o "$build/trafgen-bench.pcap" --seed 1 --flows 20000 \
       --concurrency 2000 --packets 300000 --ooo 0.01 --retrans 0.01 >/dev/null
-  traffic+=("$build/trafgen-bench.pcap")
+  traffic+=(--capture "$build/trafgen-bench.pcap")
 fi
 engine_rows="$build/bench-engine.jsonl"
 : >"$engine_rows"
-for pcap in "${traffic[@]}"; do
-  for rules in snort3-community et-open-suricata-2024; do
-    [ -d "../shared/rules/$rules" ] || continue
-    for threads in 1 "$cores"; do
-      "$build/bench/engine_bench" --capture "$pcap" --rules "../shared/rules/$rules" \
-        --threads "$threads" --repetitions "$reps" >>"$engine_rows"
-      [ "$threads" = 1 ] && [ "$cores" = 1 ] && break
-    done
-  done
+for rules in snort3-community et-open-suricata-2024; do
+  [ -d "../shared/rules/$rules" ] && [ ${#traffic[@]} -gt 0 ] || continue
+  "$build/bench/engine_bench" --rules "../shared/rules/$rules" "${traffic[@]}" --threads 1 \
+    --threads 0 --repetitions "$reps" >>"$engine_rows"
 done
 
 # The vigil command on the real capture, as a user runs it (median wall time), and Snort 3 on the
@@ -62,7 +59,7 @@ for rules in snort3-community et-open-suricata-2024; do
   for f in "$dir"/*.rules; do args+=(-R "$f"); snort_args+=(-R "$f"); done
   out=$(mktemp -d)
   times=()
-  for _ in $(seq "$reps"); do
+  for _ in $(seq "$e2e_reps"); do
     "$build/src/cli/vigil" -r ../shared/pcaps/mixed-traffic.pcap "${args[@]}" -l "$out" -A none \
       2>/dev/null
     times+=("$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["seconds"])' "$out/stats.json")")
@@ -71,7 +68,7 @@ for rules in snort3-community et-open-suricata-2024; do
   snort_median=-
   if command -v snort >/dev/null; then
     stimes=()
-    for _ in $(seq "$reps"); do
+    for _ in $(seq "$e2e_reps"); do
       t0=$(date +%s.%N)
       if snort -q -r ../shared/pcaps/mixed-traffic.pcap "${snort_args[@]}" -A none -k none -z 1 \
         >/dev/null 2>&1; then
@@ -95,12 +92,13 @@ lines = ["| benchmark | median time | throughput | items/s | extra |", "|---|---
 for b in res["benchmarks"]:
     if b.get("aggregate_name") != "median":
         continue
-    gbps = b.get("bytes_per_second", 0) * 8 / 1e9
-    ips = b.get("items_per_second", 0)
-    known = ("rules_enabled", "full_match_fraction", "pps", "table_MB", "stream_MB", "peak_rss_MB",
+    gbps = f"{b['bytes_per_second'] * 8 / 1e9:.2f} Gbit/s" if "bytes_per_second" in b else "-"
+    ips = b.get("items_per_second", b.get("pps"))  # flow_bench counts packets as pps
+    ips = f"{ips / 1e6:.2f} M" if ips else "-"
+    known = ("rules_enabled", "full_match_fraction", "table_MB", "stream_MB", "peak_rss_MB",
              "evicted", "ooo_fraction", "insns", "ns_per_insn")
     extra = ", ".join(f"{k}={b[k]:.4g}" for k in known if k in b)
-    lines.append(f"| {b['run_name']} | {b['real_time']:.2f} {b['time_unit']} | {gbps:.2f} Gbit/s | {ips/1e6:.2f} M | {extra} |")
+    lines.append(f"| {b['run_name']} | {b['real_time']:.2f} {b['time_unit']} | {gbps} | {ips} | {extra} |")
 lines += ["", "| engine (capture in memory) | rules enabled | threads | median s | Gbit/s | Mpps | cycles/packet | full-match fraction | alerts | peak RSS MB |",
           "|---|---|---|---|---|---|---|---|---|---|"]
 for e in engine:
