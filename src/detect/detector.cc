@@ -72,6 +72,36 @@ std::string FastPatternBytes(const rules::ContentOption& c) {
   return slice.empty() ? c.pattern : slice;
 }
 
+// The furthest payload position at which content `c` of `rule` can end in a match, or
+// kUnbounded. The content's own window bounds it (offset + depth, or the pattern's length for
+// startswith; not when relative or placed by a variable), and so does an absolute isdataat:!N
+// on the payload, which holds only while the payload — of the packet, or of the stream up to
+// the chunk's end — is at most N bytes long (rule_match.cc).
+int64_t MaxEndOf(const rules::Rule& rule, const rules::ContentOption& c) {
+  int64_t reach = DetectionPlan::ScanSet::kUnbounded;
+  if (!c.IsRelative() && !c.HasVariable() && !c.endswith) {
+    if (c.startswith) {
+      reach = int64_t(c.pattern.size());
+    } else if (c.depth) {
+      reach = int64_t(c.offset.value_or(0)) + int64_t(*c.depth);
+    }
+  }
+  for (const rules::Option& o : rule.options) {
+    const auto* d = std::get_if<rules::IsDataAtOption>(&o);
+    if (d && d->negated && !d->relative && !d->offset.IsVar() && d->buffer.empty() &&
+        d->offset.value >= 0) {
+      reach = std::min(reach, d->offset.value);
+    }
+  }
+  return reach;
+}
+
+// A stream offset as a payload position, held where the full matcher holds it (kFar in
+// option_program.cc): no literal reaches that far.
+int64_t StreamOrigin(uint64_t stream_offset) {
+  return int64_t(std::min<uint64_t>(stream_offset, uint64_t{1} << 40));
+}
+
 // The ports a port expression admits, or nullopt when it admits more than kMaxGroupedPortSpan
 // (or is negated at the top), in which case grouping treats it as any.
 std::optional<std::vector<uint16_t>> EnumeratePorts(const rules::PortExpr& e) {
@@ -164,8 +194,10 @@ base::Status DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& 
       if (fresh) {
         literals.push_back({bytes, fp->nocase, lit->second});
         set.rules_of_pattern.emplace_back();
+        set.max_end.push_back(INT64_MIN);
       }
       set.rules_of_pattern[lit->second].push_back(r);
+      set.max_end[lit->second] = std::max(set.max_end[lit->second], MaxEndOf(rules_[r].rule, *fp));
     }
     auto db = LiteralDatabase::Build(literals);
     if (!db) return db.error();
@@ -436,11 +468,16 @@ const std::vector<uint32_t>* DetectionPlan::ScanSet::NeedsOf(uint32_t rule) cons
 }
 
 void Detector::Scan(const DetectionPlan::Group& group, int32_t set_index, const uint8_t* data,
-                    uint32_t len) {
+                    uint32_t len, int64_t origin) {
   const DetectionPlan::ScanSet& set = group.sets[size_t(set_index)];
   ++stats_.scans;
   size_t first = candidates_.size();
-  set.fast_patterns->Scan(data, len, scratch_, [&](uint32_t id) {
+  set.fast_patterns->Scan(data, len, scratch_, [&](uint32_t id, uint64_t end) {
+    // The first occurrence ends first: when it is past the literal's reach, so is every other.
+    if (int64_t(end) + origin > set.max_end[id]) {
+      ++stats_.fast_pattern_out_of_reach;
+      return;
+    }
     for (uint32_t r : set.rules_of_pattern[id]) AddCandidate(r);
   });
   if (candidates_.size() == first) return;
@@ -486,7 +523,7 @@ void Detector::NewCandidates() {
 }
 
 void Detector::ScanPorts(const DetectionPlan::Group& group, const packet::Packet& p,
-                         const uint8_t* data, uint32_t len) {
+                         const uint8_t* data, uint32_t len, int64_t origin) {
   if (len == 0) return;
   int32_t dst_set = group.any_set;
   int32_t src_set = -1;
@@ -500,8 +537,8 @@ void Detector::ScanPorts(const DetectionPlan::Group& group, const packet::Packet
   // A source-port set includes the any-port rules: when the destination port has no set of its
   // own it stands for both.
   if (src_set >= 0 && dst_set == group.any_set) dst_set = -1;
-  if (dst_set >= 0) Scan(group, dst_set, data, len);
-  if (src_set >= 0) Scan(group, src_set, data, len);
+  if (dst_set >= 0) Scan(group, dst_set, data, len, origin);
+  if (src_set >= 0) Scan(group, src_set, data, len, origin);
   stats_.packets_with_candidates += fast_pattern_hit_;
 }
 
@@ -641,9 +678,11 @@ Verdict Detector::Inspect(const packet::Packet& p, const FlowContext& flow,
   }
   NewCandidates();
   if (shared) {
-    ScanPorts(group, p, chunks[0].data, chunks[0].len);
+    // Payload positions: the packet's start at new_from, the chunk's at its stream offset, which
+    // is never below the packet's: the packet's reach is the wider.
+    ScanPorts(group, p, chunks[0].data, chunks[0].len, -int64_t(chunks[0].new_from));
   } else {
-    ScanPorts(group, p, p.payload, p.payload_len);
+    ScanPorts(group, p, p.payload, p.payload_len, 0);
   }
   AddPacketCandidates(kind, group, p);
   // The packet itself, as Snort and Suricata inspect it: every rule but flow:only_stream ones.
@@ -655,7 +694,7 @@ Verdict Detector::Inspect(const packet::Packet& p, const FlowContext& flow,
       if (c.len <= c.new_from) continue;
       if (i > 0 || !shared) {
         NewCandidates();
-        ScanPorts(group, p, c.data, c.len);
+        ScanPorts(group, p, c.data, c.len, StreamOrigin(c.stream_offset));
         AddPacketCandidates(kind, group, p);
       }
       Evaluate(chunk_input(c), Unit::kChunk);

@@ -124,6 +124,12 @@ class DetectionPlan {
   struct ScanSet {
     std::unique_ptr<LiteralDatabase> fast_patterns;
     std::vector<std::vector<uint32_t>> rules_of_pattern;  // literal id -> rule indexes
+    // Literal id -> the furthest position of the payload (of the packet, or of the stream) at
+    // which the literal can end and still let one of its rules match: offset + depth of a fast
+    // pattern content held to the start of the buffer, kUnbounded otherwise. A hit that ends
+    // later selects no rule (GNUTELLA at depth 8 is no candidate 2 KB into a stream).
+    std::vector<int64_t> max_end;
+    static constexpr int64_t kUnbounded = INT64_MAX;
     size_t rule_count = 0;
     std::unique_ptr<LiteralDatabase> literal_filter;  // null when no rule needs one
     size_t literal_count = 0;
@@ -200,6 +206,8 @@ struct DetectStats {
   uint64_t packets_scanned = 0;  // packets whose payload went through a fast-pattern scan
   uint64_t scans = 0;            // fast-pattern scans (a packet may need a second, source-side)
   uint64_t packets_with_candidates = 0;  // fast-pattern candidates before the literal filter
+  // Fast-pattern hits past their literal's reach (ScanSet::max_end), which select no rule.
+  uint64_t fast_pattern_out_of_reach = 0;
   uint64_t literal_filter_scans = 0;
   uint64_t literal_filter_rejects = 0;  // candidates dropped by the literal filter
   uint64_t packets_full_match = 0;      // packets with at least one rule to evaluate fully
@@ -256,12 +264,15 @@ class Detector {
   explicit Detector(const DetectionPlan& plan) : plan_(plan) {}
   // Starts a new candidate list: forgets which rules were candidates.
   void NewCandidates();
-  // Scans `data` with the ScanSets of the packet's ports in `group`, adding candidates.
+  // Scans `data` with the ScanSets of the packet's ports in `group`, adding candidates. `origin`
+  // is the payload position of data[0] for the most permissive unit the candidates serve (0 for
+  // the packet, the stream offset for a chunk, minus new_from for a chunk that stands for the
+  // packet too): hits that end past their literal's max_end there are no candidates.
   void ScanPorts(const DetectionPlan::Group& group, const packet::Packet& p, const uint8_t* data,
-                 uint32_t len);
+                 uint32_t len, int64_t origin);
   // Scans `data` with one ScanSet of `group`, adding the rules of its hits as candidates.
-  void Scan(const DetectionPlan::Group& group, int32_t set_index, const uint8_t* data,
-            uint32_t len);
+  void Scan(const DetectionPlan::Group& group, int32_t set_index, const uint8_t* data, uint32_t len,
+            int64_t origin);
   // Adds the candidates that do not come from a scan: address-indexed and always-evaluated rules.
   void AddPacketCandidates(GroupKind kind, const DetectionPlan::Group& group,
                            const packet::Packet& p);

@@ -114,6 +114,60 @@ TEST(DetectorTest, LiteralFilterDropsCandidatesMissingALiteral) {
   EXPECT_EQ((**d).stats().packets_full_match, 2u);
 }
 
+// A fast-pattern hit that ends past where its content may end (offset + depth, or an absolute
+// isdataat:!N) selects no rule: in the packet, in a chunk deep in the stream, and — for a chunk
+// that stands for the packet too — counted from the packet's own start.
+TEST(DetectorTest, FastPatternHitsPastTheirReachSelectNoRule) {
+  auto plan = Plan({
+      R"(alert tcp any any -> any 80 (msg:"gnutella"; content:"GNUTELLA"; depth:8; sid:1;))",
+      R"(alert tcp any any -> any 80 (msg:"one byte"; content:"|13|"; isdataat:!1; sid:2;))",
+      R"(alert tcp any any -> any 80 (msg:"late"; content:"HELLO"; offset:4; depth:5; sid:3;))",
+  });
+  auto d = Detector::Create(*plan);
+  ASSERT_TRUE(d);
+  const DetectStats& st = (**d).stats();
+  EXPECT_EQ(Sids(**d, TestPacket("GNUTELLA CONNECT").p), (std::vector<uint32_t>{1}));
+  EXPECT_EQ(Sids(**d, TestPacket(" GNUTELLA CONNECT").p), (std::vector<uint32_t>{}));
+  EXPECT_EQ(st.fast_pattern_out_of_reach, 1u);
+  EXPECT_EQ(Sids(**d, TestPacket("\x13").p), (std::vector<uint32_t>{2}));
+  EXPECT_EQ(Sids(**d, TestPacket("a\x13").p), (std::vector<uint32_t>{}));
+  EXPECT_EQ(Sids(**d, TestPacket("abcdHELLO").p), (std::vector<uint32_t>{3}));
+  EXPECT_EQ(Sids(**d, TestPacket("abcdeHELLO").p), (std::vector<uint32_t>{}));
+  EXPECT_EQ(st.fast_pattern_out_of_reach, 3u);
+  EXPECT_EQ(st.packets_full_match, 3u);  // only the three that alert
+
+  const FlowContext flow{.has_flow = true, .established = true, .reassembled = true};
+  auto inspect = [&](const TestPacket& t, const std::string& chunk, uint32_t new_from,
+                     uint64_t stream_offset) {
+    const StreamChunk c{.data = reinterpret_cast<const uint8_t*>(chunk.data()),
+                        .len = uint32_t(chunk.size()),
+                        .new_from = new_from,
+                        .stream_offset = stream_offset};
+    std::vector<Alert> alerts;
+    (**d).Inspect(t.p, flow, {&c, 1}, alerts);
+    std::vector<std::pair<uint32_t, bool>> got;
+    for (const Alert& a : alerts) got.emplace_back(a.rule->rule.sid, a.in_stream);
+    return got;
+  };
+  using Got = std::vector<std::pair<uint32_t, bool>>;
+  // The chunk is the stream's start: the content is in reach of both the packet and the stream.
+  TestPacket start("GNUTELLA CONNECT");
+  EXPECT_EQ(inspect(start, start.payload, 0, 0), (Got{{1, false}}));
+  // 4,000 bytes into the stream, behind 4 bytes of history: in reach of the packet only.
+  TestPacket later("GNUTELLA CONNECT");
+  EXPECT_EQ(inspect(later, "abcd" + later.payload, 4, 4000), (Got{{1, false}}));
+  // A packet whose own start is not the content's: in reach of neither.
+  TestPacket neither("x GNUTELLA");
+  uint64_t before = st.fast_pattern_out_of_reach;
+  EXPECT_EQ(inspect(neither, "abcd" + neither.payload, 4, 4000), (Got{}));
+  EXPECT_EQ(st.fast_pattern_out_of_reach, before + 1);
+  // A chunk that does not begin with the packet's payload (out-of-order data completed it) is
+  // scanned on its own: at stream offset 0 the content is in reach.
+  TestPacket tail("zzzz");
+  EXPECT_EQ(inspect(tail, "GNUTELLAzzzz", 0, 0), (Got{{1, true}}));
+  EXPECT_EQ(inspect(tail, "GNUTELLAzzzz", 0, 100), (Got{}));
+}
+
 TEST(DetectorTest, AddressOnlyRulesAreFoundThroughTheIndex) {
   auto plan = Plan({
       R"(alert ip [198.51.100.7,203.0.113.0/24] any -> any any (msg:"reputation src"; sid:1;))",

@@ -15,6 +15,7 @@
 
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "base/result.h"
@@ -37,7 +38,9 @@ class LiteralDatabase {
   LiteralDatabase(const LiteralDatabase&) = delete;
   LiteralDatabase& operator=(const LiteralDatabase&) = delete;
 
-  // Calls on_match(id) once for each literal that occurs in data[0, len).
+  // Calls on_match(id) once for each literal that occurs in data[0, len) — or on_match(id, end),
+  // end being the offset just past that literal's first occurrence (the one that ends first: a
+  // literal reports once per scan, so later occurrences are not seen).
   template <class F>
   void Scan(const uint8_t* data, uint32_t len, LiteralScratch& scratch, F&& on_match) const;
 
@@ -67,9 +70,13 @@ class LiteralScratch {
 template <class F>
 void LiteralDatabase::Scan(const uint8_t* data, uint32_t len, LiteralScratch& scratch,
                            F&& on_match) const {
-  auto trampoline = [](unsigned int id, unsigned long long, unsigned long long, unsigned int,
+  auto trampoline = [](unsigned int id, unsigned long long, unsigned long long to, unsigned int,
                        void* ctx) -> int {
-    (*static_cast<F*>(ctx))(uint32_t(id));
+    if constexpr (std::is_invocable_v<F, uint32_t, uint64_t>) {
+      (*static_cast<std::remove_reference_t<F>*>(ctx))(uint32_t(id), uint64_t(to));
+    } else {
+      (*static_cast<std::remove_reference_t<F>*>(ctx))(uint32_t(id));
+    }
     return 0;
   };
   hs_scan(db_, reinterpret_cast<const char*>(data), len, 0, scratch.raw(), trampoline, &on_match);
