@@ -195,6 +195,7 @@ base::Status DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& 
         literals.push_back({bytes, fp->nocase, lit->second});
         set.rules_of_pattern.emplace_back();
         set.max_end.push_back(INT64_MIN);
+        set.max_literal_len = std::max(set.max_literal_len, uint32_t(bytes.size()));
       }
       set.rules_of_pattern[lit->second].push_back(r);
       set.max_end[lit->second] = std::max(set.max_end[lit->second], MaxEndOf(rules_[r].rule, *fp));
@@ -457,6 +458,7 @@ base::Result<std::unique_ptr<Detector>> Detector::Create(const DetectionPlan& pl
   }
   d->filter_ = plan.event_filter().NewWorkerFilter();
   d->seen_stamp_.assign(plan.rule_count(), 0);
+  d->clean_windows_.resize(kCleanWindows);
   d->alerted_stamp_.assign(plan.rule_count(), 0);
   return d;
 }
@@ -467,19 +469,50 @@ const std::vector<uint32_t>* DetectionPlan::ScanSet::NeedsOf(uint32_t rule) cons
   return it != needs.end() && it->first == rule ? &it->second : nullptr;
 }
 
-void Detector::Scan(const DetectionPlan::Group& group, int32_t set_index, const uint8_t* data,
-                    uint32_t len, int64_t origin) {
+void Detector::Scan(GroupKind kind, const DetectionPlan::Group& group, int32_t set_index,
+                    const ScanInput& in) {
   const DetectionPlan::ScanSet& set = group.sets[size_t(set_index)];
   ++stats_.scans;
   size_t first = candidates_.size();
-  set.fast_patterns->Scan(data, len, scratch_, [&](uint32_t id, uint64_t end) {
+  // A chunk whose history is known clean is scanned from `from` on (see CleanWindow).
+  CleanWindow* window = nullptr;
+  const uint32_t key =
+      uint32_t(kind) << 24 | uint32_t(!in.to_server) << 23 | (uint32_t(set_index) & 0x7fffff);
+  uint32_t from = 0;
+  int64_t stream_origin = 0;
+  if (in.chunk != nullptr && in.flow_id != 0) {
+    const StreamChunk& c = *in.chunk;
+    stream_origin = StreamOrigin(c.stream_offset);
+    window =
+        &clean_windows_[(in.flow_id * 0x9E3779B97F4A7C15ull ^ key) * 0xff51afd7ed558ccdull >> 52 &
+                        (kCleanWindows - 1)];
+    if (window->flow_id == in.flow_id && window->set == key &&
+        window->clean_end == c.stream_offset + c.new_from) {
+      const uint32_t overlap = set.max_literal_len - 1;
+      from = c.new_from > overlap ? c.new_from - overlap : 0;
+      stats_.history_scans_skipped += from > 0;
+    }
+  }
+  bool clean = true;  // no hit the stream can use, now or in a later chunk
+  set.fast_patterns->Scan(in.data + from, in.len - from, scratch_, [&](uint32_t id, uint64_t end) {
+    const int64_t at = int64_t(from + end);
+    clean &= at + stream_origin > set.max_end[id];
     // The first occurrence ends first: when it is past the literal's reach, so is every other.
-    if (int64_t(end) + origin > set.max_end[id]) {
+    if (at + in.origin > set.max_end[id]) {
       ++stats_.fast_pattern_out_of_reach;
       return;
     }
     for (uint32_t r : set.rules_of_pattern[id]) AddCandidate(r);
   });
+  if (window != nullptr) {
+    if (clean) {
+      stats_.clean_window_evictions +=
+          window->flow_id != 0 && (window->flow_id != in.flow_id || window->set != key);
+      *window = {.flow_id = in.flow_id, .clean_end = in.chunk->stream_offset + in.len, .set = key};
+    } else if (window->flow_id == in.flow_id && window->set == key) {
+      window->flow_id = 0;
+    }
+  }
   if (candidates_.size() == first) return;
   fast_pattern_hit_ = true;
   if (!set.literal_filter) return;
@@ -496,7 +529,7 @@ void Detector::Scan(const DetectionPlan::Group& group, int32_t set_index, const 
     std::fill(literal_seen_.begin(), literal_seen_.end(), 0);
     literal_stamp_ = 1;
   }
-  set.literal_filter->Scan(data, len, scratch_,
+  set.literal_filter->Scan(in.data, in.len, scratch_,
                            [&](uint32_t id) { literal_seen_[id] = literal_stamp_; });
   size_t kept = first;
   for (size_t i = first; i < candidates_.size(); ++i) {
@@ -522,9 +555,9 @@ void Detector::NewCandidates() {
   }
 }
 
-void Detector::ScanPorts(const DetectionPlan::Group& group, const packet::Packet& p,
-                         const uint8_t* data, uint32_t len, int64_t origin) {
-  if (len == 0) return;
+void Detector::ScanPorts(GroupKind kind, const DetectionPlan::Group& group, const packet::Packet& p,
+                         const ScanInput& in) {
+  if (in.len == 0) return;
   int32_t dst_set = group.any_set;
   int32_t src_set = -1;
   if (!group.dst_set_of_port.empty()) {
@@ -537,8 +570,8 @@ void Detector::ScanPorts(const DetectionPlan::Group& group, const packet::Packet
   // A source-port set includes the any-port rules: when the destination port has no set of its
   // own it stands for both.
   if (src_set >= 0 && dst_set == group.any_set) dst_set = -1;
-  if (dst_set >= 0) Scan(group, dst_set, data, len, origin);
-  if (src_set >= 0) Scan(group, src_set, data, len, origin);
+  if (dst_set >= 0) Scan(kind, group, dst_set, in);
+  if (src_set >= 0) Scan(kind, group, src_set, in);
   stats_.packets_with_candidates += fast_pattern_hit_;
 }
 
@@ -680,9 +713,15 @@ Verdict Detector::Inspect(const packet::Packet& p, const FlowContext& flow,
   if (shared) {
     // Payload positions: the packet's start at new_from, the chunk's at its stream offset, which
     // is never below the packet's: the packet's reach is the wider.
-    ScanPorts(group, p, chunks[0].data, chunks[0].len, -int64_t(chunks[0].new_from));
+    ScanPorts(kind, group, p,
+              {.data = chunks[0].data,
+               .len = chunks[0].len,
+               .origin = -int64_t(chunks[0].new_from),
+               .chunk = &chunks[0],
+               .flow_id = flow.flow_id,
+               .to_server = flow.to_server});
   } else {
-    ScanPorts(group, p, p.payload, p.payload_len, 0);
+    ScanPorts(kind, group, p, {.data = p.payload, .len = p.payload_len});
   }
   AddPacketCandidates(kind, group, p);
   // The packet itself, as Snort and Suricata inspect it: every rule but flow:only_stream ones.
@@ -694,7 +733,13 @@ Verdict Detector::Inspect(const packet::Packet& p, const FlowContext& flow,
       if (c.len <= c.new_from) continue;
       if (i > 0 || !shared) {
         NewCandidates();
-        ScanPorts(group, p, c.data, c.len, StreamOrigin(c.stream_offset));
+        ScanPorts(kind, group, p,
+                  {.data = c.data,
+                   .len = c.len,
+                   .origin = StreamOrigin(c.stream_offset),
+                   .chunk = &c,
+                   .flow_id = flow.flow_id,
+                   .to_server = flow.to_server});
         AddPacketCandidates(kind, group, p);
       }
       Evaluate(chunk_input(c), Unit::kChunk);

@@ -130,6 +130,7 @@ class DetectionPlan {
     // later selects no rule (GNUTELLA at depth 8 is no candidate 2 KB into a stream).
     std::vector<int64_t> max_end;
     static constexpr int64_t kUnbounded = INT64_MAX;
+    uint32_t max_literal_len = 0;  // the longest fast pattern
     size_t rule_count = 0;
     std::unique_ptr<LiteralDatabase> literal_filter;  // null when no rule needs one
     size_t literal_count = 0;
@@ -208,6 +209,10 @@ struct DetectStats {
   uint64_t packets_with_candidates = 0;  // fast-pattern candidates before the literal filter
   // Fast-pattern hits past their literal's reach (ScanSet::max_end), which select no rule.
   uint64_t fast_pattern_out_of_reach = 0;
+  // Stream chunks whose history needed no scan: the window before it had no fast-pattern hit
+  // (Detector::CleanWindow), so only the new bytes and the few before them were scanned.
+  uint64_t history_scans_skipped = 0;
+  uint64_t clean_window_evictions = 0;  // a direction's clean-window entry taken by another's
   uint64_t literal_filter_scans = 0;
   uint64_t literal_filter_rejects = 0;  // candidates dropped by the literal filter
   uint64_t packets_full_match = 0;      // packets with at least one rule to evaluate fully
@@ -264,15 +269,39 @@ class Detector {
   explicit Detector(const DetectionPlan& plan) : plan_(plan) {}
   // Starts a new candidate list: forgets which rules were candidates.
   void NewCandidates();
-  // Scans `data` with the ScanSets of the packet's ports in `group`, adding candidates. `origin`
-  // is the payload position of data[0] for the most permissive unit the candidates serve (0 for
-  // the packet, the stream offset for a chunk, minus new_from for a chunk that stands for the
-  // packet too): hits that end past their literal's max_end there are no candidates.
-  void ScanPorts(const DetectionPlan::Group& group, const packet::Packet& p, const uint8_t* data,
-                 uint32_t len, int64_t origin);
-  // Scans `data` with one ScanSet of `group`, adding the rules of its hits as candidates.
-  void Scan(const DetectionPlan::Group& group, int32_t set_index, const uint8_t* data, uint32_t len,
-            int64_t origin);
+  // What is scanned: `data`, and where its bytes are. `origin` is the payload position of data[0]
+  // for the most permissive unit the candidates serve (0 for the packet, the stream offset for a
+  // chunk, minus new_from for a chunk that stands for the packet too): hits that end past their
+  // literal's max_end there are no candidates. A chunk also names its flow direction and place
+  // in the stream, for the clean-window cache.
+  struct ScanInput {
+    const uint8_t* data = nullptr;
+    uint32_t len = 0;
+    int64_t origin = 0;
+    const StreamChunk* chunk = nullptr;  // null: the packet's own payload
+    uint64_t flow_id = 0;                // with a chunk: its flow (0: none) ...
+    bool to_server = true;               // ... and direction
+  };
+  // Scans with the ScanSets of the packet's ports in `group`, adding candidates.
+  void ScanPorts(GroupKind kind, const DetectionPlan::Group& group, const packet::Packet& p,
+                 const ScanInput& in);
+  // Scans with one ScanSet of `group`, adding the rules of its hits as candidates.
+  void Scan(GroupKind kind, const DetectionPlan::Group& group, int32_t set_index,
+            const ScanInput& in);
+  // The clean-window cache. A stream chunk is its direction's history (bytes already scanned as
+  // part of the previous chunk) followed by new bytes. When the previous chunk of the same flow
+  // direction, scanned with the same ScanSet, ended exactly where this one's new bytes begin and
+  // held no fast-pattern hit that the stream could still use, the history holds none either:
+  // only the new bytes, and the max_literal_len - 1 before them (for a literal that straddles),
+  // need scanning. Entries are direct-mapped by (flow, direction, set); a colliding direction
+  // takes the slot, and the one it displaced scans its next chunk in full (a miss costs only
+  // the saving). kCleanWindows slots of 24 bytes (192 KB).
+  struct CleanWindow {
+    uint64_t flow_id = 0;    // 0: empty
+    uint64_t clean_end = 0;  // the stream offset the clean window ends at
+    uint32_t set = 0;        // group << 24 | set index, and the direction in bit 23
+  };
+  static constexpr size_t kCleanWindows = 8192;
   // Adds the candidates that do not come from a scan: address-indexed and always-evaluated rules.
   void AddPacketCandidates(GroupKind kind, const DetectionPlan::Group& group,
                            const packet::Packet& p);
@@ -309,7 +338,8 @@ class Detector {
   std::vector<Match> matched_;           // this packet's matches
   std::vector<uint32_t> literal_seen_;   // per literal-filter id: stamp of the scan that found it
   uint32_t literal_stamp_ = 0;
-  bool fast_pattern_hit_ = false;  // this packet's fast-pattern scans found a candidate
+  std::vector<CleanWindow> clean_windows_;  // kCleanWindows
+  bool fast_pattern_hit_ = false;           // this packet's fast-pattern scans found a candidate
   uint32_t stamp_ = 0;
   DetectStats stats_;
 };

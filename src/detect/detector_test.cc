@@ -168,6 +168,53 @@ TEST(DetectorTest, FastPatternHitsPastTheirReachSelectNoRule) {
   EXPECT_EQ(inspect(tail, "GNUTELLAzzzz", 0, 100), (Got{}));
 }
 
+// Stream chunks of one flow direction, each its history (the bytes before) plus new bytes: once
+// a chunk held no fast-pattern hit, the next one's history is not scanned again, yet a literal
+// in the history, or one straddling the boundary, is still found.
+TEST(DetectorTest, CleanHistoryIsNotScannedAgain) {
+  auto plan = Plan({
+      R"(alert tcp any any -> any 80 (msg:"pair"; content:"EVIL"; content:"TAIL"; distance:0; sid:1;))",
+  });
+  auto d = Detector::Create(*plan);
+  ASSERT_TRUE(d);
+  const DetectStats& st = (**d).stats();
+  const FlowContext flow{.has_flow = true, .flow_id = 7, .established = true, .reassembled = true};
+  std::string stream;  // the direction so far
+  // Appends `bytes` as the packet's payload and inspects the chunk (up to 16 bytes of history).
+  auto feed = [&](const std::string& bytes, uint64_t flow_id = 7) {
+    const uint64_t offset = stream.size() > 16 ? stream.size() - 16 : 0;
+    std::string chunk = stream.substr(offset) + bytes;
+    stream += bytes;
+    TestPacket t(bytes);
+    const StreamChunk c{.data = reinterpret_cast<const uint8_t*>(chunk.data()),
+                        .len = uint32_t(chunk.size()),
+                        .new_from = uint32_t(chunk.size() - bytes.size()),
+                        .stream_offset = offset};
+    FlowContext f = flow;
+    f.flow_id = flow_id;
+    std::vector<Alert> alerts;
+    (**d).Inspect(t.p, f, {&c, 1}, alerts);
+    std::vector<uint32_t> sids;
+    for (const Alert& a : alerts) sids.push_back(a.rule->rule.sid);
+    return sids;
+  };
+  using Sids = std::vector<uint32_t>;
+  EXPECT_EQ(feed("nothing here...."), Sids{});  // clean
+  EXPECT_EQ(st.history_scans_skipped, 0u);
+  EXPECT_EQ(feed("still nothing..."), Sids{});  // history skipped, clean again
+  EXPECT_EQ(st.history_scans_skipped, 1u);
+  EXPECT_EQ(feed("..............EV"), Sids{});  // EV of a straddling EVIL
+  EXPECT_EQ(feed("IL and TAIL"), Sids{1});      // found across the boundary
+  EXPECT_EQ(st.history_scans_skipped, 3u);
+  // The last window held EVIL: the next chunk scans its history, which still holds it.
+  EXPECT_EQ(feed("TAIL"), Sids{1});
+  EXPECT_EQ(st.history_scans_skipped, 3u);
+  // Another flow in the same slot range has no entry: its history is scanned.
+  stream = "xxxxEVILxxxxxxxx";
+  EXPECT_EQ(feed("TAIL", 8), Sids{1});
+  EXPECT_EQ(st.history_scans_skipped, 3u);
+}
+
 TEST(DetectorTest, AddressOnlyRulesAreFoundThroughTheIndex) {
   auto plan = Plan({
       R"(alert ip [198.51.100.7,203.0.113.0/24] any -> any any (msg:"reputation src"; sid:1;))",

@@ -283,6 +283,8 @@ void Worker::ForEachStat(const std::function<void(std::string_view, uint64_t)>& 
   f("detect.packets_scanned", d.packets_scanned);
   f("detect.packets_with_candidates", d.packets_with_candidates);
   f("detect.fast_pattern_out_of_reach", d.fast_pattern_out_of_reach);
+  f("detect.history_scans_skipped", d.history_scans_skipped);
+  f("detect.clean_window_evictions", d.clean_window_evictions);
   f("detect.literal_filter_scans", d.literal_filter_scans);
   f("detect.literal_filter_rejects", d.literal_filter_rejects);
   f("detect.address_candidates", d.address_candidates);
