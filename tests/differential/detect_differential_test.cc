@@ -3,7 +3,10 @@
 // evaluating every enabled rule on every packet reports (detect::MatchRule, the brute-force
 // reference). Any difference is a lost or invented alert. Rules are loaded with the detector's
 // own support check, so every rule it evaluates is compared; each packet is inspected outside a
-// flow and inside an established one.
+// flow and inside an established one, and a TCP packet with payload also as the newest bytes of
+// a reassembled stream (a chunk of up to 2,048 bytes of its direction's earlier compared payloads
+// followed by its own), where the reference evaluates every rule on the packet and every
+// payload rule on the chunk.
 //
 // Reads ../shared/pcaps/mixed-traffic.pcap and ../shared/rules/<ruleset>/*.rules; skips with a
 // message when they are absent. When rules × packets is large, every k-th packet of the capture is
@@ -15,6 +18,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <span>
 #include <string>
 #include <thread>
@@ -70,8 +74,19 @@ detect::PlanOptions AllAlerts() {
 struct Comparison {
   size_t compared = 0;
   size_t mismatches = 0;
-  size_t alerts[2] = {0, 0};  // without a flow, in a flow
+  size_t alerts[3] = {0, 0, 0};  // without a flow, in a flow, in a reassembled stream
+  size_t history_scans_skipped = 0;
 };
+
+// The compared payloads of one direction of a TCP connection, as a stream: the last
+// kStreamHistory bytes and how many came before them.
+constexpr size_t kStreamHistory = 2048;
+struct Stream {
+  std::string tail;
+  uint64_t dropped = 0;  // stream bytes before `tail`
+  uint64_t flow_id = 0;
+};
+using Endpoint = std::pair<base::IpAddress, uint16_t>;
 
 // One share of the work (below); the shares are summed.
 Comparison CompareShare(const detect::DetectionPlan& plan, std::span<const packet::Packet> packets,
@@ -101,8 +116,8 @@ Comparison Compare(const detect::DetectionPlan& plan, std::span<const packet::Pa
   for (const Comparison& p : parts) {
     c.compared += p.compared;
     c.mismatches += p.mismatches;
-    c.alerts[0] += p.alerts[0];
-    c.alerts[1] += p.alerts[1];
+    for (int k = 0; k < 3; ++k) c.alerts[k] += p.alerts[k];
+    c.history_scans_skipped += p.history_scans_skipped;
   }
   return c;
 }
@@ -119,25 +134,60 @@ Comparison CompareShare(const detect::DetectionPlan& plan, std::span<const packe
   const size_t n_rules = plan.rule_count();
   std::unique_ptr<detect::EventFilter> filter = plan.event_filter().NewWorkerFilter();
   std::vector<detect::Alert> found;
+  std::map<std::pair<Endpoint, Endpoint>, Stream> streams;     // by (source, destination)
+  std::map<std::pair<Endpoint, Endpoint>, uint64_t> flow_ids;  // by (lower, higher) endpoint
   for (size_t i = 0; i < packets.size(); i += step) {
     const packet::Packet& p = packets[i];
-    for (int context = 0; context < 2; ++context) {
+    const bool streamed = p.has_tcp && p.payload_len > 0;
+    for (int context = 0; context < (streamed ? 3 : 2); ++context) {
       detect::FlowContext flow;
-      if (context == 1) {
+      if (context >= 1) {
         flow = {.has_flow = true, .established = true, .to_server = p.dst_port <= p.src_port};
       }
+      std::string chunk_bytes;
+      detect::StreamChunk chunk;
+      if (context == 2) {
+        const Endpoint src{p.src_ip, p.src_port}, dst{p.dst_ip, p.dst_port};
+        auto [id, fresh] = flow_ids.try_emplace(std::minmax(src, dst), flow_ids.size() + 1);
+        Stream& s = streams[{src, dst}];
+        s.flow_id = id->second;
+        chunk_bytes = s.tail;
+        chunk_bytes.append(reinterpret_cast<const char*>(p.payload), p.payload_len);
+        chunk = {.data = reinterpret_cast<const uint8_t*>(chunk_bytes.data()),
+                 .len = uint32_t(chunk_bytes.size()),
+                 .new_from = uint32_t(s.tail.size()),
+                 .stream_offset = s.dropped};
+        // The next chunk's history.
+        const size_t keep = std::min(kStreamHistory, chunk_bytes.size());
+        s.dropped += chunk_bytes.size() - keep;
+        s.tail = chunk_bytes.substr(chunk_bytes.size() - keep);
+        flow.flow_id = s.flow_id;
+        flow.reassembled = true;
+      }
       found.clear();
-      (void)(*detector)->Inspect(p, flow, {}, found);
+      (void)(*detector)->Inspect(
+          p, flow, context == 2 ? std::span(&chunk, 1) : std::span<const detect::StreamChunk>(),
+          found);
       std::vector<uint32_t> got;
       for (const auto& a : found) got.push_back(uint32_t(a.rule - &plan.rule(0)));
       // Alerts come grouped by action (the action order), each group in rule order.
       std::sort(got.begin(), got.end());
       detect::MatchInput in = detect::MatchInput::OfPacket(p, &flow);
+      const detect::MatchInput chunk_in{.packet = &p,
+                                        .data = chunk.data,
+                                        .len = chunk.len,
+                                        .origin = chunk.stream_offset,
+                                        .min_end = chunk.new_from,
+                                        .rebuilt = true,
+                                        .flow = &flow};
       std::vector<uint32_t> want;
       bool passed = false;  // pass rules suppress; the reference applies the same precedence
       for (uint32_t r = 0; r < n_rules && p.ip_version != 0; ++r) {
         const detect::CompiledRule& cr = plan.rule(r);
-        if (!detect::MatchRule(cr, in)) continue;
+        // In a stream: the packet itself, and the chunk for the rules that read the payload.
+        const bool matched = detect::MatchRule(cr, in) ||
+                             (context == 2 && cr.reads_payload && detect::MatchRule(cr, chunk_in));
+        if (!matched) continue;
         // Thresholds and detection_filter as the Detector applies them: its own counters, fed the
         // same matches in the same order.
         detect::FilterVerdict v = filter->OnMatch(r, p, detect::CaptureTimeNs(p));
@@ -153,11 +203,15 @@ Comparison CompareShare(const detect::DetectionPlan& plan, std::span<const packe
       ++c.compared;
       c.alerts[context] += want.size();
       if (got != want && ++c.mismatches <= 5) {
-        ADD_FAILURE() << "packet " << p.number << (context ? " in a flow" : "")
+        ADD_FAILURE() << "packet " << p.number
+                      << (context == 2   ? " in a stream"
+                          : context == 1 ? " in a flow"
+                                         : "")
                       << ": detector found " << got.size() << " rules, reference " << want.size();
       }
     }
   }
+  c.history_scans_skipped = (*detector)->stats().history_scans_skipped;
   return c;
 }
 
@@ -184,7 +238,8 @@ TEST_P(DetectDifferentialTest, DetectorEqualsEveryRuleOnEveryPacket) {
   std::cout << GetParam() << ": mixed-traffic, " << n_rules << " enabled rules, " << c.compared
             << " inspections compared (every " << step << " packet, with and without a flow), "
             << c.alerts[0] << " alerts without a flow, " << c.alerts[1] << " in a flow, "
-            << c.mismatches << " mismatches\n";
+            << c.alerts[2] << " in a stream (" << c.history_scans_skipped
+            << " chunks with a clean history), " << c.mismatches << " mismatches\n";
   EXPECT_EQ(c.mismatches, 0u);
 }
 
@@ -228,7 +283,9 @@ TEST_P(DetectDifferentialTest, DetectorEqualsEveryRuleOnGeneratedTraffic) {
   std::cout << GetParam() << ": generated traffic, " << (*plan)->rule_count() << " enabled rules, "
             << decoded.size() << " packets (" << summary->attack_flows << " attack flows), "
             << c.compared << " inspections compared, " << c.alerts[0] << " alerts without a flow, "
-            << c.alerts[1] << " in a flow, " << c.mismatches << " mismatches\n";
+            << c.alerts[1] << " in a flow, " << c.alerts[2] << " in a stream ("
+            << c.history_scans_skipped << " chunks with a clean history), " << c.mismatches
+            << " mismatches\n";
   EXPECT_GT(c.alerts[1], 0u) << "the attacks must trigger rules";
   EXPECT_EQ(c.mismatches, 0u);
 }
