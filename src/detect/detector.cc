@@ -440,7 +440,8 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
   return std::unique_ptr<const DetectionPlan>(std::move(plan));
 }
 
-base::Result<std::unique_ptr<Detector>> Detector::Create(const DetectionPlan& plan) {
+base::Result<std::unique_ptr<Detector>> Detector::Create(
+    const DetectionPlan& plan, std::shared_ptr<EventFilter> event_filter) {
   std::unique_ptr<Detector> d(new Detector(plan));
   for (size_t g = 0; g < size_t(GroupKind::kCount); ++g) {
     for (const DetectionPlan::ScanSet& set : plan.group(GroupKind(g)).sets) {
@@ -456,7 +457,8 @@ base::Result<std::unique_ptr<Detector>> Detector::Create(const DetectionPlan& pl
       if (auto s = d->scratch_.Prepare(*set.fast_patterns); !s) return s.error();
     }
   }
-  d->filter_ = plan.event_filter().NewWorkerFilter();
+  d->filter_ = event_filter ? std::move(event_filter)
+                            : std::shared_ptr<EventFilter>(plan.event_filter().NewWorkerFilter());
   d->seen_stamp_.assign(plan.rule_count(), 0);
   d->clean_windows_.resize(kCleanWindows);
   d->alerted_stamp_.assign(plan.rule_count(), 0);

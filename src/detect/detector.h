@@ -233,7 +233,10 @@ struct DetectStats {
 class Detector {
  public:
   // `plan` must outlive the Detector.
-  static base::Result<std::unique_ptr<Detector>> Create(const DetectionPlan& plan);
+  // `event_filter`: threshold counters shared with other workers (EventFilter::NewSharedFilter);
+  // null gives the detector counters of its own.
+  static base::Result<std::unique_ptr<Detector>> Create(
+      const DetectionPlan& plan, std::shared_ptr<EventFilter> event_filter = nullptr);
 
   // Appends to `alerts` the rules that match `p`, in rule order.
   Verdict Inspect(const packet::Packet& p, std::vector<Alert>& alerts) {
@@ -334,7 +337,7 @@ class Detector {
     bool alert;            // false: silent (noalert, suppressed, past a limit); the action applies
     rules::Action action;  // the rule's, or a rate_filter's new_action
   };
-  std::unique_ptr<EventFilter> filter_;  // this worker's threshold counters
+  std::shared_ptr<EventFilter> filter_;  // this worker's threshold counters, or shared ones
   std::vector<Match> matched_;           // this packet's matches
   std::vector<uint32_t> literal_seen_;   // per literal-filter id: stamp of the scan that found it
   uint32_t literal_stamp_ = 0;

@@ -304,6 +304,12 @@ std::unique_ptr<EventFilter> EventFilter::NewWorkerFilter() const {
   return std::unique_ptr<EventFilter>(new EventFilter(spec_, max_entries_));
 }
 
+std::shared_ptr<EventFilter> EventFilter::NewSharedFilter() const {
+  std::shared_ptr<EventFilter> f(new EventFilter(spec_, max_entries_));
+  f->lock_ = std::make_unique<std::mutex>();
+  return f;
+}
+
 bool EventFilter::HasFilter(uint32_t rule_index) const {
   return rule_index < spec_->rule_filters.size() && spec_->rule_filters[rule_index] != 0;
 }
@@ -320,6 +326,8 @@ FilterVerdict EventFilter::OnMatch(uint32_t rule_index, const packet::Packet& p,
   if (f.noalert) return {.matched = true, .alert = false};
   FilterVerdict v;
   if (p.ip_version == 0) return v;
+  std::unique_lock<std::mutex> guard;
+  if (lock_) guard = std::unique_lock<std::mutex>(*lock_);
 
   for (const Suppression& s : f.suppress) {
     bool hit = s.track == rules::Track::kByDst ? s.ip.Matches(p.dst_ip) : s.ip.Matches(p.src_ip);

@@ -96,13 +96,16 @@
 // active). Evictions are counted (evictions()). Nothing else is ever freed: a worker's table stays
 // at its high-water mark.
 //
-// Threads: an EventFilter is not thread-safe. Give each worker its own (NewWorkerFilter shares the
-// immutable part); counters are then per worker, so with W workers a by_src limit of N lets at
-// most W * N alerts through per window (Suricata shares one locked table).
+// Threads: a filter from NewSharedFilter serves several workers at once, as Suricata's one locked
+// table does: OnMatch takes its lock for rules that have a filter (matches of the others, nearly
+// all, never touch it), and a by_src limit of N lets N alerts through per window whatever the
+// number of workers. Any other EventFilter is for one thread (NewWorkerFilter shares the
+// immutable part and counts on its own).
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -148,6 +151,8 @@ class EventFilter {
 
   // A filter with the same rules and entries and no counters, for another worker thread.
   [[nodiscard]] std::unique_ptr<EventFilter> NewWorkerFilter() const;
+  // The same, with one set of counters for every thread that calls OnMatch (see Threads above).
+  [[nodiscard]] std::shared_ptr<EventFilter> NewSharedFilter() const;
 
   // Rule `rule_index` fully matched packet `p` (its addresses are the tracked ones) at capture
   // time `now_ns`. An index past the plan answers {true, true, none}.
@@ -206,6 +211,7 @@ class EventFilter {
 
   std::shared_ptr<const Spec> spec_;
   uint32_t max_entries_;
+  std::unique_ptr<std::mutex> lock_;  // set for a shared filter
   std::vector<Entry> entries_;
   std::vector<uint32_t> buckets_;  // entry index or kNil; size a power of two, load <= 1/2
   uint32_t oldest_ = kNil;

@@ -66,9 +66,12 @@ base::Result<InMemoryRun> RunInMemory(const detect::DetectionPlan& plan,
     run.bytes += p.caplen;
   }
   run.packets = packets.size();
+  std::shared_ptr<detect::EventFilter> shared_filter =
+      config.event_filter ? config.event_filter : plan.event_filter().NewSharedFilter();
   for (uint32_t i = 0; i < threads; ++i) {
     WorkerConfig c = config;
     c.id = i;
+    c.event_filter = shared_filter;  // thresholds count across the workers
     auto w = Worker::Create(plan, c);
     if (!w) return w.error();
     workers.push_back(std::move(*w));
@@ -130,10 +133,13 @@ base::Result<std::unique_ptr<WorkerPool>> WorkerPool::Create(const detect::Detec
   std::unique_ptr<WorkerPool> pool(new WorkerPool());
   pool->sink_ = std::move(sink);
   threads = std::max<uint32_t>(threads, 1);
+  std::shared_ptr<detect::EventFilter> shared_filter =
+      config.event_filter ? config.event_filter : plan.event_filter().NewSharedFilter();
   for (uint32_t i = 0; i < threads; ++i) {
     auto lane = std::make_unique<Lane>();
     WorkerConfig c = config;
     c.id = i;
+    c.event_filter = shared_filter;  // thresholds count across the workers
     auto w = Worker::Create(plan, c);
     if (!w) return w.error();
     lane->worker = std::move(*w);

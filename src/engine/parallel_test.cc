@@ -100,6 +100,36 @@ TEST(ParallelTest, InMemoryRunFindsTheSameOnAnyNumberOfThreads) {
   }
 }
 
+// Threshold counters are shared by the workers: a by_dst limit of one alert per server gives one
+// alert for each of the 13 servers on any number of threads (with counters per worker, a server
+// whose clients land on three workers would alert three times).
+TEST(ParallelTest, ThresholdsCountAcrossWorkers) {
+  Traffic t = MakeTraffic();
+  rules::Variables vars;
+  auto r =
+      rules::ParseRule(R"(alert tcp any any -> any 80 (msg:"marker"; content:"attack-marker"; )"
+                       R"(threshold:type limit, track by_dst, count 1, seconds 3600; sid:2;))",
+                       vars);
+  ASSERT_TRUE(r);
+  auto plan = detect::DetectionPlan::Build({*r}, rules::ClassificationTable::Default());
+  ASSERT_TRUE(plan);
+  for (uint32_t threads : {1u, 2u, 3u}) {
+    auto run = RunInMemory(**plan, t.packets, threads, {});
+    ASSERT_TRUE(run) << run.error().ToString();
+    EXPECT_EQ(run->alerts, 13u) << threads << " threads";
+  }
+  uint64_t alerts = 0;
+  std::mutex mu;
+  auto pool = WorkerPool::Create(**plan, 3, {}, [&](const PacketResult& res) {
+    std::lock_guard lock(mu);
+    alerts += res.alerts.size();
+  });
+  ASSERT_TRUE(pool);
+  for (const packet::Packet& p : t.packets) (*pool)->Submit(p);
+  (*pool)->Finish();
+  EXPECT_EQ(alerts, 13u);
+}
+
 TEST(ParallelTest, PoolDeliversEveryPacketOnceWithItsAlerts) {
   Traffic t = MakeTraffic();
   auto plan = Plan();

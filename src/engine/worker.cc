@@ -30,7 +30,7 @@ base::Result<std::unique_ptr<Worker>> Worker::Create(const detect::DetectionPlan
                                                      WorkerConfig config) {
   config.flows.id_base = config.id;
   std::unique_ptr<Worker> w(new Worker(plan, std::move(config)));
-  auto detector = detect::Detector::Create(plan);
+  auto detector = detect::Detector::Create(plan, w->config_.event_filter);
   if (!detector) return detector.error();
   w->detector_ = std::move(*detector);
   auto flows = flow::FlowTable::Create(w->config_.flows);

@@ -77,6 +77,9 @@ struct WorkerConfig {
   // scope drops the rest of its flow unseen. Offline, drops are only reported ("would drop").
   bool inline_mode = false;
   app::HttpConfig http;  // HTTP parsing bounds (app/http.h)
+  // Threshold and detection_filter counters shared by the workers of one run
+  // (EventFilter::NewSharedFilter; RunInMemory and WorkerPool set it); null: the worker's own.
+  std::shared_ptr<detect::EventFilter> event_filter;
 };
 
 // What the pipeline decided about one packet.
