@@ -692,16 +692,6 @@ Verdict Detector::Inspect(const packet::Packet& p, const FlowContext& flow,
   uint64_t candidates_before = stats_.candidates;
   GroupKind kind = GroupOf(p);
   const DetectionPlan::Group& group = plan_.group(kind);
-  auto chunk_input = [&](const StreamChunk& c) {
-    return MatchInput{.packet = &p,
-                      .data = c.data,
-                      .len = c.len,
-                      .origin = c.stream_offset,
-                      .min_end = c.new_from,
-                      .rebuilt = true,
-                      .flow = &flow};
-  };
-
   // When the first chunk's new bytes begin with the packet's payload (an in-order segment), one
   // scan of the chunk finds every candidate of both: whatever is in the packet is in the chunk.
   bool shared = false;
@@ -744,7 +734,7 @@ Verdict Detector::Inspect(const packet::Packet& p, const FlowContext& flow,
                    .to_server = flow.to_server});
         AddPacketCandidates(kind, group, p);
       }
-      Evaluate(chunk_input(c), Unit::kChunk);
+      Evaluate(ChunkInput(p, c, flow), Unit::kChunk);
     }
   }
   InspectTransactions(p, flow);

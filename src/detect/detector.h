@@ -52,6 +52,18 @@ struct StreamChunk {
   uint64_t stream_offset = 0;
 };
 
+// What the full matcher sees of chunk `c`, which packet `p` of `flow` completed.
+[[nodiscard]] inline MatchInput ChunkInput(const packet::Packet& p, const StreamChunk& c,
+                                           const FlowContext& flow) {
+  return {.packet = &p,
+          .data = c.data,
+          .len = c.len,
+          .origin = c.stream_offset,
+          .min_end = c.new_from,
+          .rebuilt = true,
+          .flow = &flow};
+}
+
 // A rule that matched a packet.
 struct Alert {
   const CompiledRule* rule = nullptr;

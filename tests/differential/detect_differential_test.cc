@@ -173,13 +173,7 @@ Comparison CompareShare(const detect::DetectionPlan& plan, std::span<const packe
       // Alerts come grouped by action (the action order), each group in rule order.
       std::sort(got.begin(), got.end());
       detect::MatchInput in = detect::MatchInput::OfPacket(p, &flow);
-      const detect::MatchInput chunk_in{.packet = &p,
-                                        .data = chunk.data,
-                                        .len = chunk.len,
-                                        .origin = chunk.stream_offset,
-                                        .min_end = chunk.new_from,
-                                        .rebuilt = true,
-                                        .flow = &flow};
+      const detect::MatchInput chunk_in = detect::ChunkInput(p, chunk, flow);
       std::vector<uint32_t> want;
       bool passed = false;  // pass rules suppress; the reference applies the same precedence
       for (uint32_t r = 0; r < n_rules && p.ip_version != 0; ++r) {
