@@ -134,6 +134,8 @@ class FlowTable {
   FlowTable(const FlowTable&) = delete;
   FlowTable& operator=(const FlowTable&) = delete;
 
+  // `hook(context, ...)` runs for every flow the table lets go, the destructor's included:
+  // `context` must outlive the table (destroy the table first, then the reassembler).
   void SetReleaseHook(ReleaseHook hook, void* context) {
     hook_ = hook;
     hook_context_ = context;
