@@ -16,7 +16,8 @@
 //
 // Prints PASS/FAIL/SKIP per test with the reason, then exactly one last line
 //   suricata-verify: N passed, M failed
-// Exit status: 0 unless a test named in the --must-pass file failed or the suite is unreadable.
+// Exit status: 0 unless a test named in the --must-pass file failed or the suite is unreadable;
+// 77 (skipped) when the suite is absent.
 #include <sys/wait.h>
 #include <yaml-cpp/yaml.h>
 
