@@ -24,6 +24,12 @@ double ThreadCpuSeconds() {
   return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
 }
 
+// The threshold counters the workers of one run share: the caller's, or a fresh shared set.
+std::shared_ptr<detect::EventFilter> SharedEventFilter(const detect::DetectionPlan& plan,
+                                                       const WorkerConfig& config) {
+  return config.event_filter ? config.event_filter : plan.event_filter().NewSharedFilter();
+}
+
 }  // namespace
 
 uint32_t ShardOf(const packet::Packet& p, uint32_t n) {
@@ -66,8 +72,7 @@ base::Result<InMemoryRun> RunInMemory(const detect::DetectionPlan& plan,
     run.bytes += p.caplen;
   }
   run.packets = packets.size();
-  std::shared_ptr<detect::EventFilter> shared_filter =
-      config.event_filter ? config.event_filter : plan.event_filter().NewSharedFilter();
+  std::shared_ptr<detect::EventFilter> shared_filter = SharedEventFilter(plan, config);
   for (uint32_t i = 0; i < threads; ++i) {
     WorkerConfig c = config;
     c.id = i;
@@ -133,8 +138,7 @@ base::Result<std::unique_ptr<WorkerPool>> WorkerPool::Create(const detect::Detec
   std::unique_ptr<WorkerPool> pool(new WorkerPool());
   pool->sink_ = std::move(sink);
   threads = std::max<uint32_t>(threads, 1);
-  std::shared_ptr<detect::EventFilter> shared_filter =
-      config.event_filter ? config.event_filter : plan.event_filter().NewSharedFilter();
+  std::shared_ptr<detect::EventFilter> shared_filter = SharedEventFilter(plan, config);
   for (uint32_t i = 0; i < threads; ++i) {
     auto lane = std::make_unique<Lane>();
     WorkerConfig c = config;
