@@ -97,7 +97,9 @@ void Worker::Process(std::span<const packet::Packet> batch, const Sink& sink) {
     ProcessPacket(p, keyed_[i] ? &keys_[i] : nullptr, false, sink);
   }
   if (n > 0) {
-    flows_->Expire(now_ns, 64);
+    // One table entry per packet: a sweep of the table takes as many packets as it has entries
+    // in use (a lookup finds an idle flow expired anyway; the sweep reclaims the rest).
+    flows_->Expire(now_ns, n);
     defrag_->Expire(now_ns, 16);
   }
 }
@@ -276,6 +278,7 @@ void Worker::ForEachStat(const std::function<void(std::string_view, uint64_t)>& 
   tracker_.stats().ForEach(f);
   reassembler_->stats().ForEach(f);
   f("stream.memory_bytes", reassembler_->memory_used());
+  f("stream.arena_resident_bytes", reassembler_->arena().touched_bytes());
   defrag_->stats().ForEach(f);
   const detect::DetectStats& d = detector_->stats();
   f("detect.rules", plan_.rule_count());

@@ -62,9 +62,11 @@
 namespace vigil::engine {
 
 struct WorkerConfig {
-  flow::FlowTableConfig flows;
+  flow::FlowTableConfig flows{.prefault_buckets = true};
   flow::TcpConfig tcp;
-  reassembly::ReassemblyConfig stream;
+  // 32 MiB of stream buffers resident from the start: the working set of a busy link's first
+  // seconds (26 MiB for mixed-traffic.pcap), as Suricata preallocates its stream segments.
+  reassembly::ReassemblyConfig stream{.prealloc_bytes = 32 << 20};
   reassembly::DefragConfig defrag;
   // A TCP segment whose TTL (hop limit) is lower than its sender's first one by more than this
   // is ignored by tracking and reassembly (after Snort 2 stream5's ttl_limit). Off by default, as

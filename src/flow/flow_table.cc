@@ -55,6 +55,10 @@ base::Result<std::unique_ptr<FlowTable>> FlowTable::Create(const FlowTableConfig
     return base::MakeError("flow table: cannot reserve memory for " +
                            std::to_string(config.max_flows) + " flows");
   }
+  if (config.prefault_buckets) {
+    volatile uint8_t* at = reinterpret_cast<uint8_t*>(table->buckets_);
+    for (size_t off = 0; off < buckets * sizeof(Bucket); off += 4096) at[off] = 0;
+  }
   return table;
 }
 

@@ -87,6 +87,10 @@ struct FlowTableConfig {
   // Flow ids are (id_base << 44) + creation count, truncated to 51 bits, so that workers given
   // distinct bases (their index) never hand out the same id.
   uint64_t id_base = 0;
+  // Make the bucket array resident at Create. Flows hash to random buckets, so a few thousand
+  // flows touch every page of it anyway (16 MiB at 1M flows); this takes those page faults off
+  // the packet path. engine::WorkerConfig sets it.
+  bool prefault_buckets = false;
 };
 
 #define VIGIL_FLOW_COUNTERS(X)                       \

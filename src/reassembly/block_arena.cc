@@ -46,6 +46,19 @@ BlockArena::~BlockArena() {
   if (map_ != nullptr) munmap(map_, map_bytes_);
 }
 
+size_t BlockArena::Prefault(uint64_t bytes) {
+  size_t made = 0;
+  while (made + kChunkBytes <= bytes && chunks_touched_ < chunk_count_) {
+    const int32_t c = int32_t(chunks_touched_++);
+    volatile uint8_t* at = Address((uint32_t(c) << (kChunkShift - kMinShift)) + 1);  // its start
+    // One write per 4 KiB page: a whole huge page where the kernel gives one, every page if not.
+    for (size_t off = 0; off < kChunkBytes; off += 4096) at[off] = 0;
+    pool_.push_back(c);
+    made += kChunkBytes;
+  }
+  return made;
+}
+
 int BlockArena::ShiftFor(uint64_t bytes) {
   if (bytes <= (uint64_t{1} << kMinShift)) return kMinShift;
   if (bytes > (uint64_t{1} << kMaxShift)) return kMaxShift + 1;

@@ -56,6 +56,11 @@ class BlockArena {
   BlockArena(const BlockArena&) = delete;
   BlockArena& operator=(const BlockArena&) = delete;
 
+  // Makes up to `bytes` (whole chunks) of never-used chunks resident now and pools them, so the
+  // first blocks handed out cost no page fault on the packet path (as Suricata preallocates its
+  // stream segments). Returns the bytes made resident.
+  size_t Prefault(uint64_t bytes);
+
   // A block of 2^shift bytes (kMinShift <= shift <= kMaxShift), aligned to its size up to 2 MiB;
   // its contents are unspecified. kNone when the arena is exhausted.
   [[nodiscard]] uint32_t Allocate(int shift);

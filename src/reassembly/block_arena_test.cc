@@ -1,6 +1,7 @@
 #include "reassembly/block_arena.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 
 #include <cstring>
 #include <map>
@@ -52,6 +53,36 @@ TEST(BlockArenaTest, BlocksAreDistinctAlignedAndWritable) {
   EXPECT_EQ(a->live_blocks(), 0u);
   EXPECT_EQ(a->Allocate(BlockArena::kMaxShift + 1), BlockArena::kNone);
   EXPECT_EQ(a->Allocate(BlockArena::kMinShift - 1), BlockArena::kNone);
+}
+
+// How many of the 4 KiB pages of [p, p + bytes) are resident.
+size_t ResidentPages(const uint8_t* p, size_t bytes) {
+  std::vector<unsigned char> v(bytes / 4096);
+  EXPECT_EQ(mincore(const_cast<uint8_t*>(p), bytes, v.data()), 0);
+  size_t n = 0;
+  for (unsigned char c : v) n += c & 1;
+  return n;
+}
+
+TEST(BlockArenaTest, PrefaultMakesChunksResidentAndAllocationUsesThemFirst) {
+  auto a = NewArena(8 << 20);                        // 4 chunks + one per block size
+  EXPECT_EQ(a->Prefault(5 << 20), size_t{4} << 20);  // whole chunks only
+  EXPECT_EQ(a->touched_bytes(), size_t{4} << 20);
+  const uint32_t small = a->Allocate(BlockArena::kMinShift);
+  const uint32_t big = a->Allocate(12);
+  ASSERT_NE(small, BlockArena::kNone);
+  ASSERT_NE(big, BlockArena::kNone);
+  // Both sizes were served from the two resident chunks: nothing new was touched.
+  EXPECT_EQ(a->touched_bytes(), size_t{4} << 20);
+  const uint8_t* chunk_of_small = a->Address(small);
+  EXPECT_EQ(ResidentPages(chunk_of_small, BlockArena::kChunkBytes), BlockArena::kChunkBytes / 4096);
+  // A third size needs a chunk never touched before.
+  ASSERT_NE(a->Allocate(14), BlockArena::kNone);
+  EXPECT_EQ(a->touched_bytes(), size_t{6} << 20);
+  // Prefault stops at the arena's last chunk.
+  EXPECT_EQ(a->Prefault(uint64_t{1} << 40),
+            (4 + size_t(kChunkSizes) - 3) * BlockArena::kChunkBytes);
+  EXPECT_EQ(a->touched_bytes(), a->capacity_bytes());
 }
 
 TEST(BlockArenaTest, ExhaustionIsCountedAndFreeingMakesRoomAgain) {

@@ -36,6 +36,7 @@ base::Result<std::unique_ptr<TcpReassembler>> TcpReassembler::Create(ReassemblyC
   }
   auto arena = BlockArena::Create(std::min(config.memcap, kMaxArenaBytes));
   if (!arena) return arena.error();
+  (*arena)->Prefault(std::min(config.prealloc_bytes, config.memcap));
   std::unique_ptr<TcpReassembler> r(new TcpReassembler(std::move(config)));
   r->arena_ = std::move(*arena);
   return r;

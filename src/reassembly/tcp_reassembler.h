@@ -83,7 +83,10 @@ struct ReassemblyConfig {
   uint32_t max_queued_bytes = 1u << 20;  // out-of-order bytes per flow direction
   uint32_t max_queued_segments = 1024;   // out-of-order pieces per flow direction
   uint64_t memcap = uint64_t{1} << 30;   // all history blocks and queued data
-  PolicyTable policies{Policy::kBsd};    // by the receiving host's address
+  // Arena memory made resident at Create (BlockArena::Prefault, at most memcap), so the first
+  // flows' buffers take no page faults on the packet path; engine::WorkerConfig sets 32 MiB.
+  uint64_t prealloc_bytes = 0;
+  PolicyTable policies{Policy::kBsd};  // by the receiving host's address
 };
 
 #define VIGIL_STREAM_COUNTERS(X)                     \
