@@ -163,7 +163,7 @@ base::Status DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& 
         add(always_src, *src);
         if (r.bidirectional) add(always_dst, *src);
       } else {
-        group.always.push_back(i);
+        group.always.push_back({i, KeysAdmitted(cr, kind)});
       }
       continue;
     }
@@ -237,7 +237,10 @@ base::Status DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& 
     table.assign(65536, -1);
     for (auto& [port, ids] : by_port_rules) {
       auto [it, fresh] = list_of_rules.try_emplace(ids, int32_t(group.always_lists.size()));
-      if (fresh) group.always_lists.push_back(ids);
+      if (fresh) {
+        std::vector<Group::KeyedRule>& list = group.always_lists.emplace_back();
+        for (uint32_t r : ids) list.push_back({r, KeysAdmitted(rules_[r], kind)});
+      }
       table[port] = it->second;
     }
   };
@@ -586,15 +589,21 @@ void Detector::AddPacketCandidates(GroupKind kind, const DetectionPlan::Group& g
   if (!plan_.by_src().empty()) plan_.by_src().Lookup(p.src_ip, in_group);
   if (!plan_.by_dst().empty()) plan_.by_dst().Lookup(p.dst_ip, in_group);
   stats_.address_candidates += candidates_.size() - before;
-  for (uint32_t r : group.always) AddCandidate(r);
+  const uint8_t key = PacketKey(kind, p);
+  auto add_admitted = [&](const std::vector<DetectionPlan::Group::KeyedRule>& list) {
+    for (const DetectionPlan::Group::KeyedRule& k : list) {
+      if (Admits(k.keys, key)) AddCandidate(k.rule);
+    }
+  };
+  add_admitted(group.always);
   if (!group.always_of_dst_port.empty()) {
     if (int32_t l = group.always_of_dst_port[p.dst_port]; l >= 0) {
-      for (uint32_t r : group.always_lists[size_t(l)]) AddCandidate(r);
+      add_admitted(group.always_lists[size_t(l)]);
     }
   }
   if (!group.always_of_src_port.empty()) {
     if (int32_t l = group.always_of_src_port[p.src_port]; l >= 0) {
-      for (uint32_t r : group.always_lists[size_t(l)]) AddCandidate(r);
+      add_admitted(group.always_lists[size_t(l)]);
     }
   }
 }

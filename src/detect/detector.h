@@ -166,9 +166,14 @@ class DetectionPlan {
     // Rules with neither a positive content nor an indexable address, split by port as the
     // ScanSets are: `always` on every packet of the group, always_lists[always_of_dst_port[p]] on
     // packets to port p, always_lists[always_of_src_port[p]] on packets from port p (index -1:
-    // none; the port tables are empty when no such rule names a port).
-    std::vector<uint32_t> always;
-    std::vector<std::vector<uint32_t>> always_lists;
+    // none; the port tables are empty when no such rule names a port). Each with the packet keys
+    // its tests admit (KeysAdmitted): `flags:S` is no candidate on an ACK, `itype:8` on a reply.
+    struct KeyedRule {
+      uint32_t rule;
+      KeySet keys;
+    };
+    std::vector<KeyedRule> always;
+    std::vector<std::vector<KeyedRule>> always_lists;
     std::vector<int32_t> always_of_dst_port;
     std::vector<int32_t> always_of_src_port;
   };

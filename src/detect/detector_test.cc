@@ -97,6 +97,58 @@ TEST(DetectorTest, RulesWithoutContentAreAlwaysCandidates) {
   EXPECT_EQ((**d).stats().packets, 2u);
 }
 
+// Rules without content are keyed by the packet's flag byte (TCP) or type (ICMP): a rule whose
+// flags or itype test rejects the packet's key is no candidate at all (no condition reject).
+TEST(DetectorTest, RulesWithoutContentAreCandidatesOnlyForTheKeysTheirTestsAdmit) {
+  auto plan = Plan({
+      R"(alert tcp any any -> any any (msg:"syn"; flags:S; sid:1;))",
+      R"(alert tcp any any -> any 80 (msg:"syn fin to 80"; flags:SF+; sid:2;))",
+      R"(alert icmp any any -> any any (msg:"echo"; itype:8; sid:3;))",
+      R"(alert icmp any any -> any any (msg:"code 0"; icode:0; sid:4;))",
+      R"(alert tcp any any -> any any (msg:"empty ack"; flags:A+; dsize:0; sid:5;))",
+  });
+  auto d = Detector::Create(*plan);
+  ASSERT_TRUE(d);
+  const DetectStats& st = (**d).stats();
+  TestPacket syn("");
+  syn.p.tcp_flags = 0x02;
+  EXPECT_EQ(Sids(**d, syn.p), (std::vector<uint32_t>{1}));
+  TestPacket ack("data");
+  ack.p.tcp_flags = 0x10;
+  EXPECT_EQ(Sids(**d, ack.p), (std::vector<uint32_t>{}));
+  EXPECT_EQ(st.condition_rejects, 1u);  // only sid 5 (dsize) was tried on the ACK
+  TestPacket syn_fin("");
+  syn_fin.p.tcp_flags = 0x03;
+  EXPECT_EQ(Sids(**d, syn_fin.p), (std::vector<uint32_t>{2}));
+  EXPECT_EQ(st.condition_rejects, 1u);
+  TestPacket icmp("");
+  icmp.p.has_tcp = false;
+  icmp.p.has_icmp = true;
+  icmp.p.ip_proto = packet::kProtoIcmp;
+  icmp.p.icmp_type = 8;
+  EXPECT_EQ(Sids(**d, icmp.p), (std::vector<uint32_t>{3, 4}));
+  icmp.p.icmp_type = 0;  // echo reply: sid 3 is not tried
+  EXPECT_EQ(Sids(**d, icmp.p), (std::vector<uint32_t>{4}));
+  EXPECT_EQ(st.condition_rejects, 1u);
+}
+
+// KeysAdmitted agrees with MatchPacketConditions on every key, for each flags modifier.
+TEST(DetectorTest, KeysAdmittedAgreesWithTheFlagsTest) {
+  for (const char* flags : {"S", "SA", "S+", "FSRPAU*", "!R", "S,12", "0", "A+,CE"}) {
+    CompiledRule cr;
+    cr.rule = R(fmt::format(R"(alert tcp any any -> any any (flags:{}; sid:1;))", flags));
+    ASSERT_TRUE(CompileRule(cr)) << flags;
+    const KeySet keys = KeysAdmitted(cr, GroupKind::kTcp);
+    TestPacket t("");
+    FlowContext flow;
+    for (int k = 0; k < 256; ++k) {
+      t.p.tcp_flags = uint8_t(k);
+      MatchInput in = MatchInput::OfPacket(t.p, &flow);
+      EXPECT_EQ(Admits(keys, uint8_t(k)), MatchPacketConditions(cr, in)) << flags << " " << k;
+    }
+  }
+}
+
 TEST(DetectorTest, LiteralFilterDropsCandidatesMissingALiteral) {
   auto plan = Plan({
       R"(alert tcp any any -> any any (msg:"both"; content:"GET"; content:"passwd"; sid:1;))",

@@ -184,6 +184,40 @@ bool MatchPacketConditions(const CompiledRule& cr, const MatchInput& in) {
   return true;
 }
 
+uint8_t PacketKey(GroupKind g, const packet::Packet& p) {
+  if (g == GroupKind::kTcp) return p.tcp_flags;
+  if (g == GroupKind::kIcmp) return p.icmp_type;
+  return 0;
+}
+
+KeySet KeysAdmitted(const CompiledRule& cr, GroupKind g) {
+  KeySet keys;
+  keys.fill(~uint64_t{0});
+  const RuleProgram* program = cr.program.get();
+  if (program == nullptr || (g != GroupKind::kTcp && g != GroupKind::kIcmp)) return keys;
+  // The tests that read nothing but the key byte (and the header flag GroupOf already implies),
+  // run on a packet that has just that byte.
+  std::vector<const PacketTest*> tests;
+  for (const PacketTest& t : program->packet_tests) {
+    if (g == GroupKind::kTcp && t.kind == PacketTest::Kind::kFlags) tests.push_back(&t);
+    if (g == GroupKind::kIcmp && t.kind == PacketTest::Kind::kNumeric &&
+        t.numeric.field == rules::NumericField::kItype) {
+      tests.push_back(&t);
+    }
+  }
+  packet::Packet p;
+  p.has_tcp = g == GroupKind::kTcp;
+  p.has_icmp = g == GroupKind::kIcmp;
+  const MatchInput in{.packet = &p};
+  for (uint32_t k = 0; k < 256; ++k) {
+    p.tcp_flags = p.icmp_type = uint8_t(k);
+    bool pass = true;
+    for (const PacketTest* t : tests) pass = pass && PassesPacketTest(*t, in);
+    if (!pass) keys[k >> 6] &= ~(uint64_t{1} << (k & 63));
+  }
+  return keys;
+}
+
 bool NeedsFullMatcher(const CompiledRule& cr) {
   for (const BufferSegment& seg : ProgramOf(cr).segments) {
     if (seg.end > seg.begin) return true;

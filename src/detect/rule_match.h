@@ -30,6 +30,7 @@
 // Cost: no heap allocation per call; pcre matches use a per-thread match block.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -162,6 +163,19 @@ struct MatchInput {
 // on every candidate before the full matcher, as Suricata's non-content prefilters do: false
 // means MatchRule is false. Cost: tens of nanoseconds, no buffer access.
 [[nodiscard]] bool MatchPacketConditions(const CompiledRule& rule, const MatchInput& in);
+
+// The byte a packet of group `g` is keyed by before any rule is tried: a TCP packet's flag byte,
+// an ICMP (or ICMPv6) packet's type; 0 for the other groups.
+[[nodiscard]] uint8_t PacketKey(GroupKind g, const packet::Packet& p);
+// Bit k set (of 256): a packet of group `g` with PacketKey k passes the rule's tests that read
+// only that byte — its flags tests in the TCP group, its itype tests in the ICMP group. A clear
+// bit means MatchPacketConditions is false for every such packet; every bit is set for a rule
+// with no such test, in the other groups, and for a rule not compiled yet.
+using KeySet = std::array<uint64_t, 4>;
+[[nodiscard]] KeySet KeysAdmitted(const CompiledRule& rule, GroupKind g);
+[[nodiscard]] inline bool Admits(const KeySet& keys, uint8_t key) {
+  return (keys[key >> 6] >> (key & 63)) & 1;
+}
 
 // False when MatchPacketConditions decides the rule alone: it has no option on a buffer.
 [[nodiscard]] bool NeedsFullMatcher(const CompiledRule& rule);
