@@ -229,39 +229,36 @@ base::Status DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& 
     return it->second;
   };
 
-  // Port tables of the always-evaluated rules; equal lists are shared.
-  std::map<std::vector<uint32_t>, int32_t> list_of_rules;
-  auto fill = [&](std::vector<int32_t>& table,
-                  std::unordered_map<uint16_t, std::vector<uint32_t>>& by_port_rules) {
-    if (by_port_rules.empty()) return;
-    table.assign(65536, -1);
-    for (auto& [port, ids] : by_port_rules) {
-      auto [it, fresh] = list_of_rules.try_emplace(ids, int32_t(group.always_lists.size()));
-      if (fresh) {
-        std::vector<Group::KeyedRule>& list = group.always_lists.emplace_back();
-        for (uint32_t r : ids) list.push_back({r, KeysAdmitted(rules_[r], kind)});
-      }
-      table[port] = it->second;
-    }
-  };
-  fill(group.always_of_dst_port, always_dst);
-  fill(group.always_of_src_port, always_src);
-
   if (!any_rules.empty()) {
     auto s = set_for(any_rules);
     if (!s) return s.error();
     group.any_set = *s;
   }
-  if (!by_port) return {};
-  group.dst_set_of_port.assign(65536, group.any_set);
-  group.src_set_of_port.assign(65536, -1);
+  group.plain_port = {.dst_set = group.any_set};
+  auto entry = [&](uint16_t port) -> Group::PortEntry& {
+    if (group.ports.empty()) group.ports.assign(65536, group.plain_port);
+    group.special_ports[port >> 6] |= uint64_t{1} << (port & 63);
+    return group.ports[port];
+  };
+  // The always-evaluated rules by port; equal lists are shared.
+  std::map<std::vector<uint32_t>, int32_t> list_of_rules;
+  auto list_for = [&](const std::vector<uint32_t>& ids) {
+    auto [it, fresh] = list_of_rules.try_emplace(ids, int32_t(group.always_lists.size()));
+    if (fresh) {
+      std::vector<Group::KeyedRule>& list = group.always_lists.emplace_back();
+      for (uint32_t r : ids) list.push_back({r, KeysAdmitted(rules_[r], kind)});
+    }
+    return it->second;
+  };
+  for (auto& [port, ids] : always_dst) entry(port).always_dst = list_for(ids);
+  for (auto& [port, ids] : always_src) entry(port).always_src = list_for(ids);
   for (auto& [port, ids] : dst_rules) {
     std::vector<uint32_t> merged;
     std::merge(ids.begin(), ids.end(), any_rules.begin(), any_rules.end(),
                std::back_inserter(merged));
     auto s = set_for(std::move(merged));
     if (!s) return s.error();
-    group.dst_set_of_port[port] = *s;
+    entry(port).dst_set = *s;
   }
   for (auto& [port, ids] : src_rules) {
     // Source-port sets carry the any-port rules too, so that a packet whose destination port has
@@ -271,7 +268,7 @@ base::Status DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& 
                std::back_inserter(merged));
     auto s = set_for(std::move(merged));
     if (!s) return s.error();
-    group.src_set_of_port[port] = *s;
+    entry(port).src_set = *s;
   }
   return {};
 }
@@ -563,12 +560,8 @@ void Detector::NewCandidates() {
 void Detector::ScanPorts(GroupKind kind, const DetectionPlan::Group& group, const packet::Packet& p,
                          const ScanInput& in) {
   if (in.len == 0) return;
-  int32_t dst_set = group.any_set;
-  int32_t src_set = -1;
-  if (!group.dst_set_of_port.empty()) {
-    dst_set = group.dst_set_of_port[p.dst_port];
-    src_set = group.src_set_of_port[p.src_port];
-  }
+  int32_t dst_set = group.PortOf(p.dst_port).dst_set;
+  int32_t src_set = group.PortOf(p.src_port).src_set;
   if (dst_set < 0 && src_set < 0) return;
   ++stats_.packets_scanned;
   fast_pattern_hit_ = false;
@@ -596,15 +589,11 @@ void Detector::AddPacketCandidates(GroupKind kind, const DetectionPlan::Group& g
     }
   };
   add_admitted(group.always);
-  if (!group.always_of_dst_port.empty()) {
-    if (int32_t l = group.always_of_dst_port[p.dst_port]; l >= 0) {
-      add_admitted(group.always_lists[size_t(l)]);
-    }
+  if (int32_t l = group.PortOf(p.dst_port).always_dst; l >= 0) {
+    add_admitted(group.always_lists[size_t(l)]);
   }
-  if (!group.always_of_src_port.empty()) {
-    if (int32_t l = group.always_of_src_port[p.src_port]; l >= 0) {
-      add_admitted(group.always_lists[size_t(l)]);
-    }
+  if (int32_t l = group.PortOf(p.src_port).always_src; l >= 0) {
+    add_admitted(group.always_lists[size_t(l)]);
   }
 }
 
