@@ -8,7 +8,7 @@
 // and every lookup misses the cache, as on a busy link. Packets go through in batches of 32:
 // hash, lookup (FlowTable::FindOrCreate), TcpTracker::Update, TcpReassembler::Add, and the view's
 // bytes are read. The misses of consecutive batches are overlapped as a worker would: buckets are
-// prefetched two batches ahead (FlowTable::Prefetch), flows one batch ahead (PrefetchFlow), and
+// prefetched three batches ahead (FlowTable::Prefetch), flows two batches ahead (PrefetchFlow), and
 // history blocks one batch ahead (TcpReassembler::PrefetchState). Reported: packets/s, flow-table
 // bytes, reassembly bytes (counted and arena-resident), peak RSS.
 // InOrderBatch: the same through FindOrCreateBatch and a PrefetchState pass per batch, with no
@@ -157,45 +157,52 @@ void Work(const Workload& w, uint32_t desc, flow::Lookup l, flow::TcpTracker& tr
 // returns packets processed.
 uint64_t Pass(const Workload& w, flow::FlowTable& table, flow::TcpTracker& tracker,
               reassembly::TcpReassembler& reasm, int64_t t0, uint64_t* checksum) {
-  // Three batches in flight: [b % 3] is processed while [(b + 1) % 3] has its flows and blocks
-  // prefetched and [(b + 2) % 3] its buckets.
-  flow::KeyedPacket keys[3][kBatch];
-  uint32_t desc[3][kBatch];
-  const flow::Flow* hint[3][kBatch];
-  size_t count[3] = {0, 0, 0};
+  // Four batches in flight: [b % 4] is processed while [(b + 1) % 4] has its history blocks
+  // prefetched, [(b + 2) % 4] its flows and [(b + 3) % 4] its buckets, so that every prefetch
+  // has a whole batch's work to complete before its line is used.
+  constexpr size_t kStages = 4;
+  flow::KeyedPacket keys[kStages][kBatch];
+  uint32_t desc[kStages][kBatch];
+  const flow::Flow* hint[kStages][kBatch];
+  size_t count[kStages] = {};
   const size_t total = w.order.size();
   auto stage_buckets = [&](size_t b) {
     const size_t first = b * kBatch;
-    count[b % 3] = first < total ? std::min(kBatch, total - first) : 0;
-    Fill(w, first, count[b % 3], keys[b % 3], desc[b % 3]);
-    for (size_t j = 0; j < count[b % 3]; ++j) table.Prefetch(keys[b % 3][j].hash);
+    const size_t s = b % kStages;
+    count[s] = first < total ? std::min(kBatch, total - first) : 0;
+    Fill(w, first, count[s], keys[s], desc[s]);
+    for (size_t j = 0; j < count[s]; ++j) table.Prefetch(keys[s][j].hash);
   };
   auto stage_flows = [&](size_t b) {
-    for (size_t j = 0; j < count[b % 3]; ++j)
-      hint[b % 3][j] = table.PrefetchFlow(keys[b % 3][j].hash);
+    const size_t s = b % kStages;
+    for (size_t j = 0; j < count[s]; ++j) hint[s][j] = table.PrefetchFlow(keys[s][j].hash);
   };
   auto stage_blocks = [&](size_t b) {
-    for (size_t j = 0; j < count[b % 3]; ++j) {
-      const flow::Flow* f = hint[b % 3][j];
-      if (f != nullptr) reasm.PrefetchState(*f, f->DirectionOf(keys[b % 3][j].src_is_lo));
+    const size_t s = b % kStages;
+    for (size_t j = 0; j < count[s]; ++j) {
+      const flow::Flow* f = hint[s][j];
+      if (f != nullptr) reasm.PrefetchState(*f, f->DirectionOf(keys[s][j].src_is_lo));
     }
   };
   uint64_t packets = 0;
   const size_t batches = (total + kBatch - 1) / kBatch;
   stage_buckets(0);
   stage_buckets(1);
+  stage_buckets(2);
   stage_flows(0);
+  stage_flows(1);
   stage_blocks(0);
   for (size_t b = 0; b < batches; ++b) {
-    stage_buckets(b + 2);
-    stage_flows(b + 1);
-    const int64_t now = t0 + int64_t(b * kBatch);
-    for (size_t j = 0; j < count[b % 3]; ++j) {
-      const flow::Lookup l = table.FindOrCreate(keys[b % 3][j], now);
-      Work(w, desc[b % 3][j], l, tracker, reasm, checksum);
-    }
-    packets += count[b % 3];
+    stage_buckets(b + 3);
+    stage_flows(b + 2);
     stage_blocks(b + 1);
+    const size_t s = b % kStages;
+    const int64_t now = t0 + int64_t(b * kBatch);
+    for (size_t j = 0; j < count[s]; ++j) {
+      const flow::Lookup l = table.FindOrCreate(keys[s][j], now);
+      Work(w, desc[s][j], l, tracker, reasm, checksum);
+    }
+    packets += count[s];
   }
   return packets;
 }

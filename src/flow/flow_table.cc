@@ -5,6 +5,8 @@
 #include <bit>
 #include <new>
 
+#include "base/prefetch.h"
+
 namespace vigil::flow {
 namespace {
 
@@ -106,7 +108,7 @@ int64_t FlowTable::TimeoutNs(const Flow& f) const {
   }
 }
 
-void FlowTable::Prefetch(uint64_t hash) const { __builtin_prefetch(&buckets_[hash & mask_]); }
+void FlowTable::Prefetch(uint64_t hash) const { base::PrefetchRead(&buckets_[hash & mask_]); }
 
 const Flow* FlowTable::PrefetchFlow(uint64_t hash) const {
   const uint16_t tag = TagOf(hash);
@@ -121,9 +123,9 @@ const Flow* FlowTable::PrefetchFlow(uint64_t hash) const {
   }
   // All three lines are written on the way: last seen time, counters and TCP state, the anchor.
   const char* p = reinterpret_cast<const char*>(warm);
-  __builtin_prefetch(p, 1);
-  __builtin_prefetch(p + 64, 1);
-  __builtin_prefetch(p + 128, 1);
+  base::PrefetchWrite(p);
+  base::PrefetchWrite(p + 64);
+  base::PrefetchWrite(p + 128);
   return f;
 }
 

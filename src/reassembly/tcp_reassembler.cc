@@ -62,7 +62,7 @@ void TcpReassembler::PrefetchHistory(const flow::Flow& flow, flow::Direction dir
   const flow::StreamAnchor& a = flow.stream[flow::Index(dir)];
   if (!(a.flags & kQueued)) return;
   const uint32_t block = Queue(a)->block;
-  if (block != BlockArena::kNone) __builtin_prefetch(arena_->Address(block) + a.used, 1);
+  if (block != BlockArena::kNone) base::PrefetchWrite(arena_->Address(block) + a.used);
 }
 
 TcpReassembler::QueueState* TcpReassembler::AddQueue(flow::StreamAnchor& a) {

@@ -62,6 +62,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/prefetch.h"
 #include "base/result.h"
 #include "flow/flow.h"
 #include "flow/flow_table.h"
@@ -153,9 +154,9 @@ class TcpReassembler {
     if (a.buffer == BlockArena::kNone) return;
     const uint8_t* p = arena_->Address(a.buffer);
     if (a.flags & kQueued) {
-      __builtin_prefetch(p);
+      base::PrefetchRead(p);
     } else {
-      __builtin_prefetch(p + a.used, 1);
+      base::PrefetchWrite(p + a.used);
     }
   }
   // Second hop for directions with out-of-order data (their history block is named by the queue
