@@ -11,12 +11,18 @@
 
 #include "ebpf/elf_loader.h"
 #include "ebpf/scratch.h"
+#include "ebpf/verifier/verifier.h"
 #include "ebpf/xdp.h"
 #include "io/capture_source.h"
 #include "packet/batch.h"
 
 namespace vigil::cli {
 namespace {
+
+struct VerifyArgs {
+  std::string object;
+  std::string section = "xdp";
+};
 
 struct RunArgs {
   std::string object;
@@ -82,10 +88,49 @@ void DumpMaps(const ebpf::ElfObject::Loaded& loaded, std::FILE* out) {
   }
 }
 
+// Verifies `section` of `object`: the statistics, or the refusal (also for a section that is not
+// there).
+base::Result<ebpf::verifier::Stats> VerifySection(const ebpf::ElfObject& object,
+                                                  const std::string& section) {
+  const ebpf::ElfProgram* prog = object.FindProgram(section);
+  if (prog == nullptr) {
+    std::string have;
+    for (const ebpf::ElfProgram& p : object.programs()) have += fmt::format(" '{}'", p.section);
+    return base::MakeError(fmt::format("no program in section '{}' (the object has:{})", section,
+                                       have.empty() ? " none" : have));
+  }
+  auto stats = ebpf::verifier::Verify(prog->insns, object.VerifierOptions(*prog));
+  if (!stats)
+    return base::MakeError(
+        fmt::format("section '{}' ({}): {}", prog->section, prog->function, stats.error().message));
+  return stats;
+}
+
+int Verify(const VerifyArgs& args, std::FILE* out, std::FILE* err) {
+  auto object = ebpf::ElfObject::Open(args.object);
+  if (!object) {
+    fmt::print(err, "vigil bpf: {}\n", object.error().ToString());
+    return 1;
+  }
+  auto stats = VerifySection(*object, args.section);
+  if (!stats) {
+    fmt::print(out, "refused: {}: {}\n", args.object, stats.error().message);
+    return 1;
+  }
+  fmt::print(out, "accepted: {} instructions, {} states, {:.3f} ms\n", stats->instructions,
+             stats->states, stats->milliseconds);
+  return 0;
+}
+
 int Run(const RunArgs& args, std::FILE* out, std::FILE* err) {
   auto object = ebpf::ElfObject::Open(args.object);
   if (!object) {
     fmt::print(err, "vigil bpf: {}\n", object.error().ToString());
+    return 1;
+  }
+  // Nothing runs unverified: the interpreter trusts what it is given.
+  if (auto stats = VerifySection(*object, args.section); !stats) {
+    fmt::print(err, "vigil bpf: {}: refused: {}\n", args.object, stats.error().message);
     return 1;
   }
   auto loaded = object->Load(args.section, {.type = ebpf::ProgramType::kXdp});
@@ -158,9 +203,16 @@ int Run(const RunArgs& args, std::FILE* out, std::FILE* err) {
 }  // namespace
 
 int RunBpfCommand(int argc, char** argv, std::FILE* out, std::FILE* err) {
-  CLI::App app{"Run eBPF programs from object files over captured traffic", "vigil bpf"};
+  CLI::App app{"Verify and run eBPF programs from object files over captured traffic", "vigil bpf"};
   app.require_subcommand(1);
   RunArgs args;
+  VerifyArgs verify_args;
+  CLI::App* verify = app.add_subcommand(
+      "verify", "Prove an XDP program safe, or say where and why it is not (exit status 1)");
+  verify->add_option("object", verify_args.object, "BPF object file (clang -target bpf)")
+      ->required();
+  verify->add_option("--section", verify_args.section, "Program section or function name")
+      ->capture_default_str();
   CLI::App* run = app.add_subcommand("run", "Run an XDP program over every packet of a capture");
   run->add_option("object", args.object, "BPF object file (clang -target bpf)")->required();
   run->add_option("--section", args.section, "Program section or function name")
@@ -179,6 +231,7 @@ int RunBpfCommand(int argc, char** argv, std::FILE* out, std::FILE* err) {
     fmt::print(err, "{}", e2.str());
     return rc == 0 ? 0 : 1;
   }
+  if (verify->parsed()) return Verify(verify_args, out, err);
   return Run(args, out, err);
 }
 

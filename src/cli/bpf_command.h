@@ -1,8 +1,12 @@
 // `vigil bpf`: runs eBPF programs from clang-compiled object files over captured traffic, the way
 // they would run at the XDP (eXpress Data Path) hook, to test an offload before deploying it.
 //
+//   vigil bpf verify filter.o [--section xdp]
 //   vigil bpf run filter.o --section xdp --pcap trace.pcap [--checked] [--map-dump] [--quiet]
 //
+// `verify` runs the verifier (ebpf/verifier/verifier.h) and prints `accepted: N instructions, S
+// states, T ms` (exit 0) or `refused: OBJECT: section 'S' (function): instruction I (file.c:L:
+// `source`): why` (exit 1). `run` verifies first and runs nothing that is refused; then it
 // prints one line per packet (its number, verdict and redirect target), then the verdict
 // histogram, the instructions executed (counted in --checked mode only), and with --map-dump every
 // map entry whose value is not all zeros. Exit status: 0 on success, 1 on any error (bad

@@ -3,6 +3,7 @@
 #include <gelf.h>
 #include <libelf.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -218,6 +219,8 @@ class Parser {
   base::Status ReadDataMaps(std::vector<ElfMapDefinition>& maps);
   base::Status ReadLegacyMaps(std::vector<ElfMapDefinition>& maps);
   base::Status ReadBtfMaps(std::vector<ElfMapDefinition>& maps);
+  // Best effort: line information that does not parse is left out, never an error.
+  void ReadLineInfo(std::vector<ElfProgram>& progs) const;
   base::Result<ElfProgram> Link(size_t shndx, uint64_t start, uint64_t count,
                                 const std::string& function);
   // The function (start, count in instructions) of section `shndx` that holds instruction `idx`.
@@ -239,6 +242,13 @@ class Parser {
   };
   std::vector<PendingMapRef> pending_;
   size_t current_program_ = 0;
+  // Where each program's instructions came from: (section, first instruction, count, index in the
+  // linked program), for mapping line information.
+  struct LinkedPiece {
+    size_t shndx;
+    uint64_t start, count, base;
+  };
+  std::vector<std::vector<LinkedPiece>> linked_pieces_;
   int maps_section_ = -1, legacy_maps_section_ = -1;
 };
 
@@ -583,7 +593,71 @@ base::Result<ElfProgram> Parser::Link(size_t shndx, uint64_t start, uint64_t cou
     }
     prog.insns.insert(prog.insns.end(), code.begin(), code.end());
   }
+  if (linked_pieces_.size() <= current_program_) linked_pieces_.resize(current_program_ + 1);
+  linked_pieces_[current_program_].clear();
+  for (const Piece& p : pieces)
+    linked_pieces_[current_program_].push_back({p.shndx, p.start, p.count, p.base});
   return prog;
+}
+
+void Parser::ReadLineInfo(std::vector<ElfProgram>& progs) const {
+  const Section *btf_section = nullptr, *ext_section = nullptr;
+  for (const Section& s : sections_) {
+    if (s.name == ".BTF") btf_section = &s;
+    if (s.name == ".BTF.ext") ext_section = &s;
+  }
+  if (btf_section == nullptr || ext_section == nullptr) return;
+  Btf btf;
+  if (btf.Parse(btf_section->data)) return;
+  const std::span<const uint8_t> d = ext_section->data;
+  auto get32 = [&](uint64_t off, uint32_t* v) {
+    if (off + 4 > d.size()) return false;
+    std::memcpy(v, d.data() + off, 4);
+    return true;
+  };
+  uint32_t magic_word = 0, hdr_len = 0, line_off = 0, line_len = 0;
+  if (!get32(0, &magic_word) || (magic_word & 0xffff) != 0xeb9f || !get32(4, &hdr_len) ||
+      hdr_len < 24 || !get32(16, &line_off) || !get32(20, &line_len))
+    return;
+  uint64_t off = uint64_t(hdr_len) + line_off;
+  const uint64_t end = std::min<uint64_t>(off + line_len, d.size());
+  uint32_t rec_size = 0;
+  if (!get32(off, &rec_size) || rec_size < 16) return;
+  off += 4;
+  while (off + 8 <= end) {
+    uint32_t sec_name = 0, num = 0;
+    get32(off, &sec_name);
+    get32(off + 4, &num);
+    off += 8;
+    const std::string sec = btf.String(sec_name);
+    size_t shndx = 0;
+    for (size_t i = 1; i < sections_.size(); ++i)
+      if (sections_[i].name == sec) shndx = i;
+    for (uint32_t k = 0; k < num && off + rec_size <= end; ++k, off += rec_size) {
+      uint32_t insn_off = 0, file = 0, line = 0, line_col = 0;
+      get32(off, &insn_off);
+      get32(off + 4, &file);
+      get32(off + 8, &line);
+      get32(off + 12, &line_col);
+      if (shndx == 0) continue;
+      const uint64_t insn = insn_off / 8;
+      std::string path = btf.String(file);
+      std::string text = btf.String(line);
+      const size_t first = text.find_first_not_of(" \t");
+      text = first == std::string::npos ? "" : text.substr(first);
+      while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.pop_back();
+      const size_t slash = path.rfind('/');
+      if (slash != std::string::npos) path = path.substr(slash + 1);
+      for (size_t p = 0; p < progs.size() && p < linked_pieces_.size(); ++p)
+        for (const LinkedPiece& piece : linked_pieces_[p])
+          if (piece.shndx == shndx && piece.start <= insn && insn < piece.start + piece.count)
+            progs[p].lines.push_back(
+                {uint32_t(piece.base + insn - piece.start), path, line_col >> 10, text});
+    }
+  }
+  for (ElfProgram& p : progs)
+    std::stable_sort(p.lines.begin(), p.lines.end(),
+                     [](const auto& a, const auto& b) { return a.insn < b.insn; });
 }
 
 base::Result<ElfObject> Parser::Run(std::vector<ElfMapDefinition>& maps,
@@ -624,6 +698,7 @@ base::Result<ElfObject> Parser::Run(std::vector<ElfMapDefinition>& maps,
   if (maps_section_ >= 0) {
     if (auto st = ReadBtfMaps(maps); !st) return st.error();
   }
+  ReadLineInfo(progs);
   for (const PendingMapRef& ref : pending_) {
     auto m = map_by_symbol_.find(ref.name);
     if (m == map_by_symbol_.end())
@@ -656,6 +731,18 @@ base::Result<ElfObject> ElfObject::Open(const std::string& path) {
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)),
                              std::istreambuf_iterator<char>());
   return Parse(bytes, path);
+}
+
+verifier::Options ElfObject::VerifierOptions(const ElfProgram& program) const {
+  verifier::Options o;
+  for (const ElfMapDefinition& def : maps_) o.maps.push_back(def.spec);
+  // The kernel's license_is_gpl_compatible().
+  o.gpl = false;
+  for (const char* l : {"GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL",
+                        "Dual MIT/GPL", "Dual MPL/GPL"})
+    if (license_ == l) o.gpl = true;
+  o.lines = &program.lines;
+  return o;
 }
 
 const ElfProgram* ElfObject::FindProgram(std::string_view section) const {

@@ -30,6 +30,7 @@
 #include "ebpf/isa.h"
 #include "ebpf/maps.h"
 #include "ebpf/program.h"
+#include "ebpf/verifier/verifier.h"
 
 namespace vigil::ebpf {
 
@@ -48,6 +49,8 @@ struct ElfProgram {
   std::string section;   // "xdp", "xdp/reflect", ...
   std::string function;  // the entry function's symbol name
   std::vector<Insn> insns;
+  // BTF line information (.BTF.ext), by linked instruction index, sorted; empty without -g.
+  std::vector<verifier::SourceLine> lines;
 };
 
 class ElfObject {
@@ -72,6 +75,10 @@ class ElfObject {
   [[nodiscard]] const std::string& license() const { return license_; }
   // The program whose section is `section` (or whose function is `section`), or null.
   [[nodiscard]] const ElfProgram* FindProgram(std::string_view section) const;
+
+  // What the verifier needs to check `program` (one of programs()): the map definitions, whether
+  // the license is GPL-compatible, and the program's line information (which must outlive it).
+  [[nodiscard]] verifier::Options VerifierOptions(const ElfProgram& program) const;
 
   // Creates fresh maps from the definitions (global data initialised) and loads the program of
   // `section` with them. `options.maps` is replaced; `options.name` defaults to the function.

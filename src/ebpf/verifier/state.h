@@ -1,0 +1,118 @@
+// The abstract state the verifier keeps for one path through a program: registers and stack of
+// every active call frame. See verifier.h for the whole design.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ebpf/isa.h"
+#include "ebpf/verifier/scalar.h"
+
+namespace vigil::ebpf::verifier {
+
+enum class Type : uint8_t {
+  kNotInit,         // never written on this path
+  kScalar,          // a number
+  kCtx,             // struct xdp_md *
+  kPacket,          // data + off + var, with `range` bytes proven below data_end
+  kPacketMeta,      // data_meta + off + var, with `range` bytes proven below data
+  kPacketEnd,       // data_end
+  kStack,           // frame pointer of frame `frame` + off + var
+  kMapValue,        // value of map `map` + off + var
+  kMapValueOrNull,  // a lookup result of map `map` not yet compared with 0
+  kMapPtr,          // map `map` itself (the first argument of map helpers)
+};
+
+[[nodiscard]] inline bool IsPointer(Type t) { return t != Type::kNotInit && t != Type::kScalar; }
+
+struct Reg {
+  Type type = Type::kNotInit;
+  uint8_t frame = 0;  // kStack: which frame's stack
+  uint16_t map = 0;   // kMapValue, kMapValueOrNull, kMapPtr: index into Options::maps
+  int32_t off = 0;    // pointers: the fixed offset
+  // Scalars: copies of one value share an id, so a comparison of one bounds all. Packet pointers:
+  // pointers with the same variable part share an id and the proven range. Lookup results: the
+  // copies of one result share an id, so one NULL check settles all.
+  uint32_t id = 0;
+  int32_t range = 0;  // kPacket/kPacketMeta: bytes proven from data (+ var)
+  int32_t invalidated_at =
+      -1;        // scalars that were packet pointers: the adjust call that ended them
+  Scalar value;  // scalars: the value; pointers: the variable offset
+
+  [[nodiscard]] static Reg Number(Scalar v) {
+    Reg r;
+    r.type = Type::kScalar;
+    r.value = v;
+    return r;
+  }
+  [[nodiscard]] static Reg Pointer(Type t, int32_t off = 0) {
+    Reg r;
+    r.type = t;
+    r.off = off;
+    r.value = Scalar::Const(0);
+    return r;
+  }
+};
+
+constexpr int kSlots = kStackSize / 8;
+
+// A register saved to the stack whole (8 bytes, any type) or narrowed (1, 2 or 4 bytes of a
+// number, at the start of its slot: `*(u32 *)(r10 - 16) = r1`), so that loading it back gives the
+// register again rather than an unknown number.
+struct Spill {
+  uint8_t slot;
+  uint8_t size;
+  Reg reg;
+};
+
+struct Frame {
+  std::array<Reg, kNumRegisters> regs;    // r10 is not stored: it is always fp of this frame
+  std::array<uint8_t, kSlots> written{};  // per 8-byte slot, bit b: byte b was written
+  std::vector<Spill> spills;              // slots that hold a whole register, sorted by slot
+  int32_t callsite = -1;                  // the call instruction that made this frame
+  int32_t function = 0;                   // the first instruction of this frame's function
+  int32_t depth = 0;                      // deepest stack byte used, in bytes below fp
+
+  [[nodiscard]] const Spill* FindSpill(int slot) const {
+    for (const Spill& s : spills)
+      if (s.slot == slot) return &s;
+    return nullptr;
+  }
+  void SetSpill(int slot, const Reg& r, int size) {
+    for (Spill& s : spills)
+      if (s.slot == slot) {
+        s.reg = r;
+        s.size = uint8_t(size);
+        return;
+      }
+    auto it = spills.begin();
+    while (it != spills.end() && it->slot < slot) ++it;
+    spills.insert(it, Spill{uint8_t(slot), uint8_t(size), r});
+  }
+  void EraseSpill(int slot) {
+    for (auto it = spills.begin(); it != spills.end(); ++it)
+      if (it->slot == slot) {
+        spills.erase(it);
+        return;
+      }
+  }
+};
+
+struct State {
+  std::vector<Frame> frames;
+
+  [[nodiscard]] Frame& top() { return frames.back(); }
+  [[nodiscard]] const Frame& top() const { return frames.back(); }
+  // Calls `f(Reg&)` for every register and spilled register of every frame.
+  template <class F>
+  void ForEachReg(F&& f) {
+    for (Frame& fr : frames) {
+      for (Reg& r : fr.regs) f(r);
+      for (Spill& s : fr.spills) f(s.reg);
+    }
+  }
+};
+
+}  // namespace vigil::ebpf::verifier
