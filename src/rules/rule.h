@@ -96,7 +96,6 @@ struct PortExpr {
 
  private:
   [[nodiscard]] bool MatchesExpr(uint16_t port) const;
-  void AddBounds(std::vector<uint32_t>& bounds) const;
 };
 
 struct Reference {

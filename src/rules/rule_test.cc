@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <string>
+
 #include "rules/variables.h"
 
 namespace vigil::rules {
@@ -140,6 +143,47 @@ TEST(PortExpr, FlattenedEqualsExpressionOnEveryPort) {
           << text << " at port " << port;
     }
   }
+}
+
+// Random nested lists with negations, ranges and open ranges: the flattened ranges against
+// walking the expression at every port.
+TEST(PortExpr, FlattenedEqualsExpressionOnRandomLists) {
+  std::mt19937 rng(7);
+  auto port = [&] { return std::to_string(rng() % 8 == 0 ? 65535 - rng() % 3 : rng() % 2000); };
+  auto gen = [&](int depth, auto&& self) -> std::string {
+    std::string neg = rng() % 4 == 0 ? "!" : "";
+    switch (depth > 2 ? rng() % 3 : rng() % 5) {
+      case 0:
+        return neg + port();
+      case 1: {
+        std::string a = port(), b = port();
+        if (std::stoi(a) > std::stoi(b)) std::swap(a, b);
+        return neg + a + ":" + b;
+      }
+      case 2:
+        return neg + (rng() % 2 ? ":" + port() : port() + ":");
+      default: {
+        std::string list = neg + "[";
+        const int n = 1 + int(rng() % 6);
+        for (int i = 0; i < n; ++i) list += (i ? "," : "") + self(depth + 1, self);
+        return list + "]";
+      }
+    }
+  };
+  int compared = 0;
+  for (int round = 0; round < 300; ++round) {
+    const std::string text = gen(0, gen);
+    auto parsed = ParsePort(text, Variables::Empty());
+    if (!parsed) continue;  // e.g. a list that negates everything it names
+    ++compared;
+    PortExpr walked = *parsed;
+    walked.flattened = false;
+    for (uint32_t p = 0; p <= 65535; ++p) {
+      ASSERT_EQ(parsed->Matches(uint16_t(p)), walked.Matches(uint16_t(p)))
+          << text << " at port " << p;
+    }
+  }
+  EXPECT_GT(compared, 200);
 }
 
 TEST(AddressExpr, IsAny) {
