@@ -735,7 +735,11 @@ base::Result<ElfObject> ElfObject::Open(const std::string& path) {
 
 verifier::Options ElfObject::VerifierOptions(const ElfProgram& program) const {
   verifier::Options o;
-  for (const ElfMapDefinition& def : maps_) o.maps.push_back(def.spec);
+  for (const ElfMapDefinition& def : maps_) {
+    o.maps.push_back(def.spec);
+    // libbpf creates .rodata read-only for programs (BPF_F_RDONLY_PROG) and freezes it.
+    if (def.global_data && def.name.starts_with(".rodata")) o.maps.back().flags |= 1u << 7;
+  }
   // The kernel's license_is_gpl_compatible().
   o.gpl = false;
   for (const char* l : {"GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL",

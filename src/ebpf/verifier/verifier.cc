@@ -238,7 +238,6 @@ std::vector<uint16_t> Liveness(std::span<const Insn> insns, const std::vector<ui
 struct Checkpoint {
   State state;
   int32_t parent;
-  int32_t branches;
   uint32_t pc;
 };
 
@@ -294,6 +293,8 @@ class Verifier {
   Visit VisitState(Path& p);
   void FinishPath(int32_t parent);
   bool Subsumes(const State& old, const State& cur, uint32_t pc, bool exact) const;
+  // A hash of what exact equality compares (ids aside), for states at `pc`.
+  uint64_t Hash(const State& s, uint32_t pc) const;
 
   bool Fail(uint32_t pc, std::string why) {
     error_pc_ = pc;
@@ -322,7 +323,13 @@ class Verifier {
   std::vector<uint8_t> second_half_, prune_point_;
   std::vector<uint16_t> live_;
   std::deque<Checkpoint> checkpoints_;
-  std::vector<std::vector<uint32_t>> at_;
+  // Per instruction, the checkpoints kept there; compact, as every visit scans them.
+  struct Kept {
+    uint32_t index;
+    uint64_t hash;
+  };
+  std::vector<std::vector<Kept>> at_;
+  std::vector<int32_t> branches_;  // per checkpoint: paths still being explored below it
   std::vector<Path> pending_;
   uint32_t next_id_ = 0;
   uint64_t explored_ = 0, pruned_ = 0;
@@ -399,8 +406,14 @@ bool Verifier::Alu(State& s, uint32_t pc, const Insn& i) {
       return true;
     }
     if (i.off != 0) {  // sign-extending move
-      if (src.type != Type::kScalar)
-        return Fail(pc, fmt::format("sign extension of a pointer ({})", RegState(i.src, src)));
+      if (src.type != Type::kScalar) {
+        if (o_.untrusted)
+          return Fail(pc, fmt::format("sign extension of a pointer ({}) turns an address into a "
+                                      "number",
+                                      RegState(i.src, src)));
+        dst = Reg::Number(Scalar::Unknown());
+        return true;
+      }
       Scalar v = src.value;
       v.Truncate(i.off / 8);
       v.SignExtend(i.off / 8);
@@ -432,9 +445,14 @@ bool Verifier::Alu(State& s, uint32_t pc, const Insn& i) {
   }
   if (!ReadReg(s, pc, i.dst)) return false;
   if (op == kAluNeg || op == kAluEnd) {
-    if (dst.type != Type::kScalar)
-      return Fail(pc, fmt::format("{} of a pointer ({})", op == kAluNeg ? "negation" : "byte swap",
-                                  RegState(i.dst, dst)));
+    if (dst.type != Type::kScalar) {
+      if (o_.untrusted)
+        return Fail(pc,
+                    fmt::format("{} of a pointer ({}) turns an address into a number",
+                                op == kAluNeg ? "negation" : "byte swap", RegState(i.dst, dst)));
+      dst = Reg::Number(Scalar::Unknown());  // root's kernel: the address, now a number
+      return true;
+    }
     Scalar v = dst.value;
     if (op == kAluNeg) {
       if (!is64) v.Truncate(4);
@@ -1427,7 +1445,7 @@ bool Verifier::Cond(Path& p, const Insn& i) {
   if (taken_state) {
     pending_.push_back(Path{std::move(*taken_state), target, p.parent, p.insns_at_checkpoint,
                             p.jumps_at_checkpoint, p.jumps});
-    if (p.parent >= 0) ++checkpoints_[p.parent].branches;
+    if (p.parent >= 0) ++branches_[p.parent];
   }
   p.pc = pc + 1;
   return true;
@@ -1571,17 +1589,46 @@ bool Verifier::Subsumes(const State& old, const State& cur, uint32_t pc, bool ex
   return true;
 }
 
+uint64_t Verifier::Hash(const State& s, uint32_t pc) const {
+  uint64_t h = s.frames.size() * 0x9e3779b97f4a7c15ull;
+  auto mix = [&](uint64_t v) { h = (h ^ v) * 0x100000001b3ull; };
+  const Frame& f = s.top();
+  for (int r = 0; r < kFramePointer; ++r) {
+    if (!(live_[pc] >> r & 1)) continue;
+    const Reg& reg = f.regs[r];
+    mix(uint64_t(reg.type) | uint64_t(uint32_t(reg.off)) << 8);
+    if (reg.type == Type::kNotInit) continue;
+    mix(reg.value.umin());
+    mix(reg.value.umax());
+    mix(reg.value.bits().value);
+    mix(reg.value.bits().mask);
+    mix(uint64_t(uint32_t(reg.range)));
+  }
+  for (const Spill& sp : f.spills) {
+    mix(sp.slot);
+    mix(sp.reg.value.umin());
+    mix(sp.reg.value.umax());
+  }
+  return h;
+}
+
 Verifier::Visit Verifier::VisitState(Path& p) {
   const uint32_t pc = p.pc;
   bool looping = false;
-  for (uint32_t idx : at_[pc]) {
-    const Checkpoint& c = checkpoints_[idx];
-    if (c.branches == 0) {
-      if (Subsumes(c.state, p.state, pc, false)) return Visit::kPrune;
+  uint64_t hash = 0;
+  bool hashed = false;
+  for (const Kept& k : at_[pc]) {
+    const uint32_t idx = k.index;
+    if (branches_[idx] == 0) {
+      if (Subsumes(checkpoints_[idx].state, p.state, pc, false)) return Visit::kPrune;
       continue;
     }
     looping = true;
-    if (Subsumes(c.state, p.state, pc, true)) {
+    if (!hashed) {
+      hash = Hash(p.state, pc);
+      hashed = true;
+    }
+    if (k.hash == hash && Subsumes(checkpoints_[idx].state, p.state, pc, true)) {
       // The same state again: an ancestor means a loop that can repeat forever; a sibling still
       // being explored covers this path.
       for (int32_t a = p.parent; a >= 0; a = checkpoints_[a].parent)
@@ -1593,9 +1640,10 @@ Verifier::Visit Verifier::VisitState(Path& p) {
   if (looping && p.jumps - p.jumps_at_checkpoint < 20 && explored_ - p.insns_at_checkpoint < 100)
     return Visit::kContinue;
   if (at_[pc].size() >= kMaxStatesPerInsn) return Visit::kContinue;
-  checkpoints_.push_back(Checkpoint{p.state, p.parent, 1, pc});
+  checkpoints_.push_back(Checkpoint{p.state, p.parent, pc});
+  branches_.push_back(1);
   p.parent = int32_t(checkpoints_.size() - 1);
-  at_[pc].push_back(uint32_t(checkpoints_.size() - 1));
+  at_[pc].push_back({uint32_t(checkpoints_.size() - 1), hashed ? hash : Hash(p.state, pc)});
   p.insns_at_checkpoint = explored_;
   p.jumps_at_checkpoint = p.jumps;
   return Visit::kContinue;
@@ -1603,7 +1651,7 @@ Verifier::Visit Verifier::VisitState(Path& p) {
 
 void Verifier::FinishPath(int32_t parent) {
   for (int32_t c = parent; c >= 0; c = checkpoints_[c].parent) {
-    if (--checkpoints_[c].branches > 0) break;
+    if (--branches_[c] > 0) break;
   }
 }
 

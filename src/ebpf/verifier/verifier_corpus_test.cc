@@ -1,0 +1,289 @@
+// The verifier against its corpora (tests/ebpf/verifier, corpus.h) and against the Linux kernel.
+//
+// CorpusVerdicts (no kernel needed): every `pass/` program is accepted, every `fail/` program is
+// refused (with the phrase of its `expect:` line), and a program marked `strict:` — refused on
+// purpose although root's kernel takes it — is accepted when vigil verifies with the kernel's
+// rules for root (Options::untrusted = false).
+//
+// KernelParity (root or CAP_BPF, skipped otherwise): the kernel loads every program as XDP, C
+// objects through libbpf, assembly through BPF_PROG_LOAD with real maps, and its verdict must equal
+// vigil's — vigil's own (strict) verdict, except for the `strict:` programs, where it must equal
+// the verdict under the kernel's rules instead. The table it prints (verdicts, the kernel's last
+// log line for a refusal, vigil's time) is the record of parity.
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdarg>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "ebpf/elf_loader.h"
+#include "ebpf/verifier/corpus.h"
+#include "ebpf/verifier/verifier.h"
+#include "fmt/format.h"
+
+namespace vigil::ebpf::verifier {
+namespace {
+
+const std::vector<CorpusCase>& Corpus() {
+  static const std::vector<CorpusCase> corpus = [] {
+    auto c = LoadCorpus(std::string(VIGIL_SOURCE_DIR) + "/tests/ebpf/verifier",
+                        std::string(VIGIL_BPF_OBJ_DIR) + "/verifier");
+    if (!c) {
+      ADD_FAILURE() << c.error().ToString();
+      return std::vector<CorpusCase>{};
+    }
+    return std::move(*c);
+  }();
+  return corpus;
+}
+
+struct VigilVerdict {
+  bool accepted = false;
+  std::string message;
+  double ms = 0;
+  uint64_t states = 0;
+  size_t insns = 0;
+};
+
+VigilVerdict VerifyCase(const CorpusCase& c, bool untrusted) {
+  VigilVerdict v;
+  if (c.object.empty()) {
+    Options o;
+    o.maps = c.maps;
+    o.untrusted = untrusted;
+    auto st = Verify(c.insns, o);
+    v.insns = c.insns.size();
+    v.accepted = bool(st);
+    if (st) {
+      v.ms = st->milliseconds;
+      v.states = st->states;
+    } else {
+      v.message = st.error().message;
+    }
+    return v;
+  }
+  auto obj = ElfObject::Open(c.object);
+  if (!obj) {
+    v.message = obj.error().ToString();
+    return v;
+  }
+  if (obj->programs().empty()) {
+    v.message = "no program";
+    return v;
+  }
+  const ElfProgram& p = obj->programs().front();
+  Options o = obj->VerifierOptions(p);
+  o.untrusted = untrusted;
+  auto st = Verify(p.insns, o);
+  v.insns = p.insns.size();
+  v.accepted = bool(st);
+  if (st) {
+    v.ms = st->milliseconds;
+    v.states = st->states;
+  } else {
+    v.message = st.error().message;
+  }
+  return v;
+}
+
+TEST(VerifierCorpus, CorpusVerdicts) {
+  const auto& corpus = Corpus();
+  size_t pass = 0, fail = 0;
+  for (const CorpusCase& c : corpus) {
+    SCOPED_TRACE(c.name);
+    const VigilVerdict v = VerifyCase(c, /*untrusted=*/true);
+    if (c.must_pass) {
+      ++pass;
+      EXPECT_TRUE(v.accepted) << v.message;
+      continue;
+    }
+    ++fail;
+    EXPECT_FALSE(v.accepted) << c.why;
+    if (!c.expect.empty()) {
+      EXPECT_NE(v.message.find(c.expect), std::string::npos)
+          << "refusal: " << v.message << "\nexpected to contain: " << c.expect;
+    }
+    if (!c.strict.empty()) {
+      const VigilVerdict root = VerifyCase(c, /*untrusted=*/false);
+      EXPECT_TRUE(root.accepted) << "marked strict (root's kernel accepts), but the kernel rules "
+                                    "refuse it too: "
+                                 << root.message;
+    }
+  }
+  fmt::print("verifier corpus: {} programs to accept, {} to refuse\n", pass, fail);
+  EXPECT_GE(pass, 30u);
+  EXPECT_GE(fail, 100u);
+}
+
+// --- The kernel's verdict. ---
+
+std::string& LibbpfLog() {
+  static std::string log;
+  return log;
+}
+
+int CaptureLibbpf(enum libbpf_print_level, const char* format, va_list args) {
+  char buf[4096];
+  vsnprintf(buf, sizeof(buf), format, args);
+  LibbpfLog() += buf;
+  return 0;
+}
+
+// The kernel's reason in a verifier log: the last line before its statistics ("processed N
+// insns ...") and libbpf's own notes.
+std::string LastLine(const std::string& log) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < log.size()) {
+    size_t end = log.find('\n', start);
+    if (end == std::string::npos) end = log.size();
+    lines.push_back(log.substr(start, end - start));
+    start = end + 1;
+  }
+  for (size_t k = lines.size(); k-- > 0;) {
+    const std::string& l = lines[k];
+    if (l.empty() || l.find("libbpf:") != std::string::npos || l.rfind("processed ", 0) == 0 ||
+        l.find("verification time") != std::string::npos || l.find("-- END") != std::string::npos ||
+        l.find("stack depth") != std::string::npos)
+      continue;
+    // libbpf may glue the kernel's last line to the statistics.
+    const size_t p = l.find("processed ");
+    return p == std::string::npos || p == 0 ? l : l.substr(0, p);
+  }
+  return "";
+}
+
+struct KernelVerdict {
+  int err = 0;  // 0 accepted, else -errno
+  std::string why;
+};
+
+KernelVerdict KernelLoadObject(const std::string& path) {
+  KernelVerdict v;
+  LibbpfLog().clear();
+  bpf_object* obj = bpf_object__open_file(path.c_str(), nullptr);
+  if (obj == nullptr) {
+    v.err = -errno;
+    v.why = "libbpf cannot open the object";
+    return v;
+  }
+  bpf_program* prog;
+  bool first = true;
+  bpf_object__for_each_program(prog, obj) {
+    bpf_program__set_type(prog, BPF_PROG_TYPE_XDP);
+    bpf_program__set_autoload(prog, first);
+    first = false;
+  }
+  v.err = bpf_object__load(obj);
+  if (v.err) v.why = LastLine(LibbpfLog());
+  bpf_object__close(obj);
+  return v;
+}
+
+KernelVerdict KernelLoadInsns(const CorpusCase& c) {
+  KernelVerdict v;
+  std::vector<int> fds;
+  for (const MapSpec& m : c.maps) {
+    LIBBPF_OPTS(bpf_map_create_opts, mo);
+    if (m.type == kMapLpmTrie) mo.map_flags = BPF_F_NO_PREALLOC;
+    const int fd = bpf_map_create(bpf_map_type(m.type), m.name.c_str(), m.key_size, m.value_size,
+                                  m.max_entries, &mo);
+    if (fd < 0) {
+      v.err = -errno;
+      v.why = fmt::format("map creation failed: {}", std::strerror(errno));
+      for (int f : fds) close(f);
+      return v;
+    }
+    fds.push_back(fd);
+  }
+  std::vector<bpf_insn> insns(c.insns.size());
+  static_assert(sizeof(bpf_insn) == sizeof(Insn));
+  std::memcpy(insns.data(), c.insns.data(), insns.size() * sizeof(Insn));
+  for (size_t k = 0; k < insns.size(); ++k) {
+    if (insns[k].code == (BPF_LD | BPF_IMM | BPF_DW) &&
+        (insns[k].src_reg == BPF_PSEUDO_MAP_FD || insns[k].src_reg == BPF_PSEUDO_MAP_VALUE) &&
+        insns[k].imm >= 0 && size_t(insns[k].imm) < fds.size())
+      insns[k].imm = fds[insns[k].imm];
+    if (insns[k].code == (BPF_LD | BPF_IMM | BPF_DW)) ++k;
+  }
+  int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "corpus", "GPL", insns.data(), insns.size(), nullptr);
+  if (fd >= 0) {
+    close(fd);
+  } else if (errno == E2BIG) {
+    // The complexity limit: a second load to fetch the log would take seconds of kernel time.
+    v.err = -E2BIG;
+    v.why = "BPF program is too large (the 1M-instruction complexity limit)";
+  } else {
+    v.err = -errno;
+    std::string log(1 << 20, '\0');
+    LIBBPF_OPTS(bpf_prog_load_opts, po, .log_level = 1, .log_size = uint32_t(log.size()),
+                .log_buf = log.data());
+    fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "corpus", "GPL", insns.data(), insns.size(), &po);
+    if (fd >= 0) close(fd);
+    log.resize(strnlen(log.data(), log.size()));
+    v.why = LastLine(log);
+  }
+  for (int f : fds) close(f);
+  return v;
+}
+
+TEST(VerifierCorpus, KernelParity) {
+  {  // Can this process load XDP programs at all?
+    bpf_insn probe[2] = {};
+    probe[0].code = BPF_ALU64 | BPF_MOV | BPF_K;  // r0 = XDP_PASS
+    probe[0].imm = XDP_PASS;
+    probe[1].code = BPF_JMP | BPF_EXIT;
+    const int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "probe", "GPL", probe, 2, nullptr);
+    if (fd < 0)
+      GTEST_SKIP() << "the kernel refuses to load BPF programs here (" << std::strerror(errno)
+                   << "): run as root or with CAP_BPF to compare verdicts with it";
+    close(fd);
+  }
+  libbpf_set_print(CaptureLibbpf);
+  const auto& corpus = Corpus();
+  size_t agree = 0, strict = 0, disagree = 0;
+  double total_ms = 0;
+  std::string table;
+  for (const CorpusCase& c : corpus) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const KernelVerdict k = c.object.empty() ? KernelLoadInsns(c) : KernelLoadObject(c.object);
+    const double kernel_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (kernel_ms > 200) fmt::print("  ({}: the kernel took {:.0f} ms)\n", c.name, kernel_ms);
+    const VigilVerdict v = VerifyCase(c, /*untrusted=*/true);
+    const VigilVerdict root = VerifyCase(c, /*untrusted=*/false);
+    const bool kernel_ok = k.err == 0;
+    std::string note;
+    if (kernel_ok == v.accepted) {
+      ++agree;
+    } else if (!c.strict.empty() && kernel_ok && !v.accepted && root.accepted) {
+      ++strict;
+      note = "  [vigil stricter: " + c.strict + "]";
+    } else {
+      ++disagree;
+      ADD_FAILURE() << c.name << ": the kernel " << (kernel_ok ? "accepts" : "refuses")
+                    << (kernel_ok ? "" : " (" + k.why + ")") << ", vigil "
+                    << (v.accepted ? "accepts" : "refuses: " + v.message);
+    }
+    total_ms += v.ms;
+    table += fmt::format("  {:<36} kernel {:<7} vigil {:<7} {:>5} insns {:>7.3f} ms{}{}\n", c.name,
+                         kernel_ok ? "accepts" : "refuses", v.accepted ? "accepts" : "refuses",
+                         v.insns, v.ms, kernel_ok ? "" : "  kernel: " + k.why, note);
+  }
+  libbpf_set_print(nullptr);
+  fmt::print("{}", table);
+  fmt::print(
+      "kernel parity: {} programs, {} same verdict, {} refused only by vigil on purpose, "
+      "{} disagreements; vigil total {:.2f} ms\n",
+      corpus.size(), agree, strict, disagree, total_ms);
+  EXPECT_EQ(disagree, 0u);
+}
+
+}  // namespace
+}  // namespace vigil::ebpf::verifier

@@ -1,0 +1,16 @@
+# why: reads 1 byte at offset 8 of an 8-byte value
+# expect: outside the 8-byte value
+# map: hash 4 8 16
+mov %r1, 0
+stxw [%r10-4], %r1
+mov %r2, %r10
+add %r2, -4
+lddw %r1, map:0
+call 1
+jeq %r0, 0, out
+ldxb %r5, [%r0+8]
+mov %r0, 2
+exit
+out:
+mov %r0, 1
+exit

@@ -1,0 +1,13 @@
+# why: reads the byte before the start of the packet (offset -1)
+# expect: before the start of the packet
+ldxw %r2, [%r1+0]
+ldxw %r3, [%r1+4]
+mov %r4, %r2
+add %r4, 14
+jgt %r4, %r3, out
+ldxb %r5, [%r2-1]
+mov %r0, 2
+exit
+out:
+mov %r0, 1
+exit

@@ -1,0 +1,12 @@
+# why: masks a packet pointer with & 0xff
+ldxw %r2, [%r1+0]
+ldxw %r3, [%r1+4]
+mov %r4, %r2
+add %r4, 14
+jgt %r4, %r3, out
+and %r2, 0xff
+mov %r0, 2
+exit
+out:
+mov %r0, 1
+exit

@@ -1,0 +1,12 @@
+# why: multiplies a packet pointer
+ldxw %r2, [%r1+0]
+ldxw %r3, [%r1+4]
+mov %r4, %r2
+add %r4, 14
+jgt %r4, %r3, out
+mul %r2, 2
+mov %r0, 2
+exit
+out:
+mov %r0, 1
+exit
