@@ -128,11 +128,7 @@ int Run(const RunArgs& args, std::FILE* out, std::FILE* err) {
     fmt::print(err, "vigil bpf: {}\n", object.error().ToString());
     return 1;
   }
-  // Nothing runs unverified: the interpreter trusts what it is given.
-  if (auto stats = VerifySection(*object, args.section); !stats) {
-    fmt::print(err, "vigil bpf: {}: refused: {}\n", args.object, stats.error().message);
-    return 1;
-  }
+  // Loading verifies: nothing runs that the verifier refuses.
   auto loaded = object->Load(args.section, {.type = ebpf::ProgramType::kXdp});
   if (!loaded) {
     fmt::print(err, "vigil bpf: {}: {}\n", args.object, loaded.error().ToString());

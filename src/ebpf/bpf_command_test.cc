@@ -106,5 +106,35 @@ TEST_F(BpfCommand, ErrorsAreReported) {
   EXPECT_EQ(o.rc, 1);
 }
 
+TEST_F(BpfCommand, VerifyAcceptsWithStatistics) {
+  Output o = RunCommand({"bpf", "verify", object_});
+  ASSERT_EQ(o.rc, 0) << o.out << o.err;
+  // "accepted: 205 instructions, 159 states, 0.220 ms"
+  EXPECT_TRUE(o.out.starts_with("accepted: ")) << o.out;
+  EXPECT_NE(o.out.find(" instructions, "), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find(" states, "), std::string::npos) << o.out;
+  EXPECT_TRUE(o.out.ends_with(" ms\n")) << o.out;
+}
+
+TEST_F(BpfCommand, VerifyRefusesWithTheSourceLineAndRunRunsNothing) {
+  const std::string unsafe = std::string(VIGIL_BPF_OBJ_DIR) + "/verifier/fail/c_missing_ip_check.o";
+  Output o = RunCommand({"bpf", "verify", unsafe, "--section", "xdp"});
+  EXPECT_EQ(o.rc, 1);
+  // The C line, the register and what was proven.
+  EXPECT_NE(o.out.find("refused: "), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("c_missing_ip_check.c:13: `return ip->protocol == IPPROTO_TCP"),
+            std::string::npos)
+      << o.out;
+  EXPECT_NE(o.out.find("r1 = packet reads 1 byte at offset 23, but only 14 bytes are proven "
+                       "before data_end (compare data + 24 with data_end first)"),
+            std::string::npos)
+      << o.out;
+  o = RunCommand({"bpf", "run", unsafe, "--pcap", pcap_});
+  EXPECT_EQ(o.rc, 1);
+  EXPECT_NE(o.err.find("refused by the verifier"), std::string::npos) << o.err;
+  EXPECT_EQ(o.out.find("packet 1"), std::string::npos) << o.out;
+  EXPECT_EQ(RunCommand({"bpf", "verify", object_, "--section", "tc"}).rc, 1);
+}
+
 }  // namespace
 }  // namespace vigil::cli

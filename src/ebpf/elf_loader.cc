@@ -462,6 +462,8 @@ base::Status Parser::ReadDataMaps(std::vector<ElfMapDefinition>& maps) {
                           .key_size = 4,
                           .value_size = uint32_t(s.header.sh_size),
                           .max_entries = 1,
+                          // libbpf creates .rodata read-only for programs (BPF_F_RDONLY_PROG).
+                          .flags = s.name.starts_with(".rodata") ? 1u << 7 : 0,
                           .name = s.name},
                          std::vector<uint8_t>(s.header.sh_size, 0),
                          true};
@@ -735,11 +737,7 @@ base::Result<ElfObject> ElfObject::Open(const std::string& path) {
 
 verifier::Options ElfObject::VerifierOptions(const ElfProgram& program) const {
   verifier::Options o;
-  for (const ElfMapDefinition& def : maps_) {
-    o.maps.push_back(def.spec);
-    // libbpf creates .rodata read-only for programs (BPF_F_RDONLY_PROG) and freezes it.
-    if (def.global_data && def.name.starts_with(".rodata")) o.maps.back().flags |= 1u << 7;
-  }
+  for (const ElfMapDefinition& def : maps_) o.maps.push_back(def.spec);
   // The kernel's license_is_gpl_compatible().
   o.gpl = false;
   for (const char* l : {"GPL", "GPL v2", "GPL and additional rights", "Dual BSD/GPL",
@@ -780,6 +778,8 @@ base::Result<ElfObject::Loaded> ElfObject::Load(std::string_view section,
   }
   options.maps = loaded.maps;
   if (options.name.empty()) options.name = prog->function;
+  options.gpl = VerifierOptions(*prog).gpl;
+  options.lines = &prog->lines;
   auto p = Program::Load(prog->insns, std::move(options));
   if (!p)
     return base::MakeError(

@@ -224,6 +224,18 @@ base::Result<std::shared_ptr<const Program>> Program::Load(std::span<const Insn>
     return st.error();
   }
   if (p->type_ == ProgramType::kXdp) {
+    if (options.verify) {
+      verifier::Options vo;
+      vo.helpers = p->helpers_;
+      for (const auto& m : p->maps_) vo.maps.push_back(m->spec());
+      vo.gpl = options.gpl;
+      vo.lines = options.lines;
+      if (auto st = verifier::Verify(p->insns_, vo); !st) {
+        base::Error e = st.error();
+        e.message = "refused by the verifier: " + e.message;
+        return e;
+      }
+    }
     if (auto st = RewriteXdpContextAccess(p->insns_); !st) return st.error();
   }
   p->ops_.resize(p->insns_.size());

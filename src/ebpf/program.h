@@ -26,6 +26,7 @@
 #include "ebpf/interp/handlers.h"
 #include "ebpf/isa.h"
 #include "ebpf/maps.h"
+#include "ebpf/verifier/verifier.h"
 
 namespace vigil::ebpf {
 
@@ -42,6 +43,13 @@ struct LoadOptions {
   std::vector<std::shared_ptr<Map>> maps;
   uint32_t max_insns = kMaxInsns;
   std::string name;
+  // XDP programs are proven safe by the verifier (verifier/verifier.h) before anything else, and
+  // refused when they are not. false only for tests of the checked interpreter and the helpers'
+  // own run-time refusals on programs the verifier refuses by design.
+  bool verify = true;
+  // For the verifier: whether the license is GPL-compatible, and the source lines for messages.
+  bool gpl = true;
+  const std::vector<verifier::SourceLine>* lines = nullptr;
 };
 
 // One decoded instruction: 16 bytes, the handler first.
@@ -56,7 +64,8 @@ static_assert(sizeof(Op) == 16);
 
 class Program {
  public:
-  // Checks `insns` (check.h), rewrites context accesses for the program type, and decodes.
+  // Checks `insns` (check.h), verifies an XDP program (unless options.verify is false), rewrites
+  // context accesses for the program type, and decodes.
   [[nodiscard]] static base::Result<std::shared_ptr<const Program>> Load(
       std::span<const Insn> insns, LoadOptions options = {});
 

@@ -738,10 +738,12 @@ bool Verifier::Access(State& s, uint32_t pc, int regno, const Reg& base, int32_t
                     fmt::format("{} {} {}{}, but only {} byte{} {} proven before {}{}",
                                 RegState(regno, base), verb, bytes, at, base.range,
                                 base.range == 1 ? "" : "s", base.range == 1 ? "is" : "are", what,
-                                base.range < off + int64_t(size)
+                                base.value.IsConst() && base.value.ConstValue() == 0
                                     ? fmt::format(" (compare data + {} with {} first)",
                                                   off + int64_t(size), what)
-                                    : ""));
+                                    : fmt::format(" (compare r{} + {} with {} first: a variable "
+                                                  "offset needs its own check)",
+                                                  regno, insn_off + int64_t(size), what)));
       }
       if (write && value && IsPointer(value->type) && o_.untrusted) return leak("the packet");
       if (!write) *out = loaded();
