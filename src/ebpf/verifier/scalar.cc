@@ -238,7 +238,7 @@ void Scalar::Mul(const Scalar& o) {
     smin_ = kSmin;
     smax_ = kSmax;
   }
-  t_ = TnumIntersect(t_, t);
+  t_ = t;  // the product's known bits (not this operand's)
   Sync();
 }
 

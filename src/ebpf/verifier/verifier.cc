@@ -373,7 +373,7 @@ std::string Verifier::Describe(const Reg& r) const {
     case Type::kPacketEnd:
       return "data_end";
     case Type::kStack:
-      return fmt::format("fp{}{}", r.off < 0 ? "" : "+", r.off) +
+      return (r.off == 0 ? std::string("fp") : fmt::format("fp{}{}", r.off < 0 ? "" : "+", r.off)) +
              (r.value.IsConst() && r.value.ConstValue() == 0 ? "" : plus(0, r.value));
     case Type::kMapValue:
       return fmt::format("value of map {}", MapName(r.map)) + plus(r.off, r.value);

@@ -1,0 +1,261 @@
+#include "ebpf/verifier/random_program.h"
+
+#include <cstring>
+
+#include "ebpf/program.h"
+#include "ebpf/scratch.h"
+#include "ebpf/verifier/verifier.h"
+#include "ebpf/xdp.h"
+#include "fmt/format.h"
+
+namespace vigil::ebpf::verifier {
+namespace {
+
+// Builds the program with forward jumps to named places resolved at the end.
+class Builder {
+ public:
+  explicit Builder(std::mt19937_64& rng) : rng_(rng) {}
+
+  uint64_t R(uint64_t n) { return n ? rng_() % n : 0; }
+  bool Chance(int percent) { return int(R(100)) < percent; }
+
+  void Emit(uint8_t op, int dst, int src, int16_t off, int32_t imm) {
+    insns_.push_back(Insn::Make(op, uint8_t(dst), uint8_t(src), off, imm));
+  }
+  // A conditional (or unconditional, for ja) jump to the epilogue, resolved in Finish().
+  void JumpToEnd(uint8_t op, int dst, int src, int32_t imm) {
+    to_end_.push_back(insns_.size());
+    Emit(op, dst, src, 0, imm);
+  }
+  size_t size() const { return insns_.size(); }
+  std::vector<Insn>& insns() { return insns_; }
+
+  std::vector<Insn> Finish(int32_t ret) {
+    const size_t end = insns_.size();
+    for (size_t at : to_end_) insns_[at].off = int16_t(end - at - 1);
+    Emit(kClsAlu64 | kAluMov | kSrcK, 0, 0, 0, ret);
+    Emit(kOpExit, 0, 0, 0, 0);
+    return std::move(insns_);
+  }
+
+ private:
+  std::mt19937_64& rng_;
+  std::vector<Insn> insns_;
+  std::vector<size_t> to_end_;
+};
+
+constexpr uint8_t kSizes[] = {kSizeB, kSizeH, kSizeW, kSizeDw};
+constexpr uint8_t kAluOps[] = {kAluAdd, kAluSub, kAluMul, kAluDiv, kAluOr,  kAluAnd,
+                               kAluLsh, kAluRsh, kAluMod, kAluXor, kAluMov, kAluArsh};
+constexpr uint8_t kJumps[] = {kJmpJeq,  kJmpJgt, kJmpJge, kJmpJset, kJmpJne, kJmpJsgt,
+                              kJmpJsge, kJmpJlt, kJmpJle, kJmpJslt, kJmpJsle};
+
+}  // namespace
+
+std::vector<MapSpec> RandomProgramMaps() {
+  return {{.type = kMapArray, .key_size = 4, .value_size = 64, .max_entries = 4, .name = "array"},
+          {.type = kMapHash, .key_size = 4, .value_size = 16, .max_entries = 64, .name = "hash"},
+          {.type = kMapArray, .key_size = 4, .value_size = 32, .max_entries = 1, .name = "global"}};
+}
+
+std::vector<Insn> RandomXdpProgram(std::mt19937_64& rng, size_t max_blocks) {
+  Builder b(rng);
+  // Registers: r6 ctx, r2 data, r3 data_end (as clang keeps them), the rest scratch.
+  b.Emit(kClsAlu64 | kAluMov | kSrcX, 6, 1, 0, 0);
+  b.Emit(kClsLdx | kModeMem | kSizeW, 2, 6, 0, 0);
+  b.Emit(kClsLdx | kModeMem | kSizeW, 3, 6, 4, 0);
+  auto scratch_reg = [&]() { return int(b.R(3) == 0 ? 4 + b.R(2) : 7 + b.R(3)); };  // r4 r5 r7-9
+  // Scratch registers start as small numbers, mostly (a register read unset is refused).
+  for (int r : {4, 5, 7, 8, 9})
+    if (b.Chance(95)) b.Emit(kClsAlu64 | kAluMov | kSrcK, r, 0, 0, int32_t(b.R(16)));
+  // Packet offsets are drawn mostly below the largest check so far, sometimes just past it.
+  int32_t proven = 0;
+  auto packet_off = [&](uint32_t size) {
+    if (proven >= int32_t(size) && b.Chance(85)) return int16_t(b.R(proven - size + 1));
+    return int16_t(b.R(proven + 4));
+  };
+  const size_t blocks = 1 + b.R(max_blocks);
+  for (size_t k = 0; k < blocks; ++k) {
+    switch (b.R(13)) {
+      case 0:
+      case 1: {  // bounds check: if data + K > data_end goto end
+        const int32_t k2 = int32_t(b.R(90));
+        b.Emit(kClsAlu64 | kAluMov | kSrcX, 4, 2, 0, 0);
+        b.Emit(kClsAlu64 | kAluAdd | kSrcK, 4, 0, 0, k2);
+        const uint8_t op = b.Chance(85) ? kJmpJgt : (b.Chance(50) ? kJmpJge : kJmpJlt);
+        b.JumpToEnd(kClsJmp | op | kSrcX, 4, 3, 0);
+        if (op == kJmpJgt) proven = std::max(proven, k2);
+        break;
+      }
+      case 2: {  // packet load
+        const uint8_t size = kSizes[b.R(4)];
+        b.Emit(kClsLdx | kModeMem | size, scratch_reg(), 2, packet_off(SizeBytes(size)), 0);
+        break;
+      }
+      case 3: {  // packet store
+        const uint8_t size = kSizes[b.R(4)];
+        if (b.Chance(50))
+          b.Emit(kClsSt | kModeMem | size, 2, 0, packet_off(SizeBytes(size)), int32_t(b.R(256)));
+        else
+          b.Emit(kClsStx | kModeMem | size, 2, scratch_reg(), packet_off(SizeBytes(size)), 0);
+        break;
+      }
+      case 4: {  // arithmetic
+        const uint8_t op = kAluOps[b.R(sizeof(kAluOps))];
+        const bool is64 = b.Chance(70);
+        const uint8_t cls = is64 ? kClsAlu64 : kClsAlu;
+        int32_t imm = int32_t(b.R(64)) - (b.Chance(10) ? 80 : 0);
+        if ((op == kAluDiv || op == kAluMod) && imm == 0) imm = 3;
+        if (op == kAluLsh || op == kAluRsh || op == kAluArsh) imm = int32_t(b.R(is64 ? 64 : 32));
+        if (b.Chance(60))
+          b.Emit(cls | op | kSrcK, scratch_reg(), 0, 0, imm);
+        else
+          b.Emit(cls | op | kSrcX, scratch_reg(), scratch_reg(), 0, 0);
+        break;
+      }
+      case 5: {  // variable offset from a packet byte, then a check and a load through it
+        const int mask = int(b.R(2) ? 0x3f : 0xff);
+        b.Emit(kClsLdx | kModeMem | kSizeB, 5, 2, packet_off(1), 0);
+        b.Emit(kClsAlu64 | kAluAnd | kSrcK, 5, 0, 0, mask);
+        b.Emit(kClsAlu64 | kAluMov | kSrcX, 7, 2, 0, 0);
+        b.Emit(kClsAlu64 | kAluAdd | kSrcX, 7, 5, 0, 0);
+        const int32_t need = int32_t(b.R(16));
+        b.Emit(kClsAlu64 | kAluMov | kSrcX, 4, 7, 0, 0);
+        b.Emit(kClsAlu64 | kAluAdd | kSrcK, 4, 0, 0, need);
+        b.JumpToEnd(kClsJmp | kJmpJgt | kSrcX, 4, 3, 0);
+        b.Emit(kClsLdx | kModeMem | kSizes[b.R(3)], 8, 7, int16_t(b.R(12)), 0);
+        break;
+      }
+      case 6: {  // map lookup (key on the stack), maybe a NULL check, an access in the value
+        const int map = int(b.R(2));
+        if (b.Chance(90)) b.Emit(kClsSt | kModeMem | kSizeW, 10, 0, -4, int32_t(b.R(6)));
+        b.Emit(kClsAlu64 | kAluMov | kSrcX, 2, 10, 0, 0);
+        b.Emit(kClsAlu64 | kAluAdd | kSrcK, 2, 0, 0, -4);
+        b.Emit(kOpLddw, 1, kPseudoMapFd, 0, map);
+        b.Emit(0, 0, 0, 0, 0);
+        b.Emit(kOpCall, 0, 0, 0, kHelperMapLookupElem);
+        if (b.Chance(85)) b.JumpToEnd(kClsJmp | kJmpJeq | kSrcK, 0, 0, 0);
+        const uint8_t size = kSizes[b.R(4)];
+        const int16_t off =
+            int16_t(b.R((map == 0 ? 64 : 16) - SizeBytes(size) + (b.Chance(10) ? 8 : 1)));
+        if (b.Chance(50))
+          b.Emit(kClsLdx | kModeMem | size, 8, 0, off, 0);
+        else
+          b.Emit(kClsSt | kModeMem | size, 0, 0, off, 1);
+        // Data and data_end are gone with r2/r3 (clobbered by the call): reload them.
+        b.Emit(kClsLdx | kModeMem | kSizeW, 2, 6, 0, 0);
+        b.Emit(kClsLdx | kModeMem | kSizeW, 3, 6, 4, 0);
+        break;
+      }
+      case 7: {  // stack: spill and fill, sometimes misaligned or uninitialized
+        const int16_t off = int16_t(-8 * int(1 + b.R(8)) + (b.Chance(10) ? int(b.R(8)) : 0));
+        if (b.Chance(70)) b.Emit(kClsStx | kModeMem | kSizeDw, 10, scratch_reg(), off, 0);
+        b.Emit(kClsLdx | kModeMem | kSizes[b.R(4)], scratch_reg(), 10, off, 0);
+        break;
+      }
+      case 8: {  // forward branch over a few instructions of the block's successors
+        const uint8_t op = kJumps[b.R(sizeof(kJumps))];
+        b.JumpToEnd(kClsJmp | op | kSrcK, scratch_reg(), 0, int32_t(b.R(64)));
+        break;
+      }
+      case 9: {  // a helper that resizes the packet; r2/r3 must be reloaded (sometimes are not)
+        const int32_t helper = b.Chance(50) ? kHelperXdpAdjustHead : kHelperXdpAdjustTail;
+        b.Emit(kClsAlu64 | kAluMov | kSrcX, 1, 6, 0, 0);
+        b.Emit(kClsAlu64 | kAluMov | kSrcK, 2, 0, 0, int32_t(b.R(32)) - 16);
+        b.Emit(kOpCall, 0, 0, 0, helper);
+        proven = 0;
+        if (b.Chance(90)) {
+          b.Emit(kClsLdx | kModeMem | kSizeW, 2, 6, 0, 0);
+          b.Emit(kClsLdx | kModeMem | kSizeW, 3, 6, 4, 0);
+        }
+        break;
+      }
+      case 10: {  // a short counted loop over the packet
+        const int32_t n = int32_t(1 + b.R(8));
+        b.Emit(kClsAlu64 | kAluMov | kSrcK, 9, 0, 0, 0);
+        const size_t head = b.size();
+        b.Emit(kClsAlu64 | kAluMov | kSrcX, 4, 2, 0, 0);
+        b.Emit(kClsAlu64 | kAluAdd | kSrcX, 4, 9, 0, 0);
+        b.Emit(kClsAlu64 | kAluMov | kSrcX, 5, 4, 0, 0);
+        b.Emit(kClsAlu64 | kAluAdd | kSrcK, 5, 0, 0, 1);
+        b.JumpToEnd(kClsJmp | kJmpJgt | kSrcX, 5, 3, 0);
+        b.Emit(kClsLdx | kModeMem | kSizeB, 8, 4, 0, 0);
+        b.Emit(kClsAlu64 | kAluAdd | kSrcK, 9, 0, 0, 1);
+        const size_t back = b.size();
+        b.Emit(kClsJmp | kJmpJlt | kSrcK, 9, 0, int16_t(int64_t(head) - int64_t(back) - 1),
+               b.Chance(95) ? n : 1 << 20);
+        break;
+      }
+      case 11: {  // direct value of the global array
+        const uint8_t size = kSizes[b.R(4)];
+        const int32_t base = int32_t(b.R(16));
+        b.Emit(kOpLddw, 7, kPseudoMapValue, 0, 2);
+        b.Emit(0, 0, 0, 0, base);
+        b.Emit(kClsLdx | kModeMem | size, 8, 7,
+               int16_t(b.R(32 - base - SizeBytes(size) + (b.Chance(10) ? 8 : 1))), 0);
+        break;
+      }
+      default: {  // copy a pointer around (data into a scratch register, or the stack pointer)
+        if (b.Chance(50))
+          b.Emit(kClsAlu64 | kAluMov | kSrcX, scratch_reg(), 2, 0, 0);
+        else
+          b.Emit(kClsAlu64 | kAluAdd | kSrcK, 7, 0, 0, int32_t(b.R(16)));
+        break;
+      }
+    }
+  }
+  return b.Finish(int32_t(b.R(5)));
+}
+
+SoundnessResult CheckSoundness(std::span<const Insn> insns, std::mt19937_64& rng, int packets,
+                               uint64_t complexity_limit) {
+  // Maps live as long as the thread: a hash map with a few keys, so lookups hit and miss.
+  thread_local const std::vector<std::shared_ptr<Map>> maps = [] {
+    std::vector<std::shared_ptr<Map>> m;
+    for (const MapSpec& spec : RandomProgramMaps()) m.push_back(*Map::Create(spec));
+    for (uint32_t k = 0; k < 6; ++k) {
+      uint8_t key[4];
+      std::memcpy(key, &k, 4);
+      std::vector<uint8_t> value(m[1]->spec().value_size, uint8_t(k));
+      (void)m[1]->HostUpdate(key, value);
+    }
+    return m;
+  }();
+  thread_local Scratch scratch({.checked = true, .step_limit = 4'000'000});
+  thread_local XdpBuffer buf;
+  SoundnessResult r;
+  Options o;
+  o.maps = RandomProgramMaps();
+  o.complexity_limit = complexity_limit;
+  auto st = Verify(insns, o);
+  if (!st) {
+    if (st.error().message.empty()) r.fault = "a refusal without a message";
+    return r;
+  }
+  r.accepted = true;
+  // Verified above; the load's own verification would only repeat it.
+  auto prog = Program::Load(insns, {.type = ProgramType::kXdp, .maps = maps, .verify = false});
+  if (!prog) {
+    r.fault = "accepted by the verifier but not loadable: " + prog.error().message;
+    return r;
+  }
+  std::vector<uint8_t> frame;
+  for (int k = 0; k < packets; ++k) {
+    frame.resize(rng() % 160);
+    for (auto& b : frame) b = uint8_t(rng());
+    buf.Assign(frame);
+    auto v = RunXdp(**prog, scratch, buf);
+    if (!v) {
+      r.fault = fmt::format("accepted but faulted on a {}-byte frame: {}", frame.size(),
+                            v.error().message);
+      return r;
+    }
+    if (v->raw > kXdpRedirect) {
+      r.fault = fmt::format("accepted but returned {}", v->raw);
+      return r;
+    }
+  }
+  return r;
+}
+
+}  // namespace vigil::ebpf::verifier

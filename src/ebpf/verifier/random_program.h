@@ -1,0 +1,40 @@
+// Random XDP programs shaped like real ones — bounds checks against data_end, packet loads and
+// stores at small offsets, variable offsets from packet bytes, map lookups with and without NULL
+// checks, stack spills, helper calls that move the packet, short loops, forward branches — for
+// testing the verifier's soundness: whatever it accepts must run in the checked interpreter on any
+// packet without a fault. About half of them are unsafe, in the ways real programs are.
+//
+//   std::mt19937_64 rng(seed);
+//   std::vector<Insn> insns = verifier::RandomXdpProgram(rng);
+//   auto maps = verifier::RandomProgramMaps();   // what its `lddw map:N` name
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ebpf/isa.h"
+#include "ebpf/maps.h"
+
+namespace vigil::ebpf::verifier {
+
+// The maps the random programs use: 0 an array (key 4, value 64, 4 entries), 1 a hash (key 4,
+// value 16, 64 entries), 2 a single-element array (for direct value loads).
+[[nodiscard]] std::vector<MapSpec> RandomProgramMaps();
+
+[[nodiscard]] std::vector<Insn> RandomXdpProgram(std::mt19937_64& rng, size_t max_blocks = 12);
+
+struct SoundnessResult {
+  bool accepted = false;
+  std::string fault;  // non-empty: an accepted program faulted (a verifier bug)
+};
+
+// Verifies `insns` (untrusted, RandomProgramMaps(), `complexity_limit`) and, when accepted, loads
+// it and runs it in the checked interpreter on `packets` random frames of 0-159 bytes: a fault, an
+// error or a return value that is no XDP action is reported in `fault`.
+[[nodiscard]] SoundnessResult CheckSoundness(std::span<const Insn> insns, std::mt19937_64& rng,
+                                             int packets, uint64_t complexity_limit = 100'000);
+
+}  // namespace vigil::ebpf::verifier
