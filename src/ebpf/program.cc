@@ -230,10 +230,23 @@ base::Result<std::shared_ptr<const Program>> Program::Load(std::span<const Insn>
       for (const auto& m : p->maps_) vo.maps.push_back(m->spec());
       vo.gpl = options.gpl;
       vo.lines = options.lines;
-      if (auto st = verifier::Verify(p->insns_, vo); !st) {
+      auto st = verifier::Verify(p->insns_, vo);
+      if (!st) {
         base::Error e = st.error();
         e.message = "refused by the verifier: " + e.message;
         return e;
+      }
+      // Dead code (behind branches whose outcome the verifier knows) was never checked: it
+      // becomes no-ops, as the kernel's sanitize_dead_code does, so that nothing unchecked is
+      // left for the context rewrite or the interpreter to meet.
+      const Insn nop = Insn::Make(kClsJmp | kJmpJa, 0, 0, 0, 0);
+      for (size_t pc = 0; pc < p->insns_.size(); ++pc) {
+        const bool lddw = p->insns_[pc].opcode == kOpLddw;
+        if (!st->reached[pc]) {
+          p->insns_[pc] = nop;
+          if (lddw) p->insns_[pc + 1] = nop;
+        }
+        if (lddw) ++pc;
       }
     }
     if (auto st = RewriteXdpContextAccess(p->insns_); !st) return st.error();

@@ -217,7 +217,7 @@ base::Status RewriteXdpContextAccess(std::vector<Insn>& insns) {
 
 void XdpBuffer::Assign(std::span<const uint8_t> frame) {
   storage_.resize(kHeadroom + frame.size() + kTailroom);
-  std::memcpy(storage_.data() + kHeadroom, frame.data(), frame.size());
+  if (!frame.empty()) std::memcpy(storage_.data() + kHeadroom, frame.data(), frame.size());
   const uint64_t start = uint64_t(storage_.data());
   ctx_.hard_start = start;
   ctx_.hard_end = start + storage_.size();

@@ -233,8 +233,9 @@ SoundnessResult CheckSoundness(std::span<const Insn> insns, std::mt19937_64& rng
     return r;
   }
   r.accepted = true;
-  // Verified above; the load's own verification would only repeat it.
-  auto prog = Program::Load(insns, {.type = ProgramType::kXdp, .maps = maps, .verify = false});
+  // The loader verifies again (and turns dead code into no-ops): the program that runs is the one
+  // a tenant's load would give.
+  auto prog = Program::Load(insns, {.type = ProgramType::kXdp, .maps = maps});
   if (!prog) {
     r.fault = "accepted by the verifier but not loadable: " + prog.error().message;
     return r;

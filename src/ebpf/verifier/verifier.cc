@@ -320,7 +320,7 @@ class Verifier {
   const Options& o_;
   const HelperTable& helpers_;
   const size_t n_;
-  std::vector<uint8_t> second_half_, prune_point_;
+  std::vector<uint8_t> second_half_, prune_point_, reached_;
   std::vector<uint16_t> live_;
   std::deque<Checkpoint> checkpoints_;
   // Per instruction, the checkpoints kept there; compact, as every visit scans them.
@@ -666,7 +666,7 @@ bool Verifier::Access(State& s, uint32_t pc, int regno, const Reg& base, int32_t
   const char* verb = write ? "writes" : "reads";
   const std::string bytes = fmt::format("{} byte{}", size, size == 1 ? "" : "s");
   auto loaded = [&]() {
-    Scalar v = Scalar::Range(0, size == 8 ? ~0ull : (1ull << (size * 8)) - 1);
+    Scalar v = Scalar::Range(0, size >= 8 ? ~0ull : (1ull << (size * 8)) - 1);
     if (sign_extend) v.SignExtend(size);
     return Reg::Number(v);
   };
@@ -891,7 +891,7 @@ bool Verifier::StackAccess(State& s, uint32_t pc, int regno, const Reg& base, in
                                   "this path (uninitialized stack)",
                                   RegState(regno, base), size, size == 1 ? "" : "s", lo, b));
   }
-  *out = Reg::Number(Scalar::Range(0, size == 8 ? ~0ull : (1ull << (size * 8)) - 1));
+  *out = Reg::Number(Scalar::Range(0, size >= 8 ? ~0ull : (1ull << (size * 8)) - 1));
   return true;
 }
 
@@ -1666,6 +1666,7 @@ base::Result<Stats> Verifier::Run() {
   }
   second_half_.assign(n_, 0);
   prune_point_.assign(n_, 0);
+  reached_.assign(n_, 0);
   for (size_t pc = 0; pc < n_; ++pc) {
     const Insn& i = insns_[pc];
     if (i.opcode == kOpLddw) {
@@ -1726,6 +1727,7 @@ base::Result<Stats> Verifier::Run() {
           return fail();
         }
       }
+      reached_[cur.pc] = 1;
       if (!Step(cur, &ended)) return fail();
     }
     FinishPath(cur.parent);
@@ -1738,6 +1740,7 @@ base::Result<Stats> Verifier::Run() {
   st.explored = explored_;
   st.states = checkpoints_.size();
   st.pruned = pruned_;
+  st.reached = std::move(reached_);
   st.milliseconds =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   return st;

@@ -68,6 +68,9 @@ struct Stats {
   uint64_t states = 0;        // states kept for pruning
   uint64_t pruned = 0;        // paths ended by a state already proven safe
   double milliseconds = 0;
+  // Per instruction: whether some path reaches it. The others are dead code (behind branches
+  // whose outcome is known), never run and never checked; loaders replace them (program.cc).
+  std::vector<uint8_t> reached;
 };
 
 // Verifies an XDP program. The error's message names the instruction (and its C source line when
