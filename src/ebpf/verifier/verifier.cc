@@ -780,6 +780,9 @@ bool Verifier::Access(State& s, uint32_t pc, int regno, const Reg& base, int32_t
 
 bool Verifier::StackAccess(State& s, uint32_t pc, int regno, const Reg& base, int32_t insn_off,
                            uint32_t size, bool write, const Reg* value, Reg* out, bool atomic) {
+  if (base.frame >= s.frames.size())
+    return Fail(pc, fmt::format("{} points into the stack of a function that has returned",
+                                RegState(regno, base)));
   Frame& f = s.frames[base.frame];
   const int64_t lo = int64_t(base.off) + insn_off + base.value.smin();
   const int64_t hi = int64_t(base.off) + insn_off + base.value.smax() + int64_t(size);  // excl.
@@ -833,6 +836,10 @@ bool Verifier::StackAccess(State& s, uint32_t pc, int regno, const Reg& base, in
       mark_written(lo, hi);
       return true;
     }
+    if (value && value->type == Type::kStack && value->frame > base.frame)
+      return Fail(pc, fmt::format("stores a pointer to the stack of a called function ({}) in "
+                                  "its caller's stack, where it outlives the call",
+                                  Describe(*value)));
     if (fixed && lo % 8 == 0 && (size == 8 || (value && value->type == Type::kScalar))) {
       const int slot = byte(lo) / 8;
       erase_spills(lo, hi);
@@ -905,6 +912,9 @@ bool Verifier::HelperMemory(State& s, uint32_t pc, int regno, const Reg& base, u
       break;
     case Type::kStack: {
       // Every byte must be readable as a number: written, and not part of a spilled pointer.
+      if (base.frame >= s.frames.size())
+        return Fail(pc, fmt::format("{}: {} points into the stack of a function that has returned",
+                                    helper, RegState(regno, base)));
       Frame& f = s.frames[base.frame];
       const int64_t lo = int64_t(base.off) + base.value.smin();
       const int64_t hi = int64_t(base.off) + base.value.smax() + int64_t(size);
@@ -1013,8 +1023,12 @@ bool Verifier::CallHelper(State& s, uint32_t pc, const Insn& i) {
           return Fail(pc,
                       fmt::format("{}: the size {} may be zero", sig->name, RegState(r + 1, size)));
         if (kind == Arg::kMemOrNull && reg.type == Type::kScalar && reg.value.IsConst() &&
-            reg.value.ConstValue() == 0)
+            reg.value.ConstValue() == 0) {
+          if (size.value.umax() != 0)
+            return Fail(pc, fmt::format("{}: r{} is NULL but its size {} may not be 0", sig->name,
+                                        r, RegState(r + 1, size)));
           break;
+        }
         if (!HelperMemory(s, pc, r, reg, size.value.umax(), sig->name, "the buffer")) return false;
         break;
       }
@@ -1023,6 +1037,14 @@ bool Verifier::CallHelper(State& s, uint32_t pc, const Insn& i) {
       case Arg::kNone:
         break;
     }
+  }
+  // bpf_trace_printk's r3-r5 are printed with the format's conversions: a pointer there is an
+  // address in the trace a tenant reads.
+  if (sig->id == kHelperTracePrintk && o_.untrusted) {
+    for (int r = 3; r <= 5; ++r)
+      if (IsPointer(f.regs[r].type))
+        return Fail(pc, fmt::format("{}: passes a pointer ({}) to be printed", sig->name,
+                                    RegState(r, f.regs[r])));
   }
   Reg ret;
   switch (sig->ret) {

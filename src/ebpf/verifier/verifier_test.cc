@@ -278,6 +278,25 @@ TEST(Verifier, MessagesNameTheSourceLine) {
 
 // --- Soundness: what is accepted runs without a fault. ---
 
+// bpf_trace_printk("%s", number): the verifier cannot know the format, so the helper itself must
+// not read through a number, in fast mode too.
+TEST(VerifierSoundness, PrintkStringOfANumberReadsNothing) {
+  auto insns = Assemble(
+      "mov %r1, 0x7325\nstxdw [%r10-8], %r1\n"  // "%s\0"
+      "mov %r1, %r10\nadd %r1, -8\nmov %r2, 8\nlddw %r3, 0x12345678\ncall 6\nmov %r0, 2\n"
+      "exit\n");
+  ASSERT_TRUE(insns);
+  auto prog = Program::Load(*insns, {.type = ProgramType::kXdp});
+  ASSERT_TRUE(prog) << prog.error().message;
+  Scratch fast;
+  XdpBuffer buf;
+  buf.Assign(std::vector<uint8_t>(64, 0));
+  auto v = RunXdp(**prog, fast, buf);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->action, kXdpPass);
+  EXPECT_EQ(fast.trace_log(), "");
+}
+
 // Random XDP-shaped programs (random_program.h); VIGIL_SOUNDNESS_PROGRAMS sets how many (4,000
 // by default: half a second), VIGIL_SOUNDNESS_SEED the seed.
 TEST(VerifierSoundness, AcceptedRandomProgramsRunWithoutFaults) {
