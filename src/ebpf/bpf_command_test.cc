@@ -117,7 +117,8 @@ TEST_F(BpfCommand, VerifyAcceptsWithStatistics) {
 }
 
 TEST_F(BpfCommand, VerifyRefusesWithTheSourceLineAndRunRunsNothing) {
-  const std::string unsafe = std::string(VIGIL_BPF_OBJ_DIR) + "/verifier/fail/c_missing_ip_check.o";
+  const std::string unsafe =
+      std::string(VIGIL_BPF_OBJ_DIR) + "/verifier/fail/c_missing_ip_check.v1.o";
   Output o = RunCommand({"bpf", "verify", unsafe, "--section", "xdp"});
   EXPECT_EQ(o.rc, 1);
   // The C line, the register and what was proven.

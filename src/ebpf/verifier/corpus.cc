@@ -92,7 +92,14 @@ base::Result<std::vector<CorpusCase>> LoadCorpus(const std::string& source_dir,
         if (last != nullptr && !body.empty()) *last += " " + body;
       }
       if (ext == ".c") {
-        c.object = (fs::path(object_dir) / kind / (p.stem().string() + ".o")).string();
+        // Built twice (src/ebpf/CMakeLists.txt): clang's default instruction set and v3.
+        CorpusCase v3 = c;
+        c.object = (fs::path(object_dir) / kind / (p.stem().string() + ".v1.o")).string();
+        v3.name += "@v3";
+        v3.object = (fs::path(object_dir) / kind / (p.stem().string() + ".v3.o")).string();
+        if (!v3.must_pass && v3.why.empty())
+          return base::Error{"an unsafe program without a `why:` line", v3.path};
+        out.push_back(std::move(v3));
       } else {
         auto insns = Assemble(text.str());
         if (!insns) {

@@ -1,6 +1,7 @@
 // The verifier's corpora (tests/ebpf/verifier/): XDP programs that must be accepted (`pass/`) and
-// unsafe ones that must be refused (`fail/`), as clang-built objects (`*.c`, compiled by the build)
-// and as assembly (`fail/*.asm`, for what C cannot express). Each file opens with comments that
+// unsafe ones that must be refused (`fail/`), as clang-built objects (`*.c`, compiled by the build
+// twice: `pass/x` for clang's default instruction set, `pass/x@v3` for -mcpu=v3) and as assembly
+// (`fail/*.asm`, for what C cannot express). Each file opens with comments that
 // say what is expected:
 //
 //   // why: the reason the program is unsafe (every `fail/` program has one)

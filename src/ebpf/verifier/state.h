@@ -40,6 +40,11 @@ struct Reg {
   int32_t invalidated_at =
       -1;        // scalars that were packet pointers: the adjust call that ended them
   Scalar value;  // scalars: the value; pointers: the variable offset
+  // Scalars made from the low 32 bits of packet pointers (`w1 = w2` of data_end, as clang emits
+  // `(u32)(data_end - data)` for -mcpu=v3): an address a tenant may not see. Only the difference
+  // of two of them is an ordinary number (a length); anything else that would let the value out
+  // (a store to a map or the packet, a helper argument, a branch, r0) is refused.
+  bool address = false;
 
   [[nodiscard]] static Reg Number(Scalar v) {
     Reg r;

@@ -363,7 +363,8 @@ std::string Verifier::Describe(const Reg& r) const {
             "{} (a packet pointer until the packet was resized by the helper call at instruction "
             "{})",
             r.value.ToString(), r.invalidated_at);
-      return r.value.ToString();
+      return r.address ? r.value.ToString() + " (the low bits of a packet address)"
+                       : r.value.ToString();
     case Type::kCtx:
       return "ctx" + plus(r.off, r.value);
     case Type::kPacket:
@@ -418,7 +419,9 @@ bool Verifier::Alu(State& s, uint32_t pc, const Insn& i) {
       v.Truncate(i.off / 8);
       v.SignExtend(i.off / 8);
       if (!is64) v.Truncate(4);
+      const bool address = src.address;
       dst = Reg::Number(v);
+      dst.address = address;
       return true;
     }
     if (is64) {
@@ -431,16 +434,21 @@ bool Verifier::Alu(State& s, uint32_t pc, const Insn& i) {
       return true;
     }
     if (src.type != Type::kScalar) {
-      if (o_.untrusted)
+      const bool packet = src.type == Type::kPacket || src.type == Type::kPacketEnd ||
+                          src.type == Type::kPacketMeta;
+      if (o_.untrusted && !packet)
         return Fail(pc, fmt::format("w{} = w{} turns a pointer ({}) into a number, which would "
                                     "let the program read addresses",
                                     i.dst, i.src, RegState(i.src, src)));
       dst = Reg::Number(Scalar::Range(0, 0xffffffff));
+      dst.address = o_.untrusted;
       return true;
     }
     Scalar v = src.value;
     v.Truncate(4);
+    const bool address = src.address;
     dst = Reg::Number(v);
+    dst.address = address;
     return true;
   }
   if (!ReadReg(s, pc, i.dst)) return false;
@@ -463,17 +471,30 @@ bool Verifier::Alu(State& s, uint32_t pc, const Insn& i) {
     } else {
       v.Swap(i.imm / 8);
     }
+    const bool address = dst.address;
     dst = Reg::Number(v);
+    dst.address = address;
     return true;
   }
   if (dst.type != Type::kScalar || src.type != Type::kScalar) {
     if (!is64) {
-      if (!o_.untrusted && dst.type == Type::kScalar) {
-        // Root's kernel lets a number absorb a pointer; the result is unknown.
-      }
-      return Fail(pc,
-                  fmt::format("32-bit arithmetic on a pointer ({})",
-                              IsPointer(dst.type) ? RegState(i.dst, dst) : RegState(i.src, src)));
+      // The kernel allows one 32-bit operation on pointers, subtraction (for root), and gives an
+      // unknown number: clang's `(u32)(data_end - data)` under -mcpu=v3. For a tenant, only a
+      // difference of packet positions is allowed, and it is a length, not an address.
+      auto packet_like = [](const Reg& r) {
+        return r.type == Type::kPacket || r.type == Type::kPacketEnd ||
+               r.type == Type::kPacketMeta || (r.type == Type::kScalar && r.address);
+      };
+      if (op != kAluSub)
+        return Fail(pc,
+                    fmt::format("32-bit arithmetic on a pointer ({})",
+                                IsPointer(dst.type) ? RegState(i.dst, dst) : RegState(i.src, src)));
+      if (o_.untrusted && !(packet_like(dst) && packet_like(src)))
+        return Fail(pc, fmt::format("32-bit subtraction of {} and {} turns an address into a "
+                                    "number",
+                                    RegState(i.dst, dst), RegState(i.src, src)));
+      dst = Reg::Number(Scalar::Range(0, 0xffffffff));
+      return true;
     }
     return PointerAlu(s, pc, i, dst, src);
   }
@@ -534,7 +555,11 @@ bool Verifier::Alu(State& s, uint32_t pc, const Insn& i) {
   }
   if (!is64) a.Truncate(4);
   if (a.Empty()) a = Scalar::Unknown();
+  // A difference of two packet addresses is a length; any other mix keeps the address.
+  const bool address =
+      (dst.address || src.address) && !(op == kAluSub && dst.address && src.address);
   dst = Reg::Number(a);
+  dst.address = address;
   return true;
 }
 
@@ -585,6 +610,9 @@ bool Verifier::PointerAlu(State& s, uint32_t pc, const Insn& i, const Reg& dst_i
     default:
       break;
   }
+  if (num.address)
+    return Fail(pc, fmt::format("{} {} a number made from an address", RegState(ptr_reg, ptr),
+                                op == kAluAdd ? "+" : "-"));
   Reg r = ptr;
   const Scalar& v = num.value;
   if (v.IsConst()) {
@@ -647,7 +675,7 @@ bool Verifier::Atomic(State& s, uint32_t pc, const Insn& i) {
   const Reg base = Get(s, i.dst);
   const Reg value = Get(s, i.src);
   if (i.imm == kAtomicCmpxchg && !ReadReg(s, pc, 0)) return false;
-  if (value.type != Type::kScalar && o_.untrusted)
+  if ((value.type != Type::kScalar || value.address) && o_.untrusted)
     return Fail(pc, fmt::format("atomic operation stores a pointer ({})", RegState(i.src, value)));
   const uint32_t size = SizeBytes(i.opcode);
   Reg out;
@@ -745,7 +773,8 @@ bool Verifier::Access(State& s, uint32_t pc, int regno, const Reg& base, int32_t
                                                   "offset needs its own check)",
                                                   regno, insn_off + int64_t(size), what)));
       }
-      if (write && value && IsPointer(value->type) && o_.untrusted) return leak("the packet");
+      if (write && value && (IsPointer(value->type) || value->address) && o_.untrusted)
+        return leak("the packet");
       if (!write) *out = loaded();
       return true;
     }
@@ -765,7 +794,7 @@ bool Verifier::Access(State& s, uint32_t pc, int regno, const Reg& base, int32_t
                                     "to {} may be touched)",
                                     RegState(regno, base), verb, bytes, insn_off, spec.value_size,
                                     lo, hi - 1));
-      if (write && value && IsPointer(value->type) && o_.untrusted)
+      if (write && value && (IsPointer(value->type) || value->address) && o_.untrusted)
         return leak(fmt::format("map {}", MapName(base.map)).c_str());
       if (!write) *out = loaded();
       return true;
@@ -853,6 +882,10 @@ bool Verifier::StackAccess(State& s, uint32_t pc, int regno, const Reg& base, in
       f.SetSpill(slot, v, int(size));
       return true;
     }
+    if (value && value->address)
+      return Fail(pc, fmt::format("stores a number made from an address ({}) in part of a stack "
+                                  "slot, where it could be read back as a plain number",
+                                  Describe(*value)));
     if (pointer)
       return Fail(pc, fmt::format("stores {} of a pointer ({}) on the stack: a pointer is "
                                   "spilled whole, 8 bytes at an 8-byte aligned slot",
@@ -880,6 +913,7 @@ bool Verifier::StackAccess(State& s, uint32_t pc, int regno, const Reg& base, in
         Scalar v = sp->reg.value;
         v.Truncate(int(size));
         *out = Reg::Number(v);
+        out->address = sp->reg.address;
         return true;
       }
     }
@@ -887,7 +921,7 @@ bool Verifier::StackAccess(State& s, uint32_t pc, int regno, const Reg& base, in
   for (int64_t b = lo; b < hi; ++b) {
     const int k = byte(b);
     const Spill* sp = f.FindSpill(k / 8);
-    if (sp && IsPointer(sp->reg.type) && overlaps_spill(b, b + 1, *sp)) {
+    if (sp && (IsPointer(sp->reg.type) || sp->reg.address) && overlaps_spill(b, b + 1, *sp)) {
       if (o_.untrusted)
         return Fail(pc, fmt::format("reads part of a spilled pointer ({}) at fp{} as a number",
                                     Describe(sp->reg), b));
@@ -925,7 +959,7 @@ bool Verifier::HelperMemory(State& s, uint32_t pc, int regno, const Reg& base, u
       for (int64_t b = lo; b < hi; ++b) {
         const int k = int(b + int64_t(kStackSize));
         const Spill* sp = f.FindSpill(k / 8);
-        if (sp && IsPointer(sp->reg.type) && o_.untrusted)
+        if (sp && (IsPointer(sp->reg.type) || sp->reg.address) && o_.untrusted)
           return Fail(pc, fmt::format("{}: {} {} ({} bytes) holds a spilled pointer at fp{}",
                                       helper, what, RegState(regno, base), size, b));
         if (!(f.written[k / 8] >> (k % 8) & 1) && o_.untrusted)
@@ -975,7 +1009,7 @@ bool Verifier::CallHelper(State& s, uint32_t pc, const Insn& i) {
       return Fail(pc, fmt::format("{}: argument r{} is not set", sig->name, r));
     switch (kind) {
       case Arg::kAnything:
-        if (IsPointer(reg.type) && o_.untrusted)
+        if ((IsPointer(reg.type) || reg.address) && o_.untrusted)
           return Fail(pc, fmt::format("{}: passes a pointer ({}) where a number is expected",
                                       sig->name, RegState(r, reg)));
         break;
@@ -1010,7 +1044,7 @@ bool Verifier::CallHelper(State& s, uint32_t pc, const Insn& i) {
       case Arg::kMemOrNull: {
         const Reg& size = f.regs[r + 1];
         const bool zero_ok = sig->args[a + 1] == Arg::kSizeOrZero;
-        if (size.type != Type::kScalar)
+        if (size.type != Type::kScalar || size.address)
           return Fail(pc, fmt::format("{}: the size r{} must be a number, but {}", sig->name, r + 1,
                                       RegState(r + 1, size)));
         if (size.value.smin() < 0)
@@ -1042,7 +1076,7 @@ bool Verifier::CallHelper(State& s, uint32_t pc, const Insn& i) {
   // address in the trace a tenant reads.
   if (sig->id == kHelperTracePrintk && o_.untrusted) {
     for (int r = 3; r <= 5; ++r)
-      if (IsPointer(f.regs[r].type))
+      if (IsPointer(f.regs[r].type) || f.regs[r].address)
         return Fail(pc, fmt::format("{}: passes a pointer ({}) to be printed", sig->name,
                                     RegState(r, f.regs[r])));
   }
@@ -1113,7 +1147,7 @@ bool Verifier::Exit(Path& p, bool* ended) {
     return true;
   }
   if (o_.untrusted) {
-    if (r0.type != Type::kScalar)
+    if (r0.type != Type::kScalar || r0.address)
       return Fail(pc, fmt::format("returns a pointer ({}): an XDP program returns an action",
                                   RegState(0, r0)));
     if (r0.value.umax() > kXdpRedirect)
@@ -1357,6 +1391,10 @@ bool Verifier::Cond(Path& p, const Insn& i) {
   Reg src =
       reg ? Get(s, i.src)
           : Reg::Number(Scalar::Const(is32 ? uint64_t(uint32_t(i.imm)) : uint64_t(int64_t(i.imm))));
+  if (dst.address || src.address)
+    return Fail(pc, fmt::format("branches on a number made from an address ({}), which would let "
+                                "its bits decide the verdict",
+                                dst.address ? RegState(i.dst, dst) : RegState(i.src, src)));
   int decided = -1;
   std::optional<State> taken_state;
   auto both = [&]() { taken_state = s; };
@@ -1561,11 +1599,12 @@ bool Verifier::Subsumes(const State& old, const State& cur, uint32_t pc, bool ex
       if (o.type != c.type) return false;
       if (o.type == Type::kNotInit) return true;
       return o.off == c.off && o.map == c.map && o.frame == c.frame && o.range == c.range &&
-             o.value == c.value && same_id(o.id, c.id);
+             o.value == c.value && o.address == c.address && same_id(o.id, c.id);
     }
     if (o.type == Type::kNotInit) return true;
     if (o.type != c.type) return false;
-    if (o.type == Type::kScalar) return o.value.Contains(c.value) && same_id(o.id, c.id);
+    if (o.type == Type::kScalar)
+      return o.address == c.address && o.value.Contains(c.value) && same_id(o.id, c.id);
     if (o.off != c.off || o.map != c.map || o.frame != c.frame) return false;
     if (!o.value.Contains(c.value)) return false;
     switch (o.type) {
@@ -1706,6 +1745,51 @@ base::Result<Stats> Verifier::Run() {
     const int64_t t = int64_t(pc) + 1 + (op == kJmpJa && cls == kClsJmp32 ? i.imm : i.off);
     prune_point_[t] = 1;
     if (op != kJmpJa && pc + 1 < n_) prune_point_[pc + 1] = 1;
+  }
+  // Instructions no path reaches, whatever the values: refused, as by the kernel's check_cfg.
+  {
+    std::vector<uint8_t> seen(n_, 0);
+    std::vector<size_t> work{0};
+    seen[0] = 1;
+    auto go = [&](int64_t t) {
+      if (t >= 0 && size_t(t) < n_ && !seen[t]) {
+        seen[t] = 1;
+        work.push_back(size_t(t));
+      }
+    };
+    while (!work.empty()) {
+      const size_t pc = work.back();
+      work.pop_back();
+      const Insn& i = insns_[pc];
+      const uint8_t cls = Class(i.opcode);
+      if (i.opcode == kOpLddw) {
+        go(int64_t(pc) + 2);
+        continue;
+      }
+      if (cls != kClsJmp && cls != kClsJmp32) {
+        go(int64_t(pc) + 1);
+        continue;
+      }
+      const uint8_t op = AluOp(i.opcode);
+      if (op == kJmpExit) continue;
+      if (op == kJmpCall) {
+        if (i.src == kPseudoCall && Source(i.opcode) == kSrcK) go(int64_t(pc) + 1 + i.imm);
+        go(int64_t(pc) + 1);
+        continue;
+      }
+      go(int64_t(pc) + 1 + (op == kJmpJa && cls == kClsJmp32 ? i.imm : i.off));
+      if (op != kJmpJa) go(int64_t(pc) + 1);
+    }
+    for (size_t pc = 0; pc < n_; ++pc) {
+      if (seen[pc] || second_half_[pc]) continue;
+      error_pc_ = uint32_t(pc);
+      error_ = "unreachable instruction: no path from the entry leads here";
+      std::string where = SourceLocation(o_.lines, pc);
+      base::Error e{
+          fmt::format("instruction {}{}: {}", pc, where.empty() ? "" : " (" + where + ")", error_)};
+      e.offset = int64_t(pc) * int64_t(sizeof(Insn));
+      return e;
+    }
   }
   live_ = Liveness(insns_, second_half_);
   at_.assign(n_, {});
