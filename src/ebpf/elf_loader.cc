@@ -260,7 +260,8 @@ base::Status Parser::ReadSections() {
   if (gelf_getehdr(elf_, &ehdr) == nullptr) return Fail("bad ELF header");
   if (ehdr.e_ident[EI_CLASS] != ELFCLASS64 || ehdr.e_ident[EI_DATA] != ELFDATA2LSB)
     return Fail("not a 64-bit little-endian ELF object");
-  if (ehdr.e_machine != kMachineBpf)
+  // Old LLVM releases wrote e_machine 0 (EM_NONE); libbpf accepts it, and so do we.
+  if (ehdr.e_machine != kMachineBpf && ehdr.e_machine != 0)
     return Fail(fmt::format("machine {} is not BPF ({})", ehdr.e_machine, kMachineBpf));
   size_t shstrndx = 0, count = 0;
   if (elf_getshdrstrndx(elf_, &shstrndx) != 0 || elf_getshdrnum(elf_, &count) != 0)
