@@ -242,23 +242,12 @@ void Scalar::Mul(const Scalar& o) {
   Sync();
 }
 
-// The kernel does not track division; neither do we beyond what is free: a quotient is never above
-// the dividend, and a remainder never above the dividend or the largest divisor minus one.
-void Scalar::Div(const Scalar& o) {
-  if (IsConst() && o.IsConst()) {
-    *this = Const(o.ConstValue() ? ConstValue() / o.ConstValue() : 0);
-    return;
-  }
-  *this = Range(0, umax_);
-}
+// The kernel does not track division or remainders at all, not even of constants, and explores
+// the branches that follow as if the result could be anything: doing the same keeps its verdicts
+// (an error on such a branch refuses the program in both).
+void Scalar::Div(const Scalar&) { *this = Unknown(); }
 
-void Scalar::Mod(const Scalar& o) {
-  if (IsConst() && o.IsConst()) {
-    *this = Const(o.ConstValue() ? ConstValue() % o.ConstValue() : ConstValue());
-    return;
-  }
-  *this = Range(0, umax_);
-}
+void Scalar::Mod(const Scalar&) { *this = Unknown(); }
 
 void Scalar::And(const Scalar& o) {
   t_ = TnumAnd(t_, o.t_);

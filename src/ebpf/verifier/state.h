@@ -75,6 +75,7 @@ struct Spill {
 struct Frame {
   std::array<Reg, kNumRegisters> regs;    // r10 is not stored: it is always fp of this frame
   std::array<uint8_t, kSlots> written{};  // per 8-byte slot, bit b: byte b was written
+  std::array<uint8_t, kSlots> zero{};     // per slot, bit b: byte b holds a stored 0
   std::vector<Spill> spills;              // slots that hold a whole register, sorted by slot
   int32_t callsite = -1;                  // the call instruction that made this frame
   int32_t function = 0;                   // the first instruction of this frame's function

@@ -623,7 +623,9 @@ bool Verifier::PointerAlu(State& s, uint32_t pc, const Insn& i, const Reg& dst_i
                                   RegState(ptr_reg, ptr), op == kAluAdd ? "+" : "-", c));
     r.off = int32_t(off);
   } else {
-    if (v.smin() == kSmin || v.smin() <= -kMaxVarOff || v.smax() >= kMaxVarOff)
+    // As the kernel's check_reg_sane_offset: the lower bound must be known and small; the upper
+    // bound is checked where the pointer is used.
+    if (v.smin() == kSmin || v.smin() <= -kMaxVarOff || v.smin() >= kMaxVarOff)
       return Fail(pc, fmt::format("{} {} r{} = {}: the offset is not bounded, so the pointer "
                                   "could leave its memory (compare the offset with a limit first)",
                                   RegState(ptr_reg, ptr), op == kAluAdd ? "+" : "-",
@@ -852,6 +854,10 @@ bool Verifier::StackAccess(State& s, uint32_t pc, int regno, const Reg& base, in
   };
   if (write) {
     const bool pointer = value && IsPointer(value->type);
+    for (int64_t b = lo; b < hi; ++b) {  // whatever was known to be 0 may not be any more
+      const int k = byte(b);
+      f.zero[k / 8] &= uint8_t(~(1u << (k % 8)));
+    }
     if (atomic) {
       for (int64_t b = lo; b < hi; ++b) {
         const int k = byte(b);
@@ -896,6 +902,15 @@ bool Verifier::StackAccess(State& s, uint32_t pc, int regno, const Reg& base, in
     const int64_t sure_lo = int64_t(base.off) + insn_off + base.value.smax();
     const int64_t sure_hi = lo + int64_t(size);
     mark_written(sure_lo, sure_hi);
+    // A 0 stored off a slot boundary is remembered byte by byte (the kernel's STACK_ZERO): a map
+    // key written so is known.
+    if (fixed && value && value->type == Type::kScalar && value->value.IsConst() &&
+        value->value.ConstValue() == 0) {
+      for (int64_t b = lo; b < hi; ++b) {
+        const int k = byte(b);
+        f.zero[k / 8] |= uint8_t(1u << (k % 8));
+      }
+    }
     return true;
   }
   // Reads.
@@ -934,6 +949,29 @@ bool Verifier::StackAccess(State& s, uint32_t pc, int regno, const Reg& base, in
   }
   *out = Reg::Number(Scalar::Range(0, size >= 8 ? ~0ull : (1ull << (size * 8)) - 1));
   return true;
+}
+
+// The value of a map key on the stack when the verifier knows it: all zero bytes, or a number
+// spilled whole at the key's address with the key's size (the kernel's get_constant_map_key).
+std::optional<uint64_t> ConstStackKey(const State& s, const Reg& key, uint32_t key_size) {
+  if (key.type != Type::kStack || !key.value.IsConst() || key.frame >= s.frames.size())
+    return std::nullopt;
+  const int64_t off = int64_t(key.off) + int64_t(key.value.ConstValue());
+  if (off < -int64_t(kStackSize) || off + int64_t(key_size) > 0) return std::nullopt;
+  const Frame& f = s.frames[key.frame];
+  bool zero = true;
+  for (int64_t b = off; b < off + int64_t(key_size) && zero; ++b) {
+    const int k = int(b + int64_t(kStackSize));
+    zero = f.zero[k / 8] >> (k % 8) & 1;
+  }
+  if (zero) return 0;
+  const int k = int(off + int64_t(kStackSize));
+  if (k % 8 != 0) return std::nullopt;
+  const Spill* sp = f.FindSpill(k / 8);
+  if (sp == nullptr || sp->size != key_size || sp->reg.type != Type::kScalar ||
+      !sp->reg.value.IsConst())
+    return std::nullopt;
+  return sp->reg.value.ConstValue();
 }
 
 bool Verifier::HelperMemory(State& s, uint32_t pc, int regno, const Reg& base, uint64_t size,
@@ -1000,6 +1038,7 @@ bool Verifier::CallHelper(State& s, uint32_t pc, const Insn& i) {
                                 sig->name));
   Frame& f = s.top();
   int map = -1;
+  std::optional<uint64_t> const_key;
   for (int a = 0; a < 5; ++a) {
     const Arg kind = sig->args[a];
     if (kind == Arg::kNone) break;
@@ -1035,6 +1074,7 @@ bool Verifier::CallHelper(State& s, uint32_t pc, const Insn& i) {
         if (!HelperMemory(s, pc, r, reg, size, sig->name,
                           kind == Arg::kMapKey ? "the key" : "the value"))
           return false;
+        if (kind == Arg::kMapKey) const_key = ConstStackKey(s, reg, size);
         break;
       }
       case Arg::kFixedMem:
@@ -1088,11 +1128,16 @@ bool Verifier::CallHelper(State& s, uint32_t pc, const Insn& i) {
     case Ret::kAction:
       ret = Reg::Number(Scalar::Range(0, kXdpRedirect));
       break;
-    case Ret::kMapValueOrNull:
-      ret = Reg::Pointer(Type::kMapValueOrNull);
+    case Ret::kMapValueOrNull: {
+      // An array lookup with a key known to be in range cannot miss (the kernel, since 6.14).
+      const MapSpec& spec = o_.maps[map];
+      const bool hit = (spec.type == kMapArray || spec.type == kMapPerCpuArray) && const_key &&
+                       *const_key < spec.max_entries;
+      ret = Reg::Pointer(hit ? Type::kMapValue : Type::kMapValueOrNull);
       ret.map = uint16_t(map);
-      ret.id = NewId();
+      ret.id = hit ? 0 : NewId();
       break;
+    }
     case Ret::kVoid:
       break;
   }
@@ -1438,9 +1483,12 @@ bool Verifier::Cond(Path& p, const Insn& i) {
     }
   } else if (IsPointer(dst.type) != IsPointer(src.type) && (op == kJmpJeq || op == kJmpJne) &&
              dst.type != Type::kMapValueOrNull && src.type != Type::kMapValueOrNull) {
-    // A pointer that cannot be NULL compared with 0.
+    // A map value pointer (a checked lookup result) compared with 0: the kernel knows the outcome
+    // (reg_not_null) and so do we. For the context, the stack and the packet it explores both
+    // branches, and so must we to reach its verdicts on the code behind them.
+    const Reg& ptr = IsPointer(dst.type) ? dst : src;
     const Reg& other = IsPointer(dst.type) ? src : dst;
-    if (other.value.IsConst() && other.value.ConstValue() == 0)
+    if (ptr.type == Type::kMapValue && other.value.IsConst() && other.value.ConstValue() == 0)
       decided = op == kJmpJne;
     else
       both();
@@ -1461,24 +1509,10 @@ bool Verifier::Cond(Path& p, const Insn& i) {
     if (!dst_is_ptr) {
       rel = op == kJmpJgt ? kJmpJlt : op == kJmpJge ? kJmpJle : op == kJmpJlt ? kJmpJgt : kJmpJge;
     }
-    // ptr <= end holds where ptr.off <= range is proven; ptr < end where ptr.off < range.
+    // Both branches are explored even where the proven range already settles the comparison:
+    // the kernel does (its is_pkt_ptr_branch_taken decides only from marks this verifier does
+    // not keep), and a branch it explores may hold the error that decides its verdict.
     const int64_t off = ptr.off;
-    auto proven = [&](uint8_t r) -> int {  // 1 known true, 0 known false, -1 unknown
-      if (!end_ok) return -1;
-      const bool le = off <= ptr.range && ptr.range > 0, lt = off < ptr.range;
-      switch (r) {
-        case kJmpJle:
-          return le ? 1 : -1;
-        case kJmpJlt:
-          return lt ? 1 : -1;
-        case kJmpJgt:
-          return le ? 0 : -1;
-        case kJmpJge:
-          return lt ? 0 : -1;
-      }
-      return -1;
-    };
-    decided = ptr.value.IsConst() ? proven(rel) : -1;
     if (decided < 0) {
       both();
       if (end_ok) {
@@ -1628,6 +1662,8 @@ bool Verifier::Subsumes(const State& old, const State& cur, uint32_t pc, bool ex
       if (!reg_ok(of.regs[r], cf.regs[r])) return false;
     }
     for (int slot = 0; slot < kSlots; ++slot) {
+      if (exact ? of.zero[slot] != cf.zero[slot] : (of.zero[slot] & ~cf.zero[slot]) != 0)
+        return false;
       const uint8_t ow = of.written[slot], cw = cf.written[slot];
       if (exact ? ow != cw : (ow & ~cw) != 0) return false;
     }
