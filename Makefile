@@ -22,8 +22,9 @@ run: build
 	@echo "--- $(BUILD)/run/alert_fast.txt"
 	@cat $(BUILD)/run/alert_fast.txt
 
+# Tests that run the vigil command share one database cache in the build tree, not the user's.
 test: build
-	@ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	@XDG_CACHE_HOME=$(abspath $(BUILD))/test-cache ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
 bench: deps
 	@cmake -S . -B $(BUILD)-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DVIGIL_BENCH=ON -DVIGIL_TESTS=OFF >/dev/null

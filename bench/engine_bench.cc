@@ -83,6 +83,7 @@ int Main(int argc, char** argv) {
   std::string rules_dir, name;
   std::vector<uint32_t> thread_counts;
   int repetitions = 5;
+  detect::PlanOptions plan_options;
   CLI::App app{"vigil end-to-end engine benchmark"};
   app.add_option("--capture", capture_paths, "pcap read into memory before timing (repeatable)")
       ->required();
@@ -90,6 +91,9 @@ int Main(int argc, char** argv) {
   app.add_option("--threads", thread_counts, "worker threads, 0 for every core (repeatable)");
   app.add_option("--repetitions", repetitions, "runs; medians are reported")->capture_default_str();
   app.add_option("--name", name, "label for the results");
+  app.add_option("--any-port-copy-budget", plan_options.any_port_copy_budget,
+                 "any-port rules that may be copied into port sets (fewer scans, longer compile)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   if (thread_counts.empty()) thread_counts.push_back(1);
   for (uint32_t& t : thread_counts) {
@@ -110,10 +114,11 @@ int Main(int argc, char** argv) {
     return 1;
   }
   std::sort(files.begin(), files.end());
-  for (const auto& f : files) rules::LoadRuleFile(f, vars, report);
+  rules::LoadRuleFiles(files, vars, report);
   size_t loaded = report.loaded();
-  auto plan =
-      detect::DetectionPlan::Build(std::move(report.rules), rules::ClassificationTable::Default());
+  const auto compile_start = std::chrono::steady_clock::now();
+  auto plan = detect::DetectionPlan::Build(std::move(report.rules),
+                                           rules::ClassificationTable::Default(), plan_options);
   if (!plan) {
     fmt::print(stderr, "engine_bench: {}\n", plan.error().ToString());
     return 1;
@@ -121,6 +126,8 @@ int Main(int argc, char** argv) {
   for (const base::Error& w : (*plan)->warnings()) {
     fmt::print(stderr, "engine_bench: warning: {}\n", w.ToString());
   }
+  const double compile_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - compile_start).count();
   double tsc_hz = TscHz();
 
   int status = 0;
@@ -154,12 +161,14 @@ int Main(int argc, char** argv) {
           "{{\"name\":\"{}\",\"capture\":\"{}\",\"rules\":\"{}\",\"rules_loaded\":{},"
           "\"rules_enabled\":{},\"threads\":{},\"packets\":{},\"bytes\":{},\"repetitions\":{},"
           "\"seconds\":{:.6f},\"gbit_per_s\":{:.4f},\"mpps\":{:.4f},\"cycles_per_packet\":{:.1f},"
-          "\"full_match_fraction\":{:.5f},\"alerts\":{},\"flows\":{},\"peak_rss_mb\":{:.1f}}}\n",
+          "\"full_match_fraction\":{:.5f},\"scans_per_packet\":{:.3f},\"alerts\":{},\"flows\":{},"
+          "\"peak_rss_mb\":{:.1f},\"compile_s\":{:.3f}}}\n",
           name, std::filesystem::path(capture_path).filename().string(),
           std::filesystem::path(rules_dir).filename().string(), loaded, (*plan)->rule_count(),
           threads, last.packets, last.bytes, repetitions, s, double(last.bytes) * 8 / s / 1e9,
-          double(last.packets) / s / 1e6, Median(cycles), full_match, last.alerts,
-          last.counters.Get("flow.created"), PeakRssMb());
+          double(last.packets) / s / 1e6, Median(cycles), full_match,
+          inspected ? double(last.counters.Get("detect.scans")) / double(inspected) : 0,
+          last.alerts, last.counters.Get("flow.created"), PeakRssMb(), compile_s);
       std::fflush(stdout);
     }
   }

@@ -5,20 +5,30 @@
 //   vigil bpf run prog.o --section xdp --pcap in.pcap     # run an XDP object over a capture
 //   vigil --dump-rules -R rules/local.rules               # every rule in canonical form
 //
+// Start-up: the compiled Vectorscan databases are kept in a cache directory (--cache-dir,
+// default $XDG_CACHE_HOME/vigil; --no-cache turns it off), so a ruleset compiled once starts in
+// a fraction of a second. On a terminal, a start-up that lasts over a second shows a progress
+// line; -v prints the phases, which stats.json also holds ("startup").
+//
 // Exit status: 0 on success, 1 on any error (bad arguments, unreadable capture, failed rules
 // or threshold lines under -T and --dump-rules).
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "cli/bpf_command.h"
+#include "detect/database_cache.h"
 #include "detect/detector.h"
 #include "detect/support.h"
 #include "engine/config.h"
@@ -44,6 +54,47 @@ struct Args {
   std::vector<std::string> settings;  // --set KEY=VALUE
   bool simulate_ips = false;
   std::string checksum_mode = "auto";
+  std::string cache_dir = detect::DatabaseCache::DefaultDir();
+  bool no_cache = false;
+  uint64_t cache_max_mb = 512;
+  bool verbose = false;
+};
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// The start-up progress line on a terminal, shown once start-up has lasted a second and
+// redrawn at most ten times a second; Finish() erases it.
+class StartupProgress {
+ public:
+  StartupProgress(Clock::time_point start, size_t rules)
+      : start_(start), rules_(rules), enabled_(::isatty(STDERR_FILENO) == 1) {}
+  // Called by the compiling threads as each database is ready.
+  void Databases(size_t done, size_t total) {
+    if (!enabled_) return;
+    std::lock_guard lock(mu_);
+    const double elapsed = SecondsSince(start_);
+    if (elapsed < 1.0 || (done < total && elapsed - last_draw_ < 0.1)) return;
+    last_draw_ = elapsed;
+    shown_ = true;
+    fmt::print(stderr,
+               "\rvigil: {} rules parsed; detection databases {}/{} compiled, {:.1f} s\x1b[K",
+               rules_, done, total, elapsed);
+  }
+  void Finish() {
+    if (shown_) fmt::print(stderr, "\r\x1b[K");
+  }
+
+ private:
+  Clock::time_point start_;
+  size_t rules_;
+  bool enabled_;
+  std::mutex mu_;
+  double last_draw_ = 0;
+  bool shown_ = false;
 };
 
 void PrintError(const base::Error& e) { fmt::print(stderr, "vigil: {}\n", e.ToString()); }
@@ -133,9 +184,10 @@ int Run(const Args& args) {
   }
   rule_files.insert(rule_files.end(), args.rule_files.begin(), args.rule_files.end());
 
+  const Clock::time_point start = Clock::now();
   rules::LoadReport report;
   report.support_check = detect::UnsupportedReason;
-  for (const std::string& f : rule_files) rules::LoadRuleFile(f, vars, report);
+  rules::LoadRuleFiles(rule_files, vars, report);
   for (const base::Error& e : report.failures) fmt::print(stderr, "{}\n", e.ToString());
 
   rules::ThresholdConfig thresholds;
@@ -162,14 +214,62 @@ int Run(const Args& args) {
   }
   fmt::print(stderr, "{}\n", tally);
 
+  const double parse_s = SecondsSince(start);
+
   plan_options.thresholds = &thresholds;
+  std::optional<detect::DatabaseCache> cache;
+  if (!args.no_cache && !args.cache_dir.empty()) {
+    cache.emplace(
+        detect::CacheOptions{.dir = args.cache_dir, .max_bytes = args.cache_max_mb << 20});
+    plan_options.cache = &*cache;
+  }
+  StartupProgress progress(start, report.loaded());
+  plan_options.progress = [&](size_t done, size_t total) { progress.Databases(done, total); };
+  const Clock::time_point compile_start = Clock::now();
   auto plan = detect::DetectionPlan::Build(std::move(report.rules), classifications, plan_options);
+  progress.Finish();
   if (!plan) {
     PrintError(plan.error());
     return 1;
   }
+  const double compile_s = SecondsSince(compile_start);
   for (const base::Error& w : (*plan)->warnings())
     fmt::print(stderr, "warning: {}\n", w.ToString());
+  if (cache) {
+    cache->Trim();
+    for (const std::string& w : cache->warnings()) fmt::print(stderr, "warning: {}\n", w);
+  }
+  const detect::PlanBuildStats& built = (*plan)->build_stats();
+  options.startup = {
+      {"parse_s", parse_s},
+      {"compile_s", compile_s},
+      {"rules_s", built.rules_s},
+      {"databases_s", built.databases_s},
+      {"databases", double(built.databases)},
+      {"distinct_databases", double(built.distinct_databases)},
+      {"literals", double(built.literals)},
+      {"cache_hits", cache ? double(cache->hits()) : 0},
+      {"cache_misses", cache ? double(cache->misses()) : 0},
+      {"cache_rejected", cache ? double(cache->rejected()) : 0},
+      {"cache_stored", cache ? double(cache->stored()) : 0},
+      {"cache_evicted", cache ? double(cache->evicted()) : 0},
+      {"total_s", SecondsSince(start)},
+  };
+  if (args.verbose) {
+    fmt::print(stderr,
+               "start-up: {:.3f} s: rules parsed in {:.3f} s; plan compiled in {:.3f} s (rules "
+               "{:.3f} s, {} databases, {} distinct, {} literals, {:.3f} s)\n",
+               SecondsSince(start), parse_s, compile_s, built.rules_s, built.databases,
+               built.distinct_databases, built.literals, built.databases_s);
+    if (cache) {
+      fmt::print(stderr,
+                 "database cache {}: {} hits, {} misses, {} rejected, {} stored, {} evicted\n",
+                 cache->dir(), cache->hits(), cache->misses(), cache->rejected(), cache->stored(),
+                 cache->evicted());
+    } else {
+      fmt::print(stderr, "database cache: off\n");
+    }
+  }
   options.input = args.read_path;
   options.threads = args.threads;
   options.worker.inline_mode = args.simulate_ips;
@@ -224,6 +324,14 @@ int main(int argc, char** argv) {
                  "accepted for Suricata compatibility; vigil counts bad checksums and never "
                  "discards a packet for one")
       ->check(CLI::IsMember({"all", "none", "auto"}));
+  app.add_option("--cache-dir", args.cache_dir,
+                 "where compiled detection databases are kept between runs")
+      ->capture_default_str();
+  app.add_flag("--no-cache", args.no_cache, "compile every database; read and write no cache");
+  app.add_option("--cache-max-mb", args.cache_max_mb,
+                 "cache size; least recently used databases are evicted beyond it")
+      ->capture_default_str();
+  app.add_flag("-v,--verbose", args.verbose, "print the start-up phases");
   app.add_flag("--dump-rules", args.dump_rules,
                "print every loaded rule in canonical form, one per line, and exit");
   try {

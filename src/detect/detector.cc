@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <optional>
 #include <unordered_map>
 #include <utility>
 
+#include "base/parallel_for.h"
 #include "detect/content_match.h"
 #include "detect/option_program.h"
 #include "detect/support.h"
@@ -106,6 +108,15 @@ int64_t StreamOrigin(uint64_t stream_offset) {
 // (or is negated at the top), in which case grouping treats it as any.
 std::optional<std::vector<uint16_t>> EnumeratePorts(const rules::PortExpr& e) {
   if (e.IsAny() || e.negated) return std::nullopt;
+  if (e.flattened) {  // ParsePort's ranges: what the whole expression admits
+    std::vector<uint16_t> ports;
+    for (const auto& [lo, hi] : e.flat) {
+      if (ports.size() + (uint32_t(hi) - lo + 1) > kMaxGroupedPortSpan) return std::nullopt;
+      for (uint32_t p = lo; p <= hi; ++p) ports.push_back(uint16_t(p));
+    }
+    if (ports.empty()) return std::nullopt;
+    return ports;
+  }
   if (e.kind == rules::PortExpr::Kind::kRange) {
     if (uint32_t(e.hi) - e.lo + 1 > kMaxGroupedPortSpan) return std::nullopt;
     std::vector<uint16_t> ports;
@@ -131,7 +142,10 @@ std::optional<std::vector<uint16_t>> EnumeratePorts(const rules::PortExpr& e) {
 
 }  // namespace
 
-base::Status DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& address_indexed) {
+void DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& address_indexed,
+                               const std::vector<RulePorts>& rule_ports,
+                               const std::vector<uint32_t>& port_weight, uint64_t& merge_budget,
+                               DatabaseBatch& batch, std::vector<PendingSet>& pending) {
   Group& group = groups_[size_t(kind)];
   bool by_port = kind == GroupKind::kTcp || kind == GroupKind::kUdp;
   std::vector<uint32_t> any_rules;
@@ -151,9 +165,10 @@ base::Status DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& 
         if (v.empty() || v.back() != i) v.push_back(i);
       }
     };
-    std::optional<std::vector<uint16_t>> dst, src;
-    if (by_port) dst = EnumeratePorts(r.dst_port);
-    if (by_port && !dst) src = EnumeratePorts(r.src_port);
+    const std::optional<std::vector<uint16_t>>& dst =
+        by_port ? rule_ports[i].dst : std::optional<std::vector<uint16_t>>();
+    const std::optional<std::vector<uint16_t>>& src =
+        by_port && !dst ? rule_ports[i].src : std::optional<std::vector<uint16_t>>();
     if (!ChooseFastPattern(cr.contents)) {
       if (address_indexed[i]) continue;
       if (dst) {
@@ -178,13 +193,14 @@ base::Status DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& 
     }
   }
 
-  // One ScanSet per distinct rule list; destination sets carry the any-port rules too.
+  // One ScanSet per distinct rule list; its databases are compiled later, with every other set's.
   std::map<std::vector<uint32_t>, int32_t> set_of_rules;
-  auto set_for = [&](std::vector<uint32_t> rule_ids) -> base::Result<int32_t> {
+  auto set_for = [&](std::vector<uint32_t> rule_ids, bool has_any_port_rules) -> int32_t {
     auto [it, inserted] = set_of_rules.try_emplace(rule_ids, int32_t(group.sets.size()));
     if (!inserted) return it->second;
     ScanSet& set = group.sets.emplace_back();
     set.rule_count = rule_ids.size();
+    set.has_any_port_rules = has_any_port_rules;
     std::map<std::pair<std::string, bool>, uint32_t> literal_ids;
     std::vector<Literal> literals;
     for (uint32_t r : rule_ids) {
@@ -200,9 +216,8 @@ base::Status DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& 
       set.rules_of_pattern[lit->second].push_back(r);
       set.max_end[lit->second] = std::max(set.max_end[lit->second], MaxEndOf(rules_[r].rule, *fp));
     }
-    auto db = LiteralDatabase::Build(literals);
-    if (!db) return db.error();
-    set.fast_patterns = std::move(*db);
+    PendingSet& waiting = pending.emplace_back();
+    waiting = {kind, it->second, batch.Add(std::move(literals)), -1};
 
     // The literal filter: each rule's other positive payload literals.
     std::map<std::pair<std::string, bool>, uint32_t> filter_ids;
@@ -221,20 +236,47 @@ base::Status DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& 
       if (!needs.empty()) set.needs.emplace_back(r, std::move(needs));
     }
     if (!filter_literals.empty()) {
-      auto filter = LiteralDatabase::Build(filter_literals);
-      if (!filter) return filter.error();
-      set.literal_filter = std::move(*filter);
       set.literal_count = filter_literals.size();
+      waiting.literal_filter = batch.Add(std::move(filter_literals));
     }
     return it->second;
   };
 
-  if (!any_rules.empty()) {
-    auto s = set_for(any_rules);
-    if (!s) return s.error();
-    group.any_set = *s;
+  if (!any_rules.empty()) group.any_set = set_for(any_rules, true);
+  const uint64_t any_literals = any_rules.size();  // one fast pattern each
+  // The distinct rule lists of ports, destination and source. The lists of the ports that rules
+  // name most (the services traffic goes to: 80, 443, 53, ...) also carry the any-port rules, so
+  // that their packets need one scan, not two, for as long as the plan's merge budget lasts:
+  // each copy compiles the any-port rules' fast patterns again.
+  struct PortList {
+    std::vector<uint16_t> ports;
+    uint32_t weight = 0;  // the most rules naming one of its ports
+  };
+  std::array<std::map<std::vector<uint32_t>, PortList>, 2> lists;  // destination, source
+  std::vector<std::pair<const std::vector<uint32_t>*, PortList*>> by_weight;
+  for (int side = 0; side < 2; ++side) {
+    for (const auto& [port, ids] : side == 0 ? dst_rules : src_rules) {
+      PortList& l = lists[side][ids];
+      l.ports.push_back(port);
+      l.weight = std::max(l.weight, port_weight[port]);
+    }
+    for (auto& [ids, l] : lists[side]) by_weight.emplace_back(&ids, &l);
   }
-  group.plain_port = {.dst_set = group.any_set};
+  std::stable_sort(by_weight.begin(), by_weight.end(), [](const auto& a, const auto& b) {
+    return a.second->weight > b.second->weight;
+  });
+  std::unordered_map<const PortList*, int32_t> set_of_list;
+  for (const auto& [own, l] : by_weight) {
+    if (!any_rules.empty() && merge_budget >= any_literals) {
+      merge_budget -= any_literals;
+      std::vector<uint32_t> merged;
+      std::merge(own->begin(), own->end(), any_rules.begin(), any_rules.end(),
+                 std::back_inserter(merged));
+      set_of_list[l] = set_for(std::move(merged), true);
+    } else {
+      set_of_list[l] = set_for(*own, false);
+    }
+  }
   auto entry = [&](uint16_t port) -> Group::PortEntry& {
     if (group.ports.empty()) group.ports.assign(65536, group.plain_port);
     group.special_ports[port >> 6] |= uint64_t{1} << (port & 63);
@@ -252,25 +294,12 @@ base::Status DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& 
   };
   for (auto& [port, ids] : always_dst) entry(port).always_dst = list_for(ids);
   for (auto& [port, ids] : always_src) entry(port).always_src = list_for(ids);
-  for (auto& [port, ids] : dst_rules) {
-    std::vector<uint32_t> merged;
-    std::merge(ids.begin(), ids.end(), any_rules.begin(), any_rules.end(),
-               std::back_inserter(merged));
-    auto s = set_for(std::move(merged));
-    if (!s) return s.error();
-    entry(port).dst_set = *s;
+  for (const auto& [ids, l] : lists[0]) {
+    for (uint16_t port : l.ports) entry(port).dst_set = set_of_list[&l];
   }
-  for (auto& [port, ids] : src_rules) {
-    // Source-port sets carry the any-port rules too, so that a packet whose destination port has
-    // no set of its own (a reply to an ephemeral port) needs one scan, not two.
-    std::vector<uint32_t> merged;
-    std::merge(ids.begin(), ids.end(), any_rules.begin(), any_rules.end(),
-               std::back_inserter(merged));
-    auto s = set_for(std::move(merged));
-    if (!s) return s.error();
-    entry(port).src_set = *s;
+  for (const auto& [ids, l] : lists[1]) {
+    for (uint16_t port : l.ports) entry(port).src_set = set_of_list[&l];
   }
-  return {};
 }
 
 ActionClass ClassOf(rules::Action a) {
@@ -344,6 +373,7 @@ uint8_t GroupsOfIpProto(const rules::Rule& r) {
 base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
     std::vector<rules::Rule> rules, const rules::ClassificationTable& classifications,
     const PlanOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<DetectionPlan> plan(new DetectionPlan());
   plan->rank_ = {4, 4, 4, 4};
   plan->packet_alert_max_ = options.packet_alert_max;
@@ -360,9 +390,18 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
   // Rules that set flowbits come before rules that test them (as Suricata orders signatures), so
   // that a setter and a checker matching the same packet chain: flowbits commands run as soon as
   // their rule matches, and candidates are evaluated in plan order.
-  std::stable_sort(rules.begin(), rules.end(), [](const rules::Rule& a, const rules::Rule& b) {
-    return FlowbitsRank(a) < FlowbitsRank(b);
-  });
+  {
+    std::vector<rules::Rule> ordered;
+    ordered.reserve(rules.size());
+    std::vector<int> rank(rules.size());
+    for (size_t i = 0; i < rules.size(); ++i) rank[i] = FlowbitsRank(rules[i]);
+    for (int k = 0; k <= 2; ++k) {
+      for (size_t i = 0; i < rules.size(); ++i) {
+        if (rank[i] == k) ordered.push_back(std::move(rules[i]));
+      }
+    }
+    rules = std::move(ordered);
+  }
   std::vector<const rules::Rule*> in_order;
   for (const rules::Rule& r : rules) in_order.push_back(&r);
   auto registry = FlowbitRegistry::Build(in_order);
@@ -388,8 +427,10 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
     }
     if (cr.rule.priority) cr.priority = *cr.rule.priority;
   }
-  // Pointers into each rule are taken only once rules_ has stopped moving.
-  for (CompiledRule& cr : plan->rules_) {
+  // Pointers into each rule are taken only once rules_ has stopped moving. Each rule compiles on
+  // its own (pcre above all), on every core.
+  base::ParallelFor(plan->rules_.size(), options.compile_threads, [&](size_t i) {
+    CompiledRule& cr = plan->rules_[i];
     for (const rules::Option& o : cr.rule.options) {
       if (const auto* c = std::get_if<rules::ContentOption>(&o)) cr.contents.push_back(c);
       if (const auto* f = std::get_if<rules::FlowOption>(&o)) {
@@ -403,7 +444,7 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
     // Options compiled here, once, rather than on the first packet that reaches the rule.
     (void)CompileRule(cr);
     cr.needs_full_matcher = NeedsFullMatcher(cr);
-  }
+  });
   std::vector<const rules::Rule*> plan_rules;
   for (const CompiledRule& cr : plan->rules_) plan_rules.push_back(&cr.rule);
   auto filter = EventFilter::Build(plan_rules, options.thresholds, options.event_filter);
@@ -433,10 +474,50 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
     }
   }
 
-  for (size_t g = 0; g < size_t(GroupKind::kCount); ++g) {
-    if (auto st = plan->BuildGroup(GroupKind(g), address_indexed); !st) return st.error();
+  // How many rules name each port, as a destination or a source: the services traffic goes to.
+  std::vector<RulePorts> rule_ports(plan->rules_.size());
+  std::vector<uint32_t> port_weight(65536, 0);
+  for (size_t i = 0; i < plan->rules_.size(); ++i) {
+    const rules::Rule& r = plan->rules_[i].rule;
+    rule_ports[i] = {EnumeratePorts(r.dst_port), EnumeratePorts(r.src_port)};
+    for (const auto* ports : {&rule_ports[i].dst, &rule_ports[i].src}) {
+      if (!*ports) continue;
+      for (uint16_t p : **ports) ++port_weight[p];
+    }
   }
-  if (auto st = plan->BuildTransactionRules(); !st) return st.error();
+  // Every Vectorscan database of the plan, compiled together.
+  DatabaseBatch batch;
+  std::vector<PendingSet> pending;
+  uint64_t merge_budget = options.any_port_copy_budget;
+  for (size_t g = 0; g < size_t(GroupKind::kCount); ++g) {
+    plan->BuildGroup(GroupKind(g), address_indexed, rule_ports, port_weight, merge_budget, batch,
+                     pending);
+  }
+  std::vector<int64_t> tx_handles = plan->BuildTransactionRules(batch);
+  const auto databases_start = std::chrono::steady_clock::now();
+  plan->build_stats_.rules_s = std::chrono::duration<double>(databases_start - start).count();
+  if (auto st = batch.Compile({.cache = options.cache,
+                               .threads = options.compile_threads,
+                               .progress = options.progress});
+      !st) {
+    return st.error();
+  }
+  for (const PendingSet& w : pending) {
+    ScanSet& set = plan->groups_[size_t(w.kind)].sets[size_t(w.set)];
+    set.fast_patterns = batch.Get(w.fast_patterns);
+    if (w.literal_filter >= 0) set.literal_filter = batch.Get(uint32_t(w.literal_filter));
+  }
+  for (size_t i = 0; i < tx_handles.size(); ++i) {
+    if (tx_handles[i] < 0) continue;
+    plan->tx_stages_[i / app::kHttpBufferCount].by_buffer[i % app::kHttpBufferCount].fast_patterns =
+        batch.Get(uint32_t(tx_handles[i]));
+  }
+  PlanBuildStats& stats = plan->build_stats_;
+  stats.databases_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - databases_start).count();
+  stats.databases = batch.requested();
+  stats.distinct_databases = batch.distinct();
+  stats.literals = batch.literals();
   return std::unique_ptr<const DetectionPlan>(std::move(plan));
 }
 
@@ -560,16 +641,20 @@ void Detector::NewCandidates() {
 void Detector::ScanPorts(GroupKind kind, const DetectionPlan::Group& group, const packet::Packet& p,
                          const ScanInput& in) {
   if (in.len == 0) return;
-  int32_t dst_set = group.PortOf(p.dst_port).dst_set;
-  int32_t src_set = group.PortOf(p.src_port).src_set;
-  if (dst_set < 0 && src_set < 0) return;
+  const int32_t dst_set = group.PortOf(p.dst_port).dst_set;
+  const int32_t src_set = group.PortOf(p.src_port).src_set;
+  // The any-port rules, unless a port's set carries them.
+  int32_t any_set = group.any_set;
+  if ((dst_set >= 0 && group.sets[size_t(dst_set)].has_any_port_rules) ||
+      (src_set >= 0 && group.sets[size_t(src_set)].has_any_port_rules)) {
+    any_set = -1;
+  }
+  if (dst_set < 0 && src_set < 0 && any_set < 0) return;
   ++stats_.packets_scanned;
   fast_pattern_hit_ = false;
-  // A source-port set includes the any-port rules: when the destination port has no set of its
-  // own it stands for both.
-  if (src_set >= 0 && dst_set == group.any_set) dst_set = -1;
   if (dst_set >= 0) Scan(kind, group, dst_set, in);
   if (src_set >= 0) Scan(kind, group, src_set, in);
+  if (any_set >= 0) Scan(kind, group, any_set, in);
   stats_.packets_with_candidates += fast_pattern_hit_;
 }
 
@@ -743,7 +828,7 @@ Verdict Detector::Inspect(const packet::Packet& p, const FlowContext& flow,
 // ---------------------------------------------------------------------------------------------
 // HTTP transaction rules (app/http.h): built into tx_stages_, evaluated per transaction stage.
 
-base::Status DetectionPlan::BuildTransactionRules() {
+std::vector<int64_t> DetectionPlan::BuildTransactionRules(DatabaseBatch& batch) {
   // Per stage and buffer: literal -> id, and the literals.
   struct Pending {
     std::map<std::pair<std::string, bool>, uint32_t> ids;
@@ -785,15 +870,14 @@ base::Status DetectionPlan::BuildTransactionRules() {
     }
     set.rules_of_pattern[lit->second].push_back(i);
   }
+  std::vector<int64_t> handles(app::kHttpStageCount * app::kHttpBufferCount, -1);
   for (size_t st = 0; st < app::kHttpStageCount; ++st) {
     for (size_t b = 0; b < app::kHttpBufferCount; ++b) {
       if (pending[st][b].literals.empty()) continue;
-      auto db = LiteralDatabase::Build(pending[st][b].literals);
-      if (!db) return db.error();
-      tx_stages_[st].by_buffer[b].fast_patterns = std::move(*db);
+      handles[st * app::kHttpBufferCount + b] = batch.Add(std::move(pending[st][b].literals));
     }
   }
-  return {};
+  return handles;
 }
 
 void Detector::InspectTransactions(const packet::Packet& p, const FlowContext& flow) {

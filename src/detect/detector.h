@@ -20,12 +20,19 @@
 //   std::vector<Alert> alerts;
 //   detector.Inspect(packet, alerts);
 //
-// Cost per packet: one Vectorscan scan of the payload (none for an empty payload), plus a full
-// evaluation of each candidate.
+// Cost per packet: one to three Vectorscan scans of the payload (none for an empty payload; see
+// Group), plus a full evaluation of each candidate.
+//
+// Build cost: DetectionPlan::Build compiles its rules and its Vectorscan databases on every core
+// (PlanOptions::compile_threads), equal databases once, each through the on-disk DatabaseCache
+// when one is given: snort3-community compiles 15K literals into 323 databases (about a second on
+// 2 cores) and loads them from the cache in 0.03 s.
 #pragma once
 
 #include <array>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -102,6 +109,27 @@ struct PlanOptions {
   // ones in the order the matches take effect; the rest are discarded (their actions still
   // apply) and counted in DetectStats::alerts_discarded. 0 = no alert is reported.
   uint32_t packet_alert_max = 15;
+
+  // Vectorscan databases: compiled on `compile_threads` threads (0: one per core), through
+  // `cache` when given; `progress` is called as each distinct database is ready.
+  DatabaseCache* cache = nullptr;
+  unsigned compile_threads = 0;
+  std::function<void(size_t done, size_t total)> progress;
+  // How many any-port rules may be copied into port sets, over the whole plan (see Group). A
+  // copy saves the packets of those ports a second scan and costs the compile time of the
+  // any-port rules' fast patterns again: snort3-community has 464 TCP any-port rules and 183
+  // distinct TCP port lists, and copying them into all (what Snort 2 does without
+  // split-any-any) took 6 s of its cold start on 2 cores instead of 0.5 s.
+  uint64_t any_port_copy_budget = 8192;
+};
+
+// What DetectionPlan::Build did, for the start-up report.
+struct PlanBuildStats {
+  double rules_s = 0;      // rule compilation: option programs, pcre, flowbits, thresholds
+  double databases_s = 0;  // Vectorscan databases, compiled or loaded from the cache
+  size_t databases = 0;    // databases the plan uses
+  size_t distinct_databases = 0;
+  uint64_t literals = 0;  // literals in the distinct databases
 };
 
 class DetectionPlan {
@@ -115,6 +143,7 @@ class DetectionPlan {
   // What Build skipped or could not apply, each naming the rule or threshold entry: a threshold
   // entry for an unknown sid, a rule whose flowbits could not be compiled, ...
   [[nodiscard]] const std::vector<base::Error>& warnings() const { return warnings_; }
+  [[nodiscard]] const PlanBuildStats& build_stats() const { return build_stats_; }
 
   // The thresholds of every rule with no counters yet; each Detector takes its own copy.
   [[nodiscard]] const EventFilter& event_filter() const { return *event_filter_; }
@@ -134,7 +163,7 @@ class DetectionPlan {
   // offsets would put it), so a candidate with a literal absent from the payload is dropped
   // before the full matcher.
   struct ScanSet {
-    std::unique_ptr<LiteralDatabase> fast_patterns;
+    std::shared_ptr<const LiteralDatabase> fast_patterns;
     std::vector<std::vector<uint32_t>> rules_of_pattern;  // literal id -> rule indexes
     // Literal id -> the furthest position of the payload (of the packet, or of the stream) at
     // which the literal can end and still let one of its rules match: offset + depth of a fast
@@ -144,7 +173,8 @@ class DetectionPlan {
     static constexpr int64_t kUnbounded = INT64_MAX;
     uint32_t max_literal_len = 0;  // the longest fast pattern
     size_t rule_count = 0;
-    std::unique_ptr<LiteralDatabase> literal_filter;  // null when no rule needs one
+    bool has_any_port_rules = false;  // the group's any-port rules are in this set too
+    std::shared_ptr<const LiteralDatabase> literal_filter;  // null when no rule needs one
     size_t literal_count = 0;
     // Rule index -> the literal_filter ids it needs (sorted by rule; rules needing none absent).
     std::vector<std::pair<uint32_t, std::vector<uint32_t>>> needs;
@@ -152,10 +182,14 @@ class DetectionPlan {
   };
   // The rules of one transport class, split by port (tcp and udp only) as Snort's port groups
   // are: a rule naming destination ports sits in the set of each of those ports, a rule naming
-  // only source ports in the source-port sets, and a rule with any ports in `any_set` and also in
-  // every port set, destination and source (so a packet needs one scan, two only when both of its
-  // ports have sets). Ports with equal rule sets share one ScanSet. Port lists too wide to
-  // enumerate (negations, ranges over kMaxGroupedPortSpan ports) count as any.
+  // only source ports in the source-port sets, and a rule with any ports in `any_set`. A packet
+  // is scanned with its destination port's set, its source port's, and `any_set` — unless one of
+  // the port sets carries the any-port rules too (ScanSet::has_any_port_rules), as the sets of the
+  // ports most rules name do while PlanOptions::any_port_copy_budget lasts: one scan instead of
+  // two for the traffic of those services, for a longer compile. (Snort 3 keeps any-port rules
+  // apart, split_any_any; Snort 2 copies them into every group.) Ports with equal rule sets share
+  // one ScanSet. Port lists too wide to enumerate (negations, ranges over kMaxGroupedPortSpan
+  // ports) count as any.
   struct Group {
     std::vector<ScanSet> sets;
     int32_t any_set = -1;  // -1 when no such rule
@@ -171,8 +205,8 @@ class DetectionPlan {
     std::vector<std::vector<KeyedRule>> always_lists;
     // What a port adds to the any-port rules (indexes into `sets` and `always_lists`, -1: none).
     struct PortEntry {
-      int32_t dst_set = -1;     // for packets to the port: its set (any_set when it has none)
-      int32_t src_set = -1;     // for packets from the port (these sets hold any-port rules too)
+      int32_t dst_set = -1;     // for packets to the port: its set
+      int32_t src_set = -1;     // for packets from the port
       int32_t always_dst = -1;  // always-evaluated rules for packets to the port
       int32_t always_src = -1;  // ... and from it
     };
@@ -181,7 +215,7 @@ class DetectionPlan {
     [[nodiscard]] const PortEntry& PortOf(uint16_t port) const {
       return (special_ports[port >> 6] >> (port & 63)) & 1 ? ports[port] : plain_port;
     }
-    PortEntry plain_port;                        // {any_set, -1, -1, -1}
+    PortEntry plain_port;                        // {-1, -1, -1, -1}
     std::array<uint64_t, 1024> special_ports{};  // bit p: ports[p] differs from plain_port
     std::vector<PortEntry> ports;                // 65,536 entries when a port has an entry
   };
@@ -198,8 +232,8 @@ class DetectionPlan {
   // scanned over the transaction's buffer; rules with no such content are candidates on every
   // transaction of their stage.
   struct TxScanSet {
-    std::unique_ptr<LiteralDatabase> fast_patterns;       // null when no rule's pattern lies here
-    std::vector<std::vector<uint32_t>> rules_of_pattern;  // literal id -> rule indexes
+    std::shared_ptr<const LiteralDatabase> fast_patterns;  // null when no rule's pattern lies here
+    std::vector<std::vector<uint32_t>> rules_of_pattern;   // literal id -> rule indexes
   };
   struct TxStagePlan {
     std::array<TxScanSet, app::kHttpBufferCount> by_buffer;
@@ -212,19 +246,37 @@ class DetectionPlan {
 
  private:
   DetectionPlan() = default;
-  // Builds groups_[kind] from the rules already in rules_.
-  base::Status BuildGroup(GroupKind kind, const std::vector<bool>& address_indexed);
+  // The databases a set waits for while the DatabaseBatch compiles.
+  struct PendingSet {
+    GroupKind kind;
+    int32_t set;
+    uint32_t fast_patterns;
+    int64_t literal_filter;  // -1: none
+  };
+  // Builds groups_[kind] from the rules already in rules_, queueing its databases in `batch`.
+  // `port_weight`: how many rules name each port; `merge_budget`: any-port rules that may still
+  // be copied into port sets.
+  // The ports a rule's destination and source lists admit (nullopt: treated as any).
+  struct RulePorts {
+    std::optional<std::vector<uint16_t>> dst, src;
+  };
+  void BuildGroup(GroupKind kind, const std::vector<bool>& address_indexed,
+                  const std::vector<RulePorts>& rule_ports,
+                  const std::vector<uint32_t>& port_weight, uint64_t& merge_budget,
+                  DatabaseBatch& batch, std::vector<PendingSet>& pending);
   std::vector<CompiledRule> rules_;
   std::array<Group, size_t(GroupKind::kCount)> groups_;
   AddressIndex by_src_;
   AddressIndex by_dst_;
-  // Builds tx_stages_ from the rules with a tx_stage.
-  base::Status BuildTransactionRules();
+  // Builds tx_stages_ from the rules with a tx_stage; returns, per stage and buffer, the handle of
+  // its database in `batch` (-1: none).
+  std::vector<int64_t> BuildTransactionRules(DatabaseBatch& batch);
   std::array<TxStagePlan, app::kHttpStageCount> tx_stages_;
   std::array<uint8_t, 4> rank_ = {0, 1, 2, 3};
   uint32_t packet_alert_max_ = 15;
   std::unique_ptr<EventFilter> event_filter_;
   std::vector<base::Error> warnings_;
+  PlanBuildStats build_stats_;
 };
 
 struct DetectStats {

@@ -2,12 +2,27 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 namespace vigil::detect {
 
+std::string LiteralDatabase::Material(const std::vector<Literal>& literals) {
+  std::string m;
+  for (const Literal& lit : literals) {
+    m += fmt::format("{} {} {}:", lit.id, int(lit.nocase), lit.bytes.size());
+    m += lit.bytes;
+    m += '\n';
+  }
+  return m;
+}
+
 base::Result<std::unique_ptr<LiteralDatabase>> LiteralDatabase::Build(
-    const std::vector<Literal>& literals) {
+    const std::vector<Literal>& literals, DatabaseCache* cache) {
   if (literals.empty()) return base::MakeError("no literals to compile");
   std::vector<std::string> expressions;
   std::vector<const char*> expr_ptrs;
@@ -37,6 +52,13 @@ base::Result<std::unique_ptr<LiteralDatabase>> LiteralDatabase::Build(
   if (expressions.empty()) {
     return std::unique_ptr<LiteralDatabase>(new LiteralDatabase(nullptr, std::move(single)));
   }
+  std::string material;
+  if (cache != nullptr) {
+    material = Material(literals);
+    if (hs_database_t* cached = cache->Load(material)) {
+      return std::unique_ptr<LiteralDatabase>(new LiteralDatabase(cached, std::move(single)));
+    }
+  }
   hs_compile_error_t* err = nullptr;
   if (hs_compile_multi(expr_ptrs.data(), flags.data(), ids.data(), unsigned(expr_ptrs.size()),
                        HS_MODE_BLOCK, nullptr, &db, &err) != HS_SUCCESS) {
@@ -45,7 +67,64 @@ base::Result<std::unique_ptr<LiteralDatabase>> LiteralDatabase::Build(
     hs_free_compile_error(err);
     return base::MakeError(msg);
   }
+  if (cache != nullptr) cache->Store(material, db);
   return std::unique_ptr<LiteralDatabase>(new LiteralDatabase(db, std::move(single)));
+}
+
+uint32_t DatabaseBatch::Add(std::vector<Literal> literals) {
+  std::string material = LiteralDatabase::Material(literals);
+  auto [it, fresh] = set_of_material_.try_emplace(material, uint32_t(sets_.size()));
+  if (fresh) sets_.push_back({std::move(material), std::move(literals), nullptr});
+  handle_to_set_.push_back(it->second);
+  return uint32_t(handle_to_set_.size() - 1);
+}
+
+uint64_t DatabaseBatch::literals() const {
+  uint64_t n = 0;
+  for (const Set& s : sets_) n += s.literals.size();
+  return n;
+}
+
+base::Status DatabaseBatch::Compile(const Options& options) {
+  // Largest first, so that no thread is left with a big set at the end.
+  std::vector<uint32_t> order;
+  for (uint32_t i = 0; i < sets_.size(); ++i) {
+    if (!sets_[i].db) order.push_back(i);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return sets_[a].material.size() > sets_[b].material.size();
+  });
+  unsigned threads = options.threads ? options.threads : std::thread::hardware_concurrency();
+  threads = std::max(1u, std::min<unsigned>(threads, unsigned(order.size())));
+  std::atomic<size_t> next{0};
+  std::mutex mu;  // guards first_error, done and the progress callback
+  std::optional<base::Error> first_error;
+  size_t done = 0;
+  auto work = [&] {
+    for (size_t k; (k = next.fetch_add(1)) < order.size();) {
+      Set& set = sets_[order[k]];
+      auto db = LiteralDatabase::Build(set.literals, options.cache);
+      std::lock_guard lock(mu);
+      if (!db) {
+        if (!first_error) first_error = db.error();
+        next = order.size();
+        return;
+      }
+      set.db = std::move(*db);
+      ++done;
+      if (options.progress) options.progress(done, order.size());
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& t : pool) t.join();
+  if (first_error) return *first_error;
+  return {};
+}
+
+std::shared_ptr<const LiteralDatabase> DatabaseBatch::Get(uint32_t handle) const {
+  return sets_[handle_to_set_[handle]].db;
 }
 
 LiteralDatabase::~LiteralDatabase() { hs_free_database(db_); }

@@ -161,6 +161,7 @@ base::Result<RunOutcome> RunOffline(const detect::DetectionPlan& plan, const Run
   }
   for (const auto& [name, v] : counters.counters()) s.Add(name, v);
   s.Add("engine.threads", pool ? pool->size() : 1);
+  s.startup = options.startup;
 
   if (fast) {
     if (auto st = fast->Flush(); !st) return st.error();

@@ -11,6 +11,8 @@
 
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "base/result.h"
 #include "detect/detector.h"
@@ -32,6 +34,8 @@ struct RunOptions {
   // Packet threads: 1 runs everything on the calling thread; more run a WorkerPool (parallel.h)
   // fed by the calling thread, which reads and decodes.
   uint32_t threads = 1;
+  // Start-up figures to write in stats.json ("parse_s", ...: RunSummary::startup).
+  std::vector<std::pair<std::string, double>> startup;
 };
 
 struct RunOutcome {

@@ -284,6 +284,7 @@ void Worker::ForEachStat(const std::function<void(std::string_view, uint64_t)>& 
   f("detect.rules", plan_.rule_count());
   f("detect.packets", d.packets);
   f("detect.packets_scanned", d.packets_scanned);
+  f("detect.scans", d.scans);
   f("detect.packets_with_candidates", d.packets_with_candidates);
   f("detect.fast_pattern_out_of_reach", d.fast_pattern_out_of_reach);
   f("detect.history_scans_skipped", d.history_scans_skipped);

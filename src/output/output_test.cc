@@ -242,10 +242,13 @@ TEST_F(OutputTest, SummaryTextAndJson) {
   std::string text = s.ToText();
   EXPECT_NE(text.find("decode.ipv4.bad_checksum"), std::string::npos);
   EXPECT_EQ(text.find("bad_data_offset"), std::string::npos);  // zero counters are not shown
+  s.startup = {{"parse_s", 0.25}, {"cache_hits", 12}};
   EXPECT_EQ(s.ToJson(),
             R"({"packets":10,"bytes":1000000,"alerts":2,"seconds":0.500000,"mbit_per_s":16.000,)"
-            R"("counters":{"decode.ipv4.bad_checksum":3,"decode.tcp.bad_data_offset":0}})"
+            R"("counters":{"decode.ipv4.bad_checksum":3,"decode.tcp.bad_data_offset":0},)"
+            R"("startup":{"parse_s":0.25,"cache_hits":12}})"
             "\n");
+  EXPECT_EQ(s.ToText().find("parse_s"), std::string::npos);  // start-up figures: with -v only
 }
 
 }  // namespace

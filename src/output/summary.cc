@@ -35,6 +35,15 @@ std::string RunSummary::ToJson() const {
     AppendJsonEscaped(s, name);
     fmt::format_to(out, R"(":{})", value);
   }
+  s += "},\"startup\":{";
+  first = true;
+  for (const auto& [name, value] : startup) {
+    if (!first) s += ',';
+    first = false;
+    s += '"';
+    AppendJsonEscaped(s, name);
+    fmt::format_to(out, R"(":{})", value);
+  }
   s += "}}\n";
   return s;
 }

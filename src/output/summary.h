@@ -21,12 +21,16 @@ struct RunSummary {
   uint64_t alerts = 0;
   double seconds = 0;
 
+  // Start-up figures ("parse_s", "cache_hits", ...), written to stats.json as "startup".
+  std::vector<std::pair<std::string, double>> startup;
+
   void Add(std::string name, uint64_t value) { counters.emplace_back(std::move(name), value); }
   [[nodiscard]] double Mbps() const { return seconds > 0 ? bytes * 8 / seconds / 1e6 : 0; }
 
   // Headline figures, then every non-zero counter, one per line.
   [[nodiscard]] std::string ToText() const;
-  // {"packets":…,"bytes":…,"alerts":…,"seconds":…,"mbit_per_s":…,"counters":{name: value, …}}
+  // {"packets":…,"bytes":…,"alerts":…,"seconds":…,"mbit_per_s":…,"counters":{name: value, …},
+  //  "startup":{name: value, …}}
   [[nodiscard]] std::string ToJson() const;
 };
 

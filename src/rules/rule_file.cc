@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <utility>
 
+#include "base/parallel_for.h"
 #include "rules/lexer.h"
 #include "rules/parser.h"
 
@@ -197,6 +198,10 @@ void LoadReport::Add(Rule rule) {
       rule.disabled_reason = std::move(*reason);
     }
   }
+  AddChecked(std::move(rule));
+}
+
+void LoadReport::AddChecked(Rule rule) {
   uint64_t key = uint64_t(rule.gid) << 32 | rule.sid;
   auto [it, inserted] = index_.emplace(key, rules.size());
   if (inserted) {
@@ -216,8 +221,24 @@ void LoadReport::Add(Rule rule) {
   if (replace) kept = std::move(rule);
 }
 
+void LoadReport::Merge(LoadReport&& other) {
+  for (base::Error& e : other.failures) failures.push_back(std::move(e));
+  for (base::Error& e : other.duplicates) duplicates.push_back(std::move(e));
+  rules.reserve(rules.size() + other.rules.size());
+  for (Rule& r : other.rules) AddChecked(std::move(r));
+}
+
 void LoadRuleFile(const std::string& path, const Variables& vars, LoadReport& report) {
   Loader(vars, report).LoadFile(path, "", 0);
+}
+
+void LoadRuleFiles(const std::vector<std::string>& paths, const Variables& vars, LoadReport& report,
+                   unsigned threads) {
+  std::vector<LoadReport> parts(paths.size());
+  for (LoadReport& part : parts) part.support_check = report.support_check;
+  base::ParallelFor(
+      paths.size(), threads, [&](size_t i) { LoadRuleFile(paths[i], vars, parts[i]); }, 1);
+  for (LoadReport& part : parts) report.Merge(std::move(part));
 }
 
 void LoadRuleText(std::string_view text, const Variables& vars, const std::string& name,

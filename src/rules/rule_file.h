@@ -67,14 +67,23 @@ struct LoadReport {
   // Adds a parsed rule, applying support_check and resolving a duplicate gid:sid (see the file
   // comment).
   void Add(Rule rule);
+  // Appends what `other` loaded after what this report holds, as if its files had been loaded
+  // here next: its rules (already checked) with duplicates resolved, its failures, duplicates.
+  void Merge(LoadReport&& other);
 
  private:
+  void AddChecked(Rule rule);
   std::unordered_map<uint64_t, size_t> index_;  // gid << 32 | sid -> position in `rules`
 };
 
 // Loads `path` (and what it includes) into `report`. Never fails as a whole: a missing file is
 // one failure entry.
 void LoadRuleFile(const std::string& path, const Variables& vars, LoadReport& report);
+
+// Loads every file of `paths` into `report` as LoadRuleFile one after the other would, the files
+// parsed on up to `threads` threads (0: one per core) and merged in order.
+void LoadRuleFiles(const std::vector<std::string>& paths, const Variables& vars, LoadReport& report,
+                   unsigned threads = 0);
 
 // The same for rule text held in memory; `name` stands for the file name in messages, and
 // includes are relative to its directory.

@@ -2,9 +2,11 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -142,6 +144,95 @@ TEST(CliTest, MissingCaptureNamesTheFile) {
       Vigil("-r /nonexistent/x.pcap -l " + (fs::temp_directory_path() / "vigil_cli_out").string());
   EXPECT_EQ(o.exit_code, 1) << o.out;
   EXPECT_NE(o.out.find("/nonexistent/x.pcap"), std::string::npos) << o.out;
+}
+
+std::string ReadAll(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// One run over the bundled sample; returns its alert_fast.txt and leaves stats.json in `out`.
+std::string SampleAlerts(const std::string& cache_args, const fs::path& out, Output* o) {
+  fs::remove_all(out);
+  fs::create_directories(out);
+  const fs::path src(VIGIL_SOURCE_DIR);
+  *o = Vigil("-v -A both -r '" + (src / "tests/sample/sample.pcap").string() + "' -R '" +
+             (src / "tests/sample/sample.rules").string() + "' -l '" + out.string() + "' " +
+             cache_args);
+  EXPECT_EQ(o->exit_code, 0) << o->out;
+  return ReadAll(out / "alert_fast.txt");
+}
+
+// The "startup" figure `name` of stats.json in `out`.
+double Startup(const fs::path& out, const std::string& name) {
+  const std::string stats = ReadAll(out / "stats.json");
+  const size_t at = stats.find("\"" + name + "\":", stats.find("\"startup\""));
+  EXPECT_NE(at, std::string::npos) << stats;
+  return at == std::string::npos ? -1 : std::stod(stats.substr(at + name.size() + 3));
+}
+
+// The database cache as a user meets it: the second run loads every database, and a cache
+// damaged in any way (truncated, bytes flipped, files swapped, garbage) is reported, rebuilt
+// and gives the same alerts as a run without one.
+TEST(CliTest, DatabaseCacheIsUsedAndSurvivesCorruption) {
+  const fs::path base = fs::temp_directory_path() / "vigil_cli_cache";
+  const fs::path cache = base / "cache", out = base / "out";
+  fs::remove_all(base);
+  Output o;
+  const std::string want = SampleAlerts("--no-cache", out, &o);
+  ASSERT_FALSE(want.empty()) << "the sample raises alerts";
+  EXPECT_NE(o.out.find("database cache: off"), std::string::npos) << o.out;
+  EXPECT_EQ(Startup(out, "cache_hits"), 0);
+
+  const std::string with_cache = "--cache-dir '" + cache.string() + "'";
+  EXPECT_EQ(SampleAlerts(with_cache, out, &o), want);
+  const double stored = Startup(out, "cache_stored");
+  EXPECT_GT(stored, 0);
+  EXPECT_EQ(Startup(out, "cache_hits"), 0);
+  EXPECT_EQ(SampleAlerts(with_cache, out, &o), want);
+  EXPECT_EQ(Startup(out, "cache_hits"), stored);
+  EXPECT_EQ(Startup(out, "cache_misses"), 0);
+  EXPECT_NE(o.out.find("start-up:"), std::string::npos) << o.out;
+
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(cache)) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  ASSERT_GE(files.size(), 2u);
+  std::vector<std::string> good;
+  for (const fs::path& f : files) good.push_back(ReadAll(f));
+  auto restore = [&] {
+    for (size_t i = 0; i < files.size(); ++i) std::ofstream(files[i], std::ios::binary) << good[i];
+  };
+  const std::vector<std::pair<std::string, std::function<void()>>> damage = {
+      {"truncated", [&] { fs::resize_file(files[0], good[0].size() / 2); }},
+      {"bytes flipped",
+       [&] {
+         for (size_t i = 0; i < files.size(); ++i) {
+           std::string b = good[i];
+           b[b.size() / 2] = char(b[b.size() / 2] ^ 0xff);
+           std::ofstream(files[i], std::ios::binary) << b;
+         }
+       }},
+      {"files swapped",
+       [&] {
+         std::ofstream(files[0], std::ios::binary) << good[1];
+         std::ofstream(files[1], std::ios::binary) << good[0];
+       }},
+      {"garbage", [&] { std::ofstream(files[0], std::ios::binary) << "garbage"; }},
+      {"empty", [&] { std::ofstream(files[1], std::ios::binary | std::ios::trunc); }},
+  };
+  for (const auto& [what, damage_it] : damage) {
+    SCOPED_TRACE(what);
+    restore();
+    damage_it();
+    EXPECT_EQ(SampleAlerts(with_cache, out, &o), want);
+    EXPECT_GT(Startup(out, "cache_rejected"), 0);
+    EXPECT_NE(o.out.find("warning: database cache: "), std::string::npos) << o.out;
+    // Rebuilt: the next run finds every database.
+    EXPECT_EQ(SampleAlerts(with_cache, out, &o), want);
+    EXPECT_EQ(Startup(out, "cache_hits"), stored);
+  }
+  fs::remove_all(base);
 }
 
 TEST(CliTest, VersionAndHelpExitZero) {
