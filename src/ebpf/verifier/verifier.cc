@@ -1,5 +1,7 @@
 #include "ebpf/verifier/verifier.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <deque>
@@ -34,7 +36,8 @@ enum class Arg : uint8_t {
   kCtx,         // the context, unmodified
 };
 
-enum class Ret : uint8_t { kScalar, kAction, kMapValueOrNull, kVoid };
+// kCpu: a processor number, below Options::num_cpus (the kernel's do_refine_retval_range).
+enum class Ret : uint8_t { kScalar, kAction, kCpu, kMapValueOrNull, kVoid };
 
 struct Signature {
   int32_t id;
@@ -64,7 +67,7 @@ const Signature kSignatures[] = {
     {kHelperKtimeGetNs, "bpf_ktime_get_ns", {N, N, N, N, N}, Ret::kScalar},
     {kHelperTracePrintk, "bpf_trace_printk", {Arg::kMem, Arg::kSize, N, N, N}, Ret::kScalar, true},
     {kHelperGetPrandomU32, "bpf_get_prandom_u32", {N, N, N, N, N}, Ret::kScalar},
-    {kHelperGetSmpProcessorId, "bpf_get_smp_processor_id", {N, N, N, N, N}, Ret::kScalar},
+    {kHelperGetSmpProcessorId, "bpf_get_smp_processor_id", {N, N, N, N, N}, Ret::kCpu},
     {kHelperTailCall, "bpf_tail_call", {Arg::kCtx, Arg::kMapPtr, A, N, N}, Ret::kVoid},
     {kHelperRedirect, "bpf_redirect", {A, A, N, N, N}, Ret::kAction},
     {kHelperCsumDiff,
@@ -553,7 +556,9 @@ bool Verifier::Alu(State& s, uint32_t pc, const Insn& i) {
     default:
       return Fail(pc, fmt::format("unsupported operation {:#04x}", i.opcode));
   }
-  if (!is64) a.Truncate(4);
+  // The kernel leaves the result of a division or remainder unknown in all 64 bits, 32-bit ones
+  // included; so must we, to reach its verdicts.
+  if (!is64 && op != kAluDiv && op != kAluMod) a.Truncate(4);
   if (a.Empty()) a = Scalar::Unknown();
   // A difference of two packet addresses is a length; any other mix keeps the address.
   const bool address =
@@ -610,6 +615,9 @@ bool Verifier::PointerAlu(State& s, uint32_t pc, const Insn& i, const Reg& dst_i
     default:
       break;
   }
+  if (op == kAluSub && ptr.type == Type::kStack)  // as the kernel: JITs may not handle it
+    return Fail(pc, fmt::format("subtraction from a stack pointer ({}): add a negative number",
+                                RegState(ptr_reg, ptr)));
   if (num.address)
     return Fail(pc, fmt::format("{} {} a number made from an address", RegState(ptr_reg, ptr),
                                 op == kAluAdd ? "+" : "-"));
@@ -1039,6 +1047,12 @@ bool Verifier::CallHelper(State& s, uint32_t pc, const Insn& i) {
   Frame& f = s.top();
   int map = -1;
   std::optional<uint64_t> const_key;
+  // Helpers read packet memory only where the kernel's proto says pkt_access; of vigil's, all
+  // but bpf_trace_printk.
+  if (sig->id == kHelperTracePrintk &&
+      (f.regs[1].type == Type::kPacket || f.regs[1].type == Type::kPacketMeta))
+    return Fail(pc, fmt::format("{}: cannot read its format from the packet ({})", sig->name,
+                                RegState(1, f.regs[1])));
   for (int a = 0; a < 5; ++a) {
     const Arg kind = sig->args[a];
     if (kind == Arg::kNone) break;
@@ -1127,6 +1141,9 @@ bool Verifier::CallHelper(State& s, uint32_t pc, const Insn& i) {
       break;
     case Ret::kAction:
       ret = Reg::Number(Scalar::Range(0, kXdpRedirect));
+      break;
+    case Ret::kCpu:
+      ret = Reg::Number(Scalar::Range(0, std::max<uint32_t>(o_.num_cpus, 1) - 1));
       break;
     case Ret::kMapValueOrNull: {
       // An array lookup with a key known to be in range cannot miss (the kernel, since 6.14).
@@ -1889,6 +1906,11 @@ base::Result<Stats> Verifier::Run() {
 }
 
 }  // namespace
+
+uint32_t DefaultNumCpus() {
+  const long n = sysconf(_SC_NPROCESSORS_CONF);
+  return n > 0 ? uint32_t(n) : 1;
+}
 
 std::string SourceLocation(const std::vector<SourceLine>* lines, size_t pc) {
   if (lines == nullptr || lines->empty()) return "";

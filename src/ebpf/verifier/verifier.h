@@ -48,6 +48,9 @@ struct SourceLine {
   std::string text;  // the line of C, trimmed
 };
 
+// The host's configured processor count (sysconf(_SC_NPROCESSORS_CONF)), at least 1.
+[[nodiscard]] uint32_t DefaultNumCpus();
+
 struct Options {
   const HelperTable* helpers = nullptr;  // null: HelperTable::Kernel()
   std::vector<MapSpec> maps;             // what lddw src=1/2 imm N names
@@ -59,6 +62,10 @@ struct Options {
   // Whether the program's license is GPL-compatible (helpers such as bpf_trace_printk need it).
   bool gpl = true;
   uint64_t complexity_limit = 1'000'000;  // instructions explored over all paths
+  // bpf_get_smp_processor_id returns less than this (the kernel's nr_cpu_ids), and programs may
+  // rely on it: whoever runs verified programs must keep ScratchConfig::cpu below it. The
+  // default is the host's configured processor count.
+  uint32_t num_cpus = DefaultNumCpus();
   const std::vector<SourceLine>* lines = nullptr;
 };
 
