@@ -18,14 +18,29 @@
 // pruning); loops are unrolled until that happens, so a loop that always terminates is accepted
 // while its unrolling stays within the complexity budget (1,000,000 instructions, as the kernel's).
 //
-//   verifier::Options options{.maps = specs, .lines = &object.source->lines};
+//   verifier::Options options = object.VerifierOptions(*object.FindProgram("xdp"));
 //   auto stats = verifier::Verify(insns, options);
 //   if (!stats) fmt::print("{}\n", stats.error().message);
-//   // "instruction 23 (parse.c:42: `proto = ip->protocol;`): r3 = packet + 23 reads 1 byte, but
-//   //  only 14 bytes are proven before data_end"
+//   // "instruction 6 (parse.c:13: `return ip->protocol == IPPROTO_TCP ? ...`): r1 = packet reads
+//   //  1 byte at offset 23, but only 14 bytes are proven before data_end (compare data + 24 with
+//   //  data_end first)"
 //
-// The structural check (check.h) runs first. The verifier reads the instructions as clang emits
-// them, before Program::Load rewrites context loads.
+// The structural check (check.h) runs first, and instructions no path reaches are refused. The
+// verifier reads the instructions as clang emits them (either instruction set: clang's default
+// and -mcpu=v3), before Program::Load rewrites context loads; Program::Load verifies every XDP
+// program and turns code behind branches whose outcome is known (dead code) into no-ops.
+//
+// Verdicts follow the kernel's as root loads a program (tests: VerifierCorpus.*, which compare
+// with the running kernel), where the kernel proves less than it could — it explores both
+// branches of a packet pointer compared with 0, tracks no division — so does this verifier, or
+// it would accept programs whose error lies on a path the kernel explores. Tenants are not
+// trusted, so with Options::untrusted (the default) it also refuses what root's kernel allows:
+// pointers stored into maps, the packet or the trace, passed to helpers as numbers, returned, or
+// turned into numbers (numbers made from packet addresses may only be subtracted from each other,
+// which gives a length); stack bytes read before they are written; a return value that is not an
+// XDP action. Not done: the kernel's precision tracking, so a program
+// whose paths differ only in numbers that never reach memory accesses is pruned less, and may
+// exhaust the budget where the kernel would not.
 #pragma once
 
 #include <cstdint>
