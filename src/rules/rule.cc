@@ -166,6 +166,11 @@ void PortExpr::Flatten() {
         PortRanges positive, excluded;
         bool has_positive = false;
         for (const PortExpr& m : e.members) {
+          if (m.kind == Kind::kRange && !m.negated) {  // most members: no recursion
+            has_positive = true;
+            if (m.lo <= m.hi) positive.emplace_back(m.lo, m.hi);
+            continue;
+          }
           PortRanges r = self(m, self);
           if (m.negated) {
             // A negated member admits r; the list keeps only what every negated member admits.

@@ -1,9 +1,12 @@
 #include "rules/variables.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 
 #include "rules/lexer.h"
@@ -428,6 +431,7 @@ base::Status Variables::Rebuild(AddressMap& addresses, PortMap& ports) {
   }
   addresses_ = std::move(resolved_addresses);
   ports_ = std::move(resolved_ports);
+  stamp_ = NewStamp();
   return {};
 }
 
@@ -498,16 +502,72 @@ std::vector<std::string> Variables::PortNames() const {
   return names;
 }
 
+uint64_t Variables::NewStamp() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+Variables::Variables(Variables&& other) noexcept
+    : addresses_(std::move(other.addresses_)),
+      ports_(std::move(other.ports_)),
+      stamp_(std::exchange(other.stamp_, NewStamp())) {}
+
+Variables& Variables::operator=(Variables&& other) noexcept {
+  addresses_ = std::move(other.addresses_);
+  ports_ = std::move(other.ports_);
+  stamp_ = std::exchange(other.stamp_, NewStamp());
+  return *this;
+}
+
+namespace {
+
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+// What ParseAddress / ParsePort last returned on this thread, by text, for the variables of one
+// stamp: a ruleset names the same few lists ($HOME_NET, $HTTP_PORTS, any) in thousands of rules,
+// and ET Open's port-grouped lists run to hundreds of members. Cleared when the stamp changes or
+// it holds kMaxEntries texts.
+template <class Expr>
+class ParseMemo {
+ public:
+  static constexpr size_t kMaxEntries = 4096;
+  template <class F>
+  base::Result<Expr> Get(std::string_view text, const Variables& vars, F&& parse) {
+    if (vars.stamp() != stamp_ || entries_.size() >= kMaxEntries) {
+      entries_.clear();
+      stamp_ = vars.stamp();
+    }
+    auto it = entries_.find(text);
+    if (it == entries_.end()) it = entries_.emplace(std::string(text), parse()).first;
+    return it->second;
+  }
+
+ private:
+  uint64_t stamp_ = 0;
+  std::unordered_map<std::string, base::Result<Expr>, StringHash, std::equal_to<>> entries_;
+};
+
+}  // namespace
+
 base::Result<AddressExpr> ParseAddress(std::string_view text, const Variables& vars) {
-  FinalLookup lookup{vars};
-  return ExprParser<AddressExpr, FinalLookup>(text, lookup).ParseAll();
+  thread_local ParseMemo<AddressExpr> memo;
+  return memo.Get(text, vars, [&] {
+    FinalLookup lookup{vars};
+    return ExprParser<AddressExpr, FinalLookup>(text, lookup).ParseAll();
+  });
 }
 
 base::Result<PortExpr> ParsePort(std::string_view text, const Variables& vars) {
-  FinalLookup lookup{vars};
-  auto e = ExprParser<PortExpr, FinalLookup>(text, lookup).ParseAll();
-  if (e) e->Flatten();
-  return e;
+  thread_local ParseMemo<PortExpr> memo;
+  return memo.Get(text, vars, [&] {
+    FinalLookup lookup{vars};
+    auto e = ExprParser<PortExpr, FinalLookup>(text, lookup).ParseAll();
+    if (e) e->Flatten();
+    return e;
+  });
 }
 
 }  // namespace vigil::rules

@@ -25,6 +25,7 @@
 // Snort and Suricata. Network addresses are stored with their host bits cleared.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <string_view>
@@ -41,6 +42,11 @@ class Variables {
   // HOME_NET and EXTERNAL_NET `any`, the *_SERVERS groups `$HOME_NET`, HTTP_PORTS Snort's long
   // list, SHELLCODE_PORTS !80, ORACLE_PORTS 1024:, and the rest (see variables.cc).
   Variables();
+  Variables(const Variables&) = default;
+  Variables& operator=(const Variables&) = default;
+  // A moved-from Variables takes a new stamp(): it no longer holds what it held.
+  Variables(Variables&& other) noexcept;
+  Variables& operator=(Variables&& other) noexcept;
 
   // No variables at all.
   [[nodiscard]] static Variables Empty();
@@ -61,6 +67,10 @@ class Variables {
   [[nodiscard]] std::vector<std::string> AddressNames() const;
   [[nodiscard]] std::vector<std::string> PortNames() const;
 
+  // Equal for two Variables only when they hold the same definitions (a copy, or the same object
+  // unchanged since): ParseAddress and ParsePort remember their results under it.
+  [[nodiscard]] uint64_t stamp() const { return stamp_; }
+
  private:
   struct Tag {};
   explicit Variables(Tag) {}
@@ -78,6 +88,8 @@ class Variables {
 
   AddressMap addresses_;
   PortMap ports_;
+  uint64_t stamp_ = NewStamp();
+  static uint64_t NewStamp();
 
   friend class VariableResolver;
 };
