@@ -224,7 +224,6 @@ void LoadReport::AddChecked(Rule rule) {
 void LoadReport::Merge(LoadReport&& other) {
   for (base::Error& e : other.failures) failures.push_back(std::move(e));
   for (base::Error& e : other.duplicates) duplicates.push_back(std::move(e));
-  rules.reserve(rules.size() + other.rules.size());
   for (Rule& r : other.rules) AddChecked(std::move(r));
 }
 
@@ -238,6 +237,9 @@ void LoadRuleFiles(const std::vector<std::string>& paths, const Variables& vars,
   for (LoadReport& part : parts) part.support_check = report.support_check;
   base::ParallelFor(
       paths.size(), threads, [&](size_t i) { LoadRuleFile(paths[i], vars, parts[i]); }, 1);
+  size_t total = report.rules.size();
+  for (const LoadReport& part : parts) total += part.rules.size();
+  report.rules.reserve(total);  // one move of each rule, not one per file merged
   for (LoadReport& part : parts) report.Merge(std::move(part));
 }
 

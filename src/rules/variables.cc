@@ -534,8 +534,12 @@ template <class Expr>
 class ParseMemo {
  public:
   static constexpr size_t kMaxEntries = 4096;
+  // Long texts are lists written out in one rule (ET Open's port-grouped rules), seldom repeated:
+  // parsed directly, they are not copied into the memo and out again.
+  static constexpr size_t kMaxTextLen = 256;
   template <class F>
   base::Result<Expr> Get(std::string_view text, const Variables& vars, F&& parse) {
+    if (text.size() > kMaxTextLen) return parse();
     if (vars.stamp() != stamp_ || entries_.size() >= kMaxEntries) {
       entries_.clear();
       stamp_ = vars.stamp();
