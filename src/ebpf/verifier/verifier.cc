@@ -643,6 +643,12 @@ bool Verifier::PointerAlu(State& s, uint32_t pc, const Insn& i, const Reg& dst_i
     else
       r.value.Sub(v);
     if (r.value.Empty()) r.value = Scalar::Unknown();
+    // The result is held to the same rule as the operand (the kernel checks both).
+    if (r.value.smin() == kSmin || r.value.smin() <= -kMaxVarOff || r.value.smin() >= kMaxVarOff)
+      return Fail(pc, fmt::format("{} {} r{} = {} gives a pointer whose offset is not bounded "
+                                  "below",
+                                  RegState(ptr_reg, ptr), op == kAluAdd ? "+" : "-",
+                                  dst_is_ptr ? int(i.src) : int(i.dst), v.ToString()));
     if (r.type == Type::kPacket || r.type == Type::kPacketMeta) {
       r.id = NewId();
       r.range = 0;
