@@ -1930,8 +1930,21 @@ std::string SourceLocation(const std::vector<SourceLine>* lines, size_t pc) {
 }
 
 base::Result<Stats> Verify(std::span<const Insn> insns, const Options& options) {
-  Verifier v(insns, options);
-  return v.Run();
+  auto st = Verifier(insns, options).Run();
+  if (st || !options.untrusted) return st;
+  // Say so when only vigil's own rules refuse the program: its author has likely loaded it into
+  // a kernel as root, which accepted it. (Not for the complexity budget: those rules do not
+  // change the number of paths.)
+  if (st.error().message.find("too complex to verify") != std::string::npos) return st;
+  Options root = options;
+  root.untrusted = false;
+  if (Verifier(insns, root).Run()) {
+    base::Error e = st.error();
+    e.message +=
+        " (root's kernel would load this program; vigil does not, as tenants are not trusted)";
+    return e;
+  }
+  return st;
 }
 
 }  // namespace vigil::ebpf::verifier

@@ -115,6 +115,10 @@ TEST(VerifierCorpus, CorpusVerdicts) {
       EXPECT_NE(v.message.find(c.expect), std::string::npos)
           << "refusal: " << v.message << "\nexpected to contain: " << c.expect;
     }
+    // The refusal says when root's kernel would have taken the program, and only then.
+    const bool says_strict =
+        v.message.find("root's kernel would load this program") != std::string::npos;
+    EXPECT_EQ(says_strict, !c.strict.empty()) << v.message;
     if (!c.strict.empty()) {
       const VigilVerdict root = VerifyCase(c, /*untrusted=*/false);
       EXPECT_TRUE(root.accepted) << "marked strict (root's kernel accepts), but the kernel rules "

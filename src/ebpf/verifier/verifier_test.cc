@@ -242,7 +242,8 @@ TEST(Verifier, StackReadsNeedWritesAndSpillsKeepTypes) {
   ASSERT_FALSE(st);
   EXPECT_EQ(st.error().message,
             "instruction 1: r10 = fp reads 8 bytes at fp-8, but fp-4 was never written on this "
-            "path (uninitialized stack)");
+            "path (uninitialized stack) (root's kernel would load this program; vigil does not, "
+            "as tenants are not trusted)");
   EXPECT_TRUE(VerifyAsm("stw [%r10-8], 1\nldxdw %r0, [%r10-8]\nmov %r0, 2\nexit\n", {},
                         /*untrusted=*/false));  // root's kernel allows it
   // A spilled context pointer comes back as the context.
