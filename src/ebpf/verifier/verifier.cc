@@ -18,6 +18,9 @@ constexpr int64_t kMaxVarOff = 1 << 29;     // the kernel's BPF_MAX_VAR_OFF
 constexpr uint64_t kMaxPacketOff = 0xffff;  // the kernel's MAX_PACKET_OFF
 constexpr uint32_t kRdonlyProg = 1u << 7;   // BPF_F_RDONLY_PROG: .rodata as libbpf creates it
 constexpr size_t kMaxStatesPerInsn = 64;    // pruning states kept per instruction
+// States kept in all: about 1 KB each, so a hostile program costs at most ~60 MB to verify.
+// Beyond it paths are still explored, only no longer pruned against new states.
+constexpr size_t kMaxStates = 50'000;
 constexpr int64_t kSmin = std::numeric_limits<int64_t>::min();
 
 // --- Helper signatures: the kernel's bpf_func_proto for each helper vigil provides. ---
@@ -1761,7 +1764,8 @@ Verifier::Visit Verifier::VisitState(Path& p) {
   // Inside a loop, keep a state only every so often, as the kernel does, to bound memory.
   if (looping && p.jumps - p.jumps_at_checkpoint < 20 && explored_ - p.insns_at_checkpoint < 100)
     return Visit::kContinue;
-  if (at_[pc].size() >= kMaxStatesPerInsn) return Visit::kContinue;
+  if (at_[pc].size() >= kMaxStatesPerInsn || checkpoints_.size() >= kMaxStates)
+    return Visit::kContinue;
   checkpoints_.push_back(Checkpoint{p.state, p.parent, pc});
   branches_.push_back(1);
   p.parent = int32_t(checkpoints_.size() - 1);
