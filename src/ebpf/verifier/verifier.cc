@@ -1498,9 +1498,11 @@ bool Verifier::Cond(Path& p, const Insn& i) {
     }
   } else if ((dst.type == Type::kMapValueOrNull || src.type == Type::kMapValueOrNull) &&
              (op == kJmpJeq || op == kJmpJne) && !is32) {
+    // The NULL check the kernel recognizes: `if rX == 0` / `if rX != 0` with the immediate 0. A
+    // comparison with a register that holds 0 proves the same, but the kernel does not take it,
+    // and neither do we, or we would accept programs it refuses.
     const Reg& ptr = dst.type == Type::kMapValueOrNull ? dst : src;
-    const Reg& other = dst.type == Type::kMapValueOrNull ? src : dst;
-    if (other.type == Type::kScalar && other.value.IsConst() && other.value.ConstValue() == 0) {
+    if (!reg && dst.type == Type::kMapValueOrNull && i.imm == 0) {
       both();
       MarkNull(*taken_state, ptr.id, op == kJmpJeq);
       MarkNull(s, ptr.id, op != kJmpJeq);
