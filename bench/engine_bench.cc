@@ -94,6 +94,8 @@ int Main(int argc, char** argv) {
   app.add_option("--any-port-copy-budget", plan_options.any_port_copy_budget,
                  "any-port rules that may be copied into port sets (fewer scans, longer compile)")
       ->capture_default_str();
+  app.add_option("--hot-ports", plan_options.hot_ports,
+                 "ports whose sets carry the any-port rules whatever the budget");
   CLI11_PARSE(app, argc, argv);
   if (thread_counts.empty()) thread_counts.push_back(1);
   for (uint32_t& t : thread_counts) {

@@ -144,7 +144,8 @@ std::optional<std::vector<uint16_t>> EnumeratePorts(const rules::PortExpr& e) {
 
 void DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& address_indexed,
                                const std::vector<RulePorts>& rule_ports,
-                               const std::vector<uint32_t>& port_weight, uint64_t& merge_budget,
+                               const std::vector<uint32_t>& port_weight,
+                               const std::vector<uint16_t>& hot_ports, uint64_t& merge_budget,
                                DatabaseBatch& batch, std::vector<PendingSet>& pending) {
   Group& group = groups_[size_t(kind)];
   bool by_port = kind == GroupKind::kTcp || kind == GroupKind::kUdp;
@@ -246,11 +247,13 @@ void DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& address_
   const uint64_t any_literals = any_rules.size();  // one fast pattern each
   // The distinct rule lists of ports, destination and source. The lists of the ports that rules
   // name most (the services traffic goes to: 80, 443, 53, ...) also carry the any-port rules, so
-  // that their packets need one scan, not two, for as long as the plan's merge budget lasts:
-  // each copy compiles the any-port rules' fast patterns again.
+  // that their packets need one scan, not two: those of the hot ports first, whatever the cost,
+  // then the others by weight for as long as the plan's merge budget lasts. Each copy compiles
+  // the any-port rules' fast patterns again.
   struct PortList {
     std::vector<uint16_t> ports;
-    uint32_t weight = 0;  // the most rules naming one of its ports
+    uint32_t weight = 0;  // the largest port_weight of its ports
+    bool hot = false;     // holds one of PlanOptions::hot_ports
   };
   std::array<std::map<std::vector<uint32_t>, PortList>, 2> lists;  // destination, source
   std::vector<std::pair<const std::vector<uint32_t>*, PortList*>> by_weight;
@@ -259,16 +262,22 @@ void DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& address_
       PortList& l = lists[side][ids];
       l.ports.push_back(port);
       l.weight = std::max(l.weight, port_weight[port]);
+      l.hot |= std::find(hot_ports.begin(), hot_ports.end(), port) != hot_ports.end();
     }
     for (auto& [ids, l] : lists[side]) by_weight.emplace_back(&ids, &l);
   }
+  // Ties (the ports of one long list, $HTTP_PORTS) go to the list with more rules of its own:
+  // port 80 before 36.
   std::stable_sort(by_weight.begin(), by_weight.end(), [](const auto& a, const auto& b) {
-    return a.second->weight > b.second->weight;
+    if (a.second->hot != b.second->hot) return a.second->hot;
+    if (a.second->weight != b.second->weight) return a.second->weight > b.second->weight;
+    return a.first->size() > b.first->size();
   });
   std::unordered_map<const PortList*, int32_t> set_of_list;
-  for (const auto& [own, l] : by_weight) {
-    if (!any_rules.empty() && merge_budget >= any_literals) {
-      merge_budget -= any_literals;
+  for (size_t rank = 0; rank < by_weight.size(); ++rank) {
+    const auto& [own, l] = by_weight[rank];
+    if (!any_rules.empty() && (l->hot || merge_budget >= any_literals)) {
+      merge_budget -= std::min(merge_budget, any_literals);
       std::vector<uint32_t> merged;
       std::merge(own->begin(), own->end(), any_rules.begin(), any_rules.end(),
                  std::back_inserter(merged));
@@ -475,6 +484,8 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
   }
 
   // How many rules name each port, as a destination or a source: the services traffic goes to.
+  // (Counting a rule as 1/N for each of its N ports ranks obscure ports that single rules name
+  // first: snort3-community's trafgen traffic then needed 1.07 scans a packet instead of 0.67.)
   std::vector<RulePorts> rule_ports(plan->rules_.size());
   std::vector<uint32_t> port_weight(65536, 0);
   for (size_t i = 0; i < plan->rules_.size(); ++i) {
@@ -490,8 +501,8 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
   std::vector<PendingSet> pending;
   uint64_t merge_budget = options.any_port_copy_budget;
   for (size_t g = 0; g < size_t(GroupKind::kCount); ++g) {
-    plan->BuildGroup(GroupKind(g), address_indexed, rule_ports, port_weight, merge_budget, batch,
-                     pending);
+    plan->BuildGroup(GroupKind(g), address_indexed, rule_ports, port_weight, options.hot_ports,
+                     merge_budget, batch, pending);
   }
   std::vector<int64_t> tx_handles = plan->BuildTransactionRules(batch);
   const auto databases_start = std::chrono::steady_clock::now();
