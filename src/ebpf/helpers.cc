@@ -165,6 +165,11 @@ uint64_t TailCall(Scratch& s, uint64_t ctx, uint64_t map, uint64_t index, uint64
   if (m->type() != kMapProgArray) return uint64_t(-kEINVAL);
   const Program* target = static_cast<const ProgramArray*>(m)->Get(uint32_t(index));
   if (target == nullptr || index > UINT32_MAX) return uint64_t(-kENOENT);
+  // As the kernel ties a program array to one program type: a verified program's tail call
+  // reaches only programs of its type that were verified too, never code nobody checked.
+  if (s.program != nullptr && s.program->verified() &&
+      (target->type() != s.program->type() || !target->verified()))
+    return uint64_t(-kEINVAL);
   if (s.tail_calls >= kMaxTailCalls) return uint64_t(-kENOENT);
   ++s.tail_calls;
   s.tail_target = target;

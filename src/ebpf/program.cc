@@ -236,6 +236,7 @@ base::Result<std::shared_ptr<const Program>> Program::Load(std::span<const Insn>
         e.message = "refused by the verifier: " + e.message;
         return e;
       }
+      p->verified_ = true;
       // Dead code (behind branches whose outcome the verifier knows) was never checked: it
       // becomes no-ops, as the kernel's sanitize_dead_code does, so that nothing unchecked is
       // left for the context rewrite or the interpreter to meet.

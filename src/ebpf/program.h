@@ -74,6 +74,9 @@ class Program {
   [[nodiscard]] const std::vector<std::shared_ptr<Map>>& maps() const { return maps_; }
   [[nodiscard]] const HelperTable& helpers() const { return *helpers_; }
   [[nodiscard]] ProgramType type() const { return type_; }
+  // Whether the verifier proved this program safe when it was loaded (XDP programs loaded with
+  // LoadOptions::verify). A verified program tail-calls only verified programs (helpers.cc).
+  [[nodiscard]] bool verified() const { return verified_; }
   [[nodiscard]] const std::string& name() const { return name_; }
   // Whether `p` is one of this program's maps (checked mode validates helper arguments).
   [[nodiscard]] bool HasMap(const void* p) const;
@@ -86,6 +89,7 @@ class Program {
   const HelperTable* helpers_ = nullptr;
   ProgramType type_ = ProgramType::kRaw;
   std::string name_;
+  bool verified_ = false;
 };
 
 }  // namespace vigil::ebpf

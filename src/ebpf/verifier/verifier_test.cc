@@ -279,6 +279,35 @@ TEST(Verifier, MessagesNameTheSourceLine) {
 
 // --- Soundness: what is accepted runs without a fault. ---
 
+// A verified program's tail call must not reach code the verifier never saw: an XDP program
+// loaded without verification, or a program of another type, in its program array.
+TEST(VerifierSoundness, TailCallsReachOnlyVerifiedPrograms) {
+  auto progs =
+      Map::Create({.type = kMapProgArray, .key_size = 4, .value_size = 4, .max_entries = 2});
+  ASSERT_TRUE(progs);
+  auto* array = static_cast<ProgramArray*>(progs->get());
+  auto caller = Assemble(
+      "mov %r6, %r1\nlddw %r2, map:0\nmov %r3, 0\ncall 12\nmov %r1, %r6\nmov %r3, 1\n"
+      "lddw %r2, map:0\ncall 12\nmov %r0, 1\nexit\n");
+  auto target = Assemble("mov %r0, 3\nexit\n");
+  ASSERT_TRUE(caller && target);
+  auto prog = Program::Load(*caller, {.type = ProgramType::kXdp, .maps = {*progs}});
+  ASSERT_TRUE(prog) << prog.error().message;
+  ASSERT_TRUE((*prog)->verified());
+  auto unchecked = Program::Load(*target, {.type = ProgramType::kXdp, .verify = false});
+  auto raw = Program::Load(*target, {});
+  auto checked = Program::Load(*target, {.type = ProgramType::kXdp});
+  ASSERT_TRUE(unchecked && raw && checked);
+  XdpBuffer buf;
+  buf.Assign(std::vector<uint8_t>(64, 0));
+  Scratch fast;
+  ASSERT_TRUE(array->SetProgram(0, *unchecked));
+  ASSERT_TRUE(array->SetProgram(1, *raw));
+  EXPECT_EQ(RunXdp(**prog, fast, buf)->raw, 1u);  // both tail calls refused: falls through
+  ASSERT_TRUE(array->SetProgram(1, *checked));
+  EXPECT_EQ(RunXdp(**prog, fast, buf)->raw, 3u);  // the verified target runs
+}
+
 // bpf_trace_printk("%s", number): the verifier cannot know the format, so the helper itself must
 // not read through a number, in fast mode too.
 TEST(VerifierSoundness, PrintkStringOfANumberReadsNothing) {
