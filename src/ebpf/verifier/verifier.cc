@@ -799,6 +799,16 @@ bool Verifier::Access(State& s, uint32_t pc, int regno, const Reg& base, int32_t
     }
     case Type::kMapValue: {
       const MapSpec& spec = o_.maps[base.map];
+      // Atomic operations need natural alignment (the kernel's strict check for them); values
+      // start 8-byte aligned, so the offset decides.
+      if (atomic) {
+        const uint64_t low = size - 1;
+        const Tnum& t = base.value.bits();
+        if (((uint64_t(int64_t(base.off) + insn_off) + t.value) & low) != 0 || (t.mask & low) != 0)
+          return Fail(pc, fmt::format("misaligned atomic operation: {} + {} is not a multiple of "
+                                      "{}",
+                                      RegState(regno, base), insn_off, size));
+      }
       if (write && (spec.flags & kRdonlyProg))
         return Fail(pc, fmt::format("{} writes to map {}, which is read-only for programs",
                                     RegState(regno, base), MapName(base.map)));
@@ -839,6 +849,9 @@ bool Verifier::StackAccess(State& s, uint32_t pc, int regno, const Reg& base, in
     return Fail(pc, fmt::format("{} {} {} byte{} at offset {}, outside the 512-byte stack",
                                 RegState(regno, base), verb, size, size == 1 ? "" : "s", insn_off));
   const bool fixed = base.value.IsConst();
+  if (atomic && !fixed)
+    return Fail(
+        pc, fmt::format("atomic operation at a variable stack offset ({})", RegState(regno, base)));
   if (fixed && (lo % int64_t(size)) != 0)
     return Fail(pc, fmt::format("misaligned stack access: {} {} bytes at fp{}",
                                 RegState(regno, base), size, lo));
