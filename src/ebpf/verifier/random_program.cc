@@ -138,10 +138,18 @@ std::vector<Insn> RandomXdpProgram(std::mt19937_64& rng, size_t max_blocks) {
         const uint8_t size = kSizes[b.R(4)];
         const int16_t off =
             int16_t(b.R((map == 0 ? 64 : 16) - SizeBytes(size) + (b.Chance(10) ? 8 : 1)));
-        if (b.Chance(50))
+        if (b.Chance(20)) {  // an atomic update, 4 or 8 bytes, sometimes misaligned
+          static constexpr int32_t kOps[] = {kAluAdd, kAluOr, kAluAdd | kAtomicFetch, kAtomicXchg,
+                                             kAtomicCmpxchg};
+          const bool dw = b.Chance(50);
+          const int16_t aoff =
+              int16_t((dw ? 8 : 4) * b.R(map == 0 ? 8 : 2) + (b.Chance(15) ? 2 : 0));
+          b.Emit(kClsStx | kModeAtomic | (dw ? kSizeDw : kSizeW), 0, 8, aoff, kOps[b.R(5)]);
+        } else if (b.Chance(50)) {
           b.Emit(kClsLdx | kModeMem | size, 8, 0, off, 0);
-        else
+        } else {
           b.Emit(kClsSt | kModeMem | size, 0, 0, off, 1);
+        }
         // Data and data_end are gone with r2/r3 (clobbered by the call): reload them.
         b.Emit(kClsLdx | kModeMem | kSizeW, 2, 6, 0, 0);
         b.Emit(kClsLdx | kModeMem | kSizeW, 3, 6, 4, 0);

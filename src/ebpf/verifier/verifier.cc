@@ -694,6 +694,17 @@ bool Verifier::Atomic(State& s, uint32_t pc, const Insn& i) {
   const Reg base = Get(s, i.dst);
   const Reg value = Get(s, i.src);
   if (i.imm == kAtomicCmpxchg && !ReadReg(s, pc, 0)) return false;
+  // The register that receives the old value may not be the address: the kernel refuses it
+  // (its check of the write sees the address already replaced by the loaded number).
+  const int loads_into = i.imm == kAtomicCmpxchg ? 0 : (i.imm & kAtomicFetch) ? int(i.src) : -1;
+  if (loads_into == int(i.dst))
+    return Fail(
+        pc, fmt::format("atomic operation loads the old value into r{}, its own address", i.dst));
+  if (i.imm == kAtomicCmpxchg) {
+    const Reg& r0 = s.top().regs[0];
+    if ((r0.type != Type::kScalar || r0.address) && o_.untrusted)
+      return Fail(pc, fmt::format("cmpxchg compares memory with a pointer ({})", RegState(0, r0)));
+  }
   if ((value.type != Type::kScalar || value.address) && o_.untrusted)
     return Fail(pc, fmt::format("atomic operation stores a pointer ({})", RegState(i.src, value)));
   const uint32_t size = SizeBytes(i.opcode);
