@@ -12,6 +12,8 @@
 #include <fstream>
 #include <thread>
 
+#include "base/hash.h"
+
 namespace vigil::detect {
 namespace {
 
@@ -21,28 +23,19 @@ constexpr std::string_view kSuffix = ".hsdb";
 // A cache file larger than this is not read (no database of a real ruleset comes near it).
 constexpr uint64_t kMaxFileBytes = uint64_t{1} << 30;
 
-uint64_t Mix(uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdull;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ull;
-  x ^= x >> 33;
-  return x;
-}
-
 // A 64-bit hash of `data` (not cryptographic: the file keeps the material it stands for, and a
 // load compares it in full). Eight bytes a step, the tail padded with its length.
 uint64_t Hash64(std::string_view data, uint64_t seed) {
-  uint64_t h = Mix(seed ^ data.size());
+  uint64_t h = base::Mix64(seed ^ data.size());
   size_t i = 0;
   for (; i + 8 <= data.size(); i += 8) {
     uint64_t w;
     std::memcpy(&w, data.data() + i, 8);
-    h = Mix(h ^ w) + 0x9E3779B97F4A7C15ull;
+    h = base::Mix64(h ^ w) + 0x9E3779B97F4A7C15ull;
   }
   uint64_t tail = 0;
   std::memcpy(&tail, data.data() + i, data.size() - i);
-  return Mix(h ^ tail ^ (uint64_t(data.size() - i) << 56));
+  return base::Mix64(h ^ tail ^ (uint64_t(data.size() - i) << 56));
 }
 
 uint64_t Checksum(std::string_view material, std::string_view db) {

@@ -7,6 +7,8 @@
 #include <utility>
 #include <variant>
 
+#include "base/hash.h"
+
 namespace vigil::detect {
 
 namespace {
@@ -97,21 +99,12 @@ std::string GidSid(uint32_t gid, uint32_t sid) {
   return "gen_id " + std::to_string(gid) + ", sig_id " + std::to_string(sid);
 }
 
-uint64_t Mix(uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ULL;
-  x ^= x >> 33;
-  return x;
-}
-
 uint64_t HashAddress(uint64_t h, const base::IpAddress& a) {
   uint64_t lo, hi;
   std::memcpy(&lo, a.bytes.data(), 8);
   std::memcpy(&hi, a.bytes.data() + 8, 8);
-  h = Mix(h ^ lo);
-  return Mix(h ^ hi ^ (uint64_t(a.family) << 56));
+  h = base::Mix64(h ^ lo);
+  return base::Mix64(h ^ hi ^ (uint64_t(a.family) << 56));
 }
 
 // now - since, saturated: capture times may jump anywhere.
@@ -464,10 +457,10 @@ FilterVerdict EventFilter::OnMatch(uint32_t rule_index, const packet::Packet& p,
 
 EventFilter::Entry& EventFilter::Lookup(const Key& key, int64_t now_ns, bool& fresh) {
   if (buckets_.empty()) Rehash(64);
-  uint64_t h = Mix(uint64_t(key.counter) * 0x9E3779B97F4A7C15ULL);
+  uint64_t h = base::Mix64(uint64_t(key.counter) * 0x9E3779B97F4A7C15ULL);
   h = HashAddress(h, key.a);
   h = HashAddress(h, key.b);
-  if (key.flow != 0) h = Mix(h ^ key.flow);
+  if (key.flow != 0) h = base::Mix64(h ^ key.flow);
   size_t mask = buckets_.size() - 1;
   for (size_t i = h & mask;; i = (i + 1) & mask) {
     uint32_t idx = buckets_[i];
