@@ -254,6 +254,7 @@ void DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& address_
     std::vector<uint16_t> ports;
     uint32_t weight = 0;  // the largest port_weight of its ports
     bool hot = false;     // holds one of PlanOptions::hot_ports
+    int32_t set = -1;     // its ScanSet
   };
   std::array<std::map<std::vector<uint32_t>, PortList>, 2> lists;  // destination, source
   std::vector<std::pair<const std::vector<uint32_t>*, PortList*>> by_weight;
@@ -273,17 +274,15 @@ void DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& address_
     if (a.second->weight != b.second->weight) return a.second->weight > b.second->weight;
     return a.first->size() > b.first->size();
   });
-  std::unordered_map<const PortList*, int32_t> set_of_list;
-  for (size_t rank = 0; rank < by_weight.size(); ++rank) {
-    const auto& [own, l] = by_weight[rank];
+  for (const auto& [own, l] : by_weight) {
     if (!any_rules.empty() && (l->hot || merge_budget >= any_literals)) {
       merge_budget -= std::min(merge_budget, any_literals);
       std::vector<uint32_t> merged;
       std::merge(own->begin(), own->end(), any_rules.begin(), any_rules.end(),
                  std::back_inserter(merged));
-      set_of_list[l] = set_for(std::move(merged), true);
+      l->set = set_for(std::move(merged), true);
     } else {
-      set_of_list[l] = set_for(*own, false);
+      l->set = set_for(*own, false);
     }
   }
   auto entry = [&](uint16_t port) -> Group::PortEntry& {
@@ -304,10 +303,10 @@ void DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& address_
   for (auto& [port, ids] : always_dst) entry(port).always_dst = list_for(ids);
   for (auto& [port, ids] : always_src) entry(port).always_src = list_for(ids);
   for (const auto& [ids, l] : lists[0]) {
-    for (uint16_t port : l.ports) entry(port).dst_set = set_of_list[&l];
+    for (uint16_t port : l.ports) entry(port).dst_set = l.set;
   }
   for (const auto& [ids, l] : lists[1]) {
-    for (uint16_t port : l.ports) entry(port).src_set = set_of_list[&l];
+    for (uint16_t port : l.ports) entry(port).src_set = l.set;
   }
 }
 
