@@ -1,0 +1,208 @@
+#include "net/af_packet.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "craft/frame.h"
+#include "net/netns_test_util.h"
+#include "net/port.h"
+
+namespace vigil::net {
+namespace {
+
+using craft::Bytes;
+
+// A veth pair "va" <-> "vb" in a namespace of its own, entered by the test's thread; frames are
+// injected on "va" with a plain packet socket and vigil's ports read them on "vb".
+class AfPacketTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (auto why = test::NetnsUnavailable()) GTEST_SKIP() << *why;
+    ns_ = std::make_unique<test::Netns>("afpacket");
+    ASSERT_TRUE(ns_->ok());
+    ASSERT_EQ(ns_->Run("ip link add va type veth peer name vb && ip link set va up && "
+                       "ip link set vb up && sysctl -qw net.ipv6.conf.va.disable_ipv6=1 && "
+                       "sysctl -qw net.ipv6.conf.vb.disable_ipv6=1"),
+              0);
+    inside_ = std::make_unique<test::EnterNetns>(*ns_);
+    ASSERT_TRUE(inside_->ok());
+    inject_ = socket(AF_PACKET, SOCK_RAW, 0);
+    ASSERT_GE(inject_, 0);
+    sockaddr_ll addr{};
+    addr.sll_family = AF_PACKET;
+    addr.sll_ifindex = int(if_nametoindex("va"));
+    ASSERT_EQ(bind(inject_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  }
+  void TearDown() override {
+    if (inject_ >= 0) close(inject_);
+    inside_.reset();
+    ns_.reset();
+  }
+
+  void Inject(const Bytes& frame) {
+    ASSERT_EQ(send(inject_, frame.data(), frame.size(), 0), ssize_t(frame.size()));
+  }
+
+  // Receives until `want` frames arrived on `port` or a second passed.
+  static std::vector<Bytes> ReceiveAll(Port& port, size_t want) {
+    std::vector<Bytes> got;
+    std::array<Frame, 32> frames;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (got.size() < want && std::chrono::steady_clock::now() < deadline) {
+      if (!port.Wait(20)) continue;
+      size_t n = port.Receive(frames);
+      for (size_t i = 0; i < n; ++i)
+        got.emplace_back(frames[i].data, frames[i].data + frames[i].caplen);
+      port.Release();
+    }
+    return got;
+  }
+
+  std::unique_ptr<test::Netns> ns_;
+  std::unique_ptr<test::EnterNetns> inside_;
+  int inject_ = -1;
+};
+
+Bytes Udp(const char* src, const char* dst, uint16_t sport, std::string_view text,
+          std::vector<craft::VlanTag> vlans = {}) {
+  craft::EthernetHeader eth;
+  eth.vlans = std::move(vlans);
+  return craft::UdpFrame({craft::Addr(src), sport}, {craft::Addr(dst), 53}, craft::ToBytes(text),
+                         eth);
+}
+
+TEST_F(AfPacketTest, ReceivesFramesAsSentAndCountsThem) {
+  auto port = OpenPort({.interface = "vb"});
+  ASSERT_TRUE(port) << port.error().ToString();
+  std::vector<Bytes> sent;
+  for (int i = 0; i < 100; ++i) {
+    sent.push_back(Udp("10.0.0.1", "10.0.0.2", uint16_t(1000 + i), "payload " + std::to_string(i)));
+    Inject(sent.back());
+  }
+  std::vector<Bytes> got = ReceiveAll(**port, sent.size());
+  EXPECT_EQ(got, sent);
+  (*port)->UpdateCounters();
+  EXPECT_EQ((*port)->counters().packets, 100u);
+  EXPECT_EQ((*port)->counters().kernel_drops, 0u);
+}
+
+TEST_F(AfPacketTest, PutsBackTheVlanTagTheKernelStripped) {
+  auto port = OpenPort({.interface = "vb"});
+  ASSERT_TRUE(port) << port.error().ToString();
+  Bytes tagged = Udp("10.0.0.1", "10.0.0.2", 1000, "tagged", {{.id = 100, .priority = 3}});
+  Bytes qinq = Udp("10.0.0.1", "10.0.0.2", 1001, "double",
+                   {{.id = 7, .tpid = craft::kEtherTypeQinQ}, {.id = 200}});
+  Inject(tagged);
+  Inject(qinq);
+  std::vector<Bytes> got = ReceiveAll(**port, 2);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0], tagged);
+  EXPECT_EQ(got[1], qinq);
+}
+
+TEST_F(AfPacketTest, FanoutKeepsBothDirectionsAndFragmentsOnOneMember) {
+  constexpr uint32_t kMembers = 3;
+  std::vector<std::unique_ptr<Port>> ports;
+  for (uint32_t m = 0; m < kMembers; ++m) {
+    auto port = OpenPort({.interface = "vb", .members = kMembers, .member = m});
+    ASSERT_TRUE(port) << port.error().ToString();
+    ports.push_back(std::move(*port));
+  }
+  // 60 IPv4 and 60 IPv6 address pairs, each in both directions, and per IPv4 pair a datagram in
+  // fragments whose later pieces carry no ports. The payload names the pair ("pair7",
+  // "pair107" for the IPv6 one).
+  size_t total = 0;
+  for (int pair = 0; pair < 60; ++pair) {
+    std::string a = "10.1." + std::to_string(pair) + ".1", b = "10.2.0." + std::to_string(pair);
+    std::string tag = "pair" + std::to_string(pair), tag6 = "pair" + std::to_string(100 + pair);
+    Inject(Udp(a.c_str(), b.c_str(), uint16_t(2000 + pair), tag));
+    Inject(Udp(b.c_str(), a.c_str(), 53, tag));
+    std::string a6 = "2001:db8::" + std::to_string(pair + 1), b6 = "2001:db8:1::9";
+    Inject(Udp(a6.c_str(), b6.c_str(), 3000, tag6));
+    Inject(Udp(b6.c_str(), a6.c_str(), 53, tag6));
+    auto pieces =
+        craft::Fragment(Udp(a.c_str(), b.c_str(), 4000, tag + std::string(600, 'x')), 200);
+    ASSERT_TRUE(pieces);
+    ASSERT_GT(pieces->size(), 2u);
+    for (const Bytes& f : *pieces) Inject(f);
+    total += 4 + pieces->size();
+  }
+  std::map<std::string, std::set<uint32_t>> members_of;  // pair tag -> members that saw it
+  std::map<uint64_t, uint32_t> ip_id_member;             // fragments: by IPv4 id
+  size_t got = 0;
+  for (uint32_t m = 0; m < kMembers; ++m) {
+    for (const Bytes& f : ReceiveAll(*ports[m], total)) {
+      ++got;
+      std::string text(f.begin(), f.end());
+      size_t at = text.find("pair");
+      if (at != std::string::npos) {
+        size_t end = at + 4;
+        while (end < text.size() && isdigit(uint8_t(text[end]))) ++end;
+        members_of[text.substr(at, end - at)].insert(m);
+      } else {
+        // A later fragment: no tag; its addresses decide. Key by source address bytes.
+        uint64_t key =
+            (uint64_t(f[26]) << 24) | (uint64_t(f[27]) << 16) | (uint64_t(f[28]) << 8) | f[29];
+        auto [it, fresh] = ip_id_member.emplace(key, m);
+        EXPECT_EQ(it->second, m) << "fragments of one address pair on two members";
+      }
+    }
+  }
+  EXPECT_EQ(got, total);
+  std::set<uint32_t> used;
+  for (const auto& [tag, members] : members_of) {
+    EXPECT_EQ(members.size(), 1u) << tag << " reached several members";
+    used.insert(members.begin(), members.end());
+  }
+  EXPECT_EQ(members_of.size(), 120u);
+  EXPECT_EQ(used.size(), kMembers) << "the hash should spread 120 pairs over every member";
+}
+
+TEST_F(AfPacketTest, TransmitsFramesAndDoesNotCaptureThemAgain) {
+  auto port_b = OpenPort({.interface = "vb"});
+  auto port_a = OpenPort({.interface = "va"});
+  ASSERT_TRUE(port_b && port_a);
+  std::vector<Bytes> sent;
+  for (int i = 0; i < 40; ++i) {
+    sent.push_back(Udp("10.0.0.2", "10.0.0.1", 53, "reply " + std::to_string(i)));
+  }
+  std::vector<Frame> frames;
+  for (Bytes& b : sent) frames.push_back({.data = b.data(), .caplen = uint32_t(b.size())});
+  EXPECT_EQ((*port_b)->Transmit(frames), sent.size());
+  EXPECT_EQ(ReceiveAll(**port_a, sent.size()), sent);
+  // Nothing comes back on the sending interface.
+  EXPECT_TRUE(ReceiveAll(**port_b, 1).empty());
+  EXPECT_EQ((*port_b)->counters().tx_packets, sent.size());
+}
+
+TEST(AfPacketOpen, NamesAMissingInterface) {
+  if (auto why = test::NetnsUnavailable()) GTEST_SKIP() << *why;
+  auto port = OpenPort({.interface = "vigil-nosuch0"});
+  ASSERT_FALSE(port);
+  EXPECT_NE(port.error().message.find("vigil-nosuch0: no such network interface"),
+            std::string::npos)
+      << port.error().message;
+}
+
+TEST(AfPacketOpen, ParsesBackendNames) {
+  EXPECT_TRUE(ParseBackend("afpacket"));
+  auto bad = ParseBackend("dpdk");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("dpdk"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace vigil::net

@@ -1,0 +1,110 @@
+// Network namespaces for tests: each test builds its own topology (namespaces, veth pairs) with
+// `ip`, and everything is removed when the objects go away, also when an assertion fails.
+// Tests that need them skip, with the reason, when the process cannot create namespaces.
+//
+//   if (auto why = test::NetnsUnavailable()) GTEST_SKIP() << *why;
+//   test::Netns ns("net");                                 // "vigil-<pid>-net"
+//   ns.Run("ip link add a type veth peer name b && ip link set a up && ip link set b up");
+//   test::EnterNetns inside(ns);                           // this thread's sockets live in ns
+#pragma once
+
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string>
+
+namespace vigil::test {
+
+// Runs `command` with /bin/sh; returns its exit status (-1 when it could not run).
+inline int Shell(const std::string& command) {
+  int rc = std::system(command.c_str());
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+// Runs `command` with /bin/sh and returns what it printed on stdout.
+inline std::string ShellOutput(const std::string& command) {
+  std::string out;
+  FILE* p = popen(command.c_str(), "r");
+  if (p == nullptr) return out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  pclose(p);
+  return out;
+}
+
+// Why namespace tests cannot run here, or nothing when they can.
+inline std::optional<std::string> NetnsUnavailable() {
+  if (geteuid() != 0) return "needs root (network namespaces and packet sockets)";
+  if (Shell("command -v ip >/dev/null 2>&1") != 0) return "needs iproute2's `ip`";
+  std::string probe = "vigil-probe-" + std::to_string(getpid());
+  if (Shell("ip netns add " + probe + " 2>/dev/null") != 0) {
+    return "`ip netns add` failed (no CAP_SYS_ADMIN?)";
+  }
+  Shell("ip netns del " + probe);
+  return std::nullopt;
+}
+
+class Netns {
+ public:
+  // Creates the namespace "vigil-<pid>-<suffix>" with its loopback up.
+  explicit Netns(const std::string& suffix)
+      : name_("vigil-" + std::to_string(getpid()) + "-" + suffix) {
+    Shell("ip netns del " + name_ + " 2>/dev/null");
+    ok_ = Shell("ip netns add " + name_) == 0 && Run("ip link set lo up") == 0;
+  }
+  ~Netns() {
+    // Processes still inside would keep their sockets; kill them before removing the namespace.
+    Shell("ip netns pids " + name_ + " 2>/dev/null | xargs -r kill -9 2>/dev/null");
+    Shell("ip netns del " + name_ + " 2>/dev/null");
+  }
+  Netns(const Netns&) = delete;
+  Netns& operator=(const Netns&) = delete;
+
+  [[nodiscard]] bool ok() const { return ok_; }
+  [[nodiscard]] const std::string& name() const { return name_; }
+  // Runs `command` inside the namespace; its exit status.
+  int Run(const std::string& command) const {
+    return Shell("ip netns exec " + name_ + " sh -c '" + command + "'");
+  }
+  [[nodiscard]] std::string Output(const std::string& command) const {
+    return ShellOutput("ip netns exec " + name_ + " sh -c '" + command + "'");
+  }
+  // The prefix that runs a program inside the namespace.
+  [[nodiscard]] std::string Exec() const { return "ip netns exec " + name_ + " "; }
+
+ private:
+  std::string name_;
+  bool ok_ = false;
+};
+
+// Moves the calling thread into `ns` (sockets it opens belong there) until destroyed.
+class EnterNetns {
+ public:
+  explicit EnterNetns(const Netns& ns) {
+    saved_ = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    int fd = open(("/var/run/netns/" + ns.name()).c_str(), O_RDONLY | O_CLOEXEC);
+    ok_ = saved_ >= 0 && fd >= 0 && setns(fd, CLONE_NEWNET) == 0;
+    if (fd >= 0) close(fd);
+  }
+  ~EnterNetns() {
+    if (saved_ >= 0) {
+      (void)setns(saved_, CLONE_NEWNET);
+      close(saved_);
+    }
+  }
+  EnterNetns(const EnterNetns&) = delete;
+  EnterNetns& operator=(const EnterNetns&) = delete;
+  [[nodiscard]] bool ok() const { return ok_; }
+
+ private:
+  int saved_ = -1;
+  bool ok_ = false;
+};
+
+}  // namespace vigil::test
