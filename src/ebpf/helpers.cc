@@ -60,18 +60,19 @@ uint64_t MapDeleteElem(Scratch& s, uint64_t map, uint64_t key, uint64_t, uint64_
   return uint64_t(reinterpret_cast<Map*>(map)->Delete(reinterpret_cast<const void*>(key)));
 }
 
-uint64_t ClockNs(clockid_t clock) {
+uint64_t ClockNs(const Scratch& s, clockid_t clock) {
+  if (s.config().clock_ns != 0) return s.config().clock_ns;
   timespec ts;
   clock_gettime(clock, &ts);
   return uint64_t(ts.tv_sec) * 1'000'000'000ull + uint64_t(ts.tv_nsec);
 }
 
-uint64_t KtimeGetNs(Scratch&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
-  return ClockNs(CLOCK_MONOTONIC);
+uint64_t KtimeGetNs(Scratch& s, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return ClockNs(s, CLOCK_MONOTONIC);
 }
 
-uint64_t KtimeGetBootNs(Scratch&, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
-  return ClockNs(CLOCK_BOOTTIME);
+uint64_t KtimeGetBootNs(Scratch& s, uint64_t, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return ClockNs(s, CLOCK_BOOTTIME);
 }
 
 // bpf_trace_printk(fmt, fmt_size, arg1, arg2, arg3): the kernel's subset of printf — %d %i %u %x

@@ -1,8 +1,8 @@
 // Differential test against the Linux kernel: the XDP programs of tests/ebpf run on the same
-// packets in vigil (fast and checked mode) and in the kernel (libbpf loads them, and
-// BPF_PROG_TEST_RUN runs each packet once); the return codes, the output packets and, at the end,
-// the contents of every map must be identical. Skipped where the kernel refuses to load BPF
-// programs (no CAP_BPF, or a kernel without BPF_PROG_TEST_RUN for XDP).
+// packets in vigil (the JIT, the fast and the checked interpreter) and in the kernel (libbpf loads
+// them, and BPF_PROG_TEST_RUN runs each packet once); the return codes, the output packets and, at
+// the end, the contents of every map must be identical. Skipped where the kernel refuses to load
+// BPF programs (no CAP_BPF, or a kernel without BPF_PROG_TEST_RUN for XDP).
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <gtest/gtest.h>
@@ -244,9 +244,12 @@ TEST_P(KernelDiff, SameVerdictsPacketsAndMaps) {
   ASSERT_TRUE(obj) << obj.error().ToString();
   auto fast = obj->Load(c.section, {.type = ProgramType::kXdp});
   ASSERT_TRUE(fast) << fast.error().ToString();
+  auto interp = obj->Load(c.section, {.type = ProgramType::kXdp});
+  ASSERT_TRUE(interp) << interp.error().ToString();
   auto checked = obj->Load(c.section, {.type = ProgramType::kXdp});
   ASSERT_TRUE(checked) << checked.error().ToString();
-  Scratch fast_scratch, checked_scratch({.checked = true});
+  // One load (and one set of maps) per engine: the JIT, the fast and the checked interpreter.
+  Scratch fast_scratch, interp_scratch({.jit = false}), checked_scratch({.checked = true});
   XdpBuffer buf;
 
   std::vector<Bytes> packets = MakePackets(12000, 0x5eed + uint32_t(std::strlen(c.object)));
@@ -260,8 +263,10 @@ TEST_P(KernelDiff, SameVerdictsPacketsAndMaps) {
     if (n > 0) {
       ASSERT_EQ(kernel.Run(p, &kret, &kout), 0) << "packet " << n;
     }
-    for (auto* run : {&*fast, &*checked}) {
-      Scratch& scratch = run == &*fast ? fast_scratch : checked_scratch;
+    for (auto* run : {&*fast, &*interp, &*checked}) {
+      Scratch& scratch = run == &*fast     ? fast_scratch
+                         : run == &*interp ? interp_scratch
+                                           : checked_scratch;
       buf.Assign(p);
       auto v = RunXdp(*run->program, scratch, buf);
       ASSERT_TRUE(v) << "packet " << n << ": " << v.error().ToString();
@@ -292,7 +297,7 @@ TEST_P(KernelDiff, SameVerdictsPacketsAndMaps) {
   // Every verdict the program can give should have been seen, or the packets are too uniform.
   EXPECT_GE(histogram.size(), c.verdicts);
 
-  for (auto* run : {&*fast, &*checked}) {
+  for (auto* run : {&*fast, &*interp, &*checked}) {
     for (const auto& m : run->maps) {
       bpf_map* km = kernel.FindMap(m->spec().name);
       ASSERT_NE(km, nullptr) << "no kernel map for " << m->spec().name;

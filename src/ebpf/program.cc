@@ -1,6 +1,7 @@
 #include "ebpf/program.h"
 
 #include "ebpf/check.h"
+#include "ebpf/jit/jit.h"
 #include "ebpf/xdp.h"
 #include "fmt/format.h"
 
@@ -262,8 +263,15 @@ base::Result<std::shared_ptr<const Program>> Program::Load(std::span<const Insn>
       p->ops_[pc] = {kInvalid, 0, 0, 0, 0};
     }
   }
+  if (options.jit) {
+    auto code = jit::Compile(*p, {.blind_constants = options.blind_constants});
+    if (!code) return code.error();
+    p->jit_ = std::move(*code);
+  }
   return std::shared_ptr<const Program>(std::move(p));
 }
+
+Program::~Program() = default;
 
 bool Program::HasMap(const void* p) const {
   for (const auto& m : maps_) {

@@ -1,7 +1,7 @@
 // A loaded eBPF program: the instructions after the load-time structural check (check.h) and, for
 // XDP, the rewrite of context field loads (xdp.h), decoded once into an array of operations that
-// the interpreter dispatches on directly (interp/interpreter.h). Immutable once built; share it
-// between threads freely.
+// the interpreter dispatches on directly (interp/interpreter.h), and compiled from those to x86-64
+// machine code (jit/jit.h). Immutable once built; share it between threads freely.
 //
 //   auto insns = ebpf::Assemble("mov %r0, 2\nexit");
 //   auto prog = ebpf::Program::Load(*insns, {.type = ebpf::ProgramType::kXdp});
@@ -30,6 +30,10 @@
 
 namespace vigil::ebpf {
 
+namespace jit {
+class Code;
+}
+
 enum class ProgramType {
   kRaw,  // r1 and r2 are whatever the caller passes (the test suites' memory and its length)
   kXdp,  // r1 is struct xdp_md; its field loads are rewritten at load time
@@ -50,6 +54,10 @@ struct LoadOptions {
   // For the verifier: whether the license is GPL-compatible, and the source lines for messages.
   bool gpl = true;
   const std::vector<verifier::SourceLine>* lines = nullptr;
+  // Compile to machine code as well (jit/jit.h); false leaves the program to the interpreter.
+  bool jit = true;
+  // The JIT's constant blinding (jit::Options::blind_constants).
+  bool blind_constants = false;
 };
 
 // One decoded instruction: 16 bytes, the handler first.
@@ -68,8 +76,11 @@ class Program {
   // context accesses for the program type, and decodes.
   [[nodiscard]] static base::Result<std::shared_ptr<const Program>> Load(
       std::span<const Insn> insns, LoadOptions options = {});
+  ~Program();
 
   [[nodiscard]] std::span<const Op> ops() const { return ops_; }
+  // The machine code, or null when loaded with LoadOptions::jit false.
+  [[nodiscard]] const jit::Code* jit() const { return jit_.get(); }
   [[nodiscard]] std::span<const Insn> insns() const { return insns_; }
   [[nodiscard]] const std::vector<std::shared_ptr<Map>>& maps() const { return maps_; }
   [[nodiscard]] const HelperTable& helpers() const { return *helpers_; }
@@ -85,6 +96,7 @@ class Program {
   Program() = default;
   std::vector<Insn> insns_;
   std::vector<Op> ops_;
+  std::unique_ptr<const jit::Code> jit_;
   std::vector<std::shared_ptr<Map>> maps_;
   const HelperTable* helpers_ = nullptr;
   ProgramType type_ = ProgramType::kRaw;

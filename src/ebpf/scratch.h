@@ -25,16 +25,33 @@ namespace vigil::ebpf {
 class Program;
 struct XdpContext;
 
+// The three ways to run a program (`vigil bpf run --engine`): the JIT's machine code, the fast
+// interpreter, the checked interpreter. EngineConfig gives the ScratchConfig that selects one.
+enum class Engine { kJit, kInterpreter, kChecked };
+
 struct ScratchConfig {
+  // Checked mode: the interpreter, with every access checked (see the header comment).
   bool checked = false;
+  // Fast mode runs the program's x86-64 machine code (jit/jit.h) when it has some, the threaded
+  // interpreter otherwise (or when this is false). Both trust the program.
+  bool jit = true;
   // Checked mode: instructions a run may execute before it fails (ends infinite loops).
   uint64_t step_limit = 1'000'000;
   // What bpf_get_smp_processor_id returns and which per-CPU map values the program sees.
   uint32_t cpu = 0;
   uint64_t prandom_seed = 0x2545f4914f6cdd1dull;
+  // Non-zero: what bpf_ktime_get_ns and bpf_ktime_get_boot_ns return instead of the clocks, for
+  // runs that must repeat exactly (the engines' differential tests).
+  uint64_t clock_ns = 0;
   // bpf_trace_printk output is appended to trace_log() up to this many bytes.
   size_t trace_log_limit = 64 * 1024;
 };
+
+[[nodiscard]] inline ScratchConfig EngineConfig(Engine engine, ScratchConfig base = {}) {
+  base.checked = engine == Engine::kChecked;
+  base.jit = engine == Engine::kJit;
+  return base;
+}
 
 class Scratch {
  public:
@@ -80,6 +97,20 @@ class Scratch {
   bool stop_requested = false;  // a helper asked to end the run with its result as r0
   std::string error;            // why the run failed, when it did
   uint64_t steps = 0;           // checked mode: instructions the last run executed
+  uint64_t jit_entry_sp = 0;    // JIT: the native stack pointer at entry, to unwind a run that ends
+                                // inside a helper call or a bpf-to-bpf call
+
+  // Resets the per-run state above for a run of `entry` (every engine calls it first).
+  void BeginRun(const Program& entry) {
+    program = &entry;
+    tail_target = nullptr;
+    tail_calls = 0;
+    depth = 0;
+    pending = false;
+    stop_requested = false;
+    redirect_ifindex = 0;
+    error.clear();
+  }
 
   // Frame k's stack is [stack_top() - (k + 1) * kStackSize, stack_top() - k * kStackSize).
   [[nodiscard]] uint8_t* stack_top() { return stack_ + sizeof(stack_); }

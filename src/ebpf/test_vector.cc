@@ -214,7 +214,7 @@ const HelperTable& TestHelpers() {
   return table;
 }
 
-TestOutcome RunTestVector(const TestVector& v, const HelperTable& helpers, bool checked) {
+TestOutcome RunTestVector(const TestVector& v, const HelperTable& helpers, Engine engine) {
   TestOutcome out;
   const bool expect_error = v.error.has_value();
   if (v.has_asm && v.has_raw && !expect_error && !v.result) {
@@ -249,7 +249,7 @@ TestOutcome RunTestVector(const TestVector& v, const HelperTable& helpers, bool 
     return out;
   }
   std::vector<uint8_t> mem = v.mem;
-  Scratch scratch({.checked = checked, .step_limit = 10'000'000});
+  Scratch scratch(EngineConfig(engine, {.step_limit = 10'000'000}));
   scratch.AddRegion(mem.data(), mem.size(), /*writable=*/true);
   auto r0 = Run(**program, scratch, mem.empty() ? 0 : uint64_t(mem.data()), mem.size());
   if (!r0) {

@@ -24,6 +24,7 @@
 #include "base/result.h"
 #include "ebpf/helpers.h"
 #include "ebpf/isa.h"
+#include "ebpf/scratch.h"
 
 namespace vigil::ebpf {
 
@@ -55,8 +56,8 @@ struct TestOutcome {
 // Assembles (when needed), loads and runs `v`. Passes when an expected error happened (refused or
 // failed run) or r0 equals the expected result. A vector with both `asm` and `raw` but neither
 // result nor error is an assembler test: it passes when the source assembles to the words.
-// `checked` false runs in fast mode (for differential tests of the two modes).
+// `engine` other than kChecked runs in fast mode (for differential tests of the engines).
 [[nodiscard]] TestOutcome RunTestVector(const TestVector& v, const HelperTable& helpers,
-                                        bool checked = true);
+                                        Engine engine = Engine::kChecked);
 
 }  // namespace vigil::ebpf

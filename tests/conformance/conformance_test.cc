@@ -1,6 +1,7 @@
 // The bpf_conformance suite (github.com/Alan-Jowett/bpf_conformance) as one test case per vector:
 // every positive vector must give its expected r0 (or its expected error) through vigil's
-// assembler, load-time check and checked interpreter; every negative vector must be refused or
+// assembler, load-time check and checked interpreter, and the same r0 through the fast
+// interpreter and the JIT; every negative vector must be refused or
 // give a result other than the one it claims. The vectors live outside the repository, in
 // ../shared/testdata.
 #include <gtest/gtest.h>
@@ -47,12 +48,16 @@ TEST_P(Positive, GivesExpectedResult) {
   ASSERT_TRUE(v) << v.error().ToString();
   auto out = RunTestVector(*v, TestHelpers());
   EXPECT_TRUE(out.passed) << out.detail;
-  // Fast mode (no bounds checks, no step limit) must compute the same r0: a differential test of
-  // the two instantiations of the interpreter. Vectors that expect an error may fault, so only
+  // The fast interpreter and the JIT (no bounds checks, no step limit) must compute the same r0:
+  // one corpus for every engine. Vectors that expect an error may fault in fast mode, so only
   // vectors that ran to a result are repeated.
   if (out.passed && !out.refused && !out.run_failed && v->result) {
-    auto fast = RunTestVector(*v, TestHelpers(), /*checked=*/false);
-    EXPECT_EQ(fast.r0, out.r0) << "fast mode differs: " << fast.detail;
+    for (Engine engine : {Engine::kInterpreter, Engine::kJit}) {
+      auto fast = RunTestVector(*v, TestHelpers(), engine);
+      EXPECT_TRUE(fast.passed) << (engine == Engine::kJit ? "JIT: " : "interpreter: ")
+                               << fast.detail;
+      EXPECT_EQ(fast.r0, out.r0);
+    }
   }
 }
 

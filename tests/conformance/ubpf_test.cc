@@ -1,8 +1,9 @@
 // uBPF's own test vectors (github.com/iovisor/ubpf, tests/) through vigil, with uBPF's test helpers
-// (TestHelpers()). Every vector runs except those listed in ubpf_skipped.txt, each with its reason;
-// a `refused` entry asserts that vigil refuses the program although uBPF runs it, an `accepted`
-// one that vigil runs a program uBPF refuses. The test also
-// asserts that the list names only vectors that exist and covers every vector vigil cannot read.
+// (TestHelpers()), on the checked interpreter and then on the fast interpreter and the JIT. Every
+// vector runs except those listed in ubpf_skipped.txt, each with its reason; a `refused` entry
+// asserts that vigil refuses the program although uBPF runs it, an `accepted` one that vigil runs a
+// program uBPF refuses. The test also asserts that the list names only vectors that exist and
+// covers every vector vigil cannot read.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -95,6 +96,14 @@ TEST_P(Ubpf, Vector) {
     return;
   }
   EXPECT_TRUE(out.passed) << out.detail;
+  // The same vector on the fast interpreter and the JIT, when it ran to its expected result.
+  if (out.passed && !out.refused && !out.run_failed && v->result) {
+    for (Engine engine : {Engine::kInterpreter, Engine::kJit}) {
+      auto fast = RunTestVector(*v, TestHelpers(), engine);
+      EXPECT_TRUE(fast.passed) << (engine == Engine::kJit ? "JIT: " : "interpreter: ")
+                               << fast.detail;
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(UbpfTests, Ubpf, testing::ValuesIn(Vectors()), CaseName);

@@ -4,6 +4,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "ebpf/jit/jit.h"
 #include "fmt/format.h"
 
 namespace vigil::ebpf {
@@ -167,14 +168,7 @@ base::Result<uint64_t> Execute(const Program& program, Scratch& s, uint64_t r1, 
   const uint64_t step_limit = s.config().step_limit;
   Fault fault;
 
-  s.program = &program;
-  s.depth = 0;
-  s.tail_calls = 0;
-  s.tail_target = nullptr;
-  s.pending = false;
-  s.stop_requested = false;
-  s.redirect_ifindex = 0;
-  s.error.clear();
+  s.BeginRun(program);
 
 #define DISPATCH()                           \
   do {                                       \
@@ -455,8 +449,9 @@ failed:
 }  // namespace
 
 base::Result<uint64_t> Run(const Program& program, Scratch& scratch, uint64_t r1, uint64_t r2) {
-  return scratch.config().checked ? Execute<true>(program, scratch, r1, r2)
-                                  : Execute<false>(program, scratch, r1, r2);
+  if (scratch.config().checked) return Execute<true>(program, scratch, r1, r2);
+  if (scratch.config().jit && program.jit() != nullptr) return jit::Run(program, scratch, r1, r2);
+  return Execute<false>(program, scratch, r1, r2);
 }
 
 }  // namespace vigil::ebpf

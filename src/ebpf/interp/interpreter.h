@@ -23,7 +23,9 @@
 namespace vigil::ebpf {
 
 // Runs `program` with r1 = `r1`, r2 = `r2`, r10 = the top of frame 0's stack. Returns r0 at the
-// final exit. Resets the per-run state of `scratch` (depth, tail calls, error, redirect).
+// final exit. Resets the per-run state of `scratch` (depth, tail calls, error, redirect). The one
+// entry point for every engine: checked mode interprets; fast mode runs the program's machine code
+// (jit/jit.h) when it has some and ScratchConfig::jit is set, and interprets otherwise.
 [[nodiscard]] base::Result<uint64_t> Run(const Program& program, Scratch& scratch, uint64_t r1,
                                          uint64_t r2 = 0);
 

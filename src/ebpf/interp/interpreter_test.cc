@@ -18,6 +18,9 @@ std::shared_ptr<const Program> Load(const char* source, LoadOptions options = {}
   return p ? *p : nullptr;
 }
 
+// Where a test holds for every engine: the checked and fast interpreters, and the JIT.
+constexpr Engine kEngines[] = {Engine::kChecked, Engine::kInterpreter, Engine::kJit};
+
 std::shared_ptr<Map> MakeMap(MapSpec spec) {
   auto m = Map::Create(spec);
   EXPECT_TRUE(m) << m.error().message;
@@ -72,11 +75,11 @@ TEST(Calls, CalleeHasItsOwnFrameAndCallerKeepsR6ToR9) {
       "mov %r6, 6\nstdw [%r10-8], 1\ncall local f\nldxdw %r1, [%r10-8]\nadd %r0, %r1\n"
       "add %r0, %r6\nexit\n"
       "f:\nstdw [%r10-8], 100\nmov %r6, 0\nldxdw %r0, [%r10-8]\nexit");
-  for (bool checked : {true, false}) {
-    Scratch s({.checked = checked});
+  for (Engine e : kEngines) {
+    Scratch s(EngineConfig(e));
     auto r = ebpf::Run(*p, s, 0);
     ASSERT_TRUE(r);
-    EXPECT_EQ(*r, 100u + 1 + 6) << "checked=" << checked;
+    EXPECT_EQ(*r, 100u + 1 + 6) << "engine " << int(e);
   }
 }
 
@@ -85,9 +88,11 @@ TEST(Calls, EightFramesAreAllowedNineAreNot) {
   const char* src =
       "call local f\nexit\nf:\njeq %r1, 0, done\nsub %r1, 1\ncall local f\ndone:\nexit";
   auto p = Load(src);
-  Scratch s({.checked = false});
-  EXPECT_TRUE(ebpf::Run(*p, s, 6));   // entry + 7 frames of f = 8
-  EXPECT_FALSE(ebpf::Run(*p, s, 7));  // 9: refused even in fast mode, the frame array is fixed
+  for (Engine e : kEngines) {
+    Scratch s(EngineConfig(e));
+    EXPECT_TRUE(ebpf::Run(*p, s, 6));   // entry + 7 frames of f = 8
+    EXPECT_FALSE(ebpf::Run(*p, s, 7));  // 9: refused even in fast mode, the frame array is fixed
+  }
 }
 
 TEST(TailCalls, JumpIntoTheTargetAndStopAfter33) {
@@ -103,11 +108,11 @@ TEST(TailCalls, JumpIntoTheTargetAndStopAfter33) {
   ASSERT_TRUE(progs->SetProgram(0, self));
   // Program 1 tail-calls index 2, which is empty: execution continues after the call.
   auto missing = Load("lddw %r2, map:0\nmov %r3, 2\ncall 12\nmov %r0, 9\nexit", {.maps = {progs}});
-  for (bool checked : {true, false}) {
+  for (Engine e : kEngines) {
     uint8_t zero[8] = {};
     uint32_t key = 0;
     ASSERT_EQ(counter->Update(&key, zero, kUpdateAny, 0), 0);
-    Scratch s({.checked = checked});
+    Scratch s(EngineConfig(e));
     auto r = ebpf::Run(*self, s, 0);
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_EQ(*r, 7u);

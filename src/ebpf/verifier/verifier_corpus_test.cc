@@ -27,6 +27,7 @@
 
 #include "ebpf/asm.h"
 #include "ebpf/elf_loader.h"
+#include "ebpf/jit/differential.h"
 #include "ebpf/scratch.h"
 #include "ebpf/verifier/corpus.h"
 #include "ebpf/verifier/random_program.h"
@@ -133,8 +134,9 @@ TEST(VerifierCorpus, CorpusVerdicts) {
 }
 
 // Soundness on real programs: every safe corpus program, and every mutant of one that vigil
-// accepts, runs in the checked interpreter on random frames without a fault (the random
-// programs of verifier_test.cc cover less: no calls, tail calls or checksum helpers).
+// accepts, runs in the checked interpreter on random frames without a fault, and alike on the fast
+// interpreter and the JIT (the random programs of verifier_test.cc cover less: no calls, tail
+// calls or checksum helpers).
 TEST(VerifierCorpus, AcceptedCorpusProgramsAndMutantsRunWithoutFaults) {
   // VIGIL_CORPUS_MUTANTS: mutants per program (40 by default), VIGIL_CORPUS_SEED the seed.
   const char* count_env = std::getenv("VIGIL_CORPUS_MUTANTS");
@@ -143,6 +145,9 @@ TEST(VerifierCorpus, AcceptedCorpusProgramsAndMutantsRunWithoutFaults) {
   std::mt19937_64 rng(seed_env ? std::strtoull(seed_env, nullptr, 10) : 11);
   size_t programs = 0, runs = 0, mutants = 0, accepted_mutants = 0;
   Scratch scratch({.checked = true, .step_limit = 4'000'000});
+  Scratch interp_scratch({.jit = false, .clock_ns = 1'000'000}),
+      jit_scratch({.clock_ns = 1'000'000});
+  size_t jit_runs = 0;
   XdpBuffer buf;
   std::vector<uint8_t> frame;
   auto run = [&](const Program& prog, const std::string& what) {
@@ -161,6 +166,13 @@ TEST(VerifierCorpus, AcceptedCorpusProgramsAndMutantsRunWithoutFaults) {
         ADD_FAILURE() << what << " was accepted but faulted: " << v.error().message;
         return false;
       }
+      // The same frame through the fast interpreter and the JIT: the same verdict, packet and maps.
+      if (const std::string diff = jit::CompareXdp(prog, frame, interp_scratch, jit_scratch);
+          !diff.empty()) {
+        ADD_FAILURE() << what << ": the JIT and the interpreter differ: " << diff;
+        return false;
+      }
+      ++jit_runs;
     }
     return true;
   };
@@ -206,8 +218,8 @@ TEST(VerifierCorpus, AcceptedCorpusProgramsAndMutantsRunWithoutFaults) {
   }
   fmt::print(
       "corpus programs run: {} programs and {} of {} mutants accepted, {} checked runs "
-      "without a fault\n",
-      programs, accepted_mutants, mutants, runs);
+      "without a fault, {} runs alike on the interpreter and the JIT\n",
+      programs, accepted_mutants, mutants, runs, jit_runs);
 }
 
 // --- The kernel's verdict. ---
