@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdarg>
 #include <cstring>
 #include <mutex>
@@ -436,22 +437,33 @@ base::Result<std::unique_ptr<Port>> AfXdpPort::Open(const PortOptions& o) {
     }
     return r;
   };
+  // A socket closed a moment ago (a port reopened, or the failed native try below) releases
+  // its queue in deferred kernel work: until that ran, a new bind of the queue is refused as
+  // busy, so a busy queue is retried for a while.
+  auto try_mode = [&](uint32_t xdp_flags, uint16_t bind_flags) {
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(250);
+    int r = try_open(xdp_flags, bind_flags);
+    while (r == -EBUSY && std::chrono::steady_clock::now() < give_up) {
+      usleep(1000);
+      r = try_open(xdp_flags, bind_flags);
+    }
+    return r;
+  };
   // No copy flag: the kernel uses zero-copy where the driver has it, copies otherwise.
-  int r = try_open(XDP_FLAGS_DRV_MODE, XDP_USE_NEED_WAKEUP);
+  int r = try_mode(XDP_FLAGS_DRV_MODE, XDP_USE_NEED_WAKEUP);
   port->native_ = r == 0;
-  if (r != 0 && r != -EPERM && r != -EACCES) {
+  if (r != 0 && r != -EPERM && r != -EACCES && r != -EBUSY) {
     // The driver has no native XDP (or refused this program): generic mode works everywhere,
     // and always copies.
-    std::string why = last_warning;
+    std::string why = last_warning.empty() ? std::strerror(-r) : last_warning;
     last_warning.clear();
-    // The failed try's socket releases its queue in deferred kernel work: until that ran, a
-    // new bind of the queue is refused as busy.
-    for (int tries = 0; tries < 200; ++tries) {
-      r = try_open(XDP_FLAGS_SKB_MODE, XDP_USE_NEED_WAKEUP | XDP_COPY);
-      if (r != -EBUSY) break;
-      usleep(1000);
-    }
-    if (r == 0) port->fallback_ = why.empty() ? "native XDP refused" : why;
+    r = try_mode(XDP_FLAGS_SKB_MODE, XDP_USE_NEED_WAKEUP | XDP_COPY);
+    if (r == 0) port->fallback_ = why;
+  }
+  if (r == -EBUSY) {
+    return ErrnoError(o.interface,
+                      fmt::format("queue {} is busy (held by another AF_XDP socket?)", o.member),
+                      -r);
   }
   if (r != 0) {
     return ErrnoError(o.interface,

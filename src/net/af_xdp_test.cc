@@ -431,6 +431,22 @@ TEST_F(AfXdpTest, DetachesTheProgramWhenTheLastPortCloses) {
       << ns_->Output("ip link show vb");
 }
 
+TEST_F(AfXdpTest, ReopensAQueueJustClosedAndRefusesAHeldOne) {
+  // The kernel frees a closed socket's queue a moment later: a port reopened at once (a worker
+  // restarted) must wait for it rather than take it for a driver without native XDP.
+  for (int i = 0; i < 5; ++i) {
+    auto port = Open({.interface = "vb"});
+    ASSERT_TRUE(port);
+    EXPECT_EQ(DescribeAfXdp(*port), "vb queue 0: native XDP, copy mode") << "round " << i;
+  }
+  auto held = Open({.interface = "vb"});
+  ASSERT_TRUE(held);
+  auto second = OpenPort({.interface = "vb", .backend = Backend::kAfXdp});
+  ASSERT_FALSE(second);
+  EXPECT_NE(second.error().message.find("vb: queue 0 is busy"), std::string::npos)
+      << second.error().message;
+}
+
 TEST(AfXdpOpen, NamesAMissingInterface) {
   if (auto why = test::NetnsUnavailable()) GTEST_SKIP() << *why;
   auto port = OpenPort({.interface = "vigil-nosuch0", .backend = Backend::kAfXdp});
