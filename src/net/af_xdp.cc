@@ -30,7 +30,10 @@ namespace {
 
 constexpr uint32_t kRingSize = kAfXdpFrames / 2;  // every ring; one receive frame a fill slot
 constexpr uint32_t kRxFrames = kAfXdpFrames / 2;
-constexpr size_t kTxKicks = 256;  // sendto calls one Transmit may spend waiting for room
+// Bounds on the packet path's system calls: sendto calls one kick may make while the device
+// pushes back, and kicks one Transmit may spend waiting for a free transmit frame.
+constexpr size_t kKickCalls = 64;
+constexpr size_t kFrameWaits = 16;
 
 // libxdp and libbpf report why an attach failed through print callbacks, not through errno;
 // their last warning is kept to complete our message, and nothing is printed (libbpf would
@@ -202,6 +205,12 @@ class AfXdpPort final : public Port {
   static base::Result<std::unique_ptr<Port>> Open(const PortOptions& o);
 
   bool Wait(int timeout_ms) override {
+    if (TxPending()) {
+      // Frames the device pushed back stay on the TX ring; sent now, they need not wait for
+      // the next Transmit, which an idle link may not bring.
+      Kick();
+      if (TxPending()) timeout_ms = std::min(timeout_ms, 1);
+    }
     if (Ready()) return true;
     if (timeout_ms <= 0) return false;
     if (busy_poll_) {
@@ -279,7 +288,7 @@ class AfXdpPort final : public Port {
       if (free_tx_.empty()) {
         // Every transmit frame is in flight: the kernel returns them once the device (for
         // veth: the peer) has taken them.
-        if (kicks++ == kTxKicks) break;
+        if (kicks++ == kFrameWaits) break;
         Kick();
         Reclaim();
         continue;
@@ -340,14 +349,16 @@ class AfXdpPort final : public Port {
 
  private:
   bool Ready() { return xsk_cons_nb_avail(&rx_, 1) > 0; }
+  bool TxPending() const {
+    return tx_.cached_prod !=
+           std::atomic_ref<uint32_t>(*tx_.consumer).load(std::memory_order_acquire);
+  }
 
   // Has the kernel send what the TX ring holds. In copy mode one sendto sends a batch (32
   // frames) and answers EAGAIN while more wait; a zero-copy driver needs it only when it asks.
   void Kick() {
-    for (size_t i = 0; i < kTxKicks; ++i) {
-      uint32_t pending = tx_.cached_prod -
-                         std::atomic_ref<uint32_t>(*tx_.consumer).load(std::memory_order_acquire);
-      if (pending == 0 || !xsk_ring_prod__needs_wakeup(&tx_)) return;
+    for (size_t i = 0; i < kKickCalls; ++i) {
+      if (!TxPending() || !xsk_ring_prod__needs_wakeup(&tx_)) return;
       if (sendto(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, 0) >= 0) continue;
       if (errno != EAGAIN && errno != EBUSY && errno != ENOBUFS && errno != EINTR) return;
     }

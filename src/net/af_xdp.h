@@ -9,7 +9,8 @@
 // the receive side (the fill ring hands empty frames to the kernel, the RX ring returns them full;
 // Release puts the received frames back on the fill ring), the second half is a pool of transmit
 // frames: Transmit copies each frame into a free one, queues it on the TX ring and kicks the kernel
-// (sendto); the completion ring returns sent frames to the pool. libxdp attaches its default
+// (sendto; frames the device pushes back stay on the TX ring and go at the next Transmit or
+// Wait); the completion ring returns sent frames to the pool. libxdp attaches its default
 // program, which redirects a frame to the socket bound to the frame's receive queue and passes
 // frames of queues without a socket to the kernel's stack.
 //
