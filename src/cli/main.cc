@@ -1,6 +1,10 @@
 // The `vigil` command: Snort/Suricata-style command line over the engine.
 //
 //   vigil -r capture.pcap -R rules/local.rules -l out     # alerts in out/alert_fast.txt, eve.json
+//   vigil -i eth0 -R rules/local.rules -l out             # live IDS on an interface
+//   vigil -i eth0:eth1 -z 2 -R rules/local.rules          # inline IPS between two interfaces
+//                                                         # (SIGUSR2 reloads rules, SIGHUP
+//                                                         # reopens logs, SIGINT/TERM stop)
 //   vigil -T -R rules/*.rules                             # check rules, report each failure
 //   vigil bpf run prog.o --section xdp --pcap in.pcap     # run an XDP object over a capture
 //   vigil --dump-rules -R rules/local.rules               # every rule in canonical form
@@ -13,12 +17,17 @@
 // Exit status: 0 on success, 1 on any error (bad arguments, unreadable capture, failed rules
 // or threshold lines under -T and --dump-rules).
 #include <fmt/format.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -32,7 +41,9 @@
 #include "detect/detector.h"
 #include "detect/support.h"
 #include "engine/config.h"
+#include "engine/live_run.h"
 #include "engine/offline_run.h"
+#include "net/port.h"
 #include "rules/classification.h"
 #include "rules/rule_file.h"
 #include "rules/threshold_config.h"
@@ -58,6 +69,13 @@ struct Args {
   bool no_cache = false;
   uint64_t cache_max_mb = 512;
   bool verbose = false;
+  // Live capture.
+  std::vector<std::string> interfaces;  // "eth0" or "eth0:eth1"
+  std::string capture = "afpacket";
+  bool fail_open = false;
+  bool busy_poll = false;
+  std::string user;
+  double stats_interval = 0;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -116,122 +134,124 @@ void PrintDisabledReasons(const rules::LoadReport& report) {
   for (const auto& [n, reason] : sorted) fmt::print("  {:>{}}  {}\n", n, width, reason);
 }
 
-int Run(const Args& args) {
+// The configuration as a run uses it: rule variables and files, classifications, plan and worker
+// settings. Read at start and again by each live reload.
+struct Setup {
   rules::Variables vars;
   rules::ClassificationTable classifications = rules::ClassificationTable::Default();
   std::vector<std::string> rule_files;
-  engine::RunOptions options;
+  engine::WorkerConfig worker;
   detect::PlanOptions plan_options;
-  std::string threshold_path = args.threshold_path;
+  std::string threshold_path;
+};
+
+base::Result<Setup> LoadSetup(const Args& args) {
+  Setup setup;
+  setup.threshold_path = args.threshold_path;
   if (!args.config_path.empty() || !args.settings.empty()) {
     base::Result<engine::Config> config = engine::Config{};
     if (!args.config_path.empty()) config = engine::Config::Load(args.config_path);
-    if (!config) {
-      PrintError(config.error());
-      return 1;
-    }
+    if (!config) return config.error();
     for (const std::string& kv : args.settings) {
       size_t eq = kv.find('=');
       auto s = eq == std::string::npos
                    ? base::Status(base::MakeError("--set " + kv + ": expected KEY=VALUE"))
                    : config->Set(std::string_view(kv).substr(0, eq),
                                  std::string_view(kv).substr(eq + 1));
-      if (!s) {
-        PrintError(s.error());
-        return 1;
-      }
+      if (!s) return s.error();
     }
-    if (threshold_path.empty()) threshold_path = config->threshold_file;
+    if (setup.threshold_path.empty()) setup.threshold_path = config->threshold_file;
     for (const auto& [name, value] : config->address_vars) {
-      if (auto s = vars.SetAddress(name, value); !s) {
-        PrintError(base::Error{s.error().message, args.config_path});
-        return 1;
+      if (auto s = setup.vars.SetAddress(name, value); !s) {
+        return base::Error{s.error().message, args.config_path};
       }
     }
     for (const auto& [name, value] : config->port_vars) {
-      if (auto s = vars.SetPort(name, value); !s) {
-        PrintError(base::Error{s.error().message, args.config_path});
-        return 1;
+      if (auto s = setup.vars.SetPort(name, value); !s) {
+        return base::Error{s.error().message, args.config_path};
       }
     }
     if (!config->classification_file.empty()) {
       auto table = rules::ClassificationTable::LoadFile(config->classification_file);
-      if (!table) {
-        PrintError(table.error());
-        return 1;
-      }
-      classifications = std::move(*table);
+      if (!table) return table.error();
+      setup.classifications = std::move(*table);
     }
-    rule_files = config->rule_files;
+    setup.rule_files = config->rule_files;
     for (const auto& [policy, network] : config->host_os_policy) {
-      auto s = options.worker.stream.policies.Add(network, policy);
-      if (s) s = options.worker.defrag.policies.Add(network, policy);
-      if (!s) {
-        PrintError(base::Error{"host-os-policy: " + s.error().message, args.config_path});
-        return 1;
-      }
+      auto s = setup.worker.stream.policies.Add(network, policy);
+      if (s) s = setup.worker.defrag.policies.Add(network, policy);
+      if (!s) return base::Error{"host-os-policy: " + s.error().message, args.config_path};
     }
-    if (config->stream_midstream) options.worker.tcp.midstream = *config->stream_midstream;
-    options.worker.ttl_limit = config->stream_ttl_limit;
-    if (config->packet_alert_max) plan_options.packet_alert_max = *config->packet_alert_max;
+    if (config->stream_midstream) setup.worker.tcp.midstream = *config->stream_midstream;
+    setup.worker.ttl_limit = config->stream_ttl_limit;
+    if (config->packet_alert_max) setup.plan_options.packet_alert_max = *config->packet_alert_max;
     for (size_t i = 0; i < config->action_order.size(); ++i) {
       const std::string& a = config->action_order[i];
-      plan_options.action_order[i] = a == "pass"     ? detect::ActionClass::kPass
-                                     : a == "drop"   ? detect::ActionClass::kDrop
-                                     : a == "reject" ? detect::ActionClass::kReject
-                                                     : detect::ActionClass::kAlert;
+      setup.plan_options.action_order[i] = a == "pass"     ? detect::ActionClass::kPass
+                                           : a == "drop"   ? detect::ActionClass::kDrop
+                                           : a == "reject" ? detect::ActionClass::kReject
+                                                           : detect::ActionClass::kAlert;
     }
   }
-  rule_files.insert(rule_files.end(), args.rule_files.begin(), args.rule_files.end());
+  setup.rule_files.insert(setup.rule_files.end(), args.rule_files.begin(), args.rule_files.end());
+  return setup;
+}
 
-  const Clock::time_point start = Clock::now();
+// The rules and threshold entries of a setup; every failure is printed (file:line: reason) and
+// the rest loads.
+struct ParsedRules {
   rules::LoadReport report;
-  report.support_check = detect::UnsupportedReason;
-  rules::LoadRuleFiles(rule_files, vars, report);
-  for (const base::Error& e : report.failures) fmt::print(stderr, "{}\n", e.ToString());
-
   rules::ThresholdConfig thresholds;
-  if (!threshold_path.empty()) {
-    rules::LoadThresholdFile(threshold_path, vars, thresholds);
-    for (const base::Error& e : thresholds.failures) fmt::print(stderr, "{}\n", e.ToString());
-  }
-  bool ok = report.failures.empty() && thresholds.failures.empty();
-
-  if (args.dump_rules) {
-    for (const rules::Rule& r : report.rules) fmt::print("{}\n", rules::ToText(r));
-    return ok ? 0 : 1;
-  }
-  std::string tally = fmt::format("rules: loaded={} failed={} disabled={}", report.loaded(),
-                                  report.failures.size(), report.disabled());
-  if (args.test_only) {
-    PrintDisabledReasons(report);
-    if (!threshold_path.empty()) {
-      fmt::print("threshold: entries={} failed={}\n", thresholds.size(),
-                 thresholds.failures.size());
+  [[nodiscard]] bool ok() const { return report.failures.empty() && thresholds.failures.empty(); }
+  // A rule file that could not be read at all (not one bad rule in it).
+  [[nodiscard]] const base::Error* unreadable_file() const {
+    for (const base::Error& e : report.failures) {
+      if (e.message.starts_with("cannot read rule file")) return &e;
     }
-    fmt::print("{}\n", tally);
-    return ok ? 0 : 1;
+    return nullptr;
   }
-  fmt::print(stderr, "{}\n", tally);
+};
 
-  const double parse_s = SecondsSince(start);
+ParsedRules ParseRules(const Setup& setup) {
+  ParsedRules parsed;
+  parsed.report.support_check = detect::UnsupportedReason;
+  rules::LoadRuleFiles(setup.rule_files, setup.vars, parsed.report);
+  for (const base::Error& e : parsed.report.failures) fmt::print(stderr, "{}\n", e.ToString());
+  if (!setup.threshold_path.empty()) {
+    rules::LoadThresholdFile(setup.threshold_path, setup.vars, parsed.thresholds);
+    for (const base::Error& e : parsed.thresholds.failures) {
+      fmt::print(stderr, "{}\n", e.ToString());
+    }
+  }
+  return parsed;
+}
 
-  plan_options.thresholds = &thresholds;
+struct BuiltPlan {
+  std::unique_ptr<const detect::DetectionPlan> plan;
+  std::vector<std::pair<std::string, double>> startup;  // stats.json's "startup"
+};
+
+// Compiles the parsed rules (through the database cache unless --no-cache), printing warnings
+// and, with -v, the phases. `start` and `parse_s` time what came before.
+base::Result<BuiltPlan> CompilePlan(const Args& args, Setup& setup, ParsedRules& parsed,
+                                    Clock::time_point start, double parse_s, bool show_progress) {
+  detect::PlanOptions plan_options = setup.plan_options;
+  plan_options.thresholds = &parsed.thresholds;
   std::optional<detect::DatabaseCache> cache;
   if (!args.no_cache && !args.cache_dir.empty()) {
     cache.emplace(
         detect::CacheOptions{.dir = args.cache_dir, .max_bytes = args.cache_max_mb << 20});
     plan_options.cache = &*cache;
   }
-  StartupProgress progress(start, report.loaded());
-  plan_options.progress = [&](size_t done, size_t total) { progress.Databases(done, total); };
-  const Clock::time_point compile_start = Clock::now();
-  auto plan = detect::DetectionPlan::Build(std::move(report.rules), classifications, plan_options);
-  progress.Finish();
-  if (!plan) {
-    PrintError(plan.error());
-    return 1;
+  StartupProgress progress(start, parsed.report.loaded());
+  if (show_progress) {
+    plan_options.progress = [&](size_t done, size_t total) { progress.Databases(done, total); };
   }
+  const Clock::time_point compile_start = Clock::now();
+  auto plan = detect::DetectionPlan::Build(std::move(parsed.report.rules), setup.classifications,
+                                           plan_options);
+  progress.Finish();
+  if (!plan) return plan.error();
   const double compile_s = SecondsSince(compile_start);
   for (const base::Error& w : (*plan)->warnings())
     fmt::print(stderr, "warning: {}\n", w.ToString());
@@ -240,7 +260,8 @@ int Run(const Args& args) {
     for (const std::string& w : cache->warnings()) fmt::print(stderr, "warning: {}\n", w);
   }
   const detect::PlanBuildStats& built = (*plan)->build_stats();
-  options.startup = {
+  BuiltPlan out;
+  out.startup = {
       {"parse_s", parse_s},
       {"compile_s", compile_s},
       {"rules_s", built.rules_s},
@@ -270,13 +291,138 @@ int Run(const Args& args) {
       fmt::print(stderr, "database cache: off\n");
     }
   }
+  out.plan = std::move(*plan);
+  return out;
+}
+
+// The live run's signals: the handlers only set flags, which RunLive polls.
+engine::LiveSignals* live_signals = nullptr;
+
+void OnSignal(int sig) {
+  if (live_signals == nullptr) return;
+  switch (sig) {
+    case SIGUSR2:
+      live_signals->reload.store(true);
+      break;
+    case SIGHUP:
+      live_signals->reopen.store(true);
+      break;
+    default:
+      live_signals->stop.store(true);
+      break;
+  }
+}
+
+// Drops root for `user` (its uid, gid, and no supplementary groups).
+base::Status DropPrivileges(const std::string& user) {
+  errno = 0;
+  const passwd* pw = getpwnam(user.c_str());
+  if (pw == nullptr) return base::MakeError("--user " + user + ": no such user");
+  if (setgroups(0, nullptr) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0) {
+    return base::MakeError("--user " + user + ": cannot switch to it: " + std::strerror(errno));
+  }
+  return {};
+}
+
+int RunLiveMode(const Args& args, const Setup& setup, BuiltPlan built) {
+  engine::LiveOptions options;
+  for (const std::string& text : args.interfaces) {
+    auto link = engine::ParseLink(text);
+    if (!link) {
+      PrintError(link.error());
+      return 1;
+    }
+    options.links.push_back(*link);
+  }
+  auto backend = net::ParseBackend(args.capture);
+  if (!backend) {
+    PrintError(backend.error());
+    return 1;
+  }
+  options.backend = *backend;
+  options.workers = args.threads;
+  options.fail_open = args.fail_open;
+  options.busy_poll = args.busy_poll;
+  options.stats_interval_s = args.stats_interval;
+  options.log_dir = args.log_dir;
+  options.alert_fast = args.alert_mode == "fast" || args.alert_mode == "both";
+  options.eve_json = args.alert_mode == "json" || args.alert_mode == "both";
+  options.worker = setup.worker;
+  options.startup = built.startup;
+  if (!args.user.empty()) options.after_open = [&] { return DropPrivileges(args.user); };
+
+  static engine::LiveSignals signals;
+  live_signals = &signals;
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR2}) sigaction(sig, &sa, nullptr);
+
+  // A reload reads the configuration and every rule file again; a rule that fails to parse is
+  // skipped as at start-up, an unreadable configuration or rule file fails the reload.
+  engine::PlanBuilder reload = [&]() -> base::Result<std::shared_ptr<const detect::DetectionPlan>> {
+    auto fresh = LoadSetup(args);
+    if (!fresh) return fresh.error();
+    const Clock::time_point start = Clock::now();
+    ParsedRules parsed = ParseRules(*fresh);
+    if (const base::Error* e = parsed.unreadable_file()) return *e;
+    auto plan = CompilePlan(args, *fresh, parsed, start, SecondsSince(start), false);
+    if (!plan) return plan.error();
+    return std::shared_ptr<const detect::DetectionPlan>(std::move(plan->plan));
+  };
+  auto outcome =
+      engine::RunLive(std::shared_ptr<const detect::DetectionPlan>(std::move(built.plan)), options,
+                      signals, reload);
+  live_signals = nullptr;
+  if (!outcome) {
+    PrintError(outcome.error());
+    return 1;
+  }
+  return 0;
+}
+
+int Run(const Args& args) {
+  auto setup = LoadSetup(args);
+  if (!setup) {
+    PrintError(setup.error());
+    return 1;
+  }
+  const Clock::time_point start = Clock::now();
+  ParsedRules parsed = ParseRules(*setup);
+  if (args.dump_rules) {
+    for (const rules::Rule& r : parsed.report.rules) fmt::print("{}\n", rules::ToText(r));
+    return parsed.ok() ? 0 : 1;
+  }
+  std::string tally = fmt::format("rules: loaded={} failed={} disabled={}", parsed.report.loaded(),
+                                  parsed.report.failures.size(), parsed.report.disabled());
+  if (args.test_only) {
+    PrintDisabledReasons(parsed.report);
+    if (!setup->threshold_path.empty()) {
+      fmt::print("threshold: entries={} failed={}\n", parsed.thresholds.size(),
+                 parsed.thresholds.failures.size());
+    }
+    fmt::print("{}\n", tally);
+    return parsed.ok() ? 0 : 1;
+  }
+  fmt::print(stderr, "{}\n", tally);
+  const double parse_s = SecondsSince(start);
+  auto built = CompilePlan(args, *setup, parsed, start, parse_s, true);
+  if (!built) {
+    PrintError(built.error());
+    return 1;
+  }
+  if (!args.interfaces.empty()) return RunLiveMode(args, *setup, std::move(*built));
+
+  engine::RunOptions options;
+  options.worker = setup->worker;
+  options.startup = built->startup;
   options.input = args.read_path;
   options.threads = args.threads;
   options.worker.inline_mode = args.simulate_ips;
   options.log_dir = args.log_dir;
   options.alert_fast = args.alert_mode == "fast" || args.alert_mode == "both";
   options.eve_json = args.alert_mode == "json" || args.alert_mode == "both";
-  auto outcome = engine::RunOffline(**plan, options);
+  auto outcome = engine::RunOffline(*built->plan, options);
   if (!outcome) {
     PrintError(outcome.error());
     return 1;
@@ -311,6 +457,25 @@ int main(int argc, char** argv) {
                  "packet threads (Snort's -z); flows are spread over them by address pair")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
+  app.add_option("-i,--interface", args.interfaces,
+                 "capture live: IFACE to monitor (IDS), or A:B to run inline between two "
+                 "interfaces (IPS); repeatable");
+  app.add_option("--capture", args.capture, "live capture backend")
+      ->check(CLI::IsMember({"afpacket", "afxdp"}))
+      ->capture_default_str();
+  auto* fail_open = app.add_flag("--fail-open", args.fail_open,
+                                 "inline overload: forward what a worker cannot inspect");
+  bool fail_closed = false;
+  app.add_flag("--fail-closed", fail_closed,
+               "inline overload: drop what a worker cannot inspect (the default)")
+      ->excludes(fail_open);
+  app.add_flag("--busy-poll", args.busy_poll,
+               "live: workers spin on their rings instead of sleeping (lower latency, a whole "
+               "core each)");
+  app.add_option("--user", args.user, "live: switch to this user once the interfaces are open");
+  app.add_option("--stats-interval", args.stats_interval,
+                 "live: rewrite stats.json every SECONDS (0: at exit only)")
+      ->check(CLI::NonNegativeNumber);
   app.add_flag("-T,--test", args.test_only, "load the configuration and rules, report, and exit");
   app.add_option("-c,--config", args.config_path, "YAML configuration (Suricata layout)");
   app.add_option("--threshold-file", args.threshold_path,
@@ -336,8 +501,13 @@ int main(int argc, char** argv) {
                "print every loaded rule in canonical form, one per line, and exit");
   try {
     app.parse(argc, argv);
-    if (!args.test_only && !args.dump_rules && args.read_path.empty()) {
-      throw CLI::RequiredError("-r (a capture to read) is required unless -T is given");
+    bool live = !args.interfaces.empty();
+    if (!args.test_only && !args.dump_rules && args.read_path.empty() && !live) {
+      throw CLI::RequiredError(
+          "-r (a capture to read) or -i (an interface) is required unless -T is given");
+    }
+    if (!args.read_path.empty() && live) {
+      throw CLI::ValidationError("-r and -i", "read a capture or an interface, not both");
     }
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);

@@ -414,6 +414,9 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
   for (const rules::Rule& r : rules) in_order.push_back(&r);
   auto registry = FlowbitRegistry::Build(in_order);
   if (!registry) return registry.error();
+  for (uint32_t id = 0; id < registry->bit_count(); ++id) {
+    plan->flowbit_names_.push_back(registry->BitName(id));
+  }
   plan->rules_.reserve(rules.size());
   for (rules::Rule& r : rules) {
     auto flowbits = CompileRule(r, *registry);

@@ -155,6 +155,9 @@ class DetectionPlan {
 
   // The thresholds of every rule with no counters yet; each Detector takes its own copy.
   [[nodiscard]] const EventFilter& event_filter() const { return *event_filter_; }
+  // The flowbit names by id (FlowbitRegistry::BitName): a reload carries a flow's bits from one
+  // plan to the next by name.
+  [[nodiscard]] const std::vector<std::string>& flowbit_names() const { return flowbit_names_; }
 
   // Position of the action class in the action order (0 = takes effect first).
   [[nodiscard]] uint8_t rank(ActionClass c) const { return rank_[size_t(c)]; }
@@ -283,6 +286,7 @@ class DetectionPlan {
   std::array<uint8_t, 4> rank_ = {0, 1, 2, 3};
   uint32_t packet_alert_max_ = 15;
   std::unique_ptr<EventFilter> event_filter_;
+  std::vector<std::string> flowbit_names_;
   std::vector<base::Error> warnings_;
   PlanBuildStats build_stats_;
 };
@@ -352,6 +356,8 @@ class Detector {
                   std::span<const StreamChunk> chunks, std::vector<Alert>& alerts);
 
   [[nodiscard]] const DetectStats& stats() const { return stats_; }
+  // Continues counting from `stats` (a reload's new detector takes over its predecessor's).
+  void ContinueStats(const DetectStats& stats) { stats_ = stats; }
 
  private:
   explicit Detector(const DetectionPlan& plan) : plan_(plan) {}

@@ -1,6 +1,8 @@
 #include "engine/worker.h"
 
 #include <algorithm>
+#include <string_view>
+#include <unordered_map>
 
 namespace vigil::engine {
 namespace {
@@ -19,7 +21,7 @@ detect::StreamChunk ChunkOf(const reassembly::StreamView& v) {
 }  // namespace
 
 Worker::Worker(const detect::DetectionPlan& plan, WorkerConfig config)
-    : plan_(plan), config_(std::move(config)), tracker_(config_.tcp) {}
+    : plan_(&plan), config_(std::move(config)), tracker_(config_.tcp) {}
 
 Worker::~Worker() {
   // The flow table releases every flow on destruction, calling OnRelease: it must go first.
@@ -43,13 +45,40 @@ base::Result<std::unique_ptr<Worker>> Worker::Create(const detect::DetectionPlan
   if (!defrag) return defrag.error();
   w->defrag_ = std::move(*defrag);
   w->flows_->SetReleaseHook(&Worker::OnRelease, w.get());
-  detect::Detector* d = w->detector_.get();
-  w->inspect_ = [d](const packet::Packet& p, const detect::FlowContext& flow,
-                    std::span<const detect::StreamChunk> chunks,
-                    std::vector<detect::Alert>& alerts) {
-    return d->Inspect(p, flow, chunks, alerts);
+  // Through the member, so that SwapPlan's new detector takes over.
+  w->inspect_ = [self = w.get()](const packet::Packet& p, const detect::FlowContext& flow,
+                                 std::span<const detect::StreamChunk> chunks,
+                                 std::vector<detect::Alert>& alerts) {
+    return self->detector_->Inspect(p, flow, chunks, alerts);
   };
   return w;
+}
+
+base::Status Worker::SwapPlan(const detect::DetectionPlan& plan,
+                              std::shared_ptr<detect::EventFilter> event_filter) {
+  auto detector = detect::Detector::Create(plan, event_filter);
+  if (!detector) return detector.error();
+  // Flowbits by name: old id -> new id (absent names map to none).
+  const std::vector<std::string>& old_names = plan_->flowbit_names();
+  std::unordered_map<std::string_view, uint32_t> new_ids;
+  for (uint32_t id = 0; id < plan.flowbit_names().size(); ++id) {
+    new_ids.emplace(plan.flowbit_names()[id], id);
+  }
+  for (FlowState& state : flow_state_) {
+    if (state.bits.empty()) continue;
+    detect::FlowBits moved;
+    for (uint32_t old_id : state.bits.Ids()) {
+      if (old_id >= old_names.size()) continue;
+      auto it = new_ids.find(old_names[old_id]);
+      if (it != new_ids.end()) moved.Set(it->second);
+    }
+    state.bits = std::move(moved);
+  }
+  (*detector)->ContinueStats(detector_->stats());
+  config_.event_filter = std::move(event_filter);
+  detector_ = std::move(*detector);
+  plan_ = &plan;
+  return {};
 }
 
 void Worker::OnRelease(void* self, flow::Flow& flow, flow::ReleaseReason reason) {
@@ -281,7 +310,7 @@ void Worker::ForEachStat(const std::function<void(std::string_view, uint64_t)>& 
   f("stream.arena_resident_bytes", reassembler_->arena().touched_bytes());
   defrag_->stats().ForEach(f);
   const detect::DetectStats& d = detector_->stats();
-  f("detect.rules", plan_.rule_count());
+  f("detect.rules", plan_->rule_count());
   f("detect.packets", d.packets);
   f("detect.packets_scanned", d.packets_scanned);
   f("detect.scans", d.scans);

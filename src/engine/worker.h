@@ -128,6 +128,15 @@ class Worker {
   // Replaces detection (default: the worker's Detector).
   void SetInspect(InspectFn inspect) { inspect_ = std::move(inspect); }
 
+  // Switches detection to `plan` between two batches (a reload): flows, TCP state, reassembled
+  // streams and HTTP state stay as they are, and each flow's flowbits are carried over by name
+  // (a bit the new plan does not know is dropped). `event_filter` holds the threshold counters of
+  // the new plan (shared by the run's workers; null: the worker's own). `plan` must outlive the
+  // worker or the next SwapPlan; the old plan is no longer used once this returns. Fails only
+  // when the new detector cannot be made, and then keeps the old plan.
+  [[nodiscard]] base::Status SwapPlan(const detect::DetectionPlan& plan,
+                                      std::shared_ptr<detect::EventFilter> event_filter);
+
   using Sink = std::function<void(const PacketResult&)>;
   // Runs a decoded batch through the pipeline; `sink` sees every packet in order (a rebuilt
   // datagram right after the fragment that completed it), with results valid during the call.
@@ -156,7 +165,7 @@ class Worker {
                 detect::FlowContext& ctx);
   static void OnRelease(void* self, flow::Flow& flow, flow::ReleaseReason reason);
 
-  const detect::DetectionPlan& plan_;
+  const detect::DetectionPlan* plan_;
   WorkerConfig config_;
   std::unique_ptr<detect::Detector> detector_;
   std::unique_ptr<flow::FlowTable> flows_;

@@ -10,13 +10,17 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <thread>
 
 namespace vigil::test {
 
@@ -105,6 +109,57 @@ class EnterNetns {
  private:
   int saved_ = -1;
   bool ok_ = false;
+};
+
+// A background command (run by /bin/sh in a process group of its own), killed with its children
+// when the object goes away unless it was waited for.
+class Process {
+ public:
+  explicit Process(const std::string& command) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      setpgid(0, 0);
+      execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    if (pid_ > 0) setpgid(pid_, pid_);
+  }
+  ~Process() {
+    if (pid_ > 0 && !exited_) {
+      kill(-pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  [[nodiscard]] bool started() const { return pid_ > 0; }
+  // Sends `sig` to the whole group (the shell and what it started).
+  void Signal(int sig) const {
+    if (pid_ > 0 && !exited_) kill(-pid_, sig);
+  }
+  // Waits up to `timeout`; the exit status, or -1 when it did not end in time (or was killed).
+  int Wait(std::chrono::milliseconds timeout) {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    while (!exited_) {
+      int status = 0;
+      pid_t r = waitpid(pid_, &status, WNOHANG);
+      if (r == pid_) {
+        exited_ = true;
+        status_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        break;
+      }
+      if (std::chrono::steady_clock::now() >= until) return -1;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return status_;
+  }
+  [[nodiscard]] pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int status_ = -1;
 };
 
 }  // namespace vigil::test

@@ -1,0 +1,611 @@
+#include "engine/live_run.h"
+
+#include <fmt/format.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "decode/decoder.h"
+#include "engine/parallel.h"
+#include "net/reject.h"
+#include "output/alert_writers.h"
+
+namespace vigil::engine {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double SecondsSince(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// The alert outputs every worker writes to, under one lock.
+class AlertOutputs {
+ public:
+  base::Status Open(const LiveOptions& o, bool inline_mode) {
+    std::lock_guard lock(mu_);
+    fast_path_ = o.log_dir + "/alert_fast.txt";
+    eve_path_ = o.log_dir + "/eve.json";
+    want_fast_ = o.alert_fast;
+    want_eve_ = o.eve_json;
+    inline_mode_ = inline_mode;
+    return OpenLocked();
+  }
+  void Write(const PacketResult& r) {
+    output::AlertMeta meta{.flow_id = r.flow_id, .rebuilt = r.rebuilt, .packet_alerts = r.alerts};
+    std::lock_guard lock(mu_);
+    for (const detect::Alert& a : r.alerts) {
+      if (fast_) fast_->Write(*r.packet, a);
+      if (eve_) eve_->Write(*r.packet, a, meta);
+    }
+    alerts_ += r.alerts.size();
+  }
+  base::Status Flush() {
+    std::lock_guard lock(mu_);
+    return FlushLocked();
+  }
+  // For logrotate: the files were moved away; what is buffered goes to them, then new files.
+  base::Status Reopen() {
+    std::lock_guard lock(mu_);
+    if (auto s = FlushLocked(); !s) return s;
+    return OpenLocked();
+  }
+  uint64_t alerts() {
+    std::lock_guard lock(mu_);
+    return alerts_;
+  }
+
+ private:
+  base::Status OpenLocked() {
+    if (want_fast_) {
+      auto w = output::AlertFastWriter::Open(fast_path_);
+      if (!w) return w.error();
+      fast_ = std::move(*w);
+    }
+    if (want_eve_) {
+      auto w = output::EveWriter::Open(eve_path_, inline_mode_);
+      if (!w) return w.error();
+      eve_ = std::move(*w);
+    }
+    return {};
+  }
+  base::Status FlushLocked() {
+    if (fast_) {
+      if (auto s = fast_->Flush(); !s) return s;
+    }
+    if (eve_) {
+      if (auto s = eve_->Flush(); !s) return s;
+    }
+    return {};
+  }
+
+  std::mutex mu_;
+  std::string fast_path_, eve_path_;
+  bool want_fast_ = false, want_eve_ = false, inline_mode_ = false;
+  std::unique_ptr<output::AlertFastWriter> fast_;
+  std::unique_ptr<output::EveWriter> eve_;
+  uint64_t alerts_ = 0;
+};
+
+// What the workers share: the plan to run (replaced by reloads), the outputs, and the
+// control thread's requests.
+struct Shared {
+  std::atomic<bool> stop{false};
+  std::mutex plan_mu;
+  std::shared_ptr<const detect::DetectionPlan> plan;
+  std::shared_ptr<detect::EventFilter> event_filter;
+  std::atomic<uint64_t> plan_generation{0};
+  std::atomic<uint64_t> stats_epoch{0};
+  AlertOutputs outputs;
+  bool fail_open = false;
+  bool busy_poll = false;
+};
+
+#define VIGIL_LANE_COUNTERS(X)                      \
+  X(frames, "capture.frames")                       \
+  X(bytes, "capture.bytes")                         \
+  X(forwarded, "capture.forwarded")                 \
+  X(verdict_drops, "capture.verdict_drops")         \
+  X(truncated_drops, "capture.truncated_drops")     \
+  X(overload_drops, "capture.overload_drops")       \
+  X(bypassed, "capture.bypassed")                   \
+  X(resets_sent, "capture.resets_sent")             \
+  X(unreachables_sent, "capture.unreachables_sent") \
+  X(plan_switches, "reload.worker_switches")
+
+struct LaneCounters {
+#define VIGIL_LANE_FIELD(field, name) uint64_t field = 0;
+  VIGIL_LANE_COUNTERS(VIGIL_LANE_FIELD)
+#undef VIGIL_LANE_FIELD
+};
+
+// Where a worker reads frames and where it forwards them (null: monitoring only).
+struct Path {
+  net::Port* rx = nullptr;
+  net::Port* tx = nullptr;
+};
+
+// One worker thread and everything it owns.
+struct Lane {
+  uint32_t index = 0;
+  std::unique_ptr<Worker> worker;
+  decode::Decoder decoder;
+  std::vector<std::unique_ptr<net::Port>> ports;
+  std::vector<Path> paths;
+  std::shared_ptr<const detect::DetectionPlan> plan;  // the plan `worker` runs on
+  uint64_t plan_generation = 0;
+  uint64_t number = 0;  // frames received, numbering them
+  LaneCounters counters;
+  // The worker's counters as of the last stats request, for the control thread.
+  std::mutex snapshot_mu;
+  CounterSum snapshot;
+  std::atomic<uint64_t> snapshot_epoch{0};
+  std::thread thread;
+};
+
+// Every counter of a lane by name: its ports' (per interface and summed), its decoder's, its
+// worker's and its own. Called by the lane's thread, or by anyone once it has stopped.
+void CollectCounters(Lane& lane, CounterSum& out) {
+  for (auto& port : lane.ports) {
+    port->UpdateCounters();
+    const net::PortCounters& c = port->counters();
+    const std::string prefix = "capture." + port->interface() + ".";
+    out.Add(prefix + "packets", c.packets);
+    out.Add(prefix + "kernel_drops", c.kernel_drops);
+    out.Add(prefix + "tx_packets", c.tx_packets);
+    out.Add(prefix + "tx_errors", c.tx_errors);
+    out.Add(prefix + "truncated", c.truncated);
+    out.Add("capture.packets", c.packets);
+    out.Add("capture.kernel_drops", c.kernel_drops);
+  }
+#define VIGIL_LANE_VISIT(field, name) out.Add(name, lane.counters.field);
+  VIGIL_LANE_COUNTERS(VIGIL_LANE_VISIT)
+#undef VIGIL_LANE_VISIT
+  lane.decoder.stats().ForEach([&](std::string_view n, uint64_t v) { out.Add(n, v); });
+  lane.worker->rebuilt_decoder().stats().ForEach(
+      [&](std::string_view n, uint64_t v) { out.Add(n, v); });
+  lane.worker->ForEachStat([&](std::string_view n, uint64_t v) { out.Add(n, v); });
+}
+
+// Which ends a dropping packet's reject rules want reset (none when no reject took effect).
+struct RejectTargets {
+  bool source = false;
+  bool destination = false;
+};
+RejectTargets RejectsOf(std::span<const detect::Alert> alerts) {
+  RejectTargets t;
+  for (const detect::Alert& a : alerts) {
+    switch (a.action) {
+      case rules::Action::kReject:
+      case rules::Action::kRejectBoth:
+        t.source = t.destination = true;
+        break;
+      case rules::Action::kRejectSrc:
+        t.source = true;
+        break;
+      case rules::Action::kRejectDst:
+        t.destination = true;
+        break;
+      default:
+        break;
+    }
+  }
+  return t;
+}
+
+class LaneRunner {
+ public:
+  LaneRunner(Lane& lane, Shared& shared) : lane_(lane), shared_(shared) {}
+
+  void Run() {
+    while (!shared_.stop.load(std::memory_order_relaxed)) {
+      Housekeeping();
+      bool worked = false;
+      for (const Path& path : lane_.paths) worked |= ServeBlock(path);
+      if (!worked) Wait();
+    }
+    // Drain: what the kernel already handed over is processed before the worker stops.
+    for (int round = 0; round < 1024; ++round) {
+      bool worked = false;
+      for (const Path& path : lane_.paths) worked |= ServeBlock(path);
+      if (!worked) break;
+    }
+    Housekeeping();
+  }
+
+ private:
+  static constexpr int kWaitMs = 100;  // how late a stop, reload or stats request may be seen
+
+  void Housekeeping() {
+    uint64_t g = shared_.plan_generation.load(std::memory_order_acquire);
+    if (g != lane_.plan_generation) {
+      std::shared_ptr<const detect::DetectionPlan> plan;
+      std::shared_ptr<detect::EventFilter> filter;
+      {
+        std::lock_guard lock(shared_.plan_mu);
+        plan = shared_.plan;
+        filter = shared_.event_filter;
+      }
+      if (lane_.worker->SwapPlan(*plan, filter)) {
+        lane_.plan = std::move(plan);  // the old plan goes when its last worker lets go
+        ++lane_.counters.plan_switches;
+      }
+      lane_.plan_generation = g;
+    }
+    uint64_t epoch = shared_.stats_epoch.load(std::memory_order_acquire);
+    if (epoch != lane_.snapshot_epoch.load(std::memory_order_relaxed)) {
+      CounterSum sum;
+      CollectCounters(lane_, sum);
+      {
+        std::lock_guard lock(lane_.snapshot_mu);
+        lane_.snapshot = std::move(sum);
+      }
+      lane_.snapshot_epoch.store(epoch, std::memory_order_release);
+    }
+  }
+
+  void Wait() {
+    if (shared_.busy_poll) {
+      auto until = Clock::now() + std::chrono::milliseconds(kWaitMs);
+      while (Clock::now() < until && !shared_.stop.load(std::memory_order_relaxed)) {
+        for (const Path& path : lane_.paths) {
+          if (path.rx->Wait(0)) return;
+        }
+      }
+      return;
+    }
+    std::array<pollfd, 16> fds;
+    size_t n = 0;
+    for (const Path& path : lane_.paths) {
+      if (n < fds.size()) fds[n++] = {.fd = path.rx->fd(), .events = POLLIN | POLLERR};
+    }
+    ::poll(fds.data(), n, kWaitMs);
+  }
+
+  // Receives one block's worth of frames from path.rx, inspects them, forwards them inline.
+  bool ServeBlock(const Path& path) {
+    size_t n = path.rx->Receive(frames_);
+    if (n == 0) {
+      path.rx->Release();
+      return false;
+    }
+    LaneCounters& c = lane_.counters;
+    c.frames += n;
+    if (path.tx != nullptr && path.rx->Backlogged()) {
+      // Overload: this block is not inspected.
+      if (shared_.fail_open) {
+        c.bypassed += n;
+        c.forwarded += path.tx->Transmit({frames_.data(), n});
+      } else {
+        c.overload_drops += n;
+      }
+      path.rx->Release();
+      return true;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const net::Frame& f = frames_[i];
+      packet::Packet& p = packets_[i];
+      p = packet::Packet{};
+      p.data = f.data;
+      p.caplen = f.caplen;
+      p.wirelen = f.wirelen;
+      p.ts = f.ts;
+      p.number = ++lane_.number;
+      p.linktype = packet::LinkType::kEthernet;
+      lane_.decoder.Decode(p);
+      c.bytes += f.caplen;
+      drop_[i] = false;
+    }
+    size_t current = 0;
+    lane_.worker->Process({packets_.data(), n}, [&](const PacketResult& r) {
+      // Rebuilt datagrams and tunnels' insides follow the frame that carried them: their
+      // verdict is that frame's.
+      if (r.packet >= packets_.data() && r.packet < packets_.data() + n) {
+        current = size_t(r.packet - packets_.data());
+      }
+      if (!r.alerts.empty()) shared_.outputs.Write(r);
+      if (!r.drop || path.tx == nullptr) return;
+      drop_[current] = true;
+      Reject(*r.packet, RejectsOf(r.alerts), path);
+    });
+    if (path.tx != nullptr) {
+      size_t out = 0;
+      for (size_t i = 0; i < n; ++i) {
+        if (drop_[i]) {
+          ++c.verdict_drops;
+        } else if (frames_[i].caplen < frames_[i].wirelen) {
+          ++c.truncated_drops;  // only part of it is here: it cannot be forwarded
+        } else {
+          tx_[out++] = frames_[i];
+        }
+      }
+      c.forwarded += path.tx->Transmit({tx_.data(), out});
+    }
+    path.rx->Release();
+    return true;
+  }
+
+  void Reject(const packet::Packet& p, RejectTargets t, const Path& path) {
+    if (!t.source && !t.destination) return;
+    std::array<uint8_t, net::kMaxReplyBytes> buf;
+    auto send = [&](net::Port& port, size_t len, uint64_t& counter) {
+      if (len == 0) return;
+      net::Frame f{.data = buf.data(), .caplen = uint32_t(len), .wirelen = uint32_t(len)};
+      counter += port.Transmit({&f, 1});
+    };
+    LaneCounters& c = lane_.counters;
+    if (p.has_tcp) {
+      // Back out of the interface the packet came in on, and on to where it was going.
+      if (t.source)
+        send(*path.rx, net::BuildTcpReset(p, net::ReplyTo::kSource, buf), c.resets_sent);
+      if (t.destination) {
+        send(*path.tx, net::BuildTcpReset(p, net::ReplyTo::kDestination, buf), c.resets_sent);
+      }
+    } else if (t.source) {
+      send(*path.rx, net::BuildPortUnreachable(p, buf), c.unreachables_sent);
+    }
+  }
+
+  Lane& lane_;
+  Shared& shared_;
+  std::array<net::Frame, packet::Batch::kMaxPackets> frames_;
+  std::array<net::Frame, packet::Batch::kMaxPackets> tx_;
+  std::array<packet::Packet, packet::Batch::kMaxPackets> packets_;
+  std::array<bool, packet::Batch::kMaxPackets> drop_{};
+};
+
+void Pin(std::thread& t, uint32_t index) {
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(index % cores, &set);
+  (void)pthread_setaffinity_np(t.native_handle(), sizeof set, &set);
+}
+
+// The process's peak resident memory (VmHWM) in bytes; resettable through clear_refs.
+uint64_t PeakRssBytes() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  }
+  return 0;
+}
+void ResetPeakRss() {
+  std::ofstream clear("/proc/self/clear_refs");
+  clear << "5";
+}
+
+}  // namespace
+
+base::Result<LiveLink> ParseLink(std::string_view text) {
+  LiveLink link;
+  size_t colon = text.find(':');
+  link.in = std::string(text.substr(0, colon));
+  if (colon != std::string_view::npos) {
+    link.out = std::string(text.substr(colon + 1));
+    if (link.out.empty())
+      return base::MakeError("-i " + std::string(text) + ": no interface after ':'");
+  }
+  if (link.in.empty()) return base::MakeError("-i " + std::string(text) + ": no interface name");
+  if (link.in == link.out) {
+    return base::MakeError("-i " + std::string(text) + ": an inline pair needs two interfaces");
+  }
+  return link;
+}
+
+base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> plan,
+                                 const LiveOptions& options, LiveSignals& signals,
+                                 const PlanBuilder& reload) {
+  auto log = options.log ? options.log
+                         : [](const std::string& line) { fmt::print(stderr, "vigil: {}\n", line); };
+  std::error_code ec;
+  std::filesystem::create_directories(options.log_dir, ec);
+  if (ec) return base::Error{ec.message(), options.log_dir};
+  if (options.links.empty()) return base::MakeError("no interface to capture on");
+  bool inline_mode = false;
+  for (const LiveLink& l : options.links) inline_mode |= l.is_inline();
+
+  Shared shared;
+  shared.fail_open = options.fail_open;
+  shared.busy_poll = options.busy_poll;
+  shared.plan = plan;
+  shared.event_filter = plan->event_filter().NewSharedFilter();
+  if (auto s = shared.outputs.Open(options, inline_mode); !s) return s.error();
+
+  // Lanes, and their ports: every interface's members are opened in worker order (fanout
+  // membership follows it).
+  const uint32_t workers = std::max<uint32_t>(options.workers, 1);
+  std::vector<std::unique_ptr<Lane>> lanes;
+  for (uint32_t i = 0; i < workers; ++i) {
+    auto lane = std::make_unique<Lane>();
+    lane->index = i;
+    lane->plan = plan;
+    WorkerConfig config = options.worker;
+    config.id = i;
+    config.inline_mode = config.inline_mode || inline_mode;
+    config.event_filter = shared.event_filter;
+    auto w = Worker::Create(*plan, config);
+    if (!w) return w.error();
+    lane->worker = std::move(*w);
+    lanes.push_back(std::move(lane));
+  }
+  auto open = [&](const std::string& name, uint32_t member) -> base::Result<net::Port*> {
+    auto port = net::OpenPort({.interface = name,
+                               .backend = options.backend,
+                               .members = workers,
+                               .member = member,
+                               .block_bytes = options.ring_block_bytes,
+                               .blocks = options.ring_blocks,
+                               .block_timeout_ms = 1,
+                               .busy_poll = options.busy_poll});
+    if (!port) return port.error();
+    net::Port* p = port->get();
+    lanes[member]->ports.push_back(std::move(*port));
+    return p;
+  };
+  for (const LiveLink& link : options.links) {
+    for (uint32_t i = 0; i < workers; ++i) {
+      auto in = open(link.in, i);
+      if (!in) return in.error();
+      if (!link.is_inline()) {
+        lanes[i]->paths.push_back({*in, nullptr});
+        continue;
+      }
+      auto out = open(link.out, i);
+      if (!out) return out.error();
+      lanes[i]->paths.push_back({*in, *out});
+      lanes[i]->paths.push_back({*out, *in});
+    }
+  }
+  if (options.after_open) {
+    if (auto s = options.after_open(); !s) return s.error();
+  }
+
+  RunOutcome outcome;
+  output::RunSummary& s = outcome.summary;
+  const auto start = Clock::now();
+  for (auto& lane : lanes) {
+    Lane* l = lane.get();
+    l->thread = std::thread([l, &shared] { LaneRunner(*l, shared).Run(); });
+    if (options.pin_workers) Pin(l->thread, l->index);
+  }
+  {
+    std::string names;
+    for (const LiveLink& l : options.links) {
+      names += (names.empty() ? "" : ", ") + (l.is_inline() ? l.in + " <-> " + l.out : l.in);
+    }
+    log(fmt::format("capturing on {} ({}, {} worker{})", names, inline_mode ? "inline" : "IDS",
+                    workers, workers == 1 ? "" : "s"));
+  }
+
+  // Reload bookkeeping: the build thread and what it produced.
+  struct ReloadState {
+    std::thread thread;
+    std::atomic<bool> done{false};
+    std::optional<base::Result<std::shared_ptr<const detect::DetectionPlan>>> result;
+    Clock::time_point started;
+    uint64_t rss_before = 0;
+  };
+  std::unique_ptr<ReloadState> pending;
+  uint64_t reloads = 0, reload_failures = 0, last_reload_us = 0, reload_peak_rss = 0;
+
+  auto write_stats = [&](const CounterSum& counters, double seconds) -> base::Status {
+    output::RunSummary snap;
+    snap.seconds = seconds;
+    snap.packets = counters.Get("capture.frames");
+    snap.bytes = counters.Get("capture.bytes");
+    snap.alerts = shared.outputs.alerts();
+    for (const auto& [name, v] : counters.counters()) snap.Add(name, v);
+    snap.Add("engine.threads", workers);
+    snap.Add("reload.count", reloads);
+    snap.Add("reload.failures", reload_failures);
+    snap.Add("reload.last_us", last_reload_us);
+    snap.Add("reload.peak_rss_bytes", reload_peak_rss);
+    snap.startup = options.startup;
+    auto stats = output::BufferedFile::Open(options.log_dir + "/stats.json");
+    if (!stats) return stats.error();
+    (*stats)->Append(snap.ToJson());
+    if (auto st = (*stats)->Flush(); !st) return st;
+    s = std::move(snap);
+    return {};
+  };
+  // Asks every worker for its counters and sums what they published (a worker answers within
+  // its poll timeout).
+  auto snapshot = [&]() {
+    uint64_t epoch = shared.stats_epoch.fetch_add(1) + 1;
+    auto deadline = Clock::now() + std::chrono::seconds(1);
+    CounterSum sum;
+    for (auto& lane : lanes) {
+      while (lane->snapshot_epoch.load(std::memory_order_acquire) < epoch &&
+             Clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+      std::lock_guard lock(lane->snapshot_mu);
+      for (const auto& [name, v] : lane->snapshot.counters()) sum.Add(name, v);
+    }
+    return sum;
+  };
+
+  auto last_flush = Clock::now();
+  auto last_stats = Clock::now();
+  while (!signals.stop.load()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (signals.reload.exchange(false)) {
+      if (pending) {
+        log("reload: one is already in progress; this request is merged with it");
+      } else {
+        pending = std::make_unique<ReloadState>();
+        ResetPeakRss();
+        pending->rss_before = PeakRssBytes();
+        pending->started = Clock::now();
+        ReloadState* r = pending.get();
+        pending->thread = std::thread([r, &reload] {
+          r->result.emplace(reload());
+          r->done.store(true, std::memory_order_release);
+        });
+      }
+    }
+    if (pending && pending->done.load(std::memory_order_acquire)) {
+      pending->thread.join();
+      double secs = SecondsSince(pending->started);
+      auto& result = *pending->result;
+      if (!result) {
+        ++reload_failures;
+        log("reload failed, the running rules stay: " + result.error().ToString());
+      } else {
+        {
+          std::lock_guard lock(shared.plan_mu);
+          shared.plan = *result;
+          shared.event_filter = (*result)->event_filter().NewSharedFilter();
+        }
+        shared.plan_generation.fetch_add(1, std::memory_order_release);
+        ++reloads;
+        last_reload_us = uint64_t(secs * 1e6);
+        reload_peak_rss = PeakRssBytes();
+        log(fmt::format("reload: {} rules in {:.3f} s, peak resident memory {} MiB",
+                        (*result)->rule_count(), secs, reload_peak_rss >> 20));
+      }
+      pending.reset();
+    }
+    if (signals.reopen.exchange(false)) {
+      if (auto st = shared.outputs.Reopen(); !st) {
+        log("cannot reopen the alert files: " + st.error().ToString());
+      } else {
+        log("alert files reopened");
+      }
+    }
+    if (SecondsSince(last_flush) >= 1.0) {
+      last_flush = Clock::now();
+      if (auto st = shared.outputs.Flush(); !st)
+        log("cannot write alerts: " + st.error().ToString());
+    }
+    if (options.stats_interval_s > 0 && SecondsSince(last_stats) >= options.stats_interval_s) {
+      last_stats = Clock::now();
+      if (auto st = write_stats(snapshot(), SecondsSince(start)); !st) {
+        log("cannot write stats.json: " + st.error().ToString());
+      }
+    }
+  }
+  shared.stop.store(true);
+  for (auto& lane : lanes) lane->thread.join();
+  if (pending) pending->thread.join();
+  double seconds = SecondsSince(start);
+  CounterSum counters;
+  for (auto& lane : lanes) CollectCounters(*lane, counters);
+  if (auto st = shared.outputs.Flush(); !st) return st.error();
+  if (auto st = write_stats(counters, seconds); !st) return st.error();
+  if (options.print_summary) std::fputs(s.ToText().c_str(), stderr);
+  return outcome;
+}
+
+}  // namespace vigil::engine

@@ -1,0 +1,292 @@
+// vigil on a live link, against real Linux TCP stacks, a real HTTP server (python3 -m
+// http.server) and a real DNS server (dnsmasq), with curl and dig as clients:
+//
+//   client ns [c0 10.77.0.1] — veth — [va  vigil ns  vb] — veth — [s0 10.77.0.2] server ns
+//
+// In IDS mode the vigil namespace bridges va and vb with a Linux bridge and vigil watches va; in
+// inline mode vigil itself forwards between va and vb (`-i va:vb`). Offloads stay at the
+// kernel's defaults on every interface (TSO and GSO on: vigil sees TCP super-frames). Each test
+// builds the topology, starts what it needs and removes everything, also when it fails. Needs
+// root; skips with the reason otherwise.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "net/netns_test_util.h"
+
+namespace vigil::tests {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using test::Netns;
+using test::Process;
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+size_t CountLines(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) n += line.find(needle) != std::string::npos;
+  return n;
+}
+
+bool WaitFor(const std::function<bool()>& ready, std::chrono::milliseconds timeout) {
+  auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (ready()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return ready();
+}
+
+const char* kRules =
+    R"(alert http any any -> any any (msg:"vigil test signature"; content:"vigil-test-signature"; sid:1000001; rev:1;)
+drop http any any -> any any (msg:"drop this request"; content:"/drop-me"; sid:1000002; rev:1;)
+reject http any any -> any any (msg:"reject this request"; content:"/reject-me"; sid:1000003; rev:1;)
+drop udp any any -> any 53 (msg:"drop this query"; content:"|07|blocked|04|test|00|"; sid:1000004; rev:1;)
+)";
+
+class LiveTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (auto why = test::NetnsUnavailable()) GTEST_SKIP() << *why;
+    for (const char* tool : {"python3", "curl", "dig", "dnsmasq"}) {
+      if (test::Shell(std::string("command -v ") + tool + " >/dev/null") != 0) {
+        GTEST_SKIP() << tool << " is missing (scripts/install-deps.sh installs it)";
+      }
+    }
+    dir_ = fs::temp_directory_path() /
+           ("vigil_live_" + std::to_string(getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "www");
+    fs::create_directories(dir_ / "out");
+    client_ = std::make_unique<Netns>("c");
+    vigil_ = std::make_unique<Netns>("v");
+    server_ = std::make_unique<Netns>("s");
+    ASSERT_TRUE(client_->ok() && vigil_->ok() && server_->ok());
+    ASSERT_EQ(test::Shell("ip link add c0 netns " + client_->name() +
+                          " type veth peer name va netns " + vigil_->name()),
+              0);
+    ASSERT_EQ(test::Shell("ip link add s0 netns " + server_->name() +
+                          " type veth peer name vb netns " + vigil_->name()),
+              0);
+    // vigil's interfaces carry no addresses and send nothing of their own.
+    ASSERT_EQ(vigil_->Run("sysctl -qw net.ipv6.conf.va.disable_ipv6=1 && "
+                          "sysctl -qw net.ipv6.conf.vb.disable_ipv6=1 && "
+                          "ip link set va up && ip link set vb up"),
+              0);
+    ASSERT_EQ(client_->Run("ip addr add 10.77.0.1/24 dev c0 && ip link set c0 up"), 0);
+    ASSERT_EQ(server_->Run("ip addr add 10.77.0.2/24 dev s0 && ip link set s0 up"), 0);
+    std::ofstream(dir_ / "www/index.html") << "hello from the server\n";
+    // 1 MiB of pseudo-random bytes for the download test.
+    std::ofstream big(dir_ / "www/big.bin", std::ios::binary);
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < (1 << 20) / 8; ++i) {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      big.write(reinterpret_cast<const char*>(&x), 8);
+    }
+    big.close();
+    std::ofstream(dir_ / "test.rules") << kRules;
+  }
+
+  void TearDown() override {
+    vigil_process_.reset();
+    servers_.clear();
+    client_.reset();
+    vigil_.reset();
+    server_.reset();
+    if (!dir_.empty() && !HasFailure()) fs::remove_all(dir_);
+  }
+
+  void StartHttpServer() {
+    servers_.push_back(std::make_unique<Process>(
+        server_->Exec() + "python3 -m http.server 8080 --bind 10.77.0.2 --directory " +
+        (dir_ / "www").string() + " >/dev/null 2>&1"));
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          return server_->Run("curl -s -o /dev/null -m 1 http://10.77.0.2:8080/index.html") == 0;
+        },
+        10s))
+        << "the HTTP server did not start";
+  }
+
+  void StartDnsServer() {
+    servers_.push_back(std::make_unique<Process>(
+        server_->Exec() +
+        "dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts "
+        "--listen-address=10.77.0.2 --bind-interfaces --pid-file= --user=root "
+        "--address=/allowed.test/10.1.2.3 --address=/blocked.test/10.1.2.4 2>/dev/null"));
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          return server_->Run(
+                     "dig +short +time=1 +tries=1 @10.77.0.2 allowed.test | grep -q 10.1.2.3") == 0;
+        },
+        10s))
+        << "dnsmasq did not start";
+  }
+
+  // A Linux bridge between va and vb, for IDS mode (vigil only watches).
+  void Bridge() {
+    ASSERT_EQ(vigil_->Run("ip link add br0 type bridge && ip link set va master br0 && "
+                          "ip link set vb master br0 && ip link set br0 up"),
+              0);
+  }
+
+  // Starts vigil in the vigil namespace and waits until it captures.
+  void StartVigil(const std::string& args) {
+    std::string cmd = "exec " + vigil_->Exec() +
+                      (fs::path(VIGIL_BINARY_DIR) / "src/cli/vigil").string() + " " + args +
+                      " -R " + (dir_ / "test.rules").string() + " -l " + (dir_ / "out").string() +
+                      " > " + (dir_ / "vigil.log").string() + " 2>&1";
+    vigil_process_ = std::make_unique<Process>(cmd);
+    ASSERT_TRUE(WaitFor(
+        [&] { return ReadFile(dir_ / "vigil.log").find("capturing on") != std::string::npos; },
+        30s))
+        << "vigil did not start:\n"
+        << ReadFile(dir_ / "vigil.log");
+  }
+
+  // Stops vigil (SIGINT) and returns its stats.json.
+  nlohmann::json StopVigil() {
+    vigil_process_->Signal(SIGINT);
+    EXPECT_EQ(vigil_process_->Wait(20s), 0) << ReadFile(dir_ / "vigil.log");
+    return nlohmann::json::parse(ReadFile(dir_ / "out/stats.json"), nullptr, false);
+  }
+
+  std::string Alerts() { return ReadFile(dir_ / "out/alert_fast.txt"); }
+
+  // curl from the client; returns curl's exit status (0: success, 28: timeout, 56: reset, 7:
+  // refused) and fills `seconds` with how long it took.
+  int Curl(const std::string& url, double* seconds = nullptr,
+           const std::string& out = "/dev/null") {
+    auto t0 = std::chrono::steady_clock::now();
+    int rc = client_->Run("curl -s -f -m 4 -o " + out + " " + url);
+    if (seconds)
+      *seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return rc;
+  }
+
+  fs::path dir_;
+  std::unique_ptr<Netns> client_, vigil_, server_;
+  std::vector<std::unique_ptr<Process>> servers_;
+  std::unique_ptr<Process> vigil_process_;
+};
+
+uint64_t Counter(const nlohmann::json& stats, const std::string& name) {
+  if (!stats.is_object() || !stats.contains("counters")) return 0;
+  const auto& c = stats["counters"];
+  return c.contains(name) ? c[name].get<uint64_t>() : 0;
+}
+
+TEST_F(LiveTest, IdsAlertsOnceOnASignatureAndNeverOnBenignRequests) {
+  Bridge();
+  StartHttpServer();
+  StartVigil("-i va");
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(Curl("http://10.77.0.2:8080/index.html"), 0);
+  EXPECT_EQ(Curl("http://10.77.0.2:8080/index.html?q=vigil-test-signature"), 0);
+  EXPECT_EQ(Curl("http://10.77.0.2:8080/drop-me"), 22) << "an IDS never drops";
+  nlohmann::json stats = StopVigil();
+  std::string alerts = Alerts();
+  EXPECT_EQ(CountLines(alerts, "vigil test signature"), 1u) << alerts;
+  EXPECT_EQ(CountLines(alerts, "drop this request"), 1u) << alerts;
+  EXPECT_EQ(CountLines(alerts, "[**]"), 2u) << alerts;
+  EXPECT_GT(Counter(stats, "capture.packets"), 20u);
+  EXPECT_EQ(Counter(stats, "capture.kernel_drops"), 0u);
+}
+
+TEST_F(LiveTest, InlineForwardsADownloadByteExactAndDropsAndRejects) {
+  StartHttpServer();
+  StartVigil("-i va:vb");
+  EXPECT_EQ(Curl("http://10.77.0.2:8080/big.bin", nullptr, (dir_ / "got.bin").string()), 0);
+  EXPECT_EQ(ReadFile(dir_ / "got.bin"), ReadFile(dir_ / "www/big.bin")) << "1 MiB not byte-exact";
+
+  // A request that a drop rule stops fails, while a benign connection beside it completes.
+  double benign_s = 0;
+  int benign_rc = -1;
+  std::thread benign([&] { benign_rc = Curl("http://10.77.0.2:8080/big.bin", &benign_s); });
+  int dropped_rc = Curl("http://10.77.0.2:8080/drop-me");
+  benign.join();
+  EXPECT_EQ(benign_rc, 0);
+  EXPECT_EQ(dropped_rc, 28) << "the dropped request should time out";
+
+  // A reject resets the client at once.
+  double reject_s = 0;
+  int rejected_rc = Curl("http://10.77.0.2:8080/reject-me", &reject_s);
+  EXPECT_EQ(rejected_rc, 56) << "curl should see the connection reset";
+  EXPECT_LT(reject_s, 2.0) << "the reset should arrive at once, not after a timeout";
+
+  nlohmann::json stats = StopVigil();
+  std::string alerts = Alerts();
+  EXPECT_EQ(CountLines(alerts, "drop this request"), 1u) << alerts;
+  EXPECT_EQ(CountLines(alerts, "reject this request"), 1u) << alerts;
+  EXPECT_GE(Counter(stats, "capture.resets_sent"), 2u) << "one reset to each end";
+  EXPECT_GT(Counter(stats, "capture.verdict_drops"), 0u);
+  // Every frame received is forwarded or dropped by a verdict; nothing else happened to any.
+  EXPECT_EQ(Counter(stats, "capture.frames"),
+            Counter(stats, "capture.forwarded") + Counter(stats, "capture.verdict_drops"));
+  EXPECT_EQ(Counter(stats, "capture.kernel_drops"), 0u);
+}
+
+TEST_F(LiveTest, InlineDnsAnswersAllowedNamesAndDropsBlockedOnes) {
+  StartDnsServer();
+  StartVigil("-i va:vb -z 2");
+  EXPECT_EQ(client_->Output("dig +short +time=2 +tries=1 @10.77.0.2 allowed.test"), "10.1.2.3\n");
+  EXPECT_NE(client_->Run("dig +short +time=1 +tries=1 @10.77.0.2 blocked.test | grep -q 10.1.2.4"),
+            0)
+      << "the blocked query must not be answered";
+  nlohmann::json stats = StopVigil();
+  EXPECT_EQ(CountLines(Alerts(), "drop this query"), 1u) << Alerts();
+  EXPECT_EQ(Counter(stats, "engine.threads"), 2u);
+}
+
+TEST_F(LiveTest, IdleCostsAlmostNothing) {
+  StartVigil("-i va:vb -z 2");
+  auto cpu = [&] {
+    std::istringstream in(ReadFile("/proc/" + std::to_string(vigil_process_->pid()) + "/stat"));
+    std::string field;
+    std::vector<std::string> f;
+    while (in >> field) f.push_back(field);
+    return f.size() > 15 ? std::stod(f[13]) + std::stod(f[14]) : 0.0;  // utime + stime, ticks
+  };
+  std::this_thread::sleep_for(500ms);
+  double before = cpu();
+  std::this_thread::sleep_for(2s);
+  double ticks = cpu() - before;
+  double share = ticks / double(sysconf(_SC_CLK_TCK)) / 2.0;
+  // A busy loop would use 100% of a core; sleeping in poll() uses well under 1% (the bench
+  // measures it precisely; this only guards against spinning).
+  EXPECT_LT(share, 0.05) << "vigil used " << share * 100 << "% of a core while idle";
+  StopVigil();
+}
+
+TEST_F(LiveTest, MissingInterfaceIsOneClearMessage) {
+  std::string out = test::ShellOutput(
+      vigil_->Exec() + (fs::path(VIGIL_BINARY_DIR) / "src/cli/vigil").string() + " -i nosuch0 -R " +
+      (dir_ / "test.rules").string() + " -l " + (dir_ / "out").string() + " 2>&1; echo rc=$?");
+  EXPECT_NE(out.find("nosuch0: no such network interface"), std::string::npos) << out;
+  EXPECT_NE(out.find("rc=1"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace vigil::tests
