@@ -147,3 +147,6 @@ for name in dict.fromkeys(r["rules"] for r in startup):
 open(sys.argv[2], "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY
+
+# Live forwarding through veth, vigil beside the kernel's bridge (root only; it says so otherwise).
+bash bench/live_bench.sh "$build" && cat "$build/bench-live.md" >>"$build/bench-results.md" || true

@@ -76,6 +76,8 @@ struct Args {
   bool busy_poll = false;
   std::string user;
   double stats_interval = 0;
+  uint32_t ring_blocks = 64;
+  uint32_t ring_block_kb = 256;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -344,6 +346,8 @@ int RunLiveMode(const Args& args, const Setup& setup, BuiltPlan built) {
   options.fail_open = args.fail_open;
   options.busy_poll = args.busy_poll;
   options.stats_interval_s = args.stats_interval;
+  options.ring_blocks = args.ring_blocks;
+  options.ring_block_bytes = args.ring_block_kb << 10;
   options.log_dir = args.log_dir;
   options.alert_fast = args.alert_mode == "fast" || args.alert_mode == "both";
   options.eve_json = args.alert_mode == "json" || args.alert_mode == "both";
@@ -476,6 +480,15 @@ int main(int argc, char** argv) {
   app.add_option("--stats-interval", args.stats_interval,
                  "live: rewrite stats.json every SECONDS (0: at exit only)")
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--ring-blocks", args.ring_blocks,
+                 "live: blocks in each worker's receive ring per interface")
+      ->check(CLI::Range(2, 1 << 16))
+      ->capture_default_str();
+  app.add_option("--ring-block-kb", args.ring_block_kb,
+                 "live: size of a ring block in KiB; a frame larger than a block is truncated "
+                 "(and not forwarded)")
+      ->check(CLI::Range(4, 1 << 16))
+      ->capture_default_str();
   app.add_flag("-T,--test", args.test_only, "load the configuration and rules, report, and exit");
   app.add_option("-c,--config", args.config_path, "YAML configuration (Suricata layout)");
   app.add_option("--threshold-file", args.threshold_path,

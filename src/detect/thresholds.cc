@@ -121,6 +121,10 @@ int64_t FloorSeconds(int64_t ns) { return ns / kNsPerSecond - (ns % kNsPerSecond
 struct EventFilter::Spec {
   std::vector<uint32_t> rule_filters;  // per rule index: 0 = none, else 1 + index into `filters`
   std::vector<RuleFilters> filters;
+  // Per counter id: what the counter is — its rule's gen_id:sig_id, its place among the rule's
+  // counters and its settings — so that another plan's counter for the same thing is found
+  // (CarryCounters).
+  std::vector<uint64_t> counter_identity;
   std::vector<base::Error> warnings;
 };
 
@@ -266,6 +270,16 @@ base::Result<std::unique_ptr<EventFilter>> EventFilter::Build(
     if (rate != nullptr) f.rate = FromRate(*rate);
     for (Counter& c : f.counters) c.id = next_counter++;
     if (f.rate) f.rate->id = next_counter++;
+    auto identity = [&](const Counter& c, uint64_t slot) {
+      uint64_t h = base::Mix64((uint64_t(rule.gid) << 32 | rule.sid) ^ slot << 56);
+      h = base::Mix64(h ^ (uint64_t(c.kind) << 8 | uint64_t(c.track) | uint64_t(c.count) << 16));
+      h = base::Mix64(h ^ uint64_t(c.window_ns) ^ uint64_t(c.multiplier) << 48);
+      return base::Mix64(h ^ uint64_t(c.new_action) ^ uint64_t(c.timeout_s) << 8);
+    };
+    for (size_t k = 0; k < f.counters.size(); ++k) {
+      spec->counter_identity.push_back(identity(f.counters[k], k));
+    }
+    if (f.rate) spec->counter_identity.push_back(identity(*f.rate, 255));
   }
   auto summarize = [&](const void* entry, uint32_t line, uint32_t gid, uint32_t sid,
                        const char* what) {
@@ -301,6 +315,32 @@ std::shared_ptr<EventFilter> EventFilter::NewSharedFilter() const {
   std::shared_ptr<EventFilter> f(new EventFilter(spec_, max_entries_));
   f->lock_ = std::make_unique<std::mutex>();
   return f;
+}
+
+void EventFilter::CarryCounters(const EventFilter& from) {
+  std::unordered_map<uint64_t, uint32_t> ids;
+  for (uint32_t id = 0; id < spec_->counter_identity.size(); ++id) {
+    ids.emplace(spec_->counter_identity[id], id);
+  }
+  std::unique_lock<std::mutex> from_lock, lock;
+  if (from.lock_) from_lock = std::unique_lock(*from.lock_);
+  if (lock_) lock = std::unique_lock(*lock_);
+  // Oldest first, so that the eviction order stays as it was.
+  for (uint32_t idx = from.oldest_; idx != kNil; idx = from.entries_[idx].newer) {
+    const Entry& old = from.entries_[idx];
+    if (old.key.counter >= from.spec_->counter_identity.size()) continue;
+    auto it = ids.find(from.spec_->counter_identity[old.key.counter]);
+    if (it == ids.end()) continue;
+    Key key = old.key;
+    key.counter = it->second;
+    bool fresh = false;
+    Entry& e = Lookup(key, old.window_start, fresh);
+    e.window_start = old.window_start;
+    e.action_since = old.action_since;
+    e.count = old.count;
+    e.backoff_next = old.backoff_next;
+    e.action_active = old.action_active;
+  }
 }
 
 bool EventFilter::HasFilter(uint32_t rule_index) const {

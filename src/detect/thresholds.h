@@ -161,6 +161,12 @@ class EventFilter {
   [[nodiscard]] FilterVerdict OnMatch(uint32_t rule_index, const packet::Packet& p, int64_t now_ns,
                                       uint64_t flow_id = 0);
 
+  // Takes over the counters of `from` (another plan's filter, e.g. before a reload) whose rule
+  // (gen_id:sig_id) has the same counter, with the same settings, here: a rule's threshold
+  // window goes on across a reload instead of starting afresh. Counters of rules or settings
+  // this plan does not have are left behind. Locks both filters when they are shared.
+  void CarryCounters(const EventFilter& from);
+
   // True when some suppress, threshold, detection_filter or rate_filter applies to the rule, or it
   // is noalert: OnMatch may answer something other than {true, true, none}.
   [[nodiscard]] bool HasFilter(uint32_t rule_index) const;

@@ -811,3 +811,34 @@ TEST(EventFilter, MatchesANaiveReferenceOnRandomSequences) {
 
 }  // namespace
 }  // namespace vigil::detect
+
+namespace vigil::detect {
+namespace {
+
+// A reload builds a new plan in which rules may have moved, been added or changed: counters go on
+// for the same rule and settings, and only for them.
+TEST(EventFilter, CarryCountersKeepsWindowsOfTheSameRulesAcrossPlans) {
+  rules::Rule limited = ParseOrDie("threshold:type limit,track by_src,count 1,seconds 60;", 2);
+  rules::Rule changed = ParseOrDie("threshold:type limit,track by_src,count 1,seconds 60;", 3);
+  auto before = EventFilter::Build({&limited, &changed}, nullptr);
+  ASSERT_TRUE(before.has_value());
+  std::shared_ptr<EventFilter> old = (*before)->NewSharedFilter();
+  EXPECT_TRUE(old->OnMatch(0, Packet(A, D1), Ns(1)).alert);
+  EXPECT_TRUE(old->OnMatch(1, Packet(A, D1), Ns(1)).alert);
+
+  // The new plan: a new rule first (indices move), sid 2 unchanged, sid 3 with another count.
+  rules::Rule added = ParseOrDie("threshold:type limit,track by_src,count 1,seconds 60;", 9);
+  rules::Rule changed_now = ParseOrDie("threshold:type limit,track by_src,count 2,seconds 60;", 3);
+  auto after = EventFilter::Build({&added, &limited, &changed_now}, nullptr);
+  ASSERT_TRUE(after.has_value());
+  std::shared_ptr<EventFilter> now = (*after)->NewSharedFilter();
+  now->CarryCounters(*old);
+  EXPECT_EQ(now->entries(), 1u) << "only sid 2's counter has a match in the new plan";
+  EXPECT_FALSE(now->OnMatch(1, Packet(A, D1), Ns(2)).alert) << "sid 2's window goes on";
+  EXPECT_TRUE(now->OnMatch(0, Packet(A, D1), Ns(2)).alert) << "sid 9 is new";
+  EXPECT_TRUE(now->OnMatch(2, Packet(A, D1), Ns(2)).alert) << "sid 3 changed: counts afresh";
+  EXPECT_TRUE(now->OnMatch(1, Packet(A, D1), Ns(62)).alert) << "and the window still ends";
+}
+
+}  // namespace
+}  // namespace vigil::detect

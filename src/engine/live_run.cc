@@ -486,6 +486,12 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
     }
     log(fmt::format("capturing on {} ({}, {} worker{})", names, inline_mode ? "inline" : "IDS",
                     workers, workers == 1 ? "" : "s"));
+    if (options.backend == net::Backend::kAfXdp && workers > 1) {
+      // AF_XDP cannot move frames between queues (net/af_xdp.h): flows stay whole only if the
+      // interface spreads them over its queues by a symmetric hash.
+      log("afxdp: worker i reads queue i; a flow stays on one worker only if the interface "
+          "hashes both directions alike (symmetric RSS); veth does not");
+    }
   }
 
   // Reload bookkeeping: the build thread and what it produced.
@@ -566,7 +572,11 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
         {
           std::lock_guard lock(shared.plan_mu);
           shared.plan = *result;
-          shared.event_filter = (*result)->event_filter().NewSharedFilter();
+          // Threshold windows go on: the new counters start from the old ones. (What workers
+          // count in the old filter until their switch, a batch or so, is not carried.)
+          auto filter = (*result)->event_filter().NewSharedFilter();
+          filter->CarryCounters(*shared.event_filter);
+          shared.event_filter = std::move(filter);
         }
         shared.plan_generation.fetch_add(1, std::memory_order_release);
         ++reloads;

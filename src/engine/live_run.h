@@ -21,7 +21,8 @@
 // on a thread of its own while the workers go on with the old one; each worker switches between
 // two batches (Worker::SwapPlan: flows, streams and flowbits survive), and the old plan is freed
 // when the last worker has let go of it. A failed build keeps the old plan and logs why. Threshold
-// counters start afresh with the new plan.
+// counters carry over to the new plan's rules of the same gen_id:sig_id and settings
+// (EventFilter::CarryCounters).
 //
 // Outputs: alerts are written as they happen and flushed at least every second; SIGHUP
 // (LiveSignals::reopen) reopens alert_fast.txt and eve.json (logrotate); stats.json is rewritten

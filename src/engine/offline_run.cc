@@ -126,11 +126,13 @@ base::Result<RunOutcome> RunOffline(const detect::DetectionPlan& plan, const Run
                         (*source)->total_bytes());
         continue;
       }
+      // `packets` counts what the capture holds (as tcpdump -r does); the packets decoded from
+      // tunnels and rebuilt from fragments are counted by decode.packets.
+      for (const packet::Packet& p : batch) {
+        ++s.packets;
+        s.bytes += p.caplen;
+      }
       worker->Process({batch.begin(), batch.end()}, [&](const PacketResult& r) {
-        if (!r.rebuilt) {
-          ++s.packets;
-          s.bytes += r.packet->caplen;
-        }
         write_alerts(r);
         s.alerts += r.alerts.size();
         progress.Update(s.packets, s.bytes, s.alerts, (*source)->bytes_read(),
@@ -159,6 +161,7 @@ base::Result<RunOutcome> RunOffline(const detect::DetectionPlan& plan, const Run
   } else {
     add_worker(*worker);
   }
+  s.Add("capture.packets", s.packets);
   for (const auto& [name, v] : counters.counters()) s.Add(name, v);
   s.Add("engine.threads", pool ? pool->size() : 1);
   s.startup = options.startup;

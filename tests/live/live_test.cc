@@ -16,6 +16,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -286,6 +287,208 @@ TEST_F(LiveTest, MissingInterfaceIsOneClearMessage) {
       (dir_ / "test.rules").string() + " -l " + (dir_ / "out").string() + " 2>&1; echo rc=$?");
   EXPECT_NE(out.find("nosuch0: no such network interface"), std::string::npos) << out;
   EXPECT_NE(out.find("rc=1"), std::string::npos) << out;
+}
+
+// A sequenced UDP stream from the client to the server while vigil reloads its rules 20 times:
+// nothing is lost that the kernel's counters do not report, and a rule only the new rules hold
+// alerts after the reload.
+TEST_F(LiveTest, TwentyReloadsUnderLoadLoseNothing) {
+  StartVigil("-i va:vb -z 2");
+  constexpr uint32_t kDatagrams = 30000;
+  std::vector<uint8_t> seen(kDatagrams, 0);
+  std::atomic<bool> receiving{true};
+  std::atomic<bool> receiver_ready{false};
+  uint64_t received = 0;
+  std::thread receiver([&] {
+    test::EnterNetns inside(*server_);
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    int big = 16 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
+    timeval tv{.tv_sec = 0, .tv_usec = 100000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in addr{.sin_family = AF_INET, .sin_port = htons(9000)};
+    inet_pton(AF_INET, "10.77.0.2", &addr.sin_addr);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return;
+    receiver_ready = true;
+    char buf[2048];
+    while (receiving) {
+      ssize_t n = recv(fd, buf, sizeof buf, 0);
+      if (n < 8) continue;
+      uint32_t seq;
+      std::memcpy(&seq, buf, 4);
+      if (seq < kDatagrams && !seen[seq]) {
+        seen[seq] = 1;
+        ++received;
+      }
+    }
+    close(fd);
+  });
+  ASSERT_TRUE(WaitFor([&] { return receiver_ready.load(); }, 5s));
+  std::atomic<uint32_t> sent{0};
+  std::thread sender([&] {
+    test::EnterNetns inside(*client_);
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in to{.sin_family = AF_INET, .sin_port = htons(9000)};
+    inet_pton(AF_INET, "10.77.0.2", &to.sin_addr);
+    char buf[200] = {};
+    std::snprintf(buf + 8, sizeof buf - 8, "sequenced datagram reload-marker");
+    // A first datagram resolves the server's address (ARP) before the stream starts.
+    uint32_t warmup = UINT32_MAX;
+    std::memcpy(buf, &warmup, 4);
+    sendto(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    std::this_thread::sleep_for(300ms);
+    for (uint32_t seq = 0; seq < kDatagrams; ++seq) {
+      std::memcpy(buf, &seq, 4);
+      if (sendto(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) > 0) ++sent;
+      if (seq % 50 == 49) std::this_thread::sleep_for(5ms);  // about 10,000 a second
+    }
+    close(fd);
+  });
+  // The new rules: one more, which the stream matches (once, by its threshold).
+  std::this_thread::sleep_for(300ms);
+  std::ofstream(dir_ / "test.rules", std::ios::app)
+      << "alert udp any any -> any 9000 (msg:\"only in the new rules\"; content:\"reload-marker\"; "
+         "threshold:type limit, track by_src, count 1, seconds 3600; sid:1000010; rev:1;)\n";
+  for (int i = 1; i <= 20; ++i) {
+    vigil_process_->Signal(SIGUSR2);
+    ASSERT_TRUE(WaitFor(
+        [&] { return CountLines(ReadFile(dir_ / "vigil.log"), "reload: ") >= size_t(i); }, 20s))
+        << "reload " << i << " did not complete:\n"
+        << ReadFile(dir_ / "vigil.log");
+    std::this_thread::sleep_for(50ms);
+  }
+  sender.join();
+  std::this_thread::sleep_for(500ms);
+  receiving = false;
+  receiver.join();
+  nlohmann::json stats = StopVigil();
+  const uint64_t dropped = Counter(stats, "capture.kernel_drops") +
+                           Counter(stats, "capture.overload_drops") +
+                           Counter(stats, "capture.verdict_drops");
+  EXPECT_EQ(sent.load(), kDatagrams);
+  EXPECT_EQ(received + dropped, uint64_t(sent.load()))
+      << "lost beyond what the counters report: " << sent - received - dropped;
+  EXPECT_EQ(dropped, 0u) << "a reload should cost no packet";
+  EXPECT_EQ(Counter(stats, "reload.count"), 20u);
+  EXPECT_EQ(Counter(stats, "reload.failures"), 0u);
+  EXPECT_EQ(Counter(stats, "reload.worker_switches"), 40u) << "each of 2 workers, 20 times";
+  EXPECT_GT(Counter(stats, "reload.last_us"), 0u);
+  EXPECT_EQ(CountLines(Alerts(), "only in the new rules"), 1u) << Alerts();
+}
+
+TEST_F(LiveTest, AFailedReloadKeepsTheRunningRules) {
+  StartHttpServer();
+  StartVigil("-i va:vb");
+  fs::rename(dir_ / "test.rules", dir_ / "moved.rules");
+  vigil_process_->Signal(SIGUSR2);
+  ASSERT_TRUE(WaitFor(
+      [&] { return ReadFile(dir_ / "vigil.log").find("reload failed") != std::string::npos; }, 20s))
+      << ReadFile(dir_ / "vigil.log");
+  EXPECT_NE(ReadFile(dir_ / "vigil.log").find("test.rules"), std::string::npos)
+      << "the message names the file";
+  EXPECT_EQ(Curl("http://10.77.0.2:8080/drop-me"), 28) << "the old rules still drop";
+  nlohmann::json stats = StopVigil();
+  EXPECT_EQ(Counter(stats, "reload.failures"), 1u);
+  EXPECT_EQ(Counter(stats, "reload.count"), 0u);
+}
+
+TEST_F(LiveTest, HangupReopensTheAlertFiles) {
+  StartHttpServer();
+  StartVigil("-i va:vb");
+  EXPECT_EQ(Curl("http://10.77.0.2:8080/index.html?vigil-test-signature"), 0);
+  ASSERT_TRUE(WaitFor([&] { return CountLines(Alerts(), "vigil test signature") == 1; }, 5s))
+      << "alerts are flushed within a second";
+  fs::rename(dir_ / "out/alert_fast.txt", dir_ / "out/alert_fast.txt.1");
+  vigil_process_->Signal(SIGHUP);
+  ASSERT_TRUE(WaitFor(
+      [&] { return ReadFile(dir_ / "vigil.log").find("reopened") != std::string::npos; }, 5s));
+  EXPECT_EQ(Curl("http://10.77.0.2:8080/index.html?vigil-test-signature-again"), 0);
+  StopVigil();
+  EXPECT_EQ(CountLines(ReadFile(dir_ / "out/alert_fast.txt.1"), "vigil test signature"), 1u);
+  EXPECT_EQ(CountLines(Alerts(), "vigil test signature"), 1u) << "the new file holds the new alert";
+}
+
+// tcpreplay at top speed (of traffic from vigil's own generator) into a deliberately small ring
+// with the Snort 3 community rules: the worker falls behind, and the overload policy decides what
+// happens to what it cannot inspect.
+class OverloadTest : public LiveTest, public ::testing::WithParamInterface<bool> {};
+
+TEST_P(OverloadTest, CountersAddUpAndThePolicyHolds) {
+  const bool fail_open = GetParam();
+  const fs::path rules =
+      fs::path(VIGIL_SOURCE_DIR) / "../shared/rules/snort3-community/snort3-community.rules";
+  if (!fs::exists(rules)) GTEST_SKIP() << "../shared is absent";
+  if (test::Shell("command -v tcpreplay >/dev/null") != 0) GTEST_SKIP() << "tcpreplay is missing";
+  const fs::path pcap = dir_ / "traffic.pcap";
+  ASSERT_EQ(test::Shell((fs::path(VIGIL_BINARY_DIR) / "tools/trafgen/trafgen").string() +
+                        " --flows 2000 --packets 20000 -o " + pcap.string() + " >/dev/null"),
+            0);
+  std::ofstream(dir_ / "test.rules") << "include " << rules.string() << "\n";
+  // The client sends nothing of its own (IPv6 neighbour discovery), so counts are exact.
+  ASSERT_EQ(client_->Run("sysctl -qw net.ipv6.conf.c0.disable_ipv6=1"), 0);
+  StartVigil(std::string("-i va:vb --ring-blocks 4 --ring-block-kb 4 ") +
+             (fail_open ? "--fail-open" : "--fail-closed"));
+  const uint64_t s0_before =
+      std::stoull(server_->Output("cat /sys/class/net/s0/statistics/rx_packets"));
+  ASSERT_EQ(client_->Run("tcpreplay -q --topspeed -i c0 " + pcap.string() + " >/dev/null 2>&1"), 0);
+  std::this_thread::sleep_for(1s);
+  const uint64_t s0_got =
+      std::stoull(server_->Output("cat /sys/class/net/s0/statistics/rx_packets")) - s0_before;
+  nlohmann::json stats = StopVigil();
+  const uint64_t frames =
+      Counter(stats, "capture.va.packets") - Counter(stats, "capture.va.kernel_drops");
+  EXPECT_EQ(Counter(stats, "capture.va.packets"), 20000u)
+      << "every replayed frame is accounted for";
+  // Everything received from either side was forwarded or dropped for a stated reason.
+  EXPECT_EQ(Counter(stats, "capture.frames"), Counter(stats, "capture.forwarded") +
+                                                  Counter(stats, "capture.verdict_drops") +
+                                                  Counter(stats, "capture.overload_drops") +
+                                                  Counter(stats, "capture.truncated_drops"));
+  EXPECT_GE(Counter(stats, "capture.frames"), frames);
+  // What left on vb arrived at the server.
+  EXPECT_EQ(s0_got, Counter(stats, "capture.vb.tx_packets"));
+  if (fail_open) {
+    EXPECT_GT(Counter(stats, "capture.bypassed"), 0u) << "the worker should have fallen behind";
+    EXPECT_EQ(Counter(stats, "capture.overload_drops"), 0u);
+  } else {
+    EXPECT_GT(Counter(stats, "capture.overload_drops"), 0u)
+        << "the worker should have fallen behind";
+    EXPECT_EQ(Counter(stats, "capture.bypassed"), 0u);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Policies, OverloadTest, ::testing::Values(true, false),
+                         [](const auto& info) { return info.param ? "FailOpen" : "FailClosed"; });
+
+TEST_F(LiveTest, DropsPrivilegesAfterOpeningAndRefusesWithoutThem) {
+  if (test::Shell("id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null") != 0) {
+    GTEST_SKIP() << "needs the user nobody and setpriv";
+  }
+  StartHttpServer();
+  fs::permissions(dir_ / "out", fs::perms::all);
+  StartVigil("-i va:vb --user nobody");
+  EXPECT_EQ(Curl("http://10.77.0.2:8080/index.html"), 0);
+  std::string status = ReadFile("/proc/" + std::to_string(vigil_process_->pid()) + "/status");
+  EXPECT_NE(status.find("Uid:\t65534"), std::string::npos) << status;
+  StopVigil();
+  std::string out =
+      test::ShellOutput(vigil_->Exec() + "setpriv --reuid=nobody --regid=nogroup --clear-groups " +
+                        (fs::path(VIGIL_BINARY_DIR) / "src/cli/vigil").string() + " -i va -R " +
+                        (dir_ / "test.rules").string() + " -l /tmp 2>&1; echo rc=$?");
+  EXPECT_NE(out.find("va: capturing needs root or the CAP_NET_RAW"), std::string::npos) << out;
+  EXPECT_NE(out.find("rc=1"), std::string::npos) << out;
+}
+
+TEST_F(LiveTest, InlineOverAfXdpForwardsAndDrops) {
+  StartHttpServer();
+  StartVigil("-i va:vb --capture afxdp");
+  EXPECT_EQ(Curl("http://10.77.0.2:8080/big.bin", nullptr, (dir_ / "got.bin").string()), 0);
+  EXPECT_EQ(ReadFile(dir_ / "got.bin"), ReadFile(dir_ / "www/big.bin")) << "1 MiB not byte-exact";
+  EXPECT_EQ(Curl("http://10.77.0.2:8080/drop-me"), 28);
+  nlohmann::json stats = StopVigil();
+  EXPECT_EQ(CountLines(Alerts(), "drop this request"), 1u) << Alerts();
+  EXPECT_EQ(Counter(stats, "capture.frames"),
+            Counter(stats, "capture.forwarded") + Counter(stats, "capture.verdict_drops"));
 }
 
 }  // namespace
