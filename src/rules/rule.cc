@@ -195,7 +195,7 @@ void PortExpr::Flatten() {
     }
     return e.negated ? Complement(raw) : raw;
   };
-  flat = ranges_of(*this, ranges_of);
+  flat = SharedList(ranges_of(*this, ranges_of));
   flattened = true;
 }
 

@@ -9,8 +9,10 @@
 //   action proto src_addr src_port -> dst_addr dst_port (option; option:value; ...)
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,6 +52,42 @@ struct AppProtocol {
 };
 [[nodiscard]] const AppProtocol* FindAppProtocol(std::string_view name);
 
+// The members of a list expression (or a port expression's flattened ranges), read like a
+// std::vector. Copies share one vector, never changed while shared: every rule header holds its
+// parsed addresses and ports, and a ruleset names the same variable ($HTTP_PORTS, 209 ports in
+// Snort 2.9's list) in thousands of rules; a copy of the list for each of them was most of ET Open
+// 2017's parse time. push_back on a shared list copies it first.
+template <class T>
+class SharedList {
+ public:
+  SharedList() = default;
+  explicit SharedList(std::vector<T> items)
+      : items_(items.empty() ? nullptr : std::make_shared<std::vector<T>>(std::move(items))) {}
+
+  [[nodiscard]] const T* begin() const { return items_ ? items_->data() : nullptr; }
+  [[nodiscard]] const T* end() const { return items_ ? items_->data() + items_->size() : nullptr; }
+  [[nodiscard]] size_t size() const { return items_ ? items_->size() : 0; }
+  [[nodiscard]] bool empty() const { return size() == 0; }
+  [[nodiscard]] const T& operator[](size_t i) const { return (*items_)[i]; }
+
+  void push_back(T item) {
+    if (!items_) {
+      items_ = std::make_shared<std::vector<T>>();
+    } else if (items_.use_count() > 1) {
+      items_ = std::make_shared<std::vector<T>>(*items_);
+    }
+    items_->push_back(std::move(item));
+  }
+  void clear() { items_.reset(); }
+
+  friend bool operator==(const SharedList& a, const SharedList& b) {
+    return a.items_ == b.items_ || std::equal(a.begin(), a.end(), b.begin(), b.end());
+  }
+
+ private:
+  std::shared_ptr<std::vector<T>> items_;  // null when empty
+};
+
 // An address expression, variables already substituted:
 //   any | CIDR | [expr, expr, ...], each optionally negated with '!'.
 // A list matches an address when some non-negated member matches it (or the list has no
@@ -60,9 +98,9 @@ struct AddressExpr {
   enum class Kind : uint8_t { kAny, kCidr, kList };
   Kind kind = Kind::kAny;
   bool negated = false;
-  base::IpAddress network;           // kCidr
-  int prefix_len = 0;                // kCidr: 0..32 or 0..128
-  std::vector<AddressExpr> members;  // kList
+  base::IpAddress network;          // kCidr
+  int prefix_len = 0;               // kCidr: 0..32 or 0..128
+  SharedList<AddressExpr> members;  // kList
 
   [[nodiscard]] bool Matches(const base::IpAddress& ip) const;
   [[nodiscard]] bool IsAny() const { return kind == Kind::kAny && !negated; }
@@ -76,13 +114,13 @@ struct PortExpr {
   enum class Kind : uint8_t { kAny, kRange, kList };
   Kind kind = Kind::kAny;
   bool negated = false;
-  uint16_t lo = 0;                // kRange, inclusive
-  uint16_t hi = 0;                // kRange, inclusive
-  std::vector<PortExpr> members;  // kList
+  uint16_t lo = 0;               // kRange, inclusive
+  uint16_t hi = 0;               // kRange, inclusive
+  SharedList<PortExpr> members;  // kList
   // The ports the expression matches as sorted, disjoint, inclusive ranges, once Flatten() has
   // run (ParsePort does): Matches is then a binary search, not a walk of every list member (a
   // header with $HTTP_PORTS is a list of dozens). Not part of equality: it follows from the rest.
-  std::vector<std::pair<uint16_t, uint16_t>> flat;
+  SharedList<std::pair<uint16_t, uint16_t>> flat;
   bool flattened = false;
 
   [[nodiscard]] bool Matches(uint16_t port) const;

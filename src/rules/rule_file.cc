@@ -1,5 +1,7 @@
 #include "rules/rule_file.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -18,6 +20,9 @@ namespace {
 // Deeper than any real include tree; stops runaway includes that a cycle check cannot see
 // (e.g. through ever-changing relative paths).
 constexpr size_t kMaxIncludeDepth = 32;
+
+// LoadText's guess at how much rule text makes one rule, on the low side.
+constexpr size_t kBytesPerRuleGuess = 400;
 
 // Snort configuration directives that may appear in a snort.conf-style file but not among rules.
 constexpr std::string_view kConfigDirectives[] = {
@@ -45,6 +50,13 @@ bool ReadFile(const std::string& path, std::string& out, std::string& why) {
     return false;
   }
   out.clear();
+  // Read in place at the size the file has (a ruleset's files run to megabytes: growing the text
+  // a chunk at a time copied it over and over), then on for whatever a growing file adds.
+  struct stat st {};
+  if (::fstat(::fileno(f), &st) == 0 && st.st_size > 0) {
+    out.resize(size_t(st.st_size));
+    out.resize(std::fread(out.data(), 1, out.size(), f));
+  }
   char buf[65536];
   size_t n = 0;
   while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
@@ -96,6 +108,11 @@ class Loader {
   }
 
   void LoadText(std::string_view text, const std::string& name) {
+    // Room for the text's rules at once, guessing from its size (the rulesets here hold a rule per
+    // 450 to 800 bytes, comments included): grown a doubling at a time, the vector of 550-byte
+    // rules moved each of them again and touched twice the memory. Capacity never written costs
+    // address space, not memory.
+    report_.rules.reserve(report_.rules.size() + text.size() / kBytesPerRuleGuess);
     std::string joined;
     size_t pos = 0;
     uint32_t line_no = 0;
@@ -235,8 +252,23 @@ void LoadRuleFiles(const std::vector<std::string>& paths, const Variables& vars,
                    unsigned threads) {
   std::vector<LoadReport> parts(paths.size());
   for (LoadReport& part : parts) part.support_check = report.support_check;
+  // The largest files first, so that no thread is left parsing a big one alone at the end (ET
+  // Open's two largest files hold 44% of its rules); the parts still merge in the given order.
+  std::vector<std::pair<uintmax_t, size_t>> by_size;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    std::error_code ec;
+    const uintmax_t size = std::filesystem::file_size(paths[i], ec);
+    by_size.emplace_back(ec ? 0 : size, i);
+  }
+  std::stable_sort(by_size.begin(), by_size.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
   base::ParallelFor(
-      paths.size(), threads, [&](size_t i) { LoadRuleFile(paths[i], vars, parts[i]); }, 1);
+      paths.size(), threads,
+      [&](size_t k) {
+        const size_t i = by_size[k].second;
+        LoadRuleFile(paths[i], vars, parts[i]);
+      },
+      1);
   size_t total = report.rules.size();
   for (const LoadReport& part : parts) total += part.rules.size();
   report.rules.reserve(total);  // one move of each rule, not one per file merged

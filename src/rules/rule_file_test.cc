@@ -200,6 +200,31 @@ TEST_F(RuleFileTest, DuplicatesKeepTheHigherRev) {
   EXPECT_NE(report.duplicates[2].message.find("keeping " + a + ":3"), std::string::npos);
 }
 
+// Files are parsed largest first, on several threads, and merged in the order given: the rules'
+// order and which duplicate wins do not depend on the files' sizes.
+TEST_F(RuleFileTest, FilesMergeInTheGivenOrderWhateverTheirSizes) {
+  std::string small = Write("small.rules",
+                            "alert tcp any any -> any any (msg:\"small\"; sid:1; rev:1;)\n"
+                            "alert tcp any any -> any any (msg:\"dup first\"; sid:9; rev:1;)\n");
+  std::string big;
+  for (int i = 0; i < 300; ++i) {
+    big +=
+        "alert tcp any any -> any any (msg:\"big\"; sid:" + std::to_string(100 + i) + "; rev:1;)\n";
+  }
+  big += "alert tcp any any -> any any (msg:\"dup second\"; sid:9; rev:1;)\n";
+  std::string large = Write("large.rules", big);
+  LoadReport report;
+  LoadRuleFiles({small, large}, vars_, report, 2);
+  EXPECT_TRUE(report.failures.empty());
+  ASSERT_EQ(report.loaded(), 302u);
+  EXPECT_EQ(report.rules[0].msg, "small");
+  EXPECT_EQ(report.rules[1].msg, "dup first");  // the earlier file's, rev being equal
+  EXPECT_EQ(report.rules[2].sid, 100u);
+  EXPECT_EQ(report.rules.back().sid, 399u);
+  ASSERT_EQ(report.duplicates.size(), 1u);
+  EXPECT_NE(report.duplicates[0].message.find("keeping " + small + ":2"), std::string::npos);
+}
+
 TEST(ParseRuleText, ReturnsRulesOrTheFirstFailure) {
   Variables vars;
   auto ok = ParseRuleText(

@@ -186,6 +186,29 @@ TEST(PortExpr, FlattenedEqualsExpressionOnRandomLists) {
   EXPECT_GT(compared, 200);
 }
 
+// Copies of a parsed list share its members: a rule header's $HTTP_PORTS is one list, however
+// many rules name it. Adding to a copy leaves the others as they were.
+TEST(SharedList, CopiesShareUntilOneIsAddedTo) {
+  const PortExpr http = Port("[80,8080,8000:8010,!8005]");
+  PortExpr copy = http;
+  EXPECT_EQ(copy.members.begin(), http.members.begin());
+  EXPECT_EQ(copy.flat.begin(), http.flat.begin());
+  EXPECT_EQ(copy, http);
+  copy.members.push_back(Port("443"));
+  EXPECT_NE(copy.members.begin(), http.members.begin());
+  ASSERT_EQ(http.members.size(), 4u);
+  ASSERT_EQ(copy.members.size(), 5u);
+  EXPECT_EQ(copy.members[4].lo, 443);
+  EXPECT_NE(copy, http);
+  EXPECT_TRUE(http.Matches(8080));
+  EXPECT_FALSE(http.Matches(8005));
+  EXPECT_FALSE(http.Matches(443));
+  // Equal lists that share nothing are equal; empty lists are equal.
+  EXPECT_EQ(Port("[1,2]").members, Port("[1,2]").members);
+  EXPECT_EQ(SharedList<PortExpr>(), SharedList<PortExpr>(std::vector<PortExpr>{}));
+  EXPECT_TRUE(SharedList<PortExpr>().empty());
+}
+
 TEST(AddressExpr, IsAny) {
   EXPECT_TRUE(Addr("any").IsAny());
   EXPECT_FALSE(Addr("[any]").IsAny());

@@ -272,7 +272,7 @@ class ExprParser {
       if (member->kind == Expr::Kind::kList && !member->negated) {
         // As Suricata and Snort do, a nested list that is not negated (often a variable's value)
         // joins the outer list: its exclusions exclude from the whole list.
-        for (Expr& m : member->members) list.members.push_back(std::move(m));
+        for (const Expr& m : member->members) list.members.push_back(m);
       } else {
         list.members.push_back(std::move(*member));
       }
