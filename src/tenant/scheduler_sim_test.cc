@@ -281,6 +281,26 @@ TEST(SchedulerSimTest, LightTenantIsNeverRefusedAndLeavesTheRest) {
   EXPECT_GE(r.CpuUsed(), 0.98);
 }
 
+// Underload: the CPU has room for everything offered, so nobody may lose packets to the
+// scheduler, not even a tenant offering more than its fair share (half the CPU of a three-way
+// split): the others' unused parts come to it.
+TEST(SchedulerSimTest, UnderloadServesEverythingEvenAboveAFairShare) {
+  SimConfig c;
+  // Offered CPU: 6,100 cycles per packet every 12,200 (50%), every 61,000 (10%) twice.
+  c.tenants = {{.weight = 1, .cost = 6'000, .interval = 12'200},
+               {.weight = 1, .cost = 6'000, .interval = 61'000},
+               {.weight = 1, .cost = 6'000, .interval = 61'000}};
+  SimResult r = Simulate(c);
+  Print("underload", r, c, {0, 1, 2});
+  for (size_t i = 0; i < 3; ++i) {
+    const SimTenantResult& t = r.tenants[i];
+    EXPECT_EQ(t.ring_drops, 0u) << i;
+    EXPECT_LE(static_cast<double>(t.refused), 0.001 * static_cast<double>(t.served)) << i;
+  }
+  EXPECT_NEAR(r.WorkShare(0), 0.5, 0.02);
+  EXPECT_GT(static_cast<double>(r.idle) / static_cast<double>(r.window), 0.25);
+}
+
 // The failure the design guards against (see Stability in scheduler.h): tokens the CPU cannot
 // honour pile up at the slow spenders and drift to the fast one. Each variant pushes that way
 // (big banks, so the flood starts with several periods' tokens; short and long periods; heavy
