@@ -3,10 +3,14 @@
 #
 #   sender ns [c0] — veth — [va  forwarder ns  vb] — veth — [s0] sink ns
 #
-# The forwarder is a Linux bridge (br0 over va and vb: the anchor), or `vigil -i va:vb` with no
-# rules or the Snort 3 community rules, with 1 and 2 workers, over AF_PACKET and AF_XDP. The sender
-# replays a capture with tcpreplay at top speed (several loops); the rate is what arrives at s0
-# (its rx_packets) over the replay's duration. Traffic: 64-byte UDP frames over 256 address pairs
+# The forwarder is a Linux bridge (br0 over va and vb, MAC learning off: the replayed traffic
+# holds both directions of its connections and enters on one side, which a learning bridge would
+# send back where it came from; the anchor), or `vigil -i va:vb` with no rules or the Snort 3
+# community rules, with 1 and 2 workers, over AF_PACKET and AF_XDP. The sender is vigil's own
+# `blast` (tools/blast: sendmmsg batches, several times tcpreplay's rate, which sends a frame per
+# system call), replaying a capture in a loop; the rate is what arrives at s0 (its rx_packets)
+# over the sending time. Both run on this machine's cores: the figures are of the forwarder
+# sharing them with the sender, as the kernel's bridge does. Traffic: 64-byte UDP frames over 256 address pairs
 # (generated here), and trafgen's mixed traffic (HTTP, DNS, TLS; mixed-traffic.pcap holds
 # captured super-frames up to 64 KiB, which no veth sender can put on a 1500-byte link).
 # Each figure is the median of REPS runs (default 3). Writes BUILD/bench-live.md.
@@ -14,11 +18,12 @@
 set -euo pipefail
 build=${1:?usage: bench/live_bench.sh BUILD_DIR}
 reps=${REPS:-3}
-loops=${LOOPS:-20}
+loops=${LOOPS:-100}
 cd "$(dirname "$0")/.."
 vigil="$(pwd)/$build/src/cli/vigil"
 [ "$(id -u)" -eq 0 ] || { echo "live_bench: needs root (network namespaces)" >&2; exit 0; }
-command -v tcpreplay >/dev/null || { echo "live_bench: tcpreplay missing" >&2; exit 0; }
+blast="$(pwd)/$build/tools/blast/blast"
+[ -x "$blast" ] || { echo "live_bench: $blast missing (build the blast target)" >&2; exit 0; }
 
 work=$(mktemp -d)
 p="vbench-$$"
@@ -51,20 +56,25 @@ PY
 "$build/tools/trafgen/trafgen" -o "$work/mixed.pcap" --seed 7 --flows 4000 --concurrency 400 \
   --packets 40000 >/dev/null 2>&1
 
-for n in c f s; do ip netns add "$p-$n"; ip -n "$p-$n" link set lo up; done
-# Two queues a side, so that AF_XDP has one per worker.
-ip link add c0 netns "$p-c" numtxqueues 2 numrxqueues 2 type veth peer name va netns "$p-f" \
-  numtxqueues 2 numrxqueues 2
-ip link add s0 netns "$p-s" numtxqueues 2 numrxqueues 2 type veth peer name vb netns "$p-f" \
-  numtxqueues 2 numrxqueues 2
-for i in va vb; do
-  ip netns exec "$p-f" sysctl -qw "net.ipv6.conf.$i.disable_ipv6=1"
-  ip -n "$p-f" link set "$i" up
-done
-ip netns exec "$p-c" sysctl -qw net.ipv6.conf.c0.disable_ipv6=1
-ip netns exec "$p-s" sysctl -qw net.ipv6.conf.s0.disable_ipv6=1
-ip -n "$p-c" link set c0 up
-ip -n "$p-s" link set s0 up
+# A fresh topology for every case (no state left by the one before: XDP programs, bridges),
+# with `queues` queues on every veth (AF_XDP needs one per worker).
+topology() {
+  local q=$1
+  for n in c f s; do ip netns del "$p-$n" 2>/dev/null || true; done
+  for n in c f s; do ip netns add "$p-$n"; ip -n "$p-$n" link set lo up; done
+  ip link add c0 netns "$p-c" numtxqueues "$q" numrxqueues "$q" type veth peer name va \
+    netns "$p-f" numtxqueues "$q" numrxqueues "$q"
+  ip link add s0 netns "$p-s" numtxqueues "$q" numrxqueues "$q" type veth peer name vb \
+    netns "$p-f" numtxqueues "$q" numrxqueues "$q"
+  for i in va vb; do
+    ip netns exec "$p-f" sysctl -qw "net.ipv6.conf.$i.disable_ipv6=1"
+    ip -n "$p-f" link set "$i" up
+  done
+  ip netns exec "$p-c" sysctl -qw net.ipv6.conf.c0.disable_ipv6=1
+  ip netns exec "$p-s" sysctl -qw net.ipv6.conf.s0.disable_ipv6=1
+  ip -n "$p-c" link set c0 up
+  ip -n "$p-s" link set s0 up
+}
 
 rx_s0() { ip netns exec "$p-s" cat /sys/class/net/s0/statistics/rx_packets; }
 rx_bytes_s0() { ip netns exec "$p-s" cat /sys/class/net/s0/statistics/rx_bytes; }
@@ -74,8 +84,7 @@ measure() {
   local pcap=$1
   local p0 b0 t0 t1 p1 b1 sent
   p0=$(rx_s0); b0=$(rx_bytes_s0); t0=$(date +%s.%N)
-  sent=$(ip netns exec "$p-c" tcpreplay --topspeed --loop="$loops" -i c0 "$pcap" 2>/dev/null |
-         awk '/Successful packets:/ {print $3}')
+  sent=$(ip netns exec "$p-c" "$blast" -i c0 -r "$pcap" --loops "$loops" | awk '{print $2}')
   t1=$(date +%s.%N)
   sleep 0.3
   p1=$(rx_s0); b1=$(rx_bytes_s0)
@@ -112,26 +121,30 @@ community=../shared/rules/snort3-community/snort3-community.rules
 
 for traffic in udp64 mixed; do
   # The anchor: the kernel's bridge.
+  topology 1
   ip netns exec "$p-f" sh -c "ip link add br0 type bridge && ip link set va master br0 &&
-    ip link set vb master br0 && ip link set br0 up"
+    ip link set vb master br0 && ip link set va type bridge_slave learning off &&
+    ip link set vb type bridge_slave learning off && ip link set br0 up"
   run_case "Linux bridge" "$traffic"
-  ip netns exec "$p-f" sh -c "ip link del br0"
   for capture in afpacket afxdp; do
     for z in 1 2; do
-      start_vigil "--capture $capture -z $z -R $work/none.rules" || continue
-      run_case "vigil $capture, $z worker(s), no rules" "$traffic"
-      stop_vigil
-      if [ -f "$community" ]; then
-        start_vigil "--capture $capture -z $z -R $community" || continue
-        run_case "vigil $capture, $z worker(s), snort3-community" "$traffic"
+      for rules in none community; do
+        [ "$rules" = community ] && [ ! -f "$community" ] && continue
+        if [ "$capture" = afxdp ]; then topology "$z"; else topology 1; fi
+        file=$work/none.rules
+        [ "$rules" = community ] && file=$community
+        start_vigil "--capture $capture -z $z -R $file" || continue
+        label="no rules"
+        [ "$rules" = community ] && label="snort3-community"
+        run_case "vigil $capture, $z worker(s), $label" "$traffic"
         stop_vigil
-      fi
+      done
     done
   done
 done
 
 {
-  echo "## Live forwarding (veth, tcpreplay --topspeed, $loops loops; median of $reps)"
+  echo "## Live forwarding (veth, blast sender, $loops loops; median of $reps)"
   echo
   echo "| forwarder | traffic | Mpps delivered | Gbit/s | delivered of sent |"
   echo "|---|---|---|---|---|"

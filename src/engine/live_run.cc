@@ -1,6 +1,7 @@
 #include "engine/live_run.h"
 
 #include <fmt/format.h>
+#include <malloc.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -142,8 +143,8 @@ struct Lane {
   std::vector<std::unique_ptr<net::Port>> ports;
   std::vector<Path> paths;
   std::shared_ptr<const detect::DetectionPlan> plan;  // the plan `worker` runs on
-  uint64_t plan_generation = 0;
-  uint64_t number = 0;  // frames received, numbering them
+  std::atomic<uint64_t> plan_generation{0};           // of the plan `worker` runs on
+  uint64_t number = 0;                                // frames received, numbering them
   LaneCounters counters;
   // The worker's counters as of the last stats request, for the control thread.
   std::mutex snapshot_mu;
@@ -227,7 +228,7 @@ class LaneRunner {
 
   void Housekeeping() {
     uint64_t g = shared_.plan_generation.load(std::memory_order_acquire);
-    if (g != lane_.plan_generation) {
+    if (g != lane_.plan_generation.load(std::memory_order_relaxed)) {
       std::shared_ptr<const detect::DetectionPlan> plan;
       std::shared_ptr<detect::EventFilter> filter;
       {
@@ -239,7 +240,7 @@ class LaneRunner {
         lane_.plan = std::move(plan);  // the old plan goes when its last worker lets go
         ++lane_.counters.plan_switches;
       }
-      lane_.plan_generation = g;
+      lane_.plan_generation.store(g, std::memory_order_release);
     }
     uint64_t epoch = shared_.stats_epoch.load(std::memory_order_acquire);
     if (epoch != lane_.snapshot_epoch.load(std::memory_order_relaxed)) {
@@ -439,7 +440,8 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
     lane->worker = std::move(*w);
     lanes.push_back(std::move(lane));
   }
-  auto open = [&](const std::string& name, uint32_t member) -> base::Result<net::Port*> {
+  auto open = [&](const std::string& name, uint32_t member,
+                  bool forwarding) -> base::Result<net::Port*> {
     auto port = net::OpenPort({.interface = name,
                                .backend = options.backend,
                                .members = workers,
@@ -447,7 +449,8 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
                                .block_bytes = options.ring_block_bytes,
                                .blocks = options.ring_blocks,
                                .block_timeout_ms = 1,
-                               .busy_poll = options.busy_poll});
+                               .busy_poll = options.busy_poll,
+                               .ignore_outgoing = forwarding});
     if (!port) return port.error();
     net::Port* p = port->get();
     lanes[member]->ports.push_back(std::move(*port));
@@ -455,13 +458,13 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
   };
   for (const LiveLink& link : options.links) {
     for (uint32_t i = 0; i < workers; ++i) {
-      auto in = open(link.in, i);
+      auto in = open(link.in, i, link.is_inline());
       if (!in) return in.error();
       if (!link.is_inline()) {
         lanes[i]->paths.push_back({*in, nullptr});
         continue;
       }
-      auto out = open(link.out, i);
+      auto out = open(link.out, i, true);
       if (!out) return out.error();
       lanes[i]->paths.push_back({*in, *out});
       lanes[i]->paths.push_back({*out, *in});
@@ -473,6 +476,8 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
 
   RunOutcome outcome;
   output::RunSummary& s = outcome.summary;
+  // From here on the lanes (and `shared`) hold the plan: a reload frees it with its last lane.
+  plan.reset();
   const auto start = Clock::now();
   for (auto& lane : lanes) {
     Lane* l = lane.get();
@@ -504,6 +509,7 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
   };
   std::unique_ptr<ReloadState> pending;
   uint64_t reloads = 0, reload_failures = 0, last_reload_us = 0, reload_peak_rss = 0;
+  bool trim_after_switch = false;
 
   auto write_stats = [&](const CounterSum& counters, double seconds) -> base::Status {
     output::RunSummary snap;
@@ -579,6 +585,7 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
           shared.event_filter = std::move(filter);
         }
         shared.plan_generation.fetch_add(1, std::memory_order_release);
+        trim_after_switch = true;
         ++reloads;
         last_reload_us = uint64_t(secs * 1e6);
         reload_peak_rss = PeakRssBytes();
@@ -586,6 +593,18 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
                         (*result)->rule_count(), secs, reload_peak_rss >> 20));
       }
       pending.reset();
+    }
+    if (trim_after_switch) {
+      // Once every worker runs on the new plan the old one is gone; its memory, freed on the
+      // workers' and the build thread's malloc arenas, goes back to the system instead of
+      // lingering there reload after reload.
+      const uint64_t g = shared.plan_generation.load();
+      bool all = true;
+      for (auto& lane : lanes) all &= lane->plan_generation.load(std::memory_order_acquire) == g;
+      if (all) {
+        malloc_trim(0);
+        trim_after_switch = false;
+      }
     }
     if (signals.reopen.exchange(false)) {
       if (auto st = shared.outputs.Reopen(); !st) {

@@ -276,7 +276,8 @@ base::Result<std::unique_ptr<Port>> AfPacketPort::Open(const PortOptions& o) {
   if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &on, sizeof on) != 0) {
     return SystemError(o.interface, "cannot enable virtio headers");
   }
-  if (setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &on, sizeof on) != 0) {
+  if (o.ignore_outgoing &&
+      setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &on, sizeof on) != 0) {
     return SystemError(o.interface, "cannot ignore outgoing frames (Linux 4.20 or later needed)");
   }
   // Forwarded frames skip the interface's queueing discipline, as a bridge's do.

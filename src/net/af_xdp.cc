@@ -398,11 +398,14 @@ base::Result<std::unique_ptr<Port>> AfXdpPort::Open(const PortOptions& o) {
   int ifindex = int(if_nametoindex(o.interface.c_str()));
   if (ifindex == 0) return base::MakeError(o.interface + ": no such network interface");
   uint32_t queues = ReceiveQueues(o.interface);
-  if (o.members > queues) {
+  if (o.members != queues) {
+    // Every queue needs its socket: libxdp's program passes the frames of a queue without one to
+    // the kernel's stack, so they would be neither inspected nor forwarded.
     return base::MakeError(fmt::format(
-        "{}: {} workers need {} receive queues, the interface has {} (AF_XDP binds a socket to "
-        "one queue; raise them with `ethtool -L {} combined {}`, or use fewer workers)",
-        o.interface, o.members, o.members, queues, o.interface, o.members));
+        "{}: {} worker{} for {} receive queue{}: AF_XDP binds a socket to one queue, so the "
+        "interface needs as many queues as workers (`ethtool -L {} combined {}`, or -z {})",
+        o.interface, o.members, o.members == 1 ? "" : "s", queues, queues == 1 ? "" : "s",
+        o.interface, o.members, queues));
   }
   // Declared before the lock: a port that failed to open is closed (which takes the lock)
   // after the lock is let go.

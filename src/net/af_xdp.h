@@ -59,8 +59,9 @@
 // rx-vlan-offload off on a NIC read with AF_XDP where VLANs matter.
 //
 // Several workers: AF_XDP binds a socket to one receive queue, and the kernel cannot move a
-// frame to another queue's socket, so member i is bound to queue i and `members` must not
-// exceed the interface's queue count (OpenAfXdp fails naming both). Flows stay whole on one
+// frame to another queue's socket, so member i is bound to queue i and `members` must equal the
+// interface's queue count (OpenAfXdp fails naming both): a queue without a socket would hand its
+// frames to the kernel's stack, uninspected and not forwarded. Flows stay whole on one
 // worker only when the interface spreads them over its queues by a symmetric hash of both
 // directions: a NIC whose RSS (receive-side scaling) hash is symmetric — `ethtool -X IF xfrm
 // symmetric-xor` where the driver and ethtool have it, or a Toeplitz key of 0x6d5a repeated. On a

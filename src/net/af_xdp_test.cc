@@ -67,6 +67,7 @@ class AfXdpTest : public ::testing::Test {
   }
   void TearDown() override {
     if (inject_ >= 0) close(inject_);
+    inject_ = -1;
     inside_.reset();
     ns_.reset();
   }
@@ -236,8 +237,18 @@ TEST_F(AfXdpTest, ABurstLargerThanThePeersQueueArrivesWhole) {
 TEST_F(AfXdpTest, RefusesMoreWorkersThanQueuesNamingBoth) {
   auto port = OpenPort({.interface = "vb", .backend = Backend::kAfXdp, .members = 2});
   ASSERT_FALSE(port);
-  EXPECT_NE(port.error().message.find("vb: 2 workers need 2 receive queues, the interface has 1"),
-            std::string::npos)
+  EXPECT_NE(port.error().message.find("vb: 2 workers for 1 receive queue"), std::string::npos)
+      << port.error().message;
+}
+
+// A queue without a socket would send its frames to the kernel's stack, past inspection.
+TEST_F(AfXdpTest, RefusesFewerWorkersThanQueues) {
+  TearDown();
+  MakePair(2);
+  if (IsSkipped()) return;
+  auto port = OpenPort({.interface = "vb", .backend = Backend::kAfXdp, .members = 1});
+  ASSERT_FALSE(port);
+  EXPECT_NE(port.error().message.find("vb: 1 worker for 2 receive queues"), std::string::npos)
       << port.error().message;
 }
 

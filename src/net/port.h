@@ -68,6 +68,10 @@ struct PortOptions {
   uint32_t blocks = 64;
   uint32_t block_timeout_ms = 1;
   bool busy_poll = false;  // Wait() spins instead of sleeping in poll()
+  // Frames this host sends out of the interface are not received. On for inline ports, so that
+  // what the workers forward is not read back; off for a monitored interface, whose outgoing
+  // traffic is half of its connections. (AF_XDP only ever sees incoming frames.)
+  bool ignore_outgoing = true;
 };
 
 // Counters of one port, read from the kernel (PACKET_STATISTICS, XDP statistics) and kept by

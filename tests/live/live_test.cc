@@ -63,6 +63,7 @@ const char* kRules =
 drop http any any -> any any (msg:"drop this request"; content:"/drop-me"; sid:1000002; rev:1;)
 reject http any any -> any any (msg:"reject this request"; content:"/reject-me"; sid:1000003; rev:1;)
 drop udp any any -> any 53 (msg:"drop this query"; content:"|07|blocked|04|test|00|"; sid:1000004; rev:1;)
+alert http any any -> any any (msg:"response seen"; flow:to_client; content:"hello from the server"; sid:1000005; rev:1;)
 )";
 
 class LiveTest : public ::testing::Test {
@@ -211,7 +212,10 @@ TEST_F(LiveTest, IdsAlertsOnceOnASignatureAndNeverOnBenignRequests) {
   std::string alerts = Alerts();
   EXPECT_EQ(CountLines(alerts, "vigil test signature"), 1u) << alerts;
   EXPECT_EQ(CountLines(alerts, "drop this request"), 1u) << alerts;
-  EXPECT_EQ(CountLines(alerts, "[**]"), 2u) << alerts;
+  // Both directions are seen on the monitored bridge port: the responses to the four requests
+  // for index.html (the other two are 404s).
+  EXPECT_EQ(CountLines(alerts, "response seen"), 4u) << alerts;
+  EXPECT_EQ(CountLines(alerts, "[**]"), 6u) << alerts;
   EXPECT_GT(Counter(stats, "capture.packets"), 20u);
   EXPECT_EQ(Counter(stats, "capture.kernel_drops"), 0u);
 }
