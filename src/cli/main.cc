@@ -145,6 +145,7 @@ struct Setup {
   engine::WorkerConfig worker;
   detect::PlanOptions plan_options;
   std::string threshold_path;
+  std::vector<tenant::TenantSpec> tenants;  // live runs only
 };
 
 base::Result<Setup> LoadSetup(const Args& args) {
@@ -179,6 +180,7 @@ base::Result<Setup> LoadSetup(const Args& args) {
       setup.classifications = std::move(*table);
     }
     setup.rule_files = config->rule_files;
+    setup.tenants = config->tenants;
     for (const auto& [policy, network] : config->host_os_policy) {
       auto s = setup.worker.stream.policies.Add(network, policy);
       if (s) s = setup.worker.defrag.policies.Add(network, policy);
@@ -352,6 +354,7 @@ int RunLiveMode(const Args& args, const Setup& setup, BuiltPlan built) {
   options.alert_fast = args.alert_mode == "fast" || args.alert_mode == "both";
   options.eve_json = args.alert_mode == "json" || args.alert_mode == "both";
   options.worker = setup.worker;
+  options.tenants = setup.tenants;
   options.startup = built.startup;
   if (!args.user.empty()) options.after_open = [&] { return DropPrivileges(args.user); };
 

@@ -123,6 +123,44 @@ base::Result<Config> Config::Load(const std::string& path) {
       }
       c.packet_alert_max = uint32_t(max);
     }
+    if (YAML::Node ts = root["tenants"]) {
+      if (!ts.IsSequence()) return YamlError(path, ts.Mark(), "tenants must be a list");
+      for (const YAML::Node& t : ts) {
+        if (!t.IsMap()) return YamlError(path, t.Mark(), "a tenant must be a map (name, ...)");
+        tenant::TenantSpec spec;
+        if (YAML::Node n = t["name"]) spec.name = n.as<std::string>();
+        if (YAML::Node w = t["weight"]) {
+          int64_t weight = w.as<int64_t>();
+          if (weight < 1 || weight > 1'000'000) {
+            return YamlError(path, w.Mark(), "tenant weight must be 1..1000000");
+          }
+          spec.weight = uint32_t(weight);
+        }
+        if (YAML::Node cap = t["cap"]) spec.cap = cap.as<double>();
+        if (YAML::Node m = t["match"]) {
+          for (const char* key : {"prefixes", "vlans", "interfaces"}) {
+            if (m[key] && !m[key].IsSequence()) {
+              return YamlError(path, m[key].Mark(),
+                               std::string("match.") + key + " must be a list");
+            }
+          }
+          if (YAML::Node v = m["prefixes"]) {
+            for (const auto& x : v) spec.prefixes.push_back(x.as<std::string>());
+          }
+          if (YAML::Node v = m["vlans"]) {
+            for (const auto& x : v) {
+              int vlan = x.as<int>();
+              if (vlan < 0 || vlan > 4095) return YamlError(path, x.Mark(), "a VLAN id is 0..4095");
+              spec.vlans.push_back(uint16_t(vlan));
+            }
+          }
+          if (YAML::Node v = m["interfaces"]) {
+            for (const auto& x : v) spec.interfaces.push_back(x.as<std::string>());
+          }
+        }
+        c.tenants.push_back(std::move(spec));
+      }
+    }
     if (YAML::Node tf = root["threshold-file"]) {
       std::filesystem::path p = tf.as<std::string>();
       c.threshold_file =

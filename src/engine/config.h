@@ -12,6 +12,10 @@
 //   action-order: [pass, drop, reject, alert]  # which matches take effect first (the default)
 //   packet-alert-max: 15                     # alerts reported per packet, 1..255 (the default);
 //                                            # the rest are discarded and counted
+//   tenants:                                 # CPU shares (tenant/tenant_table.h); live runs
+//     - name: web                            # demultiplex, admit and account by tenant
+//       weight: 3
+//       match: { prefixes: [10.0.1.0/24], vlans: [100], interfaces: [eth1] }
 //   stream:
 //     midstream: true                        # pick up TCP flows whose handshake was not seen
 //     ttl-limit: 5                           # ignore segments whose TTL falls this far below
@@ -28,6 +32,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "tenant/tenant_table.h"
 
 namespace vigil::engine {
 
@@ -44,6 +49,8 @@ struct Config {
   // action-order: pass, drop, reject, alert in the order they take effect; empty = the default.
   std::vector<std::string> action_order;
   std::optional<uint32_t> packet_alert_max;  // packet-alert-max (1..255)
+  // tenants: in file order (the first match wins); empty: no tenant stage.
+  std::vector<tenant::TenantSpec> tenants;
 
   // Reads `path`. Errors name the file, and the line and column where YAML places them.
   [[nodiscard]] static base::Result<Config> Load(const std::string& path);

@@ -124,3 +124,49 @@ TEST(ConfigTest, ReadsPacketAlertMax) {
 
 }  // namespace
 }  // namespace vigil::engine
+
+namespace vigil::engine {
+namespace {
+
+TEST(ConfigTest, ReadsTenants) {
+  auto path = WriteTemp("tenants.yaml", R"(
+tenants:
+  - name: web
+    weight: 3
+    cap: 0.5
+    match:
+      prefixes: [10.0.1.0/24, "2001:db8::/32"]
+      vlans: [100, 101]
+      interfaces: [eth1]
+  - name: default
+    weight: 2
+)");
+  auto c = Config::Load(path);
+  ASSERT_TRUE(c) << c.error().ToString();
+  ASSERT_EQ(c->tenants.size(), 2u);
+  const tenant::TenantSpec& web = c->tenants[0];
+  EXPECT_EQ(web.name, "web");
+  EXPECT_EQ(web.weight, 3u);
+  EXPECT_DOUBLE_EQ(web.cap, 0.5);
+  EXPECT_EQ(web.prefixes, (std::vector<std::string>{"10.0.1.0/24", "2001:db8::/32"}));
+  EXPECT_EQ(web.vlans, (std::vector<uint16_t>{100, 101}));
+  EXPECT_EQ(web.interfaces, (std::vector<std::string>{"eth1"}));
+  EXPECT_EQ(c->tenants[1].weight, 2u);
+}
+
+TEST(ConfigTest, BadTenantsNameTheLine) {
+  for (const auto& [text, message] : std::vector<std::pair<std::string, std::string>>{
+           {"tenants: {web: 1}\n", "tenants must be a list"},
+           {"tenants:\n  - name: a\n    weight: 0\n", "tenant weight must be 1..1000000"},
+           {"tenants:\n  - name: a\n    match: {vlans: [5000]}\n", "a VLAN id is 0..4095"},
+           {"tenants:\n  - name: a\n    match: {prefixes: 10.0.0.0/8}\n",
+            "match.prefixes must be a list"}}) {
+    auto c = Config::Load(WriteTemp("bad_tenants.yaml", text));
+    ASSERT_FALSE(c) << text;
+    EXPECT_NE(c.error().message.find(message), std::string::npos) << c.error().ToString();
+    EXPECT_GT(c.error().line, 0u) << c.error().ToString();
+  }
+}
+
+}  // namespace
+}  // namespace vigil::engine

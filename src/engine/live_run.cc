@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -19,6 +20,7 @@
 #include "engine/parallel.h"
 #include "net/reject.h"
 #include "output/alert_writers.h"
+#include "tenant/accounting.h"
 
 namespace vigil::engine {
 namespace {
@@ -119,6 +121,7 @@ struct Shared {
   X(truncated_drops, "capture.truncated_drops")     \
   X(overload_drops, "capture.overload_drops")       \
   X(bypassed, "capture.bypassed")                   \
+  X(tenant_drops, "capture.tenant_drops")           \
   X(resets_sent, "capture.resets_sent")             \
   X(unreachables_sent, "capture.unreachables_sent") \
   X(plan_switches, "reload.worker_switches")
@@ -133,6 +136,7 @@ struct LaneCounters {
 struct Path {
   net::Port* rx = nullptr;
   net::Port* tx = nullptr;
+  uint32_t ingress = 0;  // rx's interface, by its index in the run's interface list
 };
 
 // One worker thread and everything it owns.
@@ -143,6 +147,7 @@ struct Lane {
   std::vector<std::unique_ptr<net::Port>> ports;
   std::vector<Path> paths;
   std::shared_ptr<const detect::DetectionPlan> plan;  // the plan `worker` runs on
+  std::optional<tenant::TenantAccounting> tenants;    // when the run has tenants
   std::atomic<uint64_t> plan_generation{0};           // of the plan `worker` runs on
   uint64_t number = 0;                                // frames received, numbering them
   LaneCounters counters;
@@ -175,6 +180,8 @@ void CollectCounters(Lane& lane, CounterSum& out) {
   lane.worker->rebuilt_decoder().stats().ForEach(
       [&](std::string_view n, uint64_t v) { out.Add(n, v); });
   lane.worker->ForEachStat([&](std::string_view n, uint64_t v) { out.Add(n, v); });
+  if (lane.tenants)
+    lane.tenants->ForEachStat([&](std::string_view n, uint64_t v) { out.Add(n, v); });
 }
 
 // Which ends a dropping packet's reject rules want reset (none when no reject took effect).
@@ -292,6 +299,9 @@ class LaneRunner {
       path.rx->Release();
       return true;
     }
+    // The tenant stage measures cycles only when there are tenants: without, it costs nothing.
+    tenant::TenantAccounting* tenants = lane_.tenants ? &*lane_.tenants : nullptr;
+    const uint64_t t_receive = tenants != nullptr ? tenant::CycleClock::Now() : 0;
     for (size_t i = 0; i < n; ++i) {
       const net::Frame& f = frames_[i];
       packet::Packet& p = packets_[i];
@@ -305,31 +315,84 @@ class LaneRunner {
       lane_.decoder.Decode(p);
       c.bytes += f.caplen;
       drop_[i] = false;
+      admitted_[i] = true;
+      cost_[i] = 0;
+    }
+    // Admission: a packet whose tenant has no tokens goes no further (dropped inline, not
+    // inspected beside a link). The rest are inspected together, in order.
+    const packet::Packet* inspected = packets_.data();
+    size_t m = n;
+    uint64_t arrival_share = 0;  // each packet's part of receiving, decoding and demultiplexing
+    if (tenants != nullptr) {
+      for (size_t i = 0; i < n; ++i) {
+        tenant_[i] = tenants->Classify(packets_[i], path.ingress);
+        admitted_[i] = tenants->Admit(tenant_[i]);
+      }
+      arrival_share = (tenant::CycleClock::Now() - t_receive) / n;
+      m = 0;
+      for (size_t i = 0; i < n; ++i) {
+        if (admitted_[i]) {
+          kept_[m] = packets_[i];
+          index_[m++] = uint8_t(i);
+        } else {
+          tenants->Refused(tenant_[i], arrival_share);
+          drop_[i] = true;
+        }
+      }
+      inspected = kept_.data();
+    } else {
+      for (size_t i = 0; i < n; ++i) index_[i] = uint8_t(i);
     }
     size_t current = 0;
-    lane_.worker->Process({packets_.data(), n}, [&](const PacketResult& r) {
+    uint64_t last = tenants != nullptr ? tenant::CycleClock::Now() : 0;
+    lane_.worker->Process({inspected, m}, [&](const PacketResult& r) {
       // Rebuilt datagrams and tunnels' insides follow the frame that carried them: their
-      // verdict is that frame's.
-      if (r.packet >= packets_.data() && r.packet < packets_.data() + n) {
-        current = size_t(r.packet - packets_.data());
+      // verdict, and their cost, are that frame's. The sink is called when a packet's work is
+      // done, so the time since the previous call is what it cost.
+      if (r.packet >= inspected && r.packet < inspected + m) {
+        current = index_[size_t(r.packet - inspected)];
+      }
+      if (tenants != nullptr) {
+        const uint64_t now = tenant::CycleClock::Now();
+        cost_[current] += now - last;
+        last = now;
       }
       if (!r.alerts.empty()) shared_.outputs.Write(r);
       if (!r.drop || path.tx == nullptr) return;
       drop_[current] = true;
+      rule_drop_[current] = true;
       Reject(*r.packet, RejectsOf(r.alerts), path);
     });
+    uint64_t tx_share = 0;
     if (path.tx != nullptr) {
       size_t out = 0;
       for (size_t i = 0; i < n; ++i) {
         if (drop_[i]) {
-          ++c.verdict_drops;
+          if (admitted_[i])
+            ++c.verdict_drops;
+          else
+            ++c.tenant_drops;
         } else if (frames_[i].caplen < frames_[i].wirelen) {
           ++c.truncated_drops;  // only part of it is here: it cannot be forwarded
         } else {
           tx_[out++] = frames_[i];
         }
       }
+      const uint64_t t_tx = tenants != nullptr ? tenant::CycleClock::Now() : 0;
       c.forwarded += path.tx->Transmit({tx_.data(), out});
+      if (tenants != nullptr && out > 0) tx_share = (tenant::CycleClock::Now() - t_tx) / out;
+    } else if (tenants != nullptr) {
+      for (size_t i = 0; i < n; ++i) c.tenant_drops += admitted_[i] ? 0 : 1;
+    }
+    if (tenants != nullptr) {
+      for (size_t i = 0; i < n; ++i) {
+        if (!admitted_[i]) continue;
+        const bool sent = path.tx != nullptr && !drop_[i];
+        tenants->Done(tenant_[i], frames_[i].caplen,
+                      arrival_share + cost_[i] + (sent ? tx_share : 0), rule_drop_[i]);
+        rule_drop_[i] = false;
+      }
+      tenants->Refill(tenant::CycleClock::Now());
     }
     path.rx->Release();
     return true;
@@ -362,6 +425,14 @@ class LaneRunner {
   std::array<net::Frame, packet::Batch::kMaxPackets> tx_;
   std::array<packet::Packet, packet::Batch::kMaxPackets> packets_;
   std::array<bool, packet::Batch::kMaxPackets> drop_{};
+  // The tenant stage, per frame: its tenant, whether it was admitted, whether a rule dropped it,
+  // the cycles its inspection took; and the admitted packets with their frame indices.
+  std::array<uint32_t, packet::Batch::kMaxPackets> tenant_{};
+  std::array<bool, packet::Batch::kMaxPackets> admitted_{};
+  std::array<bool, packet::Batch::kMaxPackets> rule_drop_{};
+  std::array<uint64_t, packet::Batch::kMaxPackets> cost_{};
+  std::array<packet::Packet, packet::Batch::kMaxPackets> kept_;
+  std::array<uint8_t, packet::Batch::kMaxPackets> index_{};
 };
 
 void Pin(std::thread& t, uint32_t index) {
@@ -456,18 +527,47 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
     lanes[member]->ports.push_back(std::move(*port));
     return p;
   };
+  // The interfaces by index, for the tenants' `interfaces` selectors.
+  std::vector<std::string> interfaces;
+  auto index_of = [&](const std::string& name) {
+    auto it = std::find(interfaces.begin(), interfaces.end(), name);
+    if (it != interfaces.end()) return uint32_t(it - interfaces.begin());
+    interfaces.push_back(name);
+    return uint32_t(interfaces.size() - 1);
+  };
   for (const LiveLink& link : options.links) {
+    const uint32_t in_index = index_of(link.in);
+    const uint32_t out_index = link.is_inline() ? index_of(link.out) : 0;
     for (uint32_t i = 0; i < workers; ++i) {
       auto in = open(link.in, i, link.is_inline());
       if (!in) return in.error();
       if (!link.is_inline()) {
-        lanes[i]->paths.push_back({*in, nullptr});
+        lanes[i]->paths.push_back({*in, nullptr, in_index});
         continue;
       }
       auto out = open(link.out, i, true);
       if (!out) return out.error();
-      lanes[i]->paths.push_back({*in, *out});
-      lanes[i]->paths.push_back({*out, *in});
+      lanes[i]->paths.push_back({*in, *out, in_index});
+      lanes[i]->paths.push_back({*out, *in, out_index});
+    }
+  }
+  // Tenants: one table for the run, an admission and accounting stage per worker (each worker's
+  // CPU is shared out on its own).
+  std::optional<tenant::TenantTable> tenant_table;
+  if (!options.tenants.empty()) {
+    auto table = tenant::TenantTable::Build(options.tenants, interfaces);
+    if (!table) return table.error();
+    tenant_table = std::move(*table);
+    auto clock = tenant::CycleClock::Calibrate();
+    if (!clock) return clock.error();
+    if (!clock->invariant()) {
+      log("tenants: the CPU does not report an invariant TSC; cycle counts may drift with "
+          "frequency changes");
+    }
+    for (auto& lane : lanes) {
+      auto acct = tenant::TenantAccounting::Create(*tenant_table, *clock);
+      if (!acct) return acct.error();
+      lane->tenants.emplace(std::move(*acct));
     }
   }
   if (options.after_open) {

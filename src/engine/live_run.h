@@ -42,6 +42,7 @@
 #include "engine/offline_run.h"
 #include "engine/worker.h"
 #include "net/port.h"
+#include "tenant/tenant_table.h"
 
 namespace vigil::engine {
 
@@ -71,6 +72,9 @@ struct LiveOptions {
   bool eve_json = true;
   bool print_summary = true;
   WorkerConfig worker;  // inline_mode is set for inline links
+  // Tenants (tenant/tenant_table.h): each packet is charged to its tenant and admitted by the
+  // tenant's fair share of its worker's CPU (tenant/scheduler.h). Empty: no tenant stage.
+  std::vector<tenant::TenantSpec> tenants;
   std::vector<std::pair<std::string, double>> startup;
   // Called once every port is open, before any packet is read: where the CLI drops privileges.
   std::function<base::Status()> after_open;

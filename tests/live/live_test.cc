@@ -495,5 +495,59 @@ TEST_F(LiveTest, InlineOverAfXdpForwardsAndDrops) {
             Counter(stats, "capture.forwarded") + Counter(stats, "capture.verdict_drops"));
 }
 
+// Tenants: every packet is charged to the tenant its destination (or source) names; a tenant
+// capped at a sliver of the worker has its flood refused while another tenant's download goes on.
+TEST_F(LiveTest, TenantsAreChargedAndACappedFloodIsRefused) {
+  ASSERT_EQ(server_->Run("ip addr add 10.77.0.3/24 dev s0"), 0);
+  StartHttpServer();
+  std::ofstream(dir_ / "vigil.yaml")
+      << "tenants:\n"
+         "  - name: web\n"
+         "    weight: 4\n"
+         "    match: { prefixes: [10.77.0.2/32] }\n"
+         "  - name: flood\n"
+         "    cap: 0.001\n"
+         "    match: { prefixes: [10.77.0.3/32], interfaces: [va] }\n";
+  StartVigil("-i va:vb -c " + (dir_ / "vigil.yaml").string());
+  std::atomic<bool> flooding{true};
+  std::thread flood([&] {
+    test::EnterNetns inside(*client_);
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in to{.sin_family = AF_INET, .sin_port = htons(9999)};
+    inet_pton(AF_INET, "10.77.0.3", &to.sin_addr);
+    char buf[100] = {};
+    while (flooding) {
+      for (int i = 0; i < 100; ++i) {
+        sendto(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+      }
+      std::this_thread::sleep_for(2ms);
+    }
+    close(fd);
+  });
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(Curl("http://10.77.0.2:8080/big.bin", nullptr, (dir_ / "got.bin").string()), 0);
+  EXPECT_EQ(ReadFile(dir_ / "got.bin"), ReadFile(dir_ / "www/big.bin"));
+  flooding = false;
+  flood.join();
+  nlohmann::json stats = StopVigil();
+  // The download's frames: few, as TCP super-frames of up to 64 KiB.
+  EXPECT_GT(Counter(stats, "tenant.web.packets"), 20u);
+  EXPECT_GT(Counter(stats, "tenant.web.cycles"), 0u);
+  EXPECT_EQ(Counter(stats, "tenant.web.refused"), 0u);
+  EXPECT_GT(Counter(stats, "tenant.flood.refused"), 0u) << "the capped tenant's flood";
+  EXPECT_GT(Counter(stats, "tenant.flood.packets"), 0u) << "some of it fits in its share";
+  // Every frame belongs to one tenant, admitted or refused; refused ones are dropped.
+  uint64_t admitted = 0, refused = 0;
+  for (const char* t : {"web", "flood", "default"}) {
+    admitted += Counter(stats, std::string("tenant.") + t + ".packets");
+    refused += Counter(stats, std::string("tenant.") + t + ".refused");
+  }
+  EXPECT_EQ(admitted + refused, Counter(stats, "capture.frames"));
+  EXPECT_EQ(refused, Counter(stats, "capture.tenant_drops"));
+  EXPECT_EQ(Counter(stats, "capture.frames"), Counter(stats, "capture.forwarded") +
+                                                  Counter(stats, "capture.verdict_drops") +
+                                                  Counter(stats, "capture.tenant_drops"));
+}
+
 }  // namespace
 }  // namespace vigil::tests

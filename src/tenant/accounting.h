@@ -1,0 +1,78 @@
+// TenantAccounting: the tenant stage of one worker — demultiplexing (TenantTable), fair
+// admission (TokenScheduler) and per-tenant CPU accounting in TSC cycles (CycleClock). The
+// worker calls it per packet on arrival and when it is done with the packet:
+//
+//   TenantAccounting acct(table, clock);                  // per worker
+//   uint32_t t = acct.Classify(p, ingress);
+//   if (!acct.Admit(t)) { drop; acct.Refused(t, cycles_spent_so_far); }
+//   ... inspect, forward ...
+//   acct.Done(t, p.caplen, cycles_of_this_packet, dropped_by_rule);
+//   acct.Refill(CycleClock::Now());                       // between batches
+//
+// What a packet costs is measured by the worker (live_run.cc): its share of receiving, decoding
+// and demultiplexing its block, the time from the end of the packet before it to the end of its
+// own inspection (every stage: flow, reassembly, detection, outputs), and its share of the
+// transmit call; a refused packet costs its share of the first part only. Counters, per tenant
+// ("tenant.<name>.<counter>"): packets, bytes, cycles, refused (no tokens), rule_drops.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string_view>
+#include <vector>
+
+#include "base/result.h"
+#include "tenant/cycle_clock.h"
+#include "tenant/scheduler.h"
+#include "tenant/tenant_table.h"
+
+namespace vigil::tenant {
+
+class TenantAccounting {
+ public:
+  // `table` must outlive the object.
+  [[nodiscard]] static base::Result<TenantAccounting> Create(const TenantTable& table,
+                                                             const CycleClock& clock);
+
+  [[nodiscard]] uint32_t Classify(const packet::Packet& p, uint32_t ingress) const {
+    return table_->Classify(p, ingress);
+  }
+  [[nodiscard]] bool Admit(uint32_t tenant) { return scheduler_.Admit(tenant); }
+  // A refused packet: what refusing it cost.
+  void Refused(uint32_t tenant, uint64_t cycles) {
+    scheduler_.ChargeRefused(tenant, cycles);
+    TenantTotals& t = totals_[tenant];
+    ++t.refused;
+    t.cycles += cycles;
+  }
+  // An admitted packet, done: its size, what it cost, whether a rule dropped it.
+  void Done(uint32_t tenant, uint32_t bytes, uint64_t cycles, bool rule_drop) {
+    scheduler_.Charge(tenant, cycles);
+    TenantTotals& t = totals_[tenant];
+    ++t.packets;
+    t.bytes += bytes;
+    t.cycles += cycles;
+    t.rule_drops += rule_drop ? 1 : 0;
+  }
+  void Refill(uint64_t now_cycles) { scheduler_.Refill(now_cycles); }
+
+  // "tenant.<name>.packets", ... for every tenant.
+  void ForEachStat(const std::function<void(std::string_view, uint64_t)>& f) const;
+
+ private:
+  struct TenantTotals {
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+    uint64_t cycles = 0;
+    uint64_t refused = 0;
+    uint64_t rule_drops = 0;
+  };
+  TenantAccounting(const TenantTable& table, TokenScheduler scheduler)
+      : table_(&table), scheduler_(std::move(scheduler)), totals_(table.size()) {}
+
+  const TenantTable* table_;
+  TokenScheduler scheduler_;
+  std::vector<TenantTotals> totals_;
+};
+
+}  // namespace vigil::tenant

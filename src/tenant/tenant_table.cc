@@ -1,0 +1,89 @@
+#include "tenant/tenant_table.h"
+
+#include <algorithm>
+#include <charconv>
+
+namespace vigil::tenant {
+namespace {
+
+base::Error TenantError(const std::string& tenant, const std::string& message) {
+  return base::MakeError("tenant '" + tenant + "': " + message);
+}
+
+}  // namespace
+
+base::Result<TenantTable> TenantTable::Build(std::vector<TenantSpec> specs,
+                                             const std::vector<std::string>& interfaces) {
+  TenantTable table;
+  bool has_default = false;
+  for (const TenantSpec& s : specs) has_default |= s.name == "default";
+  if (!has_default) specs.push_back(TenantSpec{.name = "default"});
+  // The default tenant goes last: it is what no selector claimed.
+  std::stable_partition(specs.begin(), specs.end(),
+                        [](const TenantSpec& s) { return s.name != "default"; });
+  for (const TenantSpec& s : specs) {
+    if (s.name.empty()) return base::MakeError("a tenant needs a name");
+    for (const TenantSpec& seen : table.specs_) {
+      if (seen.name == s.name) return TenantError(s.name, "named twice");
+    }
+    if (s.weight == 0) return TenantError(s.name, "weight must be at least 1");
+    if (!(s.cap > 0 && s.cap <= 1)) return TenantError(s.name, "cap must be in (0, 1]");
+    Selector sel;
+    for (const std::string& text : s.prefixes) {
+      size_t slash = text.find('/');
+      auto address = base::IpAddress::Parse(std::string_view(text).substr(0, slash));
+      if (!address) return TenantError(s.name, "'" + text + "' is not an address or prefix");
+      int length = address->bit_width();
+      if (slash != std::string::npos) {
+        std::string_view digits = std::string_view(text).substr(slash + 1);
+        auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), length);
+        if (ec != std::errc{} || end != digits.data() + digits.size() || length < 0 ||
+            length > address->bit_width()) {
+          return TenantError(s.name, "'" + text + "': bad prefix length");
+        }
+      }
+      sel.prefixes.push_back({*address, length});
+    }
+    sel.vlans = s.vlans;
+    for (const std::string& name : s.interfaces) {
+      auto it = std::find(interfaces.begin(), interfaces.end(), name);
+      if (it == interfaces.end()) {
+        return TenantError(s.name, "interface '" + name + "' is not one vigil captures on");
+      }
+      sel.interfaces.push_back(uint32_t(it - interfaces.begin()));
+    }
+    table.specs_.push_back(s);
+    table.selectors_.push_back(std::move(sel));
+  }
+  table.default_ = uint32_t(table.specs_.size() - 1);
+  return table;
+}
+
+uint32_t TenantTable::Classify(const packet::Packet& p, uint32_t ingress) const {
+  auto matches = [&](const Selector& sel, const base::IpAddress* address) {
+    if (!sel.interfaces.empty() &&
+        std::find(sel.interfaces.begin(), sel.interfaces.end(), ingress) == sel.interfaces.end()) {
+      return false;
+    }
+    if (!sel.vlans.empty() && (p.vlan_count == 0 || std::find(sel.vlans.begin(), sel.vlans.end(),
+                                                              p.vlan_ids[0]) == sel.vlans.end())) {
+      return false;
+    }
+    if (sel.prefixes.empty()) return true;
+    if (address == nullptr || p.ip_version == 0) return false;
+    for (const Prefix& pre : sel.prefixes) {
+      if (address->InPrefix(pre.network, pre.length)) return true;
+    }
+    return false;
+  };
+  // Destination first, over every tenant; then the source; selectors without prefixes match on
+  // the first pass already.
+  for (const base::IpAddress* address : {&p.dst_ip, &p.src_ip}) {
+    for (uint32_t t = 0; t < default_; ++t) {
+      if (matches(selectors_[t], address)) return t;
+    }
+  }
+  return default_;
+}
+
+}  // namespace vigil::tenant

@@ -1,0 +1,79 @@
+// TenantTable: who a packet belongs to. Tenants (the VMs or services behind the host) are named
+// in the configuration with selectors; the first tenant whose selectors all match a packet owns
+// it, and a packet no tenant claims belongs to the default tenant (the last one, "default"
+// unless the configuration names its own).
+//
+//   tenants:
+//     - name: web
+//       weight: 3                      # share of a worker's CPU, against the others' weights
+//       cap: 0.5                       # optional: never more than half a worker, even when idle
+//       match:
+//         prefixes: [10.77.0.2/32, "2001:db8::/32"]   # destination address (either direction
+//                                                       # of a connection: see below)
+//         vlans: [100]
+//         interfaces: [va]             # where the packet came in
+//     - name: default
+//       weight: 1
+//
+// A selector kind that is absent matches anything; one that is given matches when any of its
+// values does; a tenant matches when every kind it gives does. Prefixes are tried on the packet's
+// destination first (over all tenants, in order), then on its source: traffic to a tenant is its
+// own, and so are its replies, which go to a client no tenant claims.
+//
+//   auto table = tenant::TenantTable::Build(specs, {"va", "vb"});
+//   uint32_t t = table->Classify(packet, /*interface index*/ 0);
+//
+// Cost: a scan of the tenants' selectors in order, a few comparisons each: meant for tens of
+// tenants.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/ip_address.h"
+#include "base/result.h"
+#include "packet/packet.h"
+
+namespace vigil::tenant {
+
+struct TenantSpec {
+  std::string name;
+  uint32_t weight = 1;
+  double cap = 1.0;                   // fraction of a worker, (0, 1]
+  std::vector<std::string> prefixes;  // "10.0.0.0/8", "2001:db8::1" (a host)
+  std::vector<uint16_t> vlans;
+  std::vector<std::string> interfaces;
+};
+
+class TenantTable {
+ public:
+  // `interfaces` names the capture's interfaces by index (Classify's `ingress`). Fails on a bad
+  // prefix, a weight of 0, a cap outside (0, 1], a duplicate name, or an interface that is not
+  // captured, naming the tenant. Without a tenant named "default", one (weight 1) is added last.
+  [[nodiscard]] static base::Result<TenantTable> Build(std::vector<TenantSpec> specs,
+                                                       const std::vector<std::string>& interfaces);
+
+  // The tenant of `p` (decoded), which arrived on interface `ingress`.
+  [[nodiscard]] uint32_t Classify(const packet::Packet& p, uint32_t ingress) const;
+
+  [[nodiscard]] uint32_t size() const { return uint32_t(specs_.size()); }
+  [[nodiscard]] const TenantSpec& spec(uint32_t tenant) const { return specs_[tenant]; }
+  [[nodiscard]] uint32_t default_tenant() const { return default_; }
+
+ private:
+  struct Prefix {
+    base::IpAddress network;
+    int length = 0;
+  };
+  struct Selector {
+    std::vector<Prefix> prefixes;
+    std::vector<uint16_t> vlans;
+    std::vector<uint32_t> interfaces;  // indices
+  };
+  std::vector<TenantSpec> specs_;
+  std::vector<Selector> selectors_;  // per tenant; the default tenant's is never consulted
+  uint32_t default_ = 0;
+};
+
+}  // namespace vigil::tenant
