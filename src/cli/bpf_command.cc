@@ -5,11 +5,14 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <array>
+#include <chrono>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "ebpf/elf_loader.h"
+#include "ebpf/kernel_test_run.h"
 #include "ebpf/scratch.h"
 #include "ebpf/verifier/verifier.h"
 #include "ebpf/xdp.h"
@@ -28,10 +31,23 @@ struct RunArgs {
   std::string object;
   std::string section = "xdp";
   std::string pcap;
-  bool checked = false;
+  ebpf::Engine engine = ebpf::Engine::kJit;
+  bool checked = false;  // --checked: the same as --engine checked
   bool map_dump = false;
   bool quiet = false;
 };
+
+struct BenchArgs {
+  std::string object;
+  std::string section = "xdp";
+  std::string pcap;
+  double seconds = 0.2;  // per engine and round
+  int rounds = 5;
+};
+
+const std::map<std::string, ebpf::Engine> kEngineNames = {{"jit", ebpf::Engine::kJit},
+                                                          {"interp", ebpf::Engine::kInterpreter},
+                                                          {"checked", ebpf::Engine::kChecked}};
 
 constexpr std::array<const char*, 5> kActionNames = {"XDP_ABORTED", "XDP_DROP", "XDP_PASS",
                                                      "XDP_TX", "XDP_REDIRECT"};
@@ -139,7 +155,8 @@ int Run(const RunArgs& args, std::FILE* out, std::FILE* err) {
     fmt::print(err, "vigil bpf: {}\n", source.error().ToString());
     return 1;
   }
-  ebpf::Scratch scratch({.checked = args.checked});
+  const bool checked = args.engine == ebpf::Engine::kChecked;
+  ebpf::Scratch scratch(ebpf::EngineConfig(args.engine));
   ebpf::XdpBuffer buffer;
   std::array<uint64_t, 5> histogram{};
   uint64_t packets = 0, skipped = 0, failures = 0, instructions = 0;
@@ -161,7 +178,7 @@ int Run(const RunArgs& args, std::FILE* out, std::FILE* err) {
       ++packets;
       buffer.Assign({p.data, p.caplen});
       auto verdict = ebpf::RunXdp(*loaded->program, scratch, buffer);
-      if (args.checked) instructions += scratch.steps;
+      if (checked) instructions += scratch.steps;
       if (!verdict) {
         ++failures;
         fmt::print(out, "packet {}: error: {}\n", p.number, verdict.error().message);
@@ -186,14 +203,124 @@ int Run(const RunArgs& args, std::FILE* out, std::FILE* err) {
     fmt::print(out, " {} {}", kActionNames[i], histogram[i]);
   if (failures) fmt::print(out, " errors {}", failures);
   fmt::print(out, "\n");
-  if (args.checked)
+  if (checked)
     fmt::print(out, "instructions executed: {}\n", instructions);
   else
     fmt::print(out,
-               "instructions executed: not counted (the fast interpreter does not count; "
-               "use --checked)\n");
+               "instructions executed: not counted (only the checked engine counts; "
+               "use --engine checked)\n");
   if (args.map_dump) DumpMaps(*loaded, out);
   return failures ? 1 : 0;
+}
+
+// Every Ethernet frame of `pcap`, in order.
+base::Result<std::vector<std::vector<uint8_t>>> ReadFrames(const std::string& pcap) {
+  auto source = io::CaptureSource::Open(pcap);
+  if (!source) return source.error();
+  std::vector<std::vector<uint8_t>> frames;
+  packet::Batch batch;
+  while (true) {
+    batch.Clear();
+    auto n = (*source)->ReadBatch(batch);
+    if (!n) return n.error();
+    if (*n == 0) break;
+    for (const packet::Packet& p : batch) {
+      if (p.linktype == packet::LinkType::kEthernet) frames.emplace_back(p.data, p.data + p.caplen);
+    }
+  }
+  if (frames.empty()) return base::MakeError(fmt::format("{}: no Ethernet frames", pcap));
+  return frames;
+}
+
+// The median over `rounds` of the nanoseconds per frame of `body(frame)` over all frames, each
+// round repeating the whole capture for at least `seconds`.
+template <class Body>
+double MedianNsPerFrame(const std::vector<std::vector<uint8_t>>& frames, const BenchArgs& args,
+                        Body body) {
+  using Clock = std::chrono::steady_clock;
+  std::vector<double> rounds;
+  for (int r = 0; r < args.rounds; ++r) {
+    uint64_t runs = 0;
+    const auto start = Clock::now();
+    std::chrono::duration<double> elapsed{};
+    do {
+      for (const auto& f : frames) body(f);
+      runs += frames.size();
+      elapsed = Clock::now() - start;
+    } while (elapsed.count() < args.seconds);
+    rounds.push_back(elapsed.count() * 1e9 / double(runs));
+  }
+  std::sort(rounds.begin(), rounds.end());
+  return rounds[rounds.size() / 2];
+}
+
+int Bench(const BenchArgs& args, std::FILE* out, std::FILE* err) {
+  auto object = ebpf::ElfObject::Open(args.object);
+  if (!object) {
+    fmt::print(err, "vigil bpf: {}\n", object.error().ToString());
+    return 1;
+  }
+  auto frames = ReadFrames(args.pcap);
+  if (!frames) {
+    fmt::print(err, "vigil bpf: {}\n", frames.error().ToString());
+    return 1;
+  }
+  // Every run starts from the captured frame, so the copy into the buffer is timed alone and
+  // taken off each engine's figure.
+  ebpf::XdpBuffer buffer;
+  const double copy_ns = MedianNsPerFrame(*frames, args, [&](const std::vector<uint8_t>& f) {
+    buffer.Assign(f);
+    asm volatile("" : : "r"(buffer.data().data()) : "memory");
+  });
+  fmt::print(out,
+             "{} frames, median of {} rounds of >= {} s per engine, ns per packet without the "
+             "{:.1f} ns copy of the frame:\n",
+             frames->size(), args.rounds, args.seconds, copy_ns);
+  double jit_ns = 0;
+  for (const auto& [name, engine] :
+       {std::pair{"jit", ebpf::Engine::kJit}, std::pair{"interp", ebpf::Engine::kInterpreter},
+        std::pair{"checked", ebpf::Engine::kChecked}}) {
+    // A load per engine: each starts with the object's own map contents.
+    auto loaded = object->Load(args.section, {.type = ebpf::ProgramType::kXdp});
+    if (!loaded) {
+      fmt::print(err, "vigil bpf: {}: {}\n", args.object, loaded.error().ToString());
+      return 1;
+    }
+    ebpf::Scratch scratch(ebpf::EngineConfig(engine));
+    bool failed = false;
+    const double ns = MedianNsPerFrame(*frames, args, [&](const std::vector<uint8_t>& f) {
+      buffer.Assign(f);
+      failed |= !ebpf::RunXdp(*loaded->program, scratch, buffer);
+    });
+    if (failed) {
+      fmt::print(err, "vigil bpf: a {} run failed: {}\n", name, scratch.error);
+      return 1;
+    }
+    const double net = ns - copy_ns;
+    if (engine == ebpf::Engine::kJit) jit_ns = net;
+    fmt::print(out, "  {:<8} {:8.1f} ns  {:5.2f}x the JIT\n", name, net, net / jit_ns);
+  }
+  // Each BPF_PROG_TEST_RUN call costs microseconds to set up: the kernel runs a sample of the
+  // frames, spread over the capture, many times each.
+  constexpr size_t kKernelSample = 256;
+  std::vector<std::vector<uint8_t>> sample;
+  for (size_t i = 0; i < std::min(kKernelSample, frames->size()); ++i)
+    sample.push_back((*frames)[i * frames->size() / std::min(kKernelSample, frames->size())]);
+  const uint32_t repeat =
+      uint32_t(std::clamp(args.seconds * 1e7 / double(sample.size()), 1.0, 1e6));
+  const ebpf::ElfProgram* prog = object->FindProgram(args.section);
+  auto kernel = ebpf::KernelNsPerRun(args.object, prog->function, sample, repeat);
+  if (kernel) {
+    fmt::print(out,
+               "  {:<8} {:8.1f} ns  {:5.2f}x the JIT (BPF_PROG_TEST_RUN on {} frames, its harness "
+               "included",
+               "kernel", kernel->ns_per_run, kernel->ns_per_run / jit_ns, kernel->frames);
+    if (kernel->skipped) fmt::print(out, "; {} frames it cannot take skipped", kernel->skipped);
+    fmt::print(out, ")\n");
+  } else {
+    fmt::print(out, "  kernel   not measured: {}\n", kernel.error().message);
+  }
+  return 0;
 }
 
 }  // namespace
@@ -214,10 +341,27 @@ int RunBpfCommand(int argc, char** argv, std::FILE* out, std::FILE* err) {
   run->add_option("--section", args.section, "Program section or function name")
       ->capture_default_str();
   run->add_option("--pcap", args.pcap, "Capture file or directory of captures")->required();
-  run->add_flag("--checked", args.checked,
-                "Bounds-check every access and count instructions (slower)");
+  run->add_option("--engine", args.engine,
+                  "jit (machine code), interp (the fast interpreter) or checked (the interpreter, "
+                  "bounds-checking every access and counting instructions)")
+      ->transform(CLI::CheckedTransformer(kEngineNames, CLI::ignore_case))
+      ->default_str("jit");
+  run->add_flag("--checked", args.checked, "The same as --engine checked");
   run->add_flag("--map-dump", args.map_dump, "Print the non-zero map entries at the end");
   run->add_flag("--quiet", args.quiet, "No per-packet lines");
+  BenchArgs bench_args;
+  CLI::App* bench = app.add_subcommand(
+      "bench", "Time an XDP program on every engine (and the kernel's) over a capture");
+  bench->add_option("object", bench_args.object, "BPF object file (clang -target bpf)")->required();
+  bench->add_option("-r,--pcap", bench_args.pcap, "Capture file or directory of captures")
+      ->required();
+  bench->add_option("--section", bench_args.section, "Program section or function name")
+      ->capture_default_str();
+  bench->add_option("--seconds", bench_args.seconds, "Seconds per engine and round")
+      ->capture_default_str();
+  bench->add_option("--rounds", bench_args.rounds, "Rounds per engine (the median is printed)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -228,6 +372,8 @@ int RunBpfCommand(int argc, char** argv, std::FILE* out, std::FILE* err) {
     return rc == 0 ? 0 : 1;
   }
   if (verify->parsed()) return Verify(verify_args, out, err);
+  if (bench->parsed()) return Bench(bench_args, out, err);
+  if (args.checked) args.engine = ebpf::Engine::kChecked;
   return Run(args, out, err);
 }
 

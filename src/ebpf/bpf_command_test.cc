@@ -1,5 +1,6 @@
 // `vigil bpf run` (src/cli/bpf_command.cc): the parser program of tests/ebpf over a crafted capture
-// gives the right per-packet verdicts, histogram, instruction count and map dump.
+// gives the right per-packet verdicts, histogram, instruction count and map dump, on every engine;
+// `vigil bpf bench` times each.
 #include "cli/bpf_command.h"
 
 #include <gtest/gtest.h>
@@ -91,6 +92,34 @@ TEST_F(BpfCommand, FastModeSaysItDoesNotCount) {
   ASSERT_EQ(o.rc, 0) << o.err;
   EXPECT_EQ(o.out.find("packet 1:"), std::string::npos);
   EXPECT_NE(o.out.find("instructions executed: not counted"), std::string::npos) << o.out;
+}
+
+// Every engine gives the same per-packet verdicts and map contents.
+TEST_F(BpfCommand, EnginesAgree) {
+  std::string first;
+  for (const char* engine : {"jit", "interp", "checked"}) {
+    Output o =
+        RunCommand({"bpf", "run", object_, "--pcap", pcap_, "--engine", engine, "--map-dump"});
+    ASSERT_EQ(o.rc, 0) << engine << ": " << o.err;
+    EXPECT_NE(o.out.find("packet 2: XDP_DROP\n"), std::string::npos) << o.out;
+    // Only the instruction count line may differ.
+    std::string report = o.out.substr(0, o.out.find("instructions executed"));
+    report += o.out.substr(o.out.find('\n', o.out.find("instructions executed")));
+    if (first.empty()) first = report;
+    EXPECT_EQ(report, first) << engine;
+  }
+  EXPECT_EQ(RunCommand({"bpf", "run", object_, "--pcap", pcap_, "--engine", "fast"}).rc, 1);
+}
+
+TEST_F(BpfCommand, BenchTimesEveryEngine) {
+  Output o =
+      RunCommand({"bpf", "bench", object_, "-r", pcap_, "--seconds", "0.01", "--rounds", "1"});
+  ASSERT_EQ(o.rc, 0) << o.err;
+  EXPECT_NE(o.out.find("4 frames, median of 1 rounds"), std::string::npos) << o.out;
+  for (const char* line : {"  jit ", "  interp ", "  checked ", "  kernel "}) {
+    EXPECT_NE(o.out.find(line), std::string::npos) << line << " in " << o.out;
+  }
+  EXPECT_NE(o.out.find(" 1.00x the JIT\n"), std::string::npos) << o.out;
 }
 
 TEST_F(BpfCommand, ErrorsAreReported) {

@@ -235,7 +235,8 @@ base::Result<XdpVerdict> RunXdp(const Program& program, Scratch& scratch, XdpBuf
   scratch.xdp = &ctx;
   auto r0 = Run(program, scratch, uint64_t(&ctx));
   scratch.xdp = nullptr;
-  if (!r0) return r0.error();
+  if (!r0) [[unlikely]]
+    return std::move(r0.error());
   XdpVerdict v;
   v.raw = *r0;
   v.action = *r0 <= kXdpRedirect ? XdpAction(*r0) : kXdpAborted;

@@ -4,7 +4,6 @@
 #include <limits>
 #include <type_traits>
 
-#include "ebpf/jit/jit.h"
 #include "fmt/format.h"
 
 namespace vigil::ebpf {
@@ -448,10 +447,10 @@ failed:
 
 }  // namespace
 
-base::Result<uint64_t> Run(const Program& program, Scratch& scratch, uint64_t r1, uint64_t r2) {
-  if (scratch.config().checked) return Execute<true>(program, scratch, r1, r2);
-  if (scratch.config().jit && program.jit() != nullptr) return jit::Run(program, scratch, r1, r2);
-  return Execute<false>(program, scratch, r1, r2);
+base::Result<uint64_t> Interpret(const Program& program, Scratch& scratch, uint64_t r1,
+                                 uint64_t r2) {
+  return scratch.config().checked ? Execute<true>(program, scratch, r1, r2)
+                                  : Execute<false>(program, scratch, r1, r2);
 }
 
 }  // namespace vigil::ebpf

@@ -17,16 +17,26 @@
 #include <cstdint>
 
 #include "base/result.h"
+#include "ebpf/jit/jit.h"
 #include "ebpf/program.h"
 #include "ebpf/scratch.h"
 
 namespace vigil::ebpf {
 
+// The interpreter itself, checked or fast as ScratchConfig::checked says (Run's contract).
+[[nodiscard]] base::Result<uint64_t> Interpret(const Program& program, Scratch& scratch,
+                                               uint64_t r1, uint64_t r2 = 0);
+
 // Runs `program` with r1 = `r1`, r2 = `r2`, r10 = the top of frame 0's stack. Returns r0 at the
 // final exit. Resets the per-run state of `scratch` (depth, tail calls, error, redirect). The one
 // entry point for every engine: checked mode interprets; fast mode runs the program's machine code
-// (jit/jit.h) when it has some and ScratchConfig::jit is set, and interprets otherwise.
-[[nodiscard]] base::Result<uint64_t> Run(const Program& program, Scratch& scratch, uint64_t r1,
-                                         uint64_t r2 = 0);
+// (jit/jit.h) when it has some and ScratchConfig::jit is set, and interprets otherwise. Inline, so
+// that a JIT run costs its caller one call.
+[[nodiscard]] inline base::Result<uint64_t> Run(const Program& program, Scratch& scratch,
+                                                uint64_t r1, uint64_t r2 = 0) {
+  if (!scratch.config().checked && scratch.config().jit && program.jit() != nullptr)
+    return jit::Run(program, scratch, r1, r2);
+  return Interpret(program, scratch, r1, r2);
+}
 
 }  // namespace vigil::ebpf

@@ -748,12 +748,6 @@ base::Result<std::unique_ptr<const Code>> Compile(const Program& program, const 
       bytes + code.labelOffsetFromBase(emitter.body()), size);
 }
 
-base::Result<uint64_t> Run(const Program& program, Scratch& scratch, uint64_t r1, uint64_t r2) {
-  scratch.BeginRun(program);
-  const uint64_t r0 = program.jit()->entry()(&scratch, r1, r2, scratch.stack_top());
-  if (!scratch.error.empty()) [[unlikely]]
-    return base::MakeError(scratch.error);
-  return r0;
-}
+base::Error RunFailure(const Scratch& scratch) { return base::MakeError(scratch.error); }
 
 }  // namespace vigil::ebpf::jit

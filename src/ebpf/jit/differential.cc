@@ -327,7 +327,8 @@ std::string CompareRaw(const Program& program, std::span<const uint8_t> memory) 
     Outcome out;
     out.memory.assign(memory.begin(), memory.end());
     Scratch scratch({.jit = jit});
-    out.result = Describe(Run(program, scratch, uint64_t(out.memory.data()), out.memory.size()));
+    out.result =
+        Describe(ebpf::Run(program, scratch, uint64_t(out.memory.data()), out.memory.size()));
     // The stack of frame 0 and 1 (the callee's), where the program's stores went.
     const uint8_t* top = scratch.stack_top();
     out.memory.insert(out.memory.end(), top - 2 * kStackSize, top);

@@ -32,11 +32,8 @@
 #include <memory>
 
 #include "base/result.h"
-
-namespace vigil::ebpf {
-class Program;
-class Scratch;
-}  // namespace vigil::ebpf
+#include "ebpf/program.h"
+#include "ebpf/scratch.h"
 
 namespace vigil::ebpf::jit {
 
@@ -79,8 +76,18 @@ class Code {
 [[nodiscard]] base::Result<std::unique_ptr<const Code>> Compile(const Program& program,
                                                                 const Options& options = {});
 
-// Runs `program`'s machine code (it must have some: Program::jit()) as ebpf::Run does.
-[[nodiscard]] base::Result<uint64_t> Run(const Program& program, Scratch& scratch, uint64_t r1,
-                                         uint64_t r2);
+// The error of a run that failed (Scratch::error), out of line: it keeps Run small where inlined.
+[[nodiscard, gnu::cold]] base::Error RunFailure(const Scratch& scratch);
+
+// Runs `program`'s machine code (it must have some: Program::jit()) as ebpf::Run does. Inline:
+// the run's fixed cost is most of a small program's.
+[[nodiscard]] inline base::Result<uint64_t> Run(const Program& program, Scratch& scratch,
+                                                uint64_t r1, uint64_t r2) {
+  scratch.BeginRun(program);
+  const uint64_t r0 = program.jit()->entry()(&scratch, r1, r2, scratch.stack_top());
+  if (!scratch.error.empty()) [[unlikely]]
+    return RunFailure(scratch);
+  return r0;
+}
 
 }  // namespace vigil::ebpf::jit

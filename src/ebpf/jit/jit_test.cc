@@ -209,7 +209,8 @@ TEST(Jit, ConstantBlindingHidesImmediates) {
 // Random programs over every instruction's semantics (differential.h), each on two random
 // memories: the interpreter and the JIT must agree, with and without blinding. The checked
 // interpreter must run them too (the generator promises memory safety).
-// VIGIL_JIT_DIFF_PROGRAMS sets how many (3,000 by default), VIGIL_JIT_DIFF_SEED the seed.
+// VIGIL_JIT_DIFF_PROGRAMS sets how many (3,000 by default), VIGIL_JIT_DIFF_SEED the seed (of
+// both differential tests).
 TEST(JitDifferential, RandomAluPrograms) {
   const uint64_t programs = Env("VIGIL_JIT_DIFF_PROGRAMS", 3000);
   std::mt19937_64 rng(Env("VIGIL_JIT_DIFF_SEED", 22));
@@ -226,6 +227,8 @@ TEST(JitDifferential, RandomAluPrograms) {
                           << ", blinded " << blind << ")";
       ++runs;
     }
+    if (programs >= 1'000'000 && n % 1'000'000 == 999'999)
+      fmt::print("{} programs, {} differential runs, no difference\n", n + 1, runs);
     if (n % 16 == 0) {
       std::vector<uint8_t> mem = RandomMemory(rng);
       Scratch checked({.checked = true});
@@ -239,8 +242,10 @@ TEST(JitDifferential, RandomAluPrograms) {
 }
 
 // Random verified XDP programs (verifier/random_program.h) on random frames, maps included.
+// VIGIL_JIT_DIFF_XDP_PROGRAMS sets how many (3,000 by default: the verifier takes most of the
+// time).
 TEST(JitDifferential, RandomVerifiedXdpPrograms) {
-  const uint64_t programs = Env("VIGIL_JIT_DIFF_PROGRAMS", 3000);
+  const uint64_t programs = Env("VIGIL_JIT_DIFF_XDP_PROGRAMS", 3000);
   std::mt19937_64 rng(Env("VIGIL_JIT_DIFF_SEED", 22) + 1);
   std::vector<std::shared_ptr<Map>> maps;
   for (const MapSpec& spec : verifier::RandomProgramMaps()) maps.push_back(*Map::Create(spec));
