@@ -85,6 +85,9 @@ class Scratch {
   void AppendTrace(std::string_view text);
 
   uint64_t NextRandom();
+  // Starts the pseudo-random sequence again from ScratchConfig::prandom_seed (a differential test
+  // runs one input twice).
+  void RestartRandom() { rng_ = config_.prandom_seed | 1; }
 
   // --- State of the current run, for helpers and the interpreter. ---
   XdpContext* xdp = nullptr;         // set by RunXdp

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -711,6 +712,18 @@ void Emitter::EmitFail(uint32_t pc, Failure why) {
   a_.jmp(end_run_);
 }
 
+// Where to ask for a program's pages: below vigil's own code and within 2 GiB of it, so that
+// helper calls are direct rel32 calls rather than calls through asmjit's address table. A hint
+// only: where the kernel puts the pages elsewhere, the calls go through the table, as correctly.
+void* NearCodeHint(size_t size) {
+  static std::atomic<uint64_t> next{0};
+  constexpr uint64_t kWindow = 960ull << 20;  // [text - 1 GiB, text - 64 MiB)
+  const uint64_t text = uint64_t(&TakePending) & ~uint64_t(0xfffff);
+  if (text < (1ull << 31)) return nullptr;
+  const uint64_t offset = next.fetch_add(size, std::memory_order_relaxed) % (kWindow - size);
+  return reinterpret_cast<void*>((text - (1ull << 30) + offset) & ~uint64_t(0xfff));
+}
+
 }  // namespace
 
 Code::~Code() { munmap(pages_, mapped_); }
@@ -729,7 +742,8 @@ base::Result<std::unique_ptr<const Code>> Compile(const Program& program, const 
   // W^X: written while read-write, then read+execute for good.
   const size_t page = size_t(sysconf(_SC_PAGESIZE));
   const size_t mapped = (code.codeSize() + page - 1) / page * page;
-  void* pages = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void* pages = mmap(NearCodeHint(mapped), mapped, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (pages == MAP_FAILED) {
     return base::MakeError(fmt::format("JIT: cannot map {} bytes: {}", mapped, strerror(errno)));
   }

@@ -323,26 +323,35 @@ std::vector<uint8_t> RandomMemory(std::mt19937_64& rng) {
 }
 
 std::string CompareRaw(const Program& program, std::span<const uint8_t> memory) {
+  if (program.jit() == nullptr) return "the program has no machine code";
+  // Both engines run on the same buffer and the same stack, each reset in between: a pointer the
+  // program turns into a number is the same number for both.
+  std::vector<uint8_t> buffer(memory.size());
+  Scratch scratch;
+  uint8_t* const stack = scratch.stack_top() - size_t(kStackSize) * kMaxCallDepth;
   auto run = [&](bool jit) {
+    std::copy(memory.begin(), memory.end(), buffer.begin());
+    std::memset(stack, 0, size_t(kStackSize) * kMaxCallDepth);
+    scratch.RestartRandom();
+    const uint64_t r1 = uint64_t(buffer.data());
     Outcome out;
-    out.memory.assign(memory.begin(), memory.end());
-    Scratch scratch({.jit = jit});
-    out.result =
-        Describe(ebpf::Run(program, scratch, uint64_t(out.memory.data()), out.memory.size()));
-    // The stack of frame 0 and 1 (the callee's), where the program's stores went.
-    const uint8_t* top = scratch.stack_top();
-    out.memory.insert(out.memory.end(), top - 2 * kStackSize, top);
+    out.result = Describe(jit ? jit::Run(program, scratch, r1, buffer.size())
+                              : Interpret(program, scratch, r1, buffer.size()));
+    // The memory, then the stack of frames 0 and 1 (the callee's), where the program's stores went.
+    out.memory = buffer;
+    out.memory.insert(out.memory.end(), scratch.stack_top() - 2 * kStackSize, scratch.stack_top());
     return out;
   };
-  return Compare(run(false), run(true));
+  const Outcome interpreted = run(false);
+  return Compare(interpreted, run(true));
 }
 
 std::string CompareXdp(const Program& program, std::span<const uint8_t> frame, Scratch& interp,
                        Scratch& jit) {
   const MapContents before = Snapshot(program);
+  XdpBuffer buf;  // one buffer for both runs: the same packet addresses
   auto run = [&](Scratch& scratch) {
     Outcome out;
-    XdpBuffer buf;
     buf.Assign(frame);
     scratch.ClearTraceLog();
     auto v = RunXdp(program, scratch, buf);

@@ -40,17 +40,18 @@ inline constexpr size_t kRawMemorySize = 64;
 
 [[nodiscard]] std::vector<uint8_t> RandomMemory(std::mt19937_64& rng);
 
-// Runs raw `program` on a copy of `memory` with the fast interpreter and with the JIT (each with a
-// fresh Scratch, so both stacks start zeroed): "" when r0, the memory, the stack and the run's
-// outcome agree, else what differs.
+// Runs raw `program` on a copy of `memory` with the fast interpreter and with the JIT, both on the
+// same buffer and stack (zeroed before each run) and the same pseudo-random sequence: "" when r0,
+// the memory, the stack and the run's outcome agree, else what differs.
 [[nodiscard]] std::string CompareRaw(const Program& program, std::span<const uint8_t> memory);
 
-// Runs XDP `program` on `frame` with the fast interpreter and with the JIT, the program's maps
-// restored in between to what they held before: "" when the verdict, redirect target, packet
-// (data, metadata and their placement), maps and trace output agree, else what differs. Leaves
-// the maps as both runs left them. `interp` and `jit` are the two engines' Scratch (fast mode,
-// one with ScratchConfig::jit false; a fixed ScratchConfig::clock_ns for programs that read the
-// time; their pseudo-random state must be equal on entry and stays equal when the runs agree).
+// Runs XDP `program` on `frame` with the fast interpreter and with the JIT, in the same packet
+// buffer, the program's maps restored in between to what they held before: "" when the verdict,
+// redirect target, packet (data, metadata and their placement), maps and trace output agree, else
+// what differs. Leaves the maps as both runs left them. `interp` and `jit` are the two engines'
+// Scratch (fast mode, one with ScratchConfig::jit false; a fixed ScratchConfig::clock_ns for
+// programs that read the time; their pseudo-random state must be equal on entry and stays equal
+// when the runs agree).
 [[nodiscard]] std::string CompareXdp(const Program& program, std::span<const uint8_t> frame,
                                      Scratch& interp, Scratch& jit);
 

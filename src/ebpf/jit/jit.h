@@ -16,12 +16,12 @@
 //
 // Semantics are the interpreter's (interp/interpreter.h), instruction for instruction: division
 // by zero gives 0, modulo by zero leaves dst, INT_MIN / -1 wraps, shifts are masked, 32-bit
-// results are zero-extended; helpers are direct calls (through asmjit's address table when the
-// helper is more than 2 GiB away); bpf-to-bpf calls use the native stack for the return address
-// and the saved r6-r9/r10, each callee on its own 512-byte eBPF frame, at most 8 frames; a tail
-// call (at most 33 per run) jumps into the target's code on the current frame. A run that fails
-// (a helper's Fail, too deep a call) unwinds to the entry with the error in Scratch::error, as the
-// interpreter reports it.
+// results are zero-extended; helpers are direct calls (the code's pages are asked for within 2 GiB
+// of vigil's code; where the kernel places them farther, through asmjit's address table);
+// bpf-to-bpf calls use the native stack for the return address and the saved r6-r9/r10, each callee
+// on its own 512-byte eBPF frame, at most 8 frames; a tail call (at most 33 per run) jumps into the
+// target's code on the current frame. A run that fails (a helper's Fail, too deep a call) unwinds
+// to the entry with the error in Scratch::error, as the interpreter reports it.
 //
 // Memory is W^X: the code is written into fresh read-write pages, which become read+execute
 // before the first run and are never writable again.
