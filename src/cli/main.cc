@@ -365,9 +365,10 @@ int RunLiveMode(const Args& args, const Setup& setup, BuiltPlan built) {
   sigemptyset(&sa.sa_mask);
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR2}) sigaction(sig, &sa, nullptr);
 
-  // A reload reads the configuration and every rule file again; a rule that fails to parse is
-  // skipped as at start-up, an unreadable configuration or rule file fails the reload.
-  engine::PlanBuilder reload = [&]() -> base::Result<std::shared_ptr<const detect::DetectionPlan>> {
+  // A reload reads the configuration (tenants included) and every rule file again; a rule that
+  // fails to parse is skipped as at start-up, an unreadable configuration or rule file fails the
+  // reload.
+  engine::PlanBuilder reload = [&]() -> base::Result<engine::Reloaded> {
     auto fresh = LoadSetup(args);
     if (!fresh) return fresh.error();
     const Clock::time_point start = Clock::now();
@@ -375,7 +376,7 @@ int RunLiveMode(const Args& args, const Setup& setup, BuiltPlan built) {
     if (const base::Error* e = parsed.unreadable_file()) return *e;
     auto plan = CompilePlan(args, *fresh, parsed, start, SecondsSince(start), false);
     if (!plan) return plan.error();
-    return std::shared_ptr<const detect::DetectionPlan>(std::move(plan->plan));
+    return engine::Reloaded{.plan = std::move(plan->plan), .tenants = fresh->tenants};
   };
   auto outcome =
       engine::RunLive(std::shared_ptr<const detect::DetectionPlan>(std::move(built.plan)), options,

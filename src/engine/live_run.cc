@@ -107,6 +107,10 @@ struct Shared {
   std::shared_ptr<const detect::DetectionPlan> plan;
   std::shared_ptr<detect::EventFilter> event_filter;
   std::atomic<uint64_t> plan_generation{0};
+  // The tenant table that goes with `plan` (null: no tenants), and the clock the workers'
+  // accounting runs on.
+  std::shared_ptr<const tenant::TenantTable> tenant_table;
+  std::optional<tenant::CycleClock> clock;
   std::atomic<uint64_t> stats_epoch{0};
   AlertOutputs outputs;
   bool fail_open = false;
@@ -146,10 +150,11 @@ struct Lane {
   decode::Decoder decoder;
   std::vector<std::unique_ptr<net::Port>> ports;
   std::vector<Path> paths;
-  std::shared_ptr<const detect::DetectionPlan> plan;  // the plan `worker` runs on
-  std::optional<tenant::TenantAccounting> tenants;    // when the run has tenants
-  std::atomic<uint64_t> plan_generation{0};           // of the plan `worker` runs on
-  uint64_t number = 0;                                // frames received, numbering them
+  std::shared_ptr<const detect::DetectionPlan> plan;        // the plan `worker` runs on
+  std::optional<tenant::TenantAccounting> tenants;          // when the run has tenants
+  std::shared_ptr<const tenant::TenantTable> tenant_table;  // what `tenants` classifies by
+  std::atomic<uint64_t> plan_generation{0};                 // of the plan `worker` runs on
+  uint64_t number = 0;                                      // frames received, numbering them
   LaneCounters counters;
   // The worker's counters as of the last stats request, for the control thread.
   std::mutex snapshot_mu;
@@ -238,15 +243,18 @@ class LaneRunner {
     if (g != lane_.plan_generation.load(std::memory_order_relaxed)) {
       std::shared_ptr<const detect::DetectionPlan> plan;
       std::shared_ptr<detect::EventFilter> filter;
+      std::shared_ptr<const tenant::TenantTable> table;
       {
         std::lock_guard lock(shared_.plan_mu);
         plan = shared_.plan;
         filter = shared_.event_filter;
+        table = shared_.tenant_table;
       }
       if (lane_.worker->SwapPlan(*plan, filter)) {
         lane_.plan = std::move(plan);  // the old plan goes when its last worker lets go
         ++lane_.counters.plan_switches;
       }
+      if (table != lane_.tenant_table) SwapTenants(std::move(table));
       lane_.plan_generation.store(g, std::memory_order_release);
     }
     uint64_t epoch = shared_.stats_epoch.load(std::memory_order_acquire);
@@ -259,6 +267,19 @@ class LaneRunner {
       }
       lane_.snapshot_epoch.store(epoch, std::memory_order_release);
     }
+  }
+
+  // A reloaded tenant table: a new accounting stage, whose totals go on from the old one's.
+  void SwapTenants(std::shared_ptr<const tenant::TenantTable> table) {
+    std::optional<tenant::TenantAccounting> fresh;
+    if (table != nullptr && shared_.clock) {
+      auto acct = tenant::TenantAccounting::Create(*table, *shared_.clock);
+      if (!acct) return;  // the control thread built the same table: cannot happen
+      fresh.emplace(std::move(*acct));
+      if (lane_.tenants) fresh->CarryTotals(*lane_.tenants);
+    }
+    lane_.tenants = std::move(fresh);
+    lane_.tenant_table = std::move(table);
   }
 
   void Wait() {
@@ -553,19 +574,30 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
   }
   // Tenants: one table for the run, an admission and accounting stage per worker (each worker's
   // CPU is shared out on its own).
-  std::optional<tenant::TenantTable> tenant_table;
-  if (!options.tenants.empty()) {
-    auto table = tenant::TenantTable::Build(options.tenants, interfaces);
+  auto clock = tenant::CycleClock::Calibrate();
+  if (!clock) return clock.error();
+  shared.clock = *clock;
+  // A tenant table for the run (reloads replace it), an admission and accounting stage per
+  // worker (each worker's CPU is shared out on its own).
+  auto build_tenants = [&](const std::vector<tenant::TenantSpec>& specs)
+      -> base::Result<std::shared_ptr<const tenant::TenantTable>> {
+    if (specs.empty()) return std::shared_ptr<const tenant::TenantTable>();
+    auto table = tenant::TenantTable::Build(specs, interfaces);
     if (!table) return table.error();
-    tenant_table = std::move(*table);
-    auto clock = tenant::CycleClock::Calibrate();
-    if (!clock) return clock.error();
-    if (!clock->invariant()) {
+    return std::make_shared<const tenant::TenantTable>(std::move(*table));
+  };
+  {
+    auto table = build_tenants(options.tenants);
+    if (!table) return table.error();
+    shared.tenant_table = *table;
+    if (*table != nullptr && !clock->invariant()) {
       log("tenants: the CPU does not report an invariant TSC; cycle counts may drift with "
           "frequency changes");
     }
     for (auto& lane : lanes) {
-      auto acct = tenant::TenantAccounting::Create(*tenant_table, *clock);
+      lane->tenant_table = *table;
+      if (*table == nullptr) continue;
+      auto acct = tenant::TenantAccounting::Create(**table, *clock);
       if (!acct) return acct.error();
       lane->tenants.emplace(std::move(*acct));
     }
@@ -603,7 +635,7 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
   struct ReloadState {
     std::thread thread;
     std::atomic<bool> done{false};
-    std::optional<base::Result<std::shared_ptr<const detect::DetectionPlan>>> result;
+    std::optional<base::Result<Reloaded>> result;
     Clock::time_point started;
     uint64_t rss_before = 0;
   };
@@ -671,16 +703,21 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
       pending->thread.join();
       double secs = SecondsSince(pending->started);
       auto& result = *pending->result;
-      if (!result) {
+      base::Result<std::shared_ptr<const tenant::TenantTable>> table =
+          result ? build_tenants(result->tenants)
+                 : base::Result<std::shared_ptr<const tenant::TenantTable>>(result.error());
+      if (!result || !table) {
         ++reload_failures;
-        log("reload failed, the running rules stay: " + result.error().ToString());
+        log("reload failed, the running rules and tenants stay: " +
+            (result ? table.error() : result.error()).ToString());
       } else {
         {
           std::lock_guard lock(shared.plan_mu);
-          shared.plan = *result;
+          shared.plan = result->plan;
+          shared.tenant_table = *table;
           // Threshold windows go on: the new counters start from the old ones. (What workers
           // count in the old filter until their switch, a batch or so, is not carried.)
-          auto filter = (*result)->event_filter().NewSharedFilter();
+          auto filter = result->plan->event_filter().NewSharedFilter();
           filter->CarryCounters(*shared.event_filter);
           shared.event_filter = std::move(filter);
         }
@@ -690,7 +727,7 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
         last_reload_us = uint64_t(secs * 1e6);
         reload_peak_rss = PeakRssBytes();
         log(fmt::format("reload: {} rules in {:.3f} s, peak resident memory {} MiB",
-                        (*result)->rule_count(), secs, reload_peak_rss >> 20));
+                        result->plan->rule_count(), secs, reload_peak_rss >> 20));
       }
       pending.reset();
     }

@@ -22,7 +22,9 @@
 // two batches (Worker::SwapPlan: flows, streams and flowbits survive), and the old plan is freed
 // when the last worker has let go of it. A failed build keeps the old plan and logs why. Threshold
 // counters carry over to the new plan's rules of the same gen_id:sig_id and settings
-// (EventFilter::CarryCounters).
+// (EventFilter::CarryCounters). The tenant table is reloaded with the rules: each worker takes
+// the new table between two batches; per-tenant totals carry over by name, token balances
+// start afresh. A tenant table that does not build fails the reload.
 //
 // Outputs: alerts are written as they happen and flushed at least every second; SIGHUP
 // (LiveSignals::reopen) reopens alert_fast.txt and eve.json (logrotate); stats.json is rewritten
@@ -88,8 +90,13 @@ struct LiveSignals {
   std::atomic<bool> reopen{false};
 };
 
-// Builds the plan a reload switches to (re-reading configuration and rules), or says why not.
-using PlanBuilder = std::function<base::Result<std::shared_ptr<const detect::DetectionPlan>>()>;
+// What a reload switches to: the new plan and the tenants the configuration now names.
+struct Reloaded {
+  std::shared_ptr<const detect::DetectionPlan> plan;
+  std::vector<tenant::TenantSpec> tenants;
+};
+// Builds it (re-reading configuration and rules), or says why not.
+using PlanBuilder = std::function<base::Result<Reloaded>()>;
 
 // Runs until signals.stop. Fails before capturing when an interface cannot be opened (missing,
 // no privileges: the message names it) or an output file cannot be created.

@@ -16,6 +16,21 @@ base::Result<TenantAccounting> TenantAccounting::Create(const TenantTable& table
   return TenantAccounting(table, std::move(*scheduler));
 }
 
+void TenantAccounting::CarryTotals(const TenantAccounting& old) {
+  for (uint32_t o = 0; o < old.totals_.size(); ++o) {
+    for (uint32_t t = 0; t < totals_.size(); ++t) {
+      if (table_->spec(t).name != old.table_->spec(o).name) continue;
+      const TenantTotals& from = old.totals_[o];
+      TenantTotals& to = totals_[t];
+      to.packets += from.packets;
+      to.bytes += from.bytes;
+      to.cycles += from.cycles;
+      to.refused += from.refused;
+      to.rule_drops += from.rule_drops;
+    }
+  }
+}
+
 void TenantAccounting::ForEachStat(const std::function<void(std::string_view, uint64_t)>& f) const {
   for (uint32_t t = 0; t < totals_.size(); ++t) {
     const std::string prefix = "tenant." + table_->spec(t).name + ".";

@@ -56,6 +56,10 @@ class TenantAccounting {
   }
   void Refill(uint64_t now_cycles) { scheduler_.Refill(now_cycles); }
 
+  // Adds the totals of `old` (another table's stage, before a reload) to the tenants of the same
+  // name here; a tenant the new table no longer has leaves its totals behind.
+  void CarryTotals(const TenantAccounting& old);
+
   // "tenant.<name>.packets", ... for every tenant.
   void ForEachStat(const std::function<void(std::string_view, uint64_t)>& f) const;
 

@@ -121,13 +121,14 @@ class LiveTest : public ::testing::Test {
     if (!dir_.empty() && !HasFailure()) fs::remove_all(dir_);
   }
 
-  void StartHttpServer() {
+  void StartHttpServer(const std::string& address = "10.77.0.2") {
     servers_.push_back(std::make_unique<Process>(
-        server_->Exec() + "python3 -m http.server 8080 --bind 10.77.0.2 --directory " +
+        server_->Exec() + "python3 -m http.server 8080 --bind " + address + " --directory " +
         (dir_ / "www").string() + " >/dev/null 2>&1"));
     ASSERT_TRUE(WaitFor(
         [&] {
-          return server_->Run("curl -s -o /dev/null -m 1 http://10.77.0.2:8080/index.html") == 0;
+          return server_->Run("curl -s -o /dev/null -m 1 http://" + address + ":8080/index.html") ==
+                 0;
         },
         10s))
         << "the HTTP server did not start";
@@ -547,6 +548,46 @@ TEST_F(LiveTest, TenantsAreChargedAndACappedFloodIsRefused) {
   EXPECT_EQ(Counter(stats, "capture.frames"), Counter(stats, "capture.forwarded") +
                                                   Counter(stats, "capture.verdict_drops") +
                                                   Counter(stats, "capture.tenant_drops"));
+}
+
+// The tenant table is reloaded with the rules: a tenant added to the configuration is charged
+// from the reload on, and the totals of the others go on.
+TEST_F(LiveTest, TenantsReloadWithTheConfiguration) {
+  ASSERT_EQ(server_->Run("ip addr add 10.77.0.3/24 dev s0"), 0);
+  StartHttpServer();
+  StartHttpServer("10.77.0.3");
+  const fs::path config = dir_ / "vigil.yaml";
+  std::ofstream(config) << "tenants:\n  - name: web\n    match: { prefixes: [10.77.0.2/32] }\n";
+  StartVigil("-i va:vb -c " + config.string());
+  EXPECT_EQ(Curl("http://10.77.0.2:8080/index.html"), 0);
+  std::ofstream(config) << "tenants:\n  - name: web\n    match: { prefixes: [10.77.0.2/32] }\n"
+                           "  - name: other\n    match: { prefixes: [10.77.0.3/32] }\n";
+  vigil_process_->Signal(SIGUSR2);
+  ASSERT_TRUE(
+      WaitFor([&] { return CountLines(ReadFile(dir_ / "vigil.log"), "reload: ") == 1; }, 20s))
+      << ReadFile(dir_ / "vigil.log");
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(Curl("http://10.77.0.3:8080/index.html"), 0);
+  EXPECT_EQ(Curl("http://10.77.0.2:8080/index.html"), 0);
+  // A table that does not build fails the reload, and the running one stays.
+  std::ofstream(config) << "tenants:\n  - name: web\n    match: { prefixes: [10.77.0.300/32] }\n";
+  vigil_process_->Signal(SIGUSR2);
+  ASSERT_TRUE(WaitFor(
+      [&] { return ReadFile(dir_ / "vigil.log").find("reload failed") != std::string::npos; }, 20s))
+      << ReadFile(dir_ / "vigil.log");
+  EXPECT_NE(ReadFile(dir_ / "vigil.log").find("tenant 'web': '10.77.0.300/32'"), std::string::npos)
+      << ReadFile(dir_ / "vigil.log");
+  nlohmann::json stats = StopVigil();
+  EXPECT_EQ(Counter(stats, "reload.count"), 1u);
+  EXPECT_EQ(Counter(stats, "reload.failures"), 1u);
+  EXPECT_GE(Counter(stats, "tenant.web.packets"), 16u)
+      << "two connections' worth, across the reload";
+  EXPECT_GE(Counter(stats, "tenant.other.packets"), 8u) << "charged from the reload on";
+  uint64_t all = 0;
+  for (const char* t : {"web", "other", "default"}) {
+    all += Counter(stats, std::string("tenant.") + t + ".packets");
+  }
+  EXPECT_EQ(all, Counter(stats, "capture.frames")) << "no frame uncharged across the reload";
 }
 
 }  // namespace
