@@ -28,30 +28,6 @@ using namespace vigil::ebpf;
 
 namespace {
 
-void Mutate(std::vector<Insn>& insns, const uint8_t* data, size_t size) {
-  for (size_t at = 9; at + 3 <= size; at += 3) {
-    Insn& i = insns[data[at] % insns.size()];
-    const uint8_t v = data[at + 2];
-    switch (data[at + 1] % 5) {
-      case 0:
-        i.opcode = v;
-        break;
-      case 1:
-        i.dst = v & 0xf;
-        break;
-      case 2:
-        i.src = v & 0xf;
-        break;
-      case 3:
-        i.off = int16_t(i.off + int8_t(v));
-        break;
-      default:
-        i.imm = i.imm + int8_t(v);
-        break;
-    }
-  }
-}
-
 [[noreturn]] void Differ(const std::string& what) {
   std::fprintf(stderr, "jit_fuzz: the JIT and the interpreter differ: %s\n", what.c_str());
   std::abort();
@@ -67,7 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool blind = data[0] & 2;
   if (data[0] & 1) {
     std::vector<Insn> insns = jit::RandomAluProgram(rng);
-    Mutate(insns, data, size);
+    verifier::ApplyEdits(insns, {data + 9, size - 9});
     auto prog = Program::Load(insns, {.blind_constants = blind});
     if (!prog) return 0;
     std::vector<uint8_t> mem = jit::RandomMemory(rng);
@@ -84,7 +60,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return m;
   }();
   std::vector<Insn> insns = verifier::RandomXdpProgram(rng);
-  Mutate(insns, data, size);
+  verifier::ApplyEdits(insns, {data + 9, size - 9});
   auto prog =
       Program::Load(insns, {.type = ProgramType::kXdp, .maps = maps, .blind_constants = blind});
   if (!prog) return 0;

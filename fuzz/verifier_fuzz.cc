@@ -30,27 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::memcpy(&seed, data + 1, 8);
     std::mt19937_64 rng(seed);
     insns = verifier::RandomXdpProgram(rng);
-    for (size_t at = 9; at + 3 <= size; at += 3) {
-      Insn& i = insns[data[at] % insns.size()];
-      const uint8_t v = data[at + 2];
-      switch (data[at + 1] % 5) {
-        case 0:
-          i.opcode = v;
-          break;
-        case 1:
-          i.dst = v & 0xf;
-          break;
-        case 2:
-          i.src = v & 0xf;
-          break;
-        case 3:
-          i.off = int16_t(i.off + int8_t(v));
-          break;
-        default:
-          i.imm = i.imm + int8_t(v);
-          break;
-      }
-    }
+    verifier::ApplyEdits(insns, {data + 9, size - 9});
   } else {
     insns = InsnsFromBytes({data + 1, size - 1});
     for (size_t k = 0; k < size && k < 8; ++k) seed = seed << 8 | data[k];

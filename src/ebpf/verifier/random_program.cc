@@ -215,6 +215,31 @@ std::vector<Insn> RandomXdpProgram(std::mt19937_64& rng, size_t max_blocks) {
   return b.Finish(int32_t(b.R(5)));
 }
 
+void ApplyEdits(std::vector<Insn>& insns, std::span<const uint8_t> edits) {
+  if (insns.empty()) return;
+  for (size_t at = 0; at + 3 <= edits.size(); at += 3) {
+    Insn& i = insns[edits[at] % insns.size()];
+    const uint8_t v = edits[at + 2];
+    switch (edits[at + 1] % 5) {
+      case 0:
+        i.opcode = v;
+        break;
+      case 1:
+        i.dst = v & 0xf;
+        break;
+      case 2:
+        i.src = v & 0xf;
+        break;
+      case 3:
+        i.off = int16_t(i.off + int8_t(v));
+        break;
+      default:
+        i.imm = i.imm + int8_t(v);
+        break;
+    }
+  }
+}
+
 SoundnessResult CheckSoundness(std::span<const Insn> insns, std::mt19937_64& rng, int packets,
                                uint64_t complexity_limit) {
   // Maps live as long as the thread: a hash map with a few keys, so lookups hit and miss.

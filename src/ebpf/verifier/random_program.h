@@ -26,6 +26,11 @@ namespace vigil::ebpf::verifier {
 
 [[nodiscard]] std::vector<Insn> RandomXdpProgram(std::mt19937_64& rng, size_t max_blocks = 12);
 
+// Applies `edits` to `insns`, three bytes an edit: which instruction (modulo the count), which
+// field (opcode, dst, src, off, imm) and a value (a new opcode or register; a small change of the
+// offset or immediate). The fuzz targets explore around generated programs this way.
+void ApplyEdits(std::vector<Insn>& insns, std::span<const uint8_t> edits);
+
 struct SoundnessResult {
   bool accepted = false;
   std::string fault;  // non-empty: an accepted program faulted (a verifier bug)
