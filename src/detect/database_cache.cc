@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -22,6 +23,8 @@ constexpr size_t kHeaderSize = 8 + 3 * 8;
 constexpr std::string_view kSuffix = ".hsdb";
 // A cache file larger than this is not read (no database of a real ruleset comes near it).
 constexpr uint64_t kMaxFileBytes = uint64_t{1} << 30;
+// Load's read buffer keeps up to this much memory between files.
+constexpr size_t kKeptBufferBytes = size_t{16} << 20;
 
 // A 64-bit hash of `data` (not cryptographic: the file keeps the material it stands for, and a
 // load compares it in full). Eight bytes a step, the tail padded with its length.
@@ -40,6 +43,29 @@ uint64_t Hash64(std::string_view data, uint64_t seed) {
 
 uint64_t Checksum(std::string_view material, std::string_view db) {
   return Hash64(db, Hash64(material, 0x5bd1e995));
+}
+
+// Reads the whole file at `path` into `out`, reusing its memory. False when the file cannot be
+// opened; an empty, unreadable or oversized file leaves `out` empty.
+bool ReadWhole(const std::string& path, std::string& out) {
+  out.clear();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && st.st_size > 0 && uint64_t(st.st_size) <= kMaxFileBytes) {
+    const size_t size = size_t(st.st_size);
+    out.resize(size);
+    size_t got = 0;
+    while (got < size) {
+      const ssize_t r = ::read(fd, out.data() + got, size - got);
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) break;
+      got += size_t(r);
+    }
+    if (got != size) out.clear();
+  }
+  ::close(fd);
+  return true;
 }
 
 void PutU64(std::string& out, uint64_t v) { out.append(reinterpret_cast<const char*>(&v), 8); }
@@ -88,21 +114,17 @@ std::vector<std::string> DatabaseCache::warnings() const {
 hs_database_t* DatabaseCache::Load(std::string_view material) {
   if (options_.dir.empty()) return nullptr;
   const std::string path = PathOf(material);
-  std::string bytes;
-  {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-      ++misses_;
-      return nullptr;
+  // Each loading thread reuses one buffer, faulted in once: the files of a ruleset run to tens of
+  // megabytes. Not a rare big one: a real database is under a megabyte.
+  thread_local std::string bytes;
+  struct Release {
+    ~Release() {
+      if (bytes.capacity() > kKeptBufferBytes) std::string().swap(bytes);
     }
-    in.seekg(0, std::ios::end);
-    const auto size = uint64_t(std::max<std::streamoff>(in.tellg(), 0));
-    if (size <= kMaxFileBytes) {
-      bytes.resize(size);
-      in.seekg(0);
-      in.read(bytes.data(), std::streamsize(size));
-      if (!in) bytes.clear();
-    }
+  } release;
+  if (!ReadWhole(path, bytes)) {
+    ++misses_;
+    return nullptr;
   }
   auto reject = [&](std::string_view why) -> hs_database_t* {
     ++rejected_;

@@ -1,5 +1,6 @@
 #include "detect/database_cache.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -61,6 +62,36 @@ std::string ReadFile(const fs::path& p) {
 
 void WriteFile(const fs::path& p, const std::string& bytes) {
   std::ofstream(p, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+// Load reads each file into a buffer its thread keeps: files of every size, read in turn on one
+// thread, all load (a buffer grown for a bigger file once read short, and that file was rebuilt).
+TEST(DatabaseCache, FilesOfEverySizeLoadOneAfterAnother) {
+  const fs::path dir = FreshDir("sizes");
+  std::vector<std::vector<Literal>> sets;
+  for (int n : {3, 400, 40, 1200, 10}) {
+    std::vector<Literal> lits;
+    for (uint32_t i = 0; i < uint32_t(n); ++i) {
+      lits.push_back({fmt::format("<{}-{}>", n, i), i % 2 == 0, i});
+    }
+    sets.push_back(std::move(lits));
+  }
+  {
+    DatabaseCache writer({.dir = dir});
+    for (const auto& s : sets) ASSERT_TRUE(LiteralDatabase::Build(s, &writer));
+    ASSERT_EQ(writer.stored(), sets.size());
+  }
+  DatabaseCache reader({.dir = dir});
+  for (int round = 0; round < 2; ++round) {
+    for (const auto& s : sets) {
+      auto db = LiteralDatabase::Build(s, &reader);
+      ASSERT_TRUE(db) << db.error().message;
+      EXPECT_EQ(Hits(**db, "--" + s.back().bytes + "--"), std::vector<uint32_t>{s.back().id});
+    }
+  }
+  EXPECT_EQ(reader.hits(), 2 * sets.size());
+  EXPECT_EQ(reader.misses(), 0u);
+  EXPECT_TRUE(reader.warnings().empty()) << reader.warnings().front();
 }
 
 TEST(DatabaseCache, SecondBuildLoadsWhatTheFirstCompiled) {

@@ -65,14 +65,46 @@ const rules::ContentOption* ChooseFastPattern(const std::vector<const rules::Con
   return best;
 }
 
-// The bytes the scan looks for: the fast_pattern:offset,length slice when one is given.
-std::string FastPatternBytes(const rules::ContentOption& c) {
-  if (!c.fast_pattern_offset && !c.fast_pattern_length) return c.pattern;
-  size_t off = std::min<size_t>(size_t(c.fast_pattern_offset.value_or(0)), c.pattern.size());
-  size_t len = c.fast_pattern_length ? size_t(*c.fast_pattern_length) : std::string::npos;
-  std::string slice = c.pattern.substr(off, len);
-  return slice.empty() ? c.pattern : slice;
+// The content that drives a transaction rule's scan: a positive content in a transaction buffer,
+// the rule's fast_pattern one if it is there, else the best scoring; null when there is none.
+const rules::ContentOption* ChooseTxFastPattern(const CompiledRule& cr) {
+  const rules::ContentOption* best = nullptr;
+  int best_score = 0;
+  for (const rules::ContentOption* c : cr.contents) {
+    if (c->negated || !TxBufferOf(cr.rule, c->buffer)) continue;
+    int score = c->fast_pattern ? 1 << 20 : FastPatternScore(*c);
+    if (!best || score > best_score) {
+      best = c;
+      best_score = score;
+    }
+  }
+  return best;
 }
+
+// The bytes the scan looks for, in c.pattern: the fast_pattern:offset,length slice when one is
+// given.
+std::string_view FastPatternBytes(const rules::ContentOption& c) {
+  const std::string_view pattern = c.pattern;
+  if (!c.fast_pattern_offset && !c.fast_pattern_length) return pattern;
+  size_t off = std::min<size_t>(size_t(c.fast_pattern_offset.value_or(0)), pattern.size());
+  size_t len = c.fast_pattern_length ? size_t(*c.fast_pattern_length) : std::string_view::npos;
+  std::string_view slice = pattern.substr(off, len);
+  return slice.empty() ? pattern : slice;
+}
+
+// A literal as scan sets number them: its bytes (into a rule) and whether case is ignored.
+struct LiteralKey {
+  std::string_view bytes;
+  bool nocase;
+  friend bool operator==(const LiteralKey&, const LiteralKey&) = default;
+};
+struct LiteralKeyHash {
+  size_t operator()(const LiteralKey& k) const {
+    return std::hash<std::string_view>{}(k.bytes) ^ size_t(k.nocase);
+  }
+};
+// Literal key -> its number in one set's database, in order of first appearance.
+using LiteralIds = std::unordered_map<LiteralKey, uint32_t, LiteralKeyHash>;
 
 // The furthest payload position at which content `c` of `rule` can end in a match, or
 // kUnbounded. The content's own window bounds it (offset + depth, or the pattern's length for
@@ -143,7 +175,7 @@ std::optional<std::vector<uint16_t>> EnumeratePorts(const rules::PortExpr& e) {
 }  // namespace
 
 void DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& address_indexed,
-                               const std::vector<RulePorts>& rule_ports,
+                               const std::vector<RuleGrouping>& grouping,
                                const std::vector<uint32_t>& port_weight,
                                const std::vector<uint16_t>& hot_ports, uint64_t& merge_budget,
                                DatabaseBatch& batch, std::vector<PendingSet>& pending) {
@@ -167,10 +199,10 @@ void DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& address_
       }
     };
     const std::optional<std::vector<uint16_t>>& dst =
-        by_port ? rule_ports[i].dst : std::optional<std::vector<uint16_t>>();
+        by_port ? grouping[i].dst : std::optional<std::vector<uint16_t>>();
     const std::optional<std::vector<uint16_t>>& src =
-        by_port && !dst ? rule_ports[i].src : std::optional<std::vector<uint16_t>>();
-    if (!ChooseFastPattern(cr.contents)) {
+        by_port && !dst ? grouping[i].src : std::optional<std::vector<uint16_t>>();
+    if (!cr.fast_pattern) {
       if (address_indexed[i]) continue;
       if (dst) {
         add(always_dst, *dst);
@@ -202,30 +234,31 @@ void DetectionPlan::BuildGroup(GroupKind kind, const std::vector<bool>& address_
     ScanSet& set = group.sets.emplace_back();
     set.rule_count = rule_ids.size();
     set.has_any_port_rules = has_any_port_rules;
-    std::map<std::pair<std::string, bool>, uint32_t> literal_ids;
+    LiteralIds literal_ids;
+    literal_ids.reserve(rule_ids.size());
     std::vector<Literal> literals;
     for (uint32_t r : rule_ids) {
-      const rules::ContentOption* fp = ChooseFastPattern(rules_[r].contents);
-      std::string bytes = FastPatternBytes(*fp);
-      auto [lit, fresh] = literal_ids.try_emplace({bytes, fp->nocase}, uint32_t(literals.size()));
+      const std::string_view bytes = grouping[r].fast_pattern;
+      const bool nocase = rules_[r].fast_pattern->nocase;
+      auto [lit, fresh] = literal_ids.try_emplace({bytes, nocase}, uint32_t(literals.size()));
       if (fresh) {
-        literals.push_back({bytes, fp->nocase, lit->second});
+        literals.push_back({std::string(bytes), nocase, lit->second});
         set.rules_of_pattern.emplace_back();
         set.max_end.push_back(INT64_MIN);
         set.max_literal_len = std::max(set.max_literal_len, uint32_t(bytes.size()));
       }
       set.rules_of_pattern[lit->second].push_back(r);
-      set.max_end[lit->second] = std::max(set.max_end[lit->second], MaxEndOf(rules_[r].rule, *fp));
+      set.max_end[lit->second] = std::max(set.max_end[lit->second], grouping[r].max_end);
     }
     PendingSet& waiting = pending.emplace_back();
     waiting = {kind, it->second, batch.Add(std::move(literals)), -1};
 
     // The literal filter: each rule's other positive payload literals.
-    std::map<std::pair<std::string, bool>, uint32_t> filter_ids;
+    LiteralIds filter_ids;
     std::vector<Literal> filter_literals;
     for (uint32_t r : rule_ids) {
       const CompiledRule& cr = rules_[r];
-      const rules::ContentOption* fp = ChooseFastPattern(cr.contents);
+      const rules::ContentOption* fp = cr.fast_pattern;
       std::vector<uint32_t> needs;
       for (const rules::ContentOption* c : cr.contents) {
         if (c == fp || c->negated || !c->buffer.empty()) continue;
@@ -393,32 +426,36 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
     if (r == 4) return base::MakeError("action order must name pass, drop, reject and alert once");
   }
   // A rule the evaluators cannot handle is never compiled, whoever loaded it: evaluating only
-  // the options it understands would report matches the rule does not make.
-  std::erase_if(rules, [](const rules::Rule& r) { return !r.enabled || UnsupportedReason(r); });
+  // the options it understands would report matches the rule does not make. The check is the
+  // compilation (pcre above all), done once per rule, on every core; a kept rule keeps its program.
+  std::vector<std::unique_ptr<RuleProgram>> programs(rules.size());
+  std::vector<int> rank(rules.size());
+  PcreCache pcres;
+  base::ParallelFor(rules.size(), options.compile_threads, [&](size_t i) {
+    if (!rules[i].enabled) return;
+    if (auto program = CompileSupported(rules[i], true, &pcres)) programs[i] = std::move(*program);
+    rank[i] = FlowbitsRank(rules[i]);
+  });
   // Rules that set flowbits come before rules that test them (as Suricata orders signatures), so
   // that a setter and a checker matching the same packet chain: flowbits commands run as soon as
   // their rule matches, and candidates are evaluated in plan order.
-  {
-    std::vector<rules::Rule> ordered;
-    ordered.reserve(rules.size());
-    std::vector<int> rank(rules.size());
-    for (size_t i = 0; i < rules.size(); ++i) rank[i] = FlowbitsRank(rules[i]);
-    for (int k = 0; k <= 2; ++k) {
-      for (size_t i = 0; i < rules.size(); ++i) {
-        if (rank[i] == k) ordered.push_back(std::move(rules[i]));
-      }
+  std::vector<size_t> order;
+  order.reserve(rules.size());
+  for (int k = 0; k <= 2; ++k) {
+    for (size_t i = 0; i < rules.size(); ++i) {
+      if (programs[i] && rank[i] == k) order.push_back(i);
     }
-    rules = std::move(ordered);
   }
   std::vector<const rules::Rule*> in_order;
-  for (const rules::Rule& r : rules) in_order.push_back(&r);
+  for (size_t i : order) in_order.push_back(&rules[i]);
   auto registry = FlowbitRegistry::Build(in_order);
   if (!registry) return registry.error();
   for (uint32_t id = 0; id < registry->bit_count(); ++id) {
     plan->flowbit_names_.push_back(registry->BitName(id));
   }
-  plan->rules_.reserve(rules.size());
-  for (rules::Rule& r : rules) {
+  plan->rules_.reserve(order.size());
+  for (size_t i : order) {
+    rules::Rule& r = rules[i];
     auto flowbits = CompileRule(r, *registry);
     if (!flowbits) {
       plan->warnings_.push_back(base::MakeError(
@@ -428,33 +465,51 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
     CompiledRule& cr = plan->rules_.emplace_back();
     cr.rule = std::move(r);
     cr.flowbits = std::move(*flowbits);
-    if (!cr.rule.classtype.empty()) {
-      if (const rules::Classification* c = classifications.Lookup(cr.rule.classtype)) {
+    cr.program.Set(std::move(programs[i]));
+  }
+  // Pointers into each rule are taken only once rules_ has stopped moving. What each rule needs
+  // of the grouping below is worked out here, on every core; the grouping itself runs on one.
+  std::vector<RuleGrouping> grouping(plan->rules_.size());
+  base::ParallelFor(plan->rules_.size(), options.compile_threads, [&](size_t i) {
+    CompiledRule& cr = plan->rules_[i];
+    const rules::Rule& r = cr.rule;
+    if (!r.classtype.empty()) {
+      if (const rules::Classification* c = classifications.Lookup(r.classtype)) {
         cr.class_description = c->description;
         cr.priority = c->priority;
       } else {
-        cr.class_description = cr.rule.classtype;
+        cr.class_description = r.classtype;
       }
     }
-    if (cr.rule.priority) cr.priority = *cr.rule.priority;
-  }
-  // Pointers into each rule are taken only once rules_ has stopped moving. Each rule compiles on
-  // its own (pcre above all), on every core.
-  base::ParallelFor(plan->rules_.size(), options.compile_threads, [&](size_t i) {
-    CompiledRule& cr = plan->rules_[i];
-    for (const rules::Option& o : cr.rule.options) {
+    if (r.priority) cr.priority = *r.priority;
+    for (const rules::Option& o : r.options) {
       if (const auto* c = std::get_if<rules::ContentOption>(&o)) cr.contents.push_back(c);
       if (const auto* f = std::get_if<rules::FlowOption>(&o)) {
         if (f->stream != rules::FlowOption::Stream::kAny) cr.stream = f->stream;
       }
       cr.reads_payload |= ReadsPayload(o);
     }
-    const rules::Rule& r = cr.rule;
     cr.ip_only = r.options.empty() && r.src_port.IsAny() && r.dst_port.IsAny();
     cr.negated_address = HasNegation(r.src_addr) || HasNegation(r.dst_addr);
-    // Options compiled here, once, rather than on the first packet that reaches the rule.
-    (void)CompileRule(cr);
     cr.needs_full_matcher = NeedsFullMatcher(cr);
+    // HTTP transaction rules: in no group (BuildTransactionRules).
+    if (auto stage = TxStageOf(r)) cr.tx_stage = int8_t(*stage);
+    if (cr.tx_stage >= 0) {
+      cr.fast_pattern = ChooseTxFastPattern(cr);
+    } else {
+      cr.fast_pattern = ChooseFastPattern(cr.contents);
+      for (size_t g = 0; g < size_t(GroupKind::kCount); ++g) {
+        if (RuleInGroup(r, GroupKind(g))) cr.group_mask |= uint8_t(1u << g);
+      }
+      cr.group_mask &= GroupsOfIpProto(r);
+    }
+    RuleGrouping& g = grouping[i];
+    g.dst = EnumeratePorts(r.dst_port);
+    g.src = EnumeratePorts(r.src_port);
+    if (cr.tx_stage < 0 && cr.fast_pattern) {
+      g.fast_pattern = FastPatternBytes(*cr.fast_pattern);
+      g.max_end = MaxEndOf(r, *cr.fast_pattern);
+    }
   });
   std::vector<const rules::Rule*> plan_rules;
   for (const CompiledRule& cr : plan->rules_) plan_rules.push_back(&cr.rule);
@@ -466,15 +521,8 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
   // Rules with no positive content wait on their addresses when a side's list can be indexed.
   std::vector<bool> address_indexed(plan->rules_.size(), false);
   for (uint32_t i = 0; i < plan->rules_.size(); ++i) {
-    CompiledRule& cr = plan->rules_[i];
-    // HTTP transaction rules: in no group (BuildTransactionRules).
-    if (auto stage = TxStageOf(cr.rule)) cr.tx_stage = int8_t(*stage);
-    if (cr.tx_stage >= 0) continue;
-    for (size_t g = 0; g < size_t(GroupKind::kCount); ++g) {
-      if (RuleInGroup(cr.rule, GroupKind(g))) cr.group_mask |= uint8_t(1u << g);
-    }
-    cr.group_mask &= GroupsOfIpProto(cr.rule);
-    if (ChooseFastPattern(cr.contents)) continue;
+    const CompiledRule& cr = plan->rules_[i];
+    if (cr.tx_stage >= 0 || cr.fast_pattern) continue;
     const rules::Rule& r = cr.rule;
     if (plan->by_src_.Add(r.src_addr, i)) {
       if (r.bidirectional) (void)plan->by_dst_.Add(r.src_addr, i);
@@ -488,12 +536,9 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
   // How many rules name each port, as a destination or a source: the services traffic goes to.
   // (Counting a rule as 1/N for each of its N ports ranks obscure ports that single rules name
   // first: snort3-community's trafgen traffic then needed 1.07 scans a packet instead of 0.67.)
-  std::vector<RulePorts> rule_ports(plan->rules_.size());
   std::vector<uint32_t> port_weight(65536, 0);
   for (size_t i = 0; i < plan->rules_.size(); ++i) {
-    const rules::Rule& r = plan->rules_[i].rule;
-    rule_ports[i] = {EnumeratePorts(r.dst_port), EnumeratePorts(r.src_port)};
-    for (const auto* ports : {&rule_ports[i].dst, &rule_ports[i].src}) {
+    for (const auto* ports : {&grouping[i].dst, &grouping[i].src}) {
       if (!*ports) continue;
       for (uint16_t p : **ports) ++port_weight[p];
     }
@@ -503,7 +548,7 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
   std::vector<PendingSet> pending;
   uint64_t merge_budget = options.any_port_copy_budget;
   for (size_t g = 0; g < size_t(GroupKind::kCount); ++g) {
-    plan->BuildGroup(GroupKind(g), address_indexed, rule_ports, port_weight, options.hot_ports,
+    plan->BuildGroup(GroupKind(g), address_indexed, grouping, port_weight, options.hot_ports,
                      merge_budget, batch, pending);
   }
   std::vector<int64_t> tx_handles = plan->BuildTransactionRules(batch);
@@ -853,29 +898,15 @@ std::vector<int64_t> DetectionPlan::BuildTransactionRules(DatabaseBatch& batch) 
     if (cr.tx_stage < 0) continue;
     TxStagePlan& stage = tx_stages_[size_t(cr.tx_stage)];
     ++stage.rule_count;
-    // The fast pattern: a positive content in a transaction buffer, the rule's fast_pattern one
-    // if it is there, else the best scoring.
-    const rules::ContentOption* best = nullptr;
-    std::optional<app::HttpBuffer> best_buffer;
-    int best_score = 0;
-    for (const rules::ContentOption* c : cr.contents) {
-      if (c->negated) continue;
-      auto b = TxBufferOf(cr.rule, c->buffer);
-      if (!b) continue;
-      int score = c->fast_pattern ? 1 << 20 : FastPatternScore(*c);
-      if (!best || score > best_score) {
-        best = c;
-        best_buffer = b;
-        best_score = score;
-      }
-    }
+    const rules::ContentOption* best = cr.fast_pattern;
     if (!best) {
       stage.always.push_back(i);
       continue;
     }
+    const std::optional<app::HttpBuffer> best_buffer = TxBufferOf(cr.rule, best->buffer);
     TxScanSet& set = stage.by_buffer[size_t(*best_buffer)];
     Pending& p = pending[size_t(cr.tx_stage)][size_t(*best_buffer)];
-    std::string bytes = FastPatternBytes(*best);
+    std::string bytes(FastPatternBytes(*best));
     auto [lit, fresh] = p.ids.try_emplace({bytes, best->nocase}, uint32_t(p.literals.size()));
     if (fresh) {
       p.literals.push_back({bytes, best->nocase, lit->second});

@@ -35,6 +35,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -266,13 +267,18 @@ class DetectionPlan {
   };
   // Builds groups_[kind] from the rules already in rules_, queueing its databases in `batch`.
   // `port_weight`: how much rules name each port (Build); `merge_budget`: any-port rules that may
-  // still be copied into port sets. The ports a rule's destination and source lists admit (nullopt:
-  // treated as any).
-  struct RulePorts {
+  // still be copied into port sets. What BuildGroup reads of each rule, worked out once per rule
+  // (on every core) rather than once per scan set the rule is copied into:
+  struct RuleGrouping {
+    // The ports the rule's destination and source lists admit (nullopt: treated as any).
     std::optional<std::vector<uint16_t>> dst, src;
+    // The bytes its fast pattern scans for (into the rule), and the furthest payload position at
+    // which they can end in a match (kUnbounded: anywhere).
+    std::string_view fast_pattern;
+    int64_t max_end = 0;
   };
   void BuildGroup(GroupKind kind, const std::vector<bool>& address_indexed,
-                  const std::vector<RulePorts>& rule_ports,
+                  const std::vector<RuleGrouping>& grouping,
                   const std::vector<uint32_t>& port_weight, const std::vector<uint16_t>& hot_ports,
                   uint64_t& merge_budget, DatabaseBatch& batch, std::vector<PendingSet>& pending);
   std::vector<CompiledRule> rules_;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <charconv>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -12,9 +13,21 @@
 namespace vigil::detect {
 
 std::string LiteralDatabase::Material(const std::vector<Literal>& literals) {
+  // "<id> <nocase> <length>:<bytes>\n" per literal, without a format call per literal: a ruleset's
+  // material runs to megabytes, made for every set at each start-up.
+  size_t size = 0;
+  for (const Literal& lit : literals) size += lit.bytes.size() + 32;
   std::string m;
+  m.reserve(size);
+  auto append_number = [&m](uint64_t v) {
+    char digits[24];
+    m.append(digits, std::to_chars(digits, digits + sizeof digits, v).ptr);
+  };
   for (const Literal& lit : literals) {
-    m += fmt::format("{} {} {}:", lit.id, int(lit.nocase), lit.bytes.size());
+    append_number(lit.id);
+    m += lit.nocase ? " 1 " : " 0 ";
+    append_number(lit.bytes.size());
+    m += ':';
     m += lit.bytes;
     m += '\n';
   }
@@ -22,14 +35,9 @@ std::string LiteralDatabase::Material(const std::vector<Literal>& literals) {
 }
 
 base::Result<std::unique_ptr<LiteralDatabase>> LiteralDatabase::Build(
-    const std::vector<Literal>& literals, DatabaseCache* cache) {
+    const std::vector<Literal>& literals, DatabaseCache* cache, std::string_view material) {
   if (literals.empty()) return base::MakeError("no literals to compile");
-  std::vector<std::string> expressions;
-  std::vector<const char*> expr_ptrs;
-  std::vector<unsigned> flags;
-  std::vector<unsigned> ids;
   std::vector<SingleByte> single;
-  expressions.reserve(literals.size());
   for (const Literal& lit : literals) {
     if (lit.bytes.empty()) return base::MakeError("empty literal");
     if (lit.bytes.size() == 1) {
@@ -38,27 +46,38 @@ base::Result<std::unique_ptr<LiteralDatabase>> LiteralDatabase::Build(
       if (lit.nocase && std::isalpha(b))
         other = uint8_t(std::islower(b) ? std::toupper(b) : std::tolower(b));
       single.push_back({b, other, lit.id});
-      continue;
     }
-    std::string e;
+  }
+  if (single.size() == literals.size()) {
+    return std::unique_ptr<LiteralDatabase>(new LiteralDatabase(nullptr, std::move(single)));
+  }
+  std::string own_material;
+  if (cache != nullptr) {
+    if (material.empty()) material = own_material = Material(literals);
+    if (hs_database_t* cached = cache->Load(material)) {
+      return std::unique_ptr<LiteralDatabase>(new LiteralDatabase(cached, std::move(single)));
+    }
+  }
+  // Every byte escaped (\xNN), so that no literal byte is read as regex syntax.
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::vector<std::string> expressions;
+  std::vector<const char*> expr_ptrs;
+  std::vector<unsigned> flags;
+  std::vector<unsigned> ids;
+  expressions.reserve(literals.size());
+  for (const Literal& lit : literals) {
+    if (lit.bytes.size() == 1) continue;
+    std::string& e = expressions.emplace_back();
     e.reserve(lit.bytes.size() * 4);
-    for (unsigned char c : lit.bytes) e += fmt::format("\\x{:02x}", c);
-    expressions.push_back(std::move(e));
+    for (unsigned char c : lit.bytes) {
+      const char escaped[4] = {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
+      e.append(escaped, 4);
+    }
     flags.push_back(HS_FLAG_SINGLEMATCH | (lit.nocase ? HS_FLAG_CASELESS : 0u));
     ids.push_back(lit.id);
   }
   for (const std::string& e : expressions) expr_ptrs.push_back(e.c_str());
   hs_database_t* db = nullptr;
-  if (expressions.empty()) {
-    return std::unique_ptr<LiteralDatabase>(new LiteralDatabase(nullptr, std::move(single)));
-  }
-  std::string material;
-  if (cache != nullptr) {
-    material = Material(literals);
-    if (hs_database_t* cached = cache->Load(material)) {
-      return std::unique_ptr<LiteralDatabase>(new LiteralDatabase(cached, std::move(single)));
-    }
-  }
   hs_compile_error_t* err = nullptr;
   if (hs_compile_multi(expr_ptrs.data(), flags.data(), ids.data(), unsigned(expr_ptrs.size()),
                        HS_MODE_BLOCK, nullptr, &db, &err) != HS_SUCCESS) {
@@ -103,7 +122,7 @@ base::Status DatabaseBatch::Compile(const Options& options) {
   auto work = [&] {
     for (size_t k; (k = next.fetch_add(1)) < order.size();) {
       Set& set = sets_[order[k]];
-      auto db = LiteralDatabase::Build(set.literals, options.cache);
+      auto db = LiteralDatabase::Build(set.literals, options.cache, set.material);
       std::lock_guard lock(mu);
       if (!db) {
         if (!first_error) first_error = db.error();

@@ -29,6 +29,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <unordered_map>
 #include <vector>
@@ -49,9 +50,11 @@ class LiteralScratch;
 class LiteralDatabase {
  public:
   // Compiles the literals (at least one, none empty), or loads them from `cache` (and stores what
-  // it compiled there). Fails with Vectorscan's message.
+  // it compiled there). `material` is Material(literals) where the caller has it already (empty:
+  // computed here when needed). Fails with Vectorscan's message.
   static base::Result<std::unique_ptr<LiteralDatabase>> Build(const std::vector<Literal>& literals,
-                                                              DatabaseCache* cache = nullptr);
+                                                              DatabaseCache* cache = nullptr,
+                                                              std::string_view material = {});
   // Everything that determines the database of `literals`, as bytes: its key in the cache.
   [[nodiscard]] static std::string Material(const std::vector<Literal>& literals);
   ~LiteralDatabase();

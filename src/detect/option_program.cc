@@ -70,7 +70,8 @@ constexpr uint8_t kEmpty[1] = {0};
 
 class Compiler {
  public:
-  Compiler(RuleProgram& program, bool jit) : program_(program), jit_(jit) {}
+  Compiler(RuleProgram& program, bool jit, PcreCache* pcres)
+      : program_(program), jit_(jit), pcres_(pcres) {}
 
   base::Status Add(const rules::Option& option) {
     size_t before = program_.steps.size();
@@ -233,7 +234,7 @@ class Compiler {
 
   base::Status AddOption(const rules::PcreOption& p) {
     if (auto st = UseBuffer(p.buffer); !st) return st;
-    auto re = Pcre::Compile(p, jit_);
+    auto re = pcres_ != nullptr ? pcres_->Compile(p, jit_) : Pcre::Compile(p, jit_);
     if (!re) return base::MakeError("pcre does not compile: " + re.error().message);
     program_.pcres.push_back(std::move(*re));
     program_.steps.push_back(PayloadStep{.kind = Kind::kPcre,
@@ -367,6 +368,7 @@ class Compiler {
 
   RuleProgram& program_;
   bool jit_;
+  PcreCache* pcres_;                            // null: each pattern compiled on its own
   std::vector<std::string> names_;              // variable slots
   uint8_t var_buffer_[kMaxRuleVariables] = {};  // per slot: the buffer that defines it
   uint8_t cur_buffer_ = kPayloadBuffer;
@@ -584,9 +586,11 @@ class Walk {
 
 }  // namespace
 
-base::Result<std::unique_ptr<RuleProgram>> CompileProgram(const rules::Rule& rule, bool jit) {
+base::Result<std::unique_ptr<RuleProgram>> CompileProgram(const rules::Rule& rule, bool jit,
+                                                          PcreCache* pcres) {
   auto program = std::make_unique<RuleProgram>();
-  Compiler compiler(*program, jit);
+  program->steps.reserve(rule.options.size());  // at most one step an option; grown, they move
+  Compiler compiler(*program, jit, pcres);
   compiler.SetResponseSide(ResponseSide(rule));
   for (const rules::Option& option : rule.options) {
     if (auto st = compiler.Add(option); !st) return st.error();

@@ -154,9 +154,10 @@ struct RuleProgram {
 // option the matcher cannot evaluate: "unsupported buffer file.data", "unsupported keyword
 // flowbits", "pcre does not compile: missing ) at offset 3", "unsupported byte_test reading 9
 // bytes as a binary number", "more than 8 byte_extract / byte_math variables". `jit` false skips
-// PCRE2's JIT step (for checks).
+// PCRE2's JIT step (for checks). With `pcres`, patterns other rules compiled there are shared.
 [[nodiscard]] base::Result<std::unique_ptr<RuleProgram>> CompileProgram(const rules::Rule& rule,
-                                                                        bool jit = true);
+                                                                        bool jit = true,
+                                                                        PcreCache* pcres = nullptr);
 
 // The transaction stage at which a rule with HTTP buffers is evaluated (the Detector evaluates it
 // once per transaction, then): kResponseHeaders when it reads a response buffer, kRequestComplete

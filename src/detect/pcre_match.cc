@@ -64,9 +64,9 @@ uint32_t CompileOptions(const rules::PcreOption& option) {
 
 }  // namespace
 
-void Pcre::CodeDeleter::operator()(pcre2_code* code) const { pcre2_code_free(code); }
-void Pcre::ContextDeleter::operator()(pcre2_match_context* context) const {
+Pcre::Compiled::~Compiled() {
   pcre2_match_context_free(context);
+  pcre2_code_free(code);
 }
 
 base::Result<Pcre> Pcre::Compile(const rules::PcreOption& option, bool jit) {
@@ -81,24 +81,40 @@ base::Result<Pcre> Pcre::Compile(const rules::PcreOption& option, bool jit) {
     return base::MakeError(
         fmt::format("{} at offset {}", reinterpret_cast<const char*>(message), error_offset));
   }
-  Pcre re;
-  re.code_.reset(code);
-  re.context_.reset(pcre2_match_context_create(nullptr));
-  if (!re.context_) return base::MakeError("out of memory for a PCRE2 match context");
-  if (!option.HasFlag('O')) {
-    pcre2_set_match_limit(re.context_.get(), kPcreMatchLimit);
-    pcre2_set_depth_limit(re.context_.get(), kPcreDepthLimit);
+  auto compiled = std::make_shared<Compiled>();
+  compiled->code = code;
+  compiled->context = pcre2_match_context_create(nullptr);
+  if (compiled->context == nullptr) {
+    return base::MakeError("out of memory for a PCRE2 match context");
   }
-  // Without JIT support (or for a pattern the JIT rejects) the interpreter runs it instead.
-  re.jit_ = jit && pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
+  if (!option.HasFlag('O')) {
+    pcre2_set_match_limit(compiled->context, kPcreMatchLimit);
+    pcre2_set_depth_limit(compiled->context, kPcreDepthLimit);
+  }
+  compiled->want_jit = jit;
+  Pcre re;
+  re.compiled_ = std::move(compiled);
   return re;
+}
+
+void Pcre::PrepareJit() const {
+  const Compiled& c = *compiled_;
+  if (!c.want_jit) return;
+  // Without JIT support (or for a pattern the JIT rejects) the interpreter runs it instead.
+  std::call_once(c.jit_once, [&c] { c.jit = pcre2_jit_compile(c.code, PCRE2_JIT_COMPLETE) == 0; });
+}
+
+bool Pcre::jit() const {
+  PrepareJit();
+  return compiled_->jit;
 }
 
 PcreStatus Pcre::Find(const uint8_t* subject, size_t len, size_t start, size_t& begin,
                       size_t& end) const {
   if (start > len) return PcreStatus::kNoMatch;
+  PrepareJit();
   pcre2_match_data* md = MatchData();
-  int rc = pcre2_match(code_.get(), subject, len, start, 0, md, context_.get());
+  int rc = pcre2_match(compiled_->code, subject, len, start, 0, md, compiled_->context);
   if (rc >= 0) {
     const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(md);
     begin = ovector[0];
@@ -113,6 +129,28 @@ PcreStatus Pcre::Find(const uint8_t* subject, size_t len, size_t start, size_t& 
     limit_hits.fetch_add(1, std::memory_order_relaxed);
   }
   return PcreStatus::kError;
+}
+
+base::Result<Pcre> PcreCache::Compile(const rules::PcreOption& option, bool jit) {
+  // Everything Pcre::Compile reads of the option, and the JIT choice.
+  const uint32_t options = CompileOptions(option);
+  std::string key = option.regex;
+  key.append(reinterpret_cast<const char*>(&options), sizeof options);
+  key += option.HasFlag('O') ? 'O' : '-';
+  key += jit ? 'J' : '-';
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = compiled_.find(key); it != compiled_.end()) return it->second;
+  }
+  auto re = Pcre::Compile(option, jit);
+  if (!re) return re;  // seldom: not worth keeping
+  std::lock_guard lock(mu_);
+  return compiled_.try_emplace(std::move(key), std::move(*re)).first->second;
+}
+
+size_t PcreCache::size() const {
+  std::lock_guard lock(mu_);
+  return compiled_.size();
 }
 
 std::optional<std::string> PcreCompileError(const rules::PcreOption& option) {

@@ -129,5 +129,62 @@ TEST(PcreTest, ThreadsShareOneCompiledPattern) {
   for (int t = 0; t < 4; ++t) EXPECT_EQ(wrong[size_t(t)], 0) << t;
 }
 
+TEST(PcreTest, JitWaitsForTheFirstSearchAndCopiesShareIt) {
+  auto re = Pcre::Compile(P("ab+c", "i"));
+  ASSERT_TRUE(re);
+  const Pcre copy = *re;
+  EXPECT_EQ(FindIn(copy, "xxABBBc"), "2-7");
+  EXPECT_EQ(FindIn(*re, "xxABBBc"), "2-7");
+  EXPECT_EQ(copy.jit(), re->jit());
+  auto interpreted = Pcre::Compile(P("ab+c", "i"), /*jit=*/false);
+  ASSERT_TRUE(interpreted);
+  EXPECT_EQ(FindIn(*interpreted, "xxABBBc"), "2-7");
+  EXPECT_FALSE(interpreted->jit());
+}
+
+TEST(PcreCacheTest, CompilesEachDistinctPatternOnce) {
+  PcreCache cache;
+  auto a = cache.Compile(P("ab+c", "i"));
+  auto again = cache.Compile(P("ab+c", "i"));
+  auto relative = cache.Compile(P("ab+c", "iR"));  // R is the caller's business: the same pattern
+  ASSERT_TRUE(a && again && relative);
+  EXPECT_EQ(cache.size(), 1u);
+  auto cased = cache.Compile(P("ab+c"));
+  auto unlimited = cache.Compile(P("ab+c", "iO"));
+  auto no_jit = cache.Compile(P("ab+c", "i"), /*jit=*/false);
+  ASSERT_TRUE(cased && unlimited && no_jit);
+  EXPECT_EQ(cache.size(), 4u);
+  EXPECT_EQ(FindIn(*again, "ABC"), "0-3");
+  EXPECT_EQ(FindIn(*cased, "ABC"), "none");
+  EXPECT_EQ(FindIn(*cased, "abc"), "0-3");
+  EXPECT_FALSE(no_jit->jit());
+  // A pattern that does not compile fails each time with PCRE2's message, and is not kept.
+  auto bad = cache.Compile(P("a(b"));
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find("missing closing parenthesis"), std::string::npos);
+  EXPECT_FALSE(cache.Compile(P("a(b")));
+  EXPECT_EQ(cache.size(), 4u);
+}
+
+TEST(PcreCacheTest, ThreadsCompilingTheSamePatternsAgree) {
+  PcreCache cache;
+  std::vector<std::thread> threads;
+  std::vector<int> wrong(4, 0);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        const std::string word = "n" + std::to_string(i % 50) + "xx";
+        auto re = cache.Compile(P("n" + std::to_string(i % 50) + "x+"));
+        if (!re || FindIn(*re, "--" + word) != "2-" + std::to_string(2 + word.size())) {
+          ++wrong[size_t(t)];
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int t = 0; t < 4; ++t) EXPECT_EQ(wrong[size_t(t)], 0) << t;
+  EXPECT_EQ(cache.size(), 50u);
+}
+
 }  // namespace
 }  // namespace vigil::detect

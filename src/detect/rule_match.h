@@ -105,7 +105,11 @@ class ProgramSlot {
 struct CompiledRule {
   rules::Rule rule;
   std::vector<const rules::ContentOption*> contents;  // into `rule`, rule order
-  std::string class_description;                      // "" when the rule has no classtype
+  // The content that drives the fast-pattern scan, into `rule`: a payload content, or a
+  // transaction buffer's for a rule with tx_stage >= 0. DetectionPlan::Build chooses it once for
+  // every group and scan set the rule is in; null when the rule has none.
+  const rules::ContentOption* fast_pattern = nullptr;
+  std::string class_description;  // "" when the rule has no classtype
   int priority = 3;
   uint8_t group_mask = 0;      // bit g set when the rule belongs to GroupKind g
   bool reads_payload = false;  // some option reads the payload buffer (content, pcre, byte_*, ...)

@@ -26,9 +26,12 @@
 // CompileProgram (option_program.h) compiles it.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
+#include "base/result.h"
+#include "detect/option_program.h"
 #include "rules/rule.h"
 
 namespace vigil::detect {
@@ -38,5 +41,12 @@ namespace vigil::detect {
 // "unsupported protocol tcp-pkt", "unsupported buffer file.data", "unsupported keyword flowint",
 // "pcre does not compile: missing closing parenthesis at offset 3", ...
 [[nodiscard]] std::optional<std::string> UnsupportedReason(const rules::Rule& rule);
+
+// The rule's options compiled (CompileProgram) when the detector evaluates `rule` exactly; else an
+// error whose message is UnsupportedReason's. The check and the compilation are one piece of
+// work: DetectionPlan::Build keeps the program of each rule it checks. `jit` and `pcres` as
+// CompileProgram's.
+[[nodiscard]] base::Result<std::unique_ptr<RuleProgram>> CompileSupported(
+    const rules::Rule& rule, bool jit = true, PcreCache* pcres = nullptr);
 
 }  // namespace vigil::detect

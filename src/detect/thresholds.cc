@@ -147,10 +147,14 @@ base::Result<std::unique_ptr<EventFilter>> EventFilter::Build(
   rules::ThresholdConfig empty;
   const rules::ThresholdConfig& cfg = config != nullptr ? *config : empty;
 
+  // Only entries of the configuration look rules up by gen_id:sig_id; most plans have none, and a
+  // map of tens of thousands of rules is not free.
   std::unordered_map<uint64_t, std::vector<uint32_t>> by_gid_sid;
-  for (size_t i = 0; i < n; ++i) {
-    const rules::Rule& r = *rules_in_plan_order[i];
-    by_gid_sid[(uint64_t(r.gid) << 32) | r.sid].push_back(uint32_t(i));
+  if (cfg.size() > 0) {
+    for (size_t i = 0; i < n; ++i) {
+      const rules::Rule& r = *rules_in_plan_order[i];
+      by_gid_sid[(uint64_t(r.gid) << 32) | r.sid].push_back(uint32_t(i));
+    }
   }
   // The rules an entry names: exact gen_id:sig_id, gen_id G sig_id 0 (all of G), or 0 0 (all).
   // Sets `valid` false (and warns) for sig_id > 0 with gen_id 0, which Suricata rejects.
