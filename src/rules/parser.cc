@@ -2935,7 +2935,8 @@ KeywordSupport LookupKeyword(std::string_view keyword) {
 base::Result<Rule> ParseRule(std::string_view text, const Variables& vars, const std::string& file,
                              uint32_t line) {
   Builder b(file, line);
-  RuleTokens tokens;
+  // One per thread, its vectors' room kept from rule to rule: a ruleset is tens of thousands.
+  thread_local RuleTokens tokens;
   LexError lex_error;
   if (!TokenizeRule(text, tokens, lex_error)) return b.Fail(lex_error.offset, lex_error.message);
   if (auto st = ParseHeader(b, tokens, vars); !st) return st.error();
