@@ -33,6 +33,7 @@ struct RunArgs {
   std::string pcap;
   ebpf::Engine engine = ebpf::Engine::kJit;
   bool checked = false;  // --checked: the same as --engine checked
+  bool blind_constants = false;
   bool map_dump = false;
   bool quiet = false;
 };
@@ -145,7 +146,8 @@ int Run(const RunArgs& args, std::FILE* out, std::FILE* err) {
     return 1;
   }
   // Loading verifies: nothing runs that the verifier refuses.
-  auto loaded = object->Load(args.section, {.type = ebpf::ProgramType::kXdp});
+  auto loaded = object->Load(
+      args.section, {.type = ebpf::ProgramType::kXdp, .blind_constants = args.blind_constants});
   if (!loaded) {
     fmt::print(err, "vigil bpf: {}: {}\n", args.object, loaded.error().ToString());
     return 1;
@@ -347,6 +349,8 @@ int RunBpfCommand(int argc, char** argv, std::FILE* out, std::FILE* err) {
       ->transform(CLI::CheckedTransformer(kEngineNames, CLI::ignore_case))
       ->default_str("jit");
   run->add_flag("--checked", args.checked, "The same as --engine checked");
+  run->add_flag("--blind-constants", args.blind_constants,
+                "JIT: no immediate of the program in the machine code (constant blinding)");
   run->add_flag("--map-dump", args.map_dump, "Print the non-zero map entries at the end");
   run->add_flag("--quiet", args.quiet, "No per-packet lines");
   BenchArgs bench_args;

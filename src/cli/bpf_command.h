@@ -3,7 +3,7 @@
 //
 //   vigil bpf verify filter.o [--section xdp]
 //   vigil bpf run filter.o --section xdp --pcap trace.pcap [--engine jit|interp|checked]
-//                 [--map-dump] [--quiet]
+//                 [--blind-constants] [--map-dump] [--quiet]
 //   vigil bpf bench filter.o -r trace.pcap [--section xdp] [--seconds 0.2] [--rounds 5]
 //
 // `verify` runs the verifier (ebpf/verifier/verifier.h) and prints `accepted: N instructions, S

@@ -94,20 +94,27 @@ TEST_F(BpfCommand, FastModeSaysItDoesNotCount) {
   EXPECT_NE(o.out.find("instructions executed: not counted"), std::string::npos) << o.out;
 }
 
-// Every engine gives the same per-packet verdicts and map contents.
+// Every engine gives the same per-packet verdicts and map contents, and so does the JIT with
+// constant blinding.
 TEST_F(BpfCommand, EnginesAgree) {
-  std::string first;
+  std::string first, jit;
   for (const char* engine : {"jit", "interp", "checked"}) {
     Output o =
         RunCommand({"bpf", "run", object_, "--pcap", pcap_, "--engine", engine, "--map-dump"});
     ASSERT_EQ(o.rc, 0) << engine << ": " << o.err;
     EXPECT_NE(o.out.find("packet 2: XDP_DROP\n"), std::string::npos) << o.out;
+    if (jit.empty()) jit = o.out;
     // Only the instruction count line may differ.
-    std::string report = o.out.substr(0, o.out.find("instructions executed"));
-    report += o.out.substr(o.out.find('\n', o.out.find("instructions executed")));
+    const size_t count = o.out.find("instructions executed");
+    ASSERT_NE(count, std::string::npos);
+    const std::string report = o.out.substr(0, count) + o.out.substr(o.out.find('\n', count));
     if (first.empty()) first = report;
     EXPECT_EQ(report, first) << engine;
   }
+  Output blinded =
+      RunCommand({"bpf", "run", object_, "--pcap", pcap_, "--blind-constants", "--map-dump"});
+  ASSERT_EQ(blinded.rc, 0) << blinded.err;
+  EXPECT_EQ(blinded.out, jit);
   EXPECT_EQ(RunCommand({"bpf", "run", object_, "--pcap", pcap_, "--engine", "fast"}).rc, 1);
 }
 
