@@ -426,6 +426,13 @@ int Run(const Args& args) {
   options.startup = built->startup;
   options.input = args.read_path;
   options.threads = args.threads;
+  options.tenants = setup->tenants;
+  if (!setup->tenants.empty() && args.threads > 1) {
+    fmt::print(stderr,
+               "vigil: tenant accounting of a capture runs with one packet thread; "
+               "-z {} runs without it\n",
+               args.threads);
+  }
   options.worker.inline_mode = args.simulate_ips;
   options.log_dir = args.log_dir;
   options.alert_fast = args.alert_mode == "fast" || args.alert_mode == "both";

@@ -18,6 +18,7 @@
 
 #include "decode/decoder.h"
 #include "engine/parallel.h"
+#include "engine/tenant_stage.h"
 #include "net/reject.h"
 #include "output/alert_writers.h"
 #include "tenant/accounting.h"
@@ -217,7 +218,9 @@ RejectTargets RejectsOf(std::span<const detect::Alert> alerts) {
 
 class LaneRunner {
  public:
-  LaneRunner(Lane& lane, Shared& shared) : lane_(lane), shared_(shared) {}
+  LaneRunner(Lane& lane, Shared& shared) : lane_(lane), shared_(shared) {
+    if (lane_.tenants) stage_.emplace(*lane_.tenants);
+  }
 
   void Run() {
     while (!shared_.stop.load(std::memory_order_relaxed)) {
@@ -280,6 +283,8 @@ class LaneRunner {
     }
     lane_.tenants = std::move(fresh);
     lane_.tenant_table = std::move(table);
+    stage_.reset();
+    if (lane_.tenants) stage_.emplace(*lane_.tenants);
   }
 
   void Wait() {
@@ -320,9 +325,9 @@ class LaneRunner {
       path.rx->Release();
       return true;
     }
-    // The tenant stage measures cycles only when there are tenants: without, it costs nothing.
-    tenant::TenantAccounting* tenants = lane_.tenants ? &*lane_.tenants : nullptr;
-    const uint64_t t_receive = tenants != nullptr ? tenant::CycleClock::Now() : 0;
+    // The tenant stage runs (and reads the TSC) only when there are tenants.
+    TenantStage* stage = lane_.tenants ? &*stage_ : nullptr;
+    if (stage != nullptr) stage->BeginBatch();
     for (size_t i = 0; i < n; ++i) {
       const net::Frame& f = frames_[i];
       packet::Packet& p = packets_[i];
@@ -335,48 +340,30 @@ class LaneRunner {
       p.linktype = packet::LinkType::kEthernet;
       lane_.decoder.Decode(p);
       c.bytes += f.caplen;
+      bytes_[i] = f.caplen;
       drop_[i] = false;
-      admitted_[i] = true;
-      cost_[i] = 0;
+      rule_drop_[i] = false;
+      sent_[i] = false;
     }
     // Admission: a packet whose tenant has no tokens goes no further (dropped inline, not
     // inspected beside a link). The rest are inspected together, in order.
-    const packet::Packet* inspected = packets_.data();
-    size_t m = n;
-    uint64_t arrival_share = 0;  // each packet's part of receiving, decoding and demultiplexing
-    if (tenants != nullptr) {
+    std::span<const packet::Packet> inspect{packets_.data(), n};
+    if (stage != nullptr) {
+      inspect = stage->Admit(inspect, path.ingress, /*admission=*/true);
       for (size_t i = 0; i < n; ++i) {
-        tenant_[i] = tenants->Classify(packets_[i], path.ingress);
-        admitted_[i] = tenants->Admit(tenant_[i]);
+        if (stage->admitted(i)) continue;
+        drop_[i] = true;
+        ++c.tenant_drops;
       }
-      arrival_share = (tenant::CycleClock::Now() - t_receive) / n;
-      m = 0;
-      for (size_t i = 0; i < n; ++i) {
-        if (admitted_[i]) {
-          kept_[m] = packets_[i];
-          index_[m++] = uint8_t(i);
-        } else {
-          tenants->Refused(tenant_[i], arrival_share);
-          drop_[i] = true;
-        }
-      }
-      inspected = kept_.data();
-    } else {
-      for (size_t i = 0; i < n; ++i) index_[i] = uint8_t(i);
     }
     size_t current = 0;
-    uint64_t last = tenants != nullptr ? tenant::CycleClock::Now() : 0;
-    lane_.worker->Process({inspected, m}, [&](const PacketResult& r) {
+    lane_.worker->Process(inspect, [&](const PacketResult& r) {
       // Rebuilt datagrams and tunnels' insides follow the frame that carried them: their
-      // verdict, and their cost, are that frame's. The sink is called when a packet's work is
-      // done, so the time since the previous call is what it cost.
-      if (r.packet >= inspected && r.packet < inspected + m) {
-        current = index_[size_t(r.packet - inspected)];
-      }
-      if (tenants != nullptr) {
-        const uint64_t now = tenant::CycleClock::Now();
-        cost_[current] += now - last;
-        last = now;
+      // verdict is that frame's.
+      if (stage != nullptr) {
+        current = stage->OnResult(r);
+      } else if (r.packet >= packets_.data() && r.packet < packets_.data() + n) {
+        current = size_t(r.packet - packets_.data());
       }
       if (!r.alerts.empty()) shared_.outputs.Write(r);
       if (!r.drop || path.tx == nullptr) return;
@@ -384,37 +371,26 @@ class LaneRunner {
       rule_drop_[current] = true;
       Reject(*r.packet, RejectsOf(r.alerts), path);
     });
-    uint64_t tx_share = 0;
     if (path.tx != nullptr) {
       size_t out = 0;
       for (size_t i = 0; i < n; ++i) {
-        if (drop_[i]) {
-          if (admitted_[i])
-            ++c.verdict_drops;
-          else
-            ++c.tenant_drops;
+        if (rule_drop_[i]) {
+          ++c.verdict_drops;
+        } else if (drop_[i]) {
+          // refused by the tenant stage: counted above
         } else if (frames_[i].caplen < frames_[i].wirelen) {
           ++c.truncated_drops;  // only part of it is here: it cannot be forwarded
         } else {
           tx_[out++] = frames_[i];
+          sent_[i] = true;
         }
       }
-      const uint64_t t_tx = tenants != nullptr ? tenant::CycleClock::Now() : 0;
-      c.forwarded += path.tx->Transmit({tx_.data(), out});
-      if (tenants != nullptr && out > 0) tx_share = (tenant::CycleClock::Now() - t_tx) / out;
-    } else if (tenants != nullptr) {
-      for (size_t i = 0; i < n; ++i) c.tenant_drops += admitted_[i] ? 0 : 1;
+      if (stage != nullptr) stage->BeginTransmit();
+      const size_t sent = path.tx->Transmit({tx_.data(), out});
+      c.forwarded += sent;
+      if (stage != nullptr) stage->EndTransmit(sent);
     }
-    if (tenants != nullptr) {
-      for (size_t i = 0; i < n; ++i) {
-        if (!admitted_[i]) continue;
-        const bool sent = path.tx != nullptr && !drop_[i];
-        tenants->Done(tenant_[i], frames_[i].caplen,
-                      arrival_share + cost_[i] + (sent ? tx_share : 0), rule_drop_[i]);
-        rule_drop_[i] = false;
-      }
-      tenants->Refill(tenant::CycleClock::Now());
-    }
+    if (stage != nullptr) stage->EndBatch(bytes_, sent_, rule_drop_);
     path.rx->Release();
     return true;
   }
@@ -446,14 +422,12 @@ class LaneRunner {
   std::array<net::Frame, packet::Batch::kMaxPackets> tx_;
   std::array<packet::Packet, packet::Batch::kMaxPackets> packets_;
   std::array<bool, packet::Batch::kMaxPackets> drop_{};
-  // The tenant stage, per frame: its tenant, whether it was admitted, whether a rule dropped it,
-  // the cycles its inspection took; and the admitted packets with their frame indices.
-  std::array<uint32_t, packet::Batch::kMaxPackets> tenant_{};
-  std::array<bool, packet::Batch::kMaxPackets> admitted_{};
+  // Per frame: its size, whether a rule dropped it, whether it was transmitted (for the
+  // tenant stage).
+  std::array<uint32_t, packet::Batch::kMaxPackets> bytes_{};
   std::array<bool, packet::Batch::kMaxPackets> rule_drop_{};
-  std::array<uint64_t, packet::Batch::kMaxPackets> cost_{};
-  std::array<packet::Packet, packet::Batch::kMaxPackets> kept_;
-  std::array<uint8_t, packet::Batch::kMaxPackets> index_{};
+  std::array<bool, packet::Batch::kMaxPackets> sent_{};
+  std::optional<TenantStage> stage_;  // when lane_.tenants
 };
 
 void Pin(std::thread& t, uint32_t index) {

@@ -3,14 +3,18 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
+#include <optional>
+#include <span>
 
 #include "decode/decoder.h"
 #include "engine/parallel.h"
+#include "engine/tenant_stage.h"
 #include "io/capture_source.h"
 #include "output/alert_writers.h"
 #include "packet/batch.h"
@@ -102,6 +106,25 @@ base::Result<RunOutcome> RunOffline(const detect::DetectionPlan& plan, const Run
     pool = std::move(*p);
   }
 
+  // Tenant accounting (one packet thread): every packet is inspected, and charged to its tenant.
+  std::optional<tenant::TenantTable> tenant_table;
+  std::optional<tenant::TenantAccounting> accounting;
+  std::optional<TenantStage> stage;
+  if (!options.tenants.empty() && worker) {
+    auto table = tenant::TenantTable::Build(options.tenants, {});
+    if (!table) return table.error();
+    tenant_table = std::move(*table);
+    auto clock = tenant::CycleClock::Calibrate();
+    if (!clock) return clock.error();
+    auto acct = tenant::TenantAccounting::Create(*tenant_table, *clock);
+    if (!acct) return acct.error();
+    accounting.emplace(std::move(*acct));
+    stage.emplace(*accounting);
+  }
+  std::array<uint32_t, packet::Batch::kMaxPackets> bytes{};
+  std::array<bool, packet::Batch::kMaxPackets> rule_drop{};
+  const std::array<bool, packet::Batch::kMaxPackets> not_sent{};
+
   auto start = Clock::now();
   auto source = io::CaptureSource::Open(options.input);
   if (!source) {
@@ -109,6 +132,7 @@ base::Result<RunOutcome> RunOffline(const detect::DetectionPlan& plan, const Run
   } else {
     while (true) {
       batch.Clear();
+      if (stage) stage->BeginBatch();
       auto n = (*source)->ReadBatch(batch);
       if (!n) {
         outcome.error = n.error();
@@ -128,16 +152,22 @@ base::Result<RunOutcome> RunOffline(const detect::DetectionPlan& plan, const Run
       }
       // `packets` counts what the capture holds (as tcpdump -r does); the packets decoded from
       // tunnels and rebuilt from fragments are counted by decode.packets.
-      for (const packet::Packet& p : batch) {
+      std::span<const packet::Packet> inspect{batch.begin(), batch.end()};
+      for (size_t i = 0; i < batch.size(); ++i) {
         ++s.packets;
-        s.bytes += p.caplen;
+        s.bytes += batch[i].caplen;
+        bytes[i] = batch[i].caplen;
+        rule_drop[i] = false;
       }
-      worker->Process({batch.begin(), batch.end()}, [&](const PacketResult& r) {
+      if (stage) inspect = stage->Admit(inspect, 0, /*admission=*/false);
+      worker->Process(inspect, [&](const PacketResult& r) {
+        if (stage) rule_drop[stage->OnResult(r)] |= r.drop;
         write_alerts(r);
         s.alerts += r.alerts.size();
         progress.Update(s.packets, s.bytes, s.alerts, (*source)->bytes_read(),
                         (*source)->total_bytes());
       });
+      if (stage) stage->EndBatch(bytes, not_sent, rule_drop);
     }
   }
   if (pool) {
@@ -160,6 +190,9 @@ base::Result<RunOutcome> RunOffline(const detect::DetectionPlan& plan, const Run
     for (uint32_t i = 0; i < pool->size(); ++i) add_worker(pool->worker(i));
   } else {
     add_worker(*worker);
+  }
+  if (accounting) {
+    accounting->ForEachStat([&](std::string_view name, uint64_t v) { counters.Add(name, v); });
   }
   s.Add("capture.packets", s.packets);
   for (const auto& [name, v] : counters.counters()) s.Add(name, v);

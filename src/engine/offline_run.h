@@ -18,6 +18,7 @@
 #include "detect/detector.h"
 #include "engine/worker.h"
 #include "output/summary.h"
+#include "tenant/tenant_table.h"
 
 namespace vigil::engine {
 
@@ -34,6 +35,11 @@ struct RunOptions {
   // Packet threads: 1 runs everything on the calling thread; more run a WorkerPool (parallel.h)
   // fed by the calling thread, which reads and decodes.
   uint32_t threads = 1;
+  // Tenants (tenant/tenant_table.h): with one packet thread, each packet is charged to its
+  // tenant (tenant.NAME.* counters); offline every packet is inspected (no admission: a capture
+  // is read as fast as it can be, so tokens would only measure this machine's speed). Ignored
+  // with several threads.
+  std::vector<tenant::TenantSpec> tenants;
   // Start-up figures to write in stats.json ("parse_s", ...: RunSummary::startup).
   std::vector<std::pair<std::string, double>> startup;
 };

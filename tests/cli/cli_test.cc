@@ -246,3 +246,41 @@ TEST(CliTest, VersionAndHelpExitZero) {
 
 }  // namespace
 }  // namespace vigil::tests
+
+namespace vigil::tests {
+namespace {
+
+// Offline, every packet is charged to its tenant; the counts agree with tcpdump's own filter.
+TEST(CliTest, TenantsAreChargedOnACapture) {
+  const fs::path src(VIGIL_SOURCE_DIR);
+  const fs::path pcap = src / "tests/sample/sample.pcap";
+  const fs::path out = fs::temp_directory_path() / "vigil_cli_tenants";
+  fs::remove_all(out);
+  fs::path config =
+      Temp("tenants.yaml", "tenants:\n  - name: lan\n    match: { prefixes: [192.168.0.0/16] }\n");
+  Output o =
+      Vigil("-r '" + pcap.string() + "' -R '" + (src / "tests/sample/sample.rules").string() +
+            "' -c '" + config.string() + "' -l '" + out.string() + "' --no-cache");
+  ASSERT_EQ(o.exit_code, 0) << o.out;
+  const std::string stats = ReadAll(out / "stats.json");
+  auto counter = [&](const std::string& name) -> int64_t {
+    size_t at = stats.find("\"" + name + "\":");
+    return at == std::string::npos ? -1 : std::stoll(stats.substr(at + name.size() + 3));
+  };
+  auto tcpdump_count = [&](const std::string& filter) {
+    FILE* p = popen(
+        ("tcpdump -nr '" + pcap.string() + "' '" + filter + "' 2>/dev/null | wc -l").c_str(), "r");
+    char buf[64] = {};
+    size_t n = fread(buf, 1, sizeof buf - 1, p);
+    pclose(p);
+    return n > 0 ? std::stoll(buf) : -1;
+  };
+  EXPECT_EQ(counter("tenant.lan.packets"), tcpdump_count("net 192.168.0.0/16"));
+  EXPECT_EQ(counter("tenant.lan.packets") + counter("tenant.default.packets"),
+            counter("capture.packets"));
+  EXPECT_GT(counter("tenant.lan.cycles"), 0);
+  EXPECT_EQ(counter("tenant.lan.refused"), 0) << "offline, every packet is inspected";
+}
+
+}  // namespace
+}  // namespace vigil::tests
