@@ -143,7 +143,7 @@ class Emitter {
       : program_(program), ops_(program.ops()), a_(&code), layout_(Layout()) {
     if (options.blind_constants) {
       std::random_device random;
-      key_ = int32_t(random()) | 1;
+      key_ = int32_t(random()) | 1;  // never 0, which means "no blinding"
       key64_ = uint64_t(random()) << 32 | random();
     }
   }
@@ -168,7 +168,7 @@ class Emitter {
   void EmitPendingCheck();
   void EmitFail(uint32_t pc, Failure why);
 
-  // The immediate `value` as an operand of a `width`-bit instruction: itself, or, with constant
+  // The immediate `value` as an operand of a 32- or 64-bit instruction: itself, or, with constant
   // blinding, `into` loaded without the value appearing in the code.
   asmjit::Operand ImmOperand(int64_t value, const Gp& into, bool is32);
   [[nodiscard]] static Gp Sized(const Gp& r, bool is32) { return is32 ? Gp(r.r32()) : Gp(r.r64()); }
@@ -197,8 +197,7 @@ void Emitter::EmitAll() {
     EmitOp(pc);
     if (ops_[pc].handler == kLddw) a_.bind(labels_[++pc]);
   }
-  // Out-of-line paths; a cold path may add another (none does today), hence the index loop.
-  for (size_t i = 0; i < cold_.size(); ++i) cold_[i]();
+  for (const auto& emit : cold_) emit();
 
   // A helper left Scratch::pending set (called, with r0 = the helper's result in rax).
   a_.bind(pending_stub_);
