@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run test bench fuzz format clean
+.PHONY: all deps build run test bench fairness fuzz format clean
 
 all: build
 
@@ -30,6 +30,17 @@ bench: deps
 	@cmake -S . -B $(BUILD)-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DVIGIL_BENCH=ON -DVIGIL_TESTS=OFF >/dev/null
 	@cmake --build $(BUILD)-bench -j $(JOBS)
 	@bash bench/run.sh $(BUILD)-bench
+
+# The multi-tenant fairness experiment of issue 20 (tools/fairness/main.cc): three tenants on one
+# worker under no fairness, vigil's tokens and Linux's scheduler; a few minutes. Writes a CSV, a
+# table and PNG plots to $(BUILD)-bench/fairness; its last line is the summary. The victims'
+# traffic is also inspected against FAIRNESS_RULES (Snort 3 community rules, when present).
+FAIRNESS_RULES ?= $(wildcard ../shared/rules/snort3-community)
+fairness: deps
+	@cmake -S . -B $(BUILD)-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DVIGIL_BENCH=ON -DVIGIL_TESTS=OFF >/dev/null
+	@cmake --build $(BUILD)-bench -j $(JOBS) --target fairness
+	@$(BUILD)-bench/tools/fairness/fairness --out $(BUILD)-bench/fairness \
+	  $(if $(FAIRNESS_RULES),--rules $(FAIRNESS_RULES)) $(FAIRNESS_FLAGS)
 
 # Builds every libFuzzer target with clang (ASan+UBSan) and runs each for FUZZ_SECONDS.
 FUZZ_SECONDS ?= 60

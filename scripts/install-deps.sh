@@ -11,6 +11,8 @@ packages=(
   libyaml-cpp-dev libcli11-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
   tcpdump tshark iproute2 clang-format
+  # tools/fairness draws its plots with gnuplot (PNG output, no X11).
+  gnuplot-nox
   # Live data plane (AF_XDP) and its end-to-end tests: real servers and clients in namespaces.
   libxdp-dev python3 curl dnsmasq-base bind9-dnsutils tcpreplay ethtool
 )
