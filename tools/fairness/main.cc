@@ -797,8 +797,11 @@ int Main(int argc, char** argv) {
   Options opt;
   CLI::App app{"vigil multi-tenant fairness experiment (issue 20)"};
   app.add_option("--runs", opt.runs, "runs of every policy; medians are reported")
-      ->capture_default_str();
-  app.add_option("--seconds", opt.run_seconds, "length of one policy's run")->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--seconds", opt.run_seconds, "length of one policy's run")
+      ->capture_default_str()
+      ->check(CLI::Range(1.0, 3600.0));
   app.add_option("--interval-ms", opt.interval_ms, "sampling interval")->capture_default_str();
   app.add_option("--victim-load", opt.victim_load, "each victim's offered load, CPUs")
       ->capture_default_str();
