@@ -76,8 +76,8 @@ struct Args {
   bool busy_poll = false;
   std::string user;
   double stats_interval = 0;
-  uint32_t ring_blocks = 64;
-  uint32_t ring_block_kb = 256;
+  uint32_t ring_blocks = 256;
+  uint32_t ring_block_kb = 128;
 };
 
 using Clock = std::chrono::steady_clock;

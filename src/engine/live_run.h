@@ -13,8 +13,8 @@
 // an ICMP port unreachable) as the rule asks: `reject` and `rejectboth` to both ends, `rejectsrc`
 // to the sender, `rejectdst` to the receiver.
 //
-// Overload (inline): when a worker finds more than half of an interface's ring waiting behind
-// the block it is on, it sheds that block uninspected — dropped (fail-closed, the default,
+// Overload (inline): when a worker finds more than three quarters of an interface's ring waiting
+// behind the block it is on, it sheds that block uninspected — dropped (fail-closed, the default,
 // `capture.overload_drops`) or forwarded (fail-open, `capture.bypassed`) — until it catches up.
 //
 // Reload without loss (SIGUSR2 sets LiveSignals::reload): the `reload` callback builds a new plan
@@ -63,11 +63,11 @@ struct LiveOptions {
   std::vector<LiveLink> links;
   net::Backend backend = net::Backend::kAfPacket;
   uint32_t workers = 1;
-  bool fail_open = false;   // overload: forward uninspected instead of dropping
-  bool busy_poll = false;   // spin on the rings instead of sleeping in poll()
-  bool pin_workers = true;  // worker i runs on core i (modulo the cores there are)
-  uint32_t ring_blocks = 64;
-  uint32_t ring_block_bytes = 1 << 18;
+  bool fail_open = false;      // overload: forward uninspected instead of dropping
+  bool busy_poll = false;      // spin on the rings instead of sleeping in poll()
+  bool pin_workers = true;     // worker i runs on core i (modulo the cores there are)
+  uint32_t ring_blocks = 256;  // net::PortOptions explains the defaults
+  uint32_t ring_block_bytes = 1 << 17;
   double stats_interval_s = 0;  // 0: stats.json at exit only
   std::string log_dir = ".";
   bool alert_fast = true;

@@ -103,7 +103,8 @@ class AfPacketPort final : public Port {
   }
 
   bool Backlogged() const override {
-    return (Status(Block((block_ + blocks_ / 2) % blocks_)) & TP_STATUS_USER) != 0;
+    const uint32_t ahead = std::max<uint32_t>(blocks_ * 3 / 4, 1);
+    return (Status(Block((block_ + ahead) % blocks_)) & TP_STATUS_USER) != 0;
   }
 
   size_t Transmit(std::span<const Frame> frames) override {

@@ -272,7 +272,7 @@ class AfXdpPort final : public Port {
   bool Backlogged() const override {
     uint32_t prod = std::atomic_ref<uint32_t>(*rx_.producer).load(std::memory_order_acquire);
     uint32_t cons = std::atomic_ref<uint32_t>(*rx_.consumer).load(std::memory_order_relaxed);
-    return prod - cons > kRingSize / 2;
+    return prod - cons > kRingSize / 4 * 3;
   }
 
   size_t Transmit(std::span<const Frame> frames) override {

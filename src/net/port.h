@@ -64,8 +64,11 @@ struct PortOptions {
   uint32_t member = 0;
   // AF_PACKET ring: blocks of block_bytes (a frame larger than a block is truncated and
   // counted), handed to the worker when full or after block_timeout_ms.
-  uint32_t block_bytes = 1 << 18;
-  uint32_t blocks = 64;
+  // The kernel retires a block after block_timeout_ms even when it holds few frames, so at a low
+  // rate the ring holds `blocks` timeouts' worth of traffic: 256 blocks ride out a quarter of a
+  // second off the CPU. 128 KiB holds the largest TCP super-frame (64 KiB) with room to spare.
+  uint32_t block_bytes = 1 << 17;
+  uint32_t blocks = 256;
   uint32_t block_timeout_ms = 1;
   bool busy_poll = false;  // Wait() spins instead of sleeping in poll()
   // Frames this host sends out of the interface are not received. On for inline ports, so that
@@ -94,8 +97,10 @@ class Port {
   [[nodiscard]] virtual size_t Receive(std::span<Frame> out) = 0;
   // Hands the frames of the previous Receive back to the kernel.
   virtual void Release() = 0;
-  // Whether the ring holds more than half its capacity of frames not yet received: the worker
-  // is falling behind (the overload policy's signal).
+  // Whether the ring holds more than three quarters of its capacity not yet received: the
+  // worker is falling behind and the kernel will soon drop (the overload policy's signal). Not
+  // half: a worker the scheduler held off the CPU for a moment catches up from a quarter-full
+  // ring without losing anything.
   [[nodiscard]] virtual bool Backlogged() const = 0;
   // Sends `frames` (their bytes are copied by the kernel); returns how many were sent.
   virtual size_t Transmit(std::span<const Frame> frames) = 0;

@@ -373,10 +373,16 @@ TEST_F(LiveTest, TwentyReloadsUnderLoadLoseNothing) {
   EXPECT_EQ(sent.load(), kDatagrams);
   EXPECT_EQ(received + dropped, uint64_t(sent.load()))
       << "lost beyond what the counters report: " << sent - received - dropped;
-  EXPECT_EQ(dropped, 0u) << "a reload should cost no packet";
+  EXPECT_EQ(dropped, 0u) << "a reload should cost no packet: kernel "
+                         << Counter(stats, "capture.kernel_drops") << ", overload "
+                         << Counter(stats, "capture.overload_drops") << ", verdict "
+                         << Counter(stats, "capture.verdict_drops");
   EXPECT_EQ(Counter(stats, "reload.count"), 20u);
   EXPECT_EQ(Counter(stats, "reload.failures"), 0u);
-  EXPECT_EQ(Counter(stats, "reload.worker_switches"), 40u) << "each of 2 workers, 20 times";
+  // Each worker takes the newest plan between two batches: at least once, at most once a reload
+  // (two reloads between its batches are one switch).
+  EXPECT_GE(Counter(stats, "reload.worker_switches"), 2u);
+  EXPECT_LE(Counter(stats, "reload.worker_switches"), 40u);
   EXPECT_GT(Counter(stats, "reload.last_us"), 0u);
   EXPECT_EQ(CountLines(Alerts(), "only in the new rules"), 1u) << Alerts();
 }
@@ -583,9 +589,12 @@ TEST_F(LiveTest, TenantsReloadWithTheConfiguration) {
   EXPECT_GE(Counter(stats, "tenant.web.packets"), 16u)
       << "two connections' worth, across the reload";
   EXPECT_GE(Counter(stats, "tenant.other.packets"), 8u) << "charged from the reload on";
+  // Admitted or refused (a loaded machine can run a tenant out of tokens: the cycles charged
+  // are the TSC's, preemption included), every frame is charged across the reload.
   uint64_t all = 0;
   for (const char* t : {"web", "other", "default"}) {
-    all += Counter(stats, std::string("tenant.") + t + ".packets");
+    all += Counter(stats, std::string("tenant.") + t + ".packets") +
+           Counter(stats, std::string("tenant.") + t + ".refused");
   }
   EXPECT_EQ(all, Counter(stats, "capture.frames")) << "no frame uncharged across the reload";
 }
