@@ -55,20 +55,9 @@ class AfPacketPort final : public Port {
     if (Ready()) return true;
     if (timeout_ms <= 0) return false;
     if (busy_poll_) {
-      // Spins on the block's status word: no system call, at the cost of a whole core.
-      timespec start{};
-      clock_gettime(CLOCK_MONOTONIC, &start);
-      while (true) {
-        for (int i = 0; i < 1024; ++i) {
-          if (Ready()) return true;
-        }
-        timespec now{};
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1'000'000 >=
-            timeout_ms) {
-          return false;
-        }
-      }
+      // Spins on the block's status word.
+      return SpinWait(
+          timeout_ms, [&] { return Ready(); }, [] {});
     }
     pollfd p{.fd = fd_, .events = POLLIN | POLLERR, .revents = 0};
     ::poll(&p, 1, timeout_ms);

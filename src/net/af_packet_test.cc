@@ -19,6 +19,7 @@
 #include "craft/frame.h"
 #include "net/netns_test_util.h"
 #include "net/port.h"
+#include "net/port_test_util.h"
 
 namespace vigil::net {
 namespace {
@@ -39,12 +40,8 @@ class AfPacketTest : public ::testing::Test {
               0);
     inside_ = std::make_unique<test::EnterNetns>(*ns_);
     ASSERT_TRUE(inside_->ok());
-    inject_ = socket(AF_PACKET, SOCK_RAW, 0);
+    inject_ = test::OpenInjector("va");
     ASSERT_GE(inject_, 0);
-    sockaddr_ll addr{};
-    addr.sll_family = AF_PACKET;
-    addr.sll_ifindex = int(if_nametoindex("va"));
-    ASSERT_EQ(bind(inject_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   }
   void TearDown() override {
     if (inject_ >= 0) close(inject_);
@@ -52,23 +49,10 @@ class AfPacketTest : public ::testing::Test {
     ns_.reset();
   }
 
-  void Inject(const Bytes& frame) {
-    ASSERT_EQ(send(inject_, frame.data(), frame.size(), 0), ssize_t(frame.size()));
-  }
+  void Inject(const Bytes& frame) { test::Inject(inject_, frame); }
 
-  // Receives until `want` frames arrived on `port` or a second passed.
   static std::vector<Bytes> ReceiveAll(Port& port, size_t want) {
-    std::vector<Bytes> got;
-    std::array<Frame, 32> frames;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-    while (got.size() < want && std::chrono::steady_clock::now() < deadline) {
-      if (!port.Wait(20)) continue;
-      size_t n = port.Receive(frames);
-      for (size_t i = 0; i < n; ++i)
-        got.emplace_back(frames[i].data, frames[i].data + frames[i].caplen);
-      port.Release();
-    }
-    return got;
+    return test::ReceiveAll(port, want);
   }
 
   std::unique_ptr<test::Netns> ns_;
@@ -76,20 +60,15 @@ class AfPacketTest : public ::testing::Test {
   int inject_ = -1;
 };
 
-Bytes Udp(const char* src, const char* dst, uint16_t sport, std::string_view text,
-          std::vector<craft::VlanTag> vlans = {}) {
-  craft::EthernetHeader eth;
-  eth.vlans = std::move(vlans);
-  return craft::UdpFrame({craft::Addr(src), sport}, {craft::Addr(dst), 53}, craft::ToBytes(text),
-                         eth);
-}
+using test::UdpFrame;
 
 TEST_F(AfPacketTest, ReceivesFramesAsSentAndCountsThem) {
   auto port = OpenPort({.interface = "vb"});
   ASSERT_TRUE(port) << port.error().ToString();
   std::vector<Bytes> sent;
   for (int i = 0; i < 100; ++i) {
-    sent.push_back(Udp("10.0.0.1", "10.0.0.2", uint16_t(1000 + i), "payload " + std::to_string(i)));
+    sent.push_back(
+        UdpFrame("10.0.0.1", "10.0.0.2", uint16_t(1000 + i), "payload " + std::to_string(i)));
     Inject(sent.back());
   }
   std::vector<Bytes> got = ReceiveAll(**port, sent.size());
@@ -102,9 +81,9 @@ TEST_F(AfPacketTest, ReceivesFramesAsSentAndCountsThem) {
 TEST_F(AfPacketTest, PutsBackTheVlanTagTheKernelStripped) {
   auto port = OpenPort({.interface = "vb"});
   ASSERT_TRUE(port) << port.error().ToString();
-  Bytes tagged = Udp("10.0.0.1", "10.0.0.2", 1000, "tagged", {{.id = 100, .priority = 3}});
-  Bytes qinq = Udp("10.0.0.1", "10.0.0.2", 1001, "double",
-                   {{.id = 7, .tpid = craft::kEtherTypeQinQ}, {.id = 200}});
+  Bytes tagged = UdpFrame("10.0.0.1", "10.0.0.2", 1000, "tagged", {{.id = 100, .priority = 3}});
+  Bytes qinq = UdpFrame("10.0.0.1", "10.0.0.2", 1001, "double",
+                        {{.id = 7, .tpid = craft::kEtherTypeQinQ}, {.id = 200}});
   Inject(tagged);
   Inject(qinq);
   std::vector<Bytes> got = ReceiveAll(**port, 2);
@@ -128,13 +107,13 @@ TEST_F(AfPacketTest, FanoutKeepsBothDirectionsAndFragmentsOnOneMember) {
   for (int pair = 0; pair < 60; ++pair) {
     std::string a = "10.1." + std::to_string(pair) + ".1", b = "10.2.0." + std::to_string(pair);
     std::string tag = "pair" + std::to_string(pair), tag6 = "pair" + std::to_string(100 + pair);
-    Inject(Udp(a.c_str(), b.c_str(), uint16_t(2000 + pair), tag));
-    Inject(Udp(b.c_str(), a.c_str(), 53, tag));
+    Inject(UdpFrame(a.c_str(), b.c_str(), uint16_t(2000 + pair), tag));
+    Inject(UdpFrame(b.c_str(), a.c_str(), 53, tag));
     std::string a6 = "2001:db8::" + std::to_string(pair + 1), b6 = "2001:db8:1::9";
-    Inject(Udp(a6.c_str(), b6.c_str(), 3000, tag6));
-    Inject(Udp(b6.c_str(), a6.c_str(), 53, tag6));
+    Inject(UdpFrame(a6.c_str(), b6.c_str(), 3000, tag6));
+    Inject(UdpFrame(b6.c_str(), a6.c_str(), 53, tag6));
     auto pieces =
-        craft::Fragment(Udp(a.c_str(), b.c_str(), 4000, tag + std::string(600, 'x')), 200);
+        craft::Fragment(UdpFrame(a.c_str(), b.c_str(), 4000, tag + std::string(600, 'x')), 200);
     ASSERT_TRUE(pieces);
     ASSERT_GT(pieces->size(), 2u);
     for (const Bytes& f : *pieces) Inject(f);
@@ -177,7 +156,7 @@ TEST_F(AfPacketTest, TransmitsFramesAndDoesNotCaptureThemAgain) {
   ASSERT_TRUE(port_b && port_a);
   std::vector<Bytes> sent;
   for (int i = 0; i < 40; ++i) {
-    sent.push_back(Udp("10.0.0.2", "10.0.0.1", 53, "reply " + std::to_string(i)));
+    sent.push_back(UdpFrame("10.0.0.2", "10.0.0.1", 53, "reply " + std::to_string(i)));
   }
   std::vector<Frame> frames;
   for (Bytes& b : sent) frames.push_back({.data = b.data(), .caplen = uint32_t(b.size())});

@@ -214,23 +214,15 @@ class AfXdpPort final : public Port {
     if (Ready()) return true;
     if (timeout_ms <= 0) return false;
     if (busy_poll_) {
-      timespec start{};
-      clock_gettime(CLOCK_MONOTONIC, &start);
-      while (true) {
-        // A zero-copy driver that ran out of fill frames waits for a system call to refill.
+      // A zero-copy driver that ran out of fill frames waits for a system call to refill.
+      auto kick = [&] {
         if (xsk_ring_prod__needs_wakeup(&fill_)) {
           (void)recvfrom(fd_, nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
         }
-        for (int i = 0; i < 1024; ++i) {
-          if (Ready()) return true;
-        }
-        timespec now{};
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1'000'000 >=
-            timeout_ms) {
-          return false;
-        }
-      }
+      };
+      kick();
+      return SpinWait(
+          timeout_ms, [&] { return Ready(); }, kick);
     }
     pollfd p{.fd = fd_, .events = POLLIN, .revents = 0};
     ::poll(&p, 1, timeout_ms);

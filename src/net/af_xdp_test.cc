@@ -22,6 +22,7 @@
 #include "craft/frame.h"
 #include "net/netns_test_util.h"
 #include "net/port.h"
+#include "net/port_test_util.h"
 
 namespace vigil::net {
 namespace {
@@ -58,12 +59,8 @@ class AfXdpTest : public ::testing::Test {
     inside_ = std::make_unique<test::EnterNetns>(*ns_);
     ASSERT_TRUE(inside_->ok());
     if (auto why = AfXdpUnavailable()) GTEST_SKIP() << *why;
-    inject_ = socket(AF_PACKET, SOCK_RAW, 0);
+    inject_ = test::OpenInjector("va");
     ASSERT_GE(inject_, 0);
-    sockaddr_ll addr{};
-    addr.sll_family = AF_PACKET;
-    addr.sll_ifindex = int(if_nametoindex("va"));
-    ASSERT_EQ(bind(inject_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
   }
   void TearDown() override {
     if (inject_ >= 0) close(inject_);
@@ -83,25 +80,12 @@ class AfXdpTest : public ::testing::Test {
     return std::move(*port);
   }
 
-  void Inject(const Bytes& frame) {
-    ASSERT_EQ(send(inject_, frame.data(), frame.size(), 0), ssize_t(frame.size()));
-  }
+  void Inject(const Bytes& frame) { test::Inject(inject_, frame); }
 
-  // Receives until `want` frames arrived on `port` or a second passed.
   static std::vector<Bytes> ReceiveAll(Port& port, size_t want) {
-    std::vector<Bytes> got;
-    std::array<Frame, 32> frames;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-    while (got.size() < want && std::chrono::steady_clock::now() < deadline) {
-      if (!port.Wait(20)) continue;
-      size_t n = port.Receive(frames);
-      for (size_t i = 0; i < n; ++i) {
-        got.emplace_back(frames[i].data, frames[i].data + frames[i].caplen);
-        EXPECT_EQ(frames[i].offload.gso_type, 0) << "XDP frames are never super-frames";
-      }
-      port.Release();
-    }
-    return got;
+    return test::ReceiveAll(port, want, [](const Frame& f) {
+      EXPECT_EQ(f.offload.gso_type, 0) << "XDP frames are never super-frames";
+    });
   }
 
   std::unique_ptr<test::Netns> ns_;
@@ -109,13 +93,7 @@ class AfXdpTest : public ::testing::Test {
   int inject_ = -1;
 };
 
-Bytes Udp(const char* src, const char* dst, uint16_t sport, std::string_view text,
-          std::vector<craft::VlanTag> vlans = {}) {
-  craft::EthernetHeader eth;
-  eth.vlans = std::move(vlans);
-  return craft::UdpFrame({craft::Addr(src), sport}, {craft::Addr(dst), 53}, craft::ToBytes(text),
-                         eth);
-}
+using test::UdpFrame;
 
 TEST_F(AfXdpTest, ReceivesFramesAsSentAndCountsThem) {
   auto port = Open({.interface = "vb"});
@@ -124,7 +102,8 @@ TEST_F(AfXdpTest, ReceivesFramesAsSentAndCountsThem) {
   EXPECT_EQ(DescribeAfXdp(*port), "vb queue 0: native XDP, copy mode");
   std::vector<Bytes> sent;
   for (int i = 0; i < 100; ++i) {
-    sent.push_back(Udp("10.0.0.1", "10.0.0.2", uint16_t(1000 + i), "payload " + std::to_string(i)));
+    sent.push_back(
+        UdpFrame("10.0.0.1", "10.0.0.2", uint16_t(1000 + i), "payload " + std::to_string(i)));
     Inject(sent.back());
   }
   std::vector<Bytes> got = ReceiveAll(*port, sent.size());
@@ -141,7 +120,7 @@ TEST_F(AfXdpTest, CountsWhatTheFullRingDropped) {
   // drops the rest; what was received and what was dropped add up to what was sent.
   constexpr size_t kSent = 3000;
   for (size_t i = 0; i < kSent; ++i) {
-    Inject(Udp("10.0.0.1", "10.0.0.2", uint16_t(i), "flood"));
+    Inject(UdpFrame("10.0.0.1", "10.0.0.2", uint16_t(i), "flood"));
     // veth's own queue to the peer holds 256 frames; give the peer's poll time to empty it.
     if (i % 128 == 127) usleep(2000);
   }
@@ -153,7 +132,7 @@ TEST_F(AfXdpTest, CountsWhatTheFullRingDropped) {
   EXPECT_EQ(port->counters().kernel_drops, kSent - got.size());
   EXPECT_EQ(port->counters().packets, kSent);
   // The frames went back to the fill ring: the port receives again.
-  Bytes after = Udp("10.0.0.1", "10.0.0.2", 7, "after");
+  Bytes after = UdpFrame("10.0.0.1", "10.0.0.2", 7, "after");
   Inject(after);
   EXPECT_EQ(ReceiveAll(*port, 1), std::vector<Bytes>{after});
 }
@@ -161,9 +140,9 @@ TEST_F(AfXdpTest, CountsWhatTheFullRingDropped) {
 TEST_F(AfXdpTest, PassesVlanTaggedFramesAsSent) {
   auto port = Open({.interface = "vb"});
   ASSERT_TRUE(port);
-  Bytes tagged = Udp("10.0.0.1", "10.0.0.2", 1000, "tagged", {{.id = 100, .priority = 3}});
-  Bytes qinq = Udp("10.0.0.1", "10.0.0.2", 1001, "double",
-                   {{.id = 7, .tpid = craft::kEtherTypeQinQ}, {.id = 200}});
+  Bytes tagged = UdpFrame("10.0.0.1", "10.0.0.2", 1000, "tagged", {{.id = 100, .priority = 3}});
+  Bytes qinq = UdpFrame("10.0.0.1", "10.0.0.2", 1001, "double",
+                        {{.id = 7, .tpid = craft::kEtherTypeQinQ}, {.id = 200}});
   Inject(tagged);
   Inject(qinq);
   std::vector<Bytes> got = ReceiveAll(*port, 2);
@@ -181,9 +160,9 @@ TEST_F(AfXdpTest, TransmitsFramesThatArriveOnThePeer) {
   std::vector<Bytes> sent;
   // More than the transmit frames, so that completions must be reclaimed on the way.
   for (int i = 0; i < 3000; ++i) {
-    sent.push_back(Udp("10.0.0.2", "10.0.0.1", 53, "reply " + std::to_string(i)));
+    sent.push_back(UdpFrame("10.0.0.2", "10.0.0.1", 53, "reply " + std::to_string(i)));
   }
-  sent.push_back(Udp("10.0.0.2", "10.0.0.1", 53, std::string(1400, 'z'), {{.id = 42}}));
+  sent.push_back(UdpFrame("10.0.0.2", "10.0.0.1", 53, std::string(1400, 'z'), {{.id = 42}}));
   std::vector<Bytes> got;
   for (size_t at = 0; at < sent.size(); at += 32) {
     std::vector<Frame> frames;
@@ -211,7 +190,7 @@ TEST_F(AfXdpTest, ABurstLargerThanThePeersQueueArrivesWhole) {
   std::vector<Bytes> sent;
   std::vector<Frame> frames;
   for (int i = 0; i < 1500; ++i) {
-    sent.push_back(Udp("10.0.0.2", "10.0.0.1", 53, "burst " + std::to_string(i)));
+    sent.push_back(UdpFrame("10.0.0.2", "10.0.0.1", 53, "burst " + std::to_string(i)));
   }
   for (Bytes& b : sent) frames.push_back({.data = b.data(), .caplen = uint32_t(b.size())});
   EXPECT_EQ(port_b->Transmit(frames), sent.size());
@@ -267,8 +246,8 @@ TEST_F(AfXdpTest, SeveralMembersReadOneQueueEach) {
   // it): every frame arrives exactly once over the two members.
   std::set<Bytes> sent;
   for (int i = 0; i < 200; ++i) {
-    Bytes f = Udp(("10.3." + std::to_string(i) + ".1").c_str(), "10.0.0.2", uint16_t(5000 + i),
-                  "q" + std::to_string(i));
+    Bytes f = UdpFrame(("10.3." + std::to_string(i) + ".1").c_str(), "10.0.0.2", uint16_t(5000 + i),
+                       "q" + std::to_string(i));
     Inject(f);
     sent.insert(f);
   }

@@ -601,5 +601,18 @@ TEST_F(LiveTest, TenantsReloadWithTheConfiguration) {
   EXPECT_EQ(all, Counter(stats, "capture.frames")) << "no frame uncharged across the reload";
 }
 
+// Busy polling: the workers spin on their rings (both backends) and forward as well.
+TEST_F(LiveTest, BusyPollingForwards) {
+  StartHttpServer();
+  for (const char* capture : {"afpacket", "afxdp"}) {
+    StartVigil(std::string("-i va:vb --busy-poll --capture ") + capture);
+    EXPECT_EQ(Curl("http://10.77.0.2:8080/big.bin", nullptr, (dir_ / "got.bin").string()), 0)
+        << capture;
+    EXPECT_EQ(ReadFile(dir_ / "got.bin"), ReadFile(dir_ / "www/big.bin")) << capture;
+    nlohmann::json stats = StopVigil();
+    EXPECT_GT(Counter(stats, "capture.forwarded"), 20u) << capture;
+  }
+}
+
 }  // namespace
 }  // namespace vigil::tests
