@@ -217,19 +217,11 @@ int Run(const RunArgs& args, std::FILE* out, std::FILE* err) {
 
 // Every Ethernet frame of `pcap`, in order.
 base::Result<std::vector<std::vector<uint8_t>>> ReadFrames(const std::string& pcap) {
-  auto source = io::CaptureSource::Open(pcap);
-  if (!source) return source.error();
   std::vector<std::vector<uint8_t>> frames;
-  packet::Batch batch;
-  while (true) {
-    batch.Clear();
-    auto n = (*source)->ReadBatch(batch);
-    if (!n) return n.error();
-    if (*n == 0) break;
-    for (const packet::Packet& p : batch) {
-      if (p.linktype == packet::LinkType::kEthernet) frames.emplace_back(p.data, p.data + p.caplen);
-    }
-  }
+  auto status = io::ForEachPacket(pcap, [&](const packet::Packet& p) {
+    if (p.linktype == packet::LinkType::kEthernet) frames.emplace_back(p.data, p.data + p.caplen);
+  });
+  if (!status) return status.error();
   if (frames.empty()) return base::MakeError(fmt::format("{}: no Ethernet frames", pcap));
   return frames;
 }

@@ -94,4 +94,18 @@ base::Result<size_t> CaptureSource::ReadBatch(packet::Batch& batch) {
   }
 }
 
+base::Status ForEachPacket(const std::string& path,
+                           const std::function<void(const packet::Packet&)>& f) {
+  auto source = CaptureSource::Open(path);
+  if (!source) return source.error();
+  packet::Batch batch;
+  while (true) {
+    batch.Clear();
+    auto n = (*source)->ReadBatch(batch);
+    if (!n) return n.error();
+    if (*n == 0) return {};
+    for (const packet::Packet& p : batch) f(p);
+  }
+}
+
 }  // namespace vigil::io

@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -64,5 +65,11 @@ class CaptureSource {
   uint64_t next_number_ = 1;
   std::optional<base::Error> error_;
 };
+
+// Calls `f` with every packet of `path` (a file or a directory, as CaptureSource::Open reads
+// it), raw and in order: for tools and benchmarks that load a whole capture. Fails as Open and
+// ReadBatch do, after the packets before the error.
+[[nodiscard]] base::Status ForEachPacket(const std::string& path,
+                                         const std::function<void(const packet::Packet&)>& f);
 
 }  // namespace vigil::io

@@ -20,8 +20,7 @@
 #include <string>
 #include <vector>
 
-#include "io/pcap_reader.h"
-#include "packet/batch.h"
+#include "io/capture_source.h"
 
 int main(int argc, char** argv) {
   std::string interface, path;
@@ -32,24 +31,13 @@ int main(int argc, char** argv) {
   app.add_option("--loops", loops, "times to send the whole capture")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
-  auto reader = vigil::io::PcapReader::Open(path);
-  if (!reader) {
-    fmt::print(stderr, "blast: {}\n", reader.error().ToString());
-    return 1;
-  }
   std::vector<std::vector<uint8_t>> frames;
-  vigil::packet::Batch batch;
-  while (true) {
-    batch.Clear();
-    auto n = (*reader)->ReadBatch(batch);
-    if (!n) {
-      fmt::print(stderr, "blast: {}\n", n.error().ToString());
-      return 1;
-    }
-    if (*n == 0) break;
-    for (const vigil::packet::Packet& p : batch) {
-      if (p.caplen <= 1514 + 4) frames.emplace_back(p.data, p.data + p.caplen);
-    }
+  auto status = vigil::io::ForEachPacket(path, [&](const vigil::packet::Packet& p) {
+    if (p.caplen <= 1514 + 4) frames.emplace_back(p.data, p.data + p.caplen);
+  });
+  if (!status) {
+    fmt::print(stderr, "blast: {}\n", status.error().ToString());
+    return 1;
   }
   if (frames.empty()) {
     fmt::print(stderr, "blast: {}: no frame to send\n", path);
