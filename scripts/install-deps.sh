@@ -15,6 +15,9 @@ packages=(
   gnuplot-nox
   # Live data plane (AF_XDP) and its end-to-end tests: real servers and clients in namespaces.
   libxdp-dev python3 curl dnsmasq-base bind9-dnsutils tcpreplay ethtool
+  # Operations (src/control): promtool checks /metrics, headless Chromium loads the dashboard,
+  # EVE goes to a real redis-server (hiredis) and to librdkafka's mock cluster.
+  prometheus chromium redis-server libhiredis-dev librdkafka-dev
 )
 
 missing=()
