@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <malloc.h>
+#include <net/if.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
@@ -17,6 +18,7 @@
 #include <thread>
 
 #include "decode/decoder.h"
+#include "ebpf/scratch.h"
 #include "engine/parallel.h"
 #include "engine/tenant_stage.h"
 #include "net/reject.h"
@@ -42,6 +44,7 @@ class AlertOutputs {
     want_fast_ = o.alert_fast;
     want_eve_ = o.eve_json;
     inline_mode_ = inline_mode;
+    observer_ = o.observer;
     return OpenLocked();
   }
   void Write(const PacketResult& r) {
@@ -52,6 +55,7 @@ class AlertOutputs {
       if (eve_) eve_->Write(*r.packet, a, meta);
     }
     alerts_ += r.alerts.size();
+    if (observer_ != nullptr) observer_->OnAlerts(r);
   }
   base::Status Flush() {
     std::lock_guard lock(mu_);
@@ -95,6 +99,7 @@ class AlertOutputs {
   std::mutex mu_;
   std::string fast_path_, eve_path_;
   bool want_fast_ = false, want_eve_ = false, inline_mode_ = false;
+  LiveObserver* observer_ = nullptr;
   std::unique_ptr<output::AlertFastWriter> fast_;
   std::unique_ptr<output::EveWriter> eve_;
   uint64_t alerts_ = 0;
@@ -104,7 +109,7 @@ class AlertOutputs {
 // control thread's requests.
 struct Shared {
   std::atomic<bool> stop{false};
-  std::mutex plan_mu;
+  mutable std::mutex plan_mu;
   std::shared_ptr<const detect::DetectionPlan> plan;
   std::shared_ptr<detect::EventFilter> event_filter;
   std::atomic<uint64_t> plan_generation{0};
@@ -127,6 +132,11 @@ struct Shared {
   X(overload_drops, "capture.overload_drops")       \
   X(bypassed, "capture.bypassed")                   \
   X(tenant_drops, "capture.tenant_drops")           \
+  X(program_drops, "capture.program_drops")         \
+  X(program_tx, "capture.program_tx")               \
+  X(program_redirects, "capture.program_redirects") \
+  X(redirect_errors, "capture.redirect_errors")     \
+  X(program_tx_sent, "capture.program_tx_sent")     \
   X(resets_sent, "capture.resets_sent")             \
   X(unreachables_sent, "capture.unreachables_sent") \
   X(plan_switches, "reload.worker_switches")
@@ -141,7 +151,9 @@ struct LaneCounters {
 struct Path {
   net::Port* rx = nullptr;
   net::Port* tx = nullptr;
-  uint32_t ingress = 0;  // rx's interface, by its index in the run's interface list
+  uint32_t ingress = 0;     // rx's interface, by its index in the run's interface list
+  uint32_t rx_ifindex = 0;  // the kernel's indices of rx's and tx's interfaces (XDP programs'
+  uint32_t tx_ifindex = 0;  // ingress_ifindex and redirect targets)
 };
 
 // One worker thread and everything it owns.
@@ -154,6 +166,7 @@ struct Lane {
   std::shared_ptr<const detect::DetectionPlan> plan;        // the plan `worker` runs on
   std::optional<tenant::TenantAccounting> tenants;          // when the run has tenants
   std::shared_ptr<const tenant::TenantTable> tenant_table;  // what `tenants` classifies by
+  ebpf::Scratch scratch;                                    // the tenants' programs' runs
   std::atomic<uint64_t> plan_generation{0};                 // of the plan `worker` runs on
   uint64_t number = 0;                                      // frames received, numbering them
   LaneCounters counters;
@@ -348,12 +361,18 @@ class LaneRunner {
     // Admission: a packet whose tenant has no tokens goes no further (dropped inline, not
     // inspected beside a link). The rest are inspected together, in order.
     std::span<const packet::Packet> inspect{packets_.data(), n};
+    size_t back = 0;  // frames the tenants' programs send back out of path.rx
     if (stage != nullptr) {
-      inspect = stage->Admit(inspect, path.ingress, /*admission=*/true);
+      const TenantStage::Programs programs{
+          .scratch = &lane_.scratch, .ifindex = path.rx_ifindex, .frames = frames_.data()};
+      inspect = stage->Admit({packets_.data(), n}, path.ingress, /*admission=*/true, &programs);
       for (size_t i = 0; i < n; ++i) {
-        if (stage->admitted(i)) continue;
-        drop_[i] = true;
-        ++c.tenant_drops;
+        if (!stage->admitted(i)) {
+          drop_[i] = true;
+          ++c.tenant_drops;
+          continue;
+        }
+        back += ApplyProgramVerdict(*stage, i, path, back);
       }
     }
     size_t current = 0;
@@ -388,11 +407,59 @@ class LaneRunner {
       if (stage != nullptr) stage->BeginTransmit();
       const size_t sent = path.tx->Transmit({tx_.data(), out});
       c.forwarded += sent;
-      if (stage != nullptr) stage->EndTransmit(sent);
+      const size_t sent_back = back > 0 ? path.rx->Transmit({back_.data(), back}) : 0;
+      c.program_tx_sent += sent_back;
+      if (stage != nullptr) stage->EndTransmit(sent + sent_back);
     }
     if (stage != nullptr) stage->EndBatch(bytes_, sent_, rule_drop_);
     path.rx->Release();
     return true;
+  }
+
+  // Acts on what the tenant's programs decided for frame i (admitted): a frame they rewrote and
+  // passed is forwarded as rewritten; XDP_TX (or a redirect to the interface it came in on) queues
+  // it in back_[back] to leave through path.rx, returning 1; a redirect to the link's other
+  // interface forwards it uninspected; XDP_DROP and XDP_ABORTED drop it. Beside a link (no
+  // path.tx) nothing is sent: the verdicts are only counted.
+  size_t ApplyProgramVerdict(TenantStage& stage, size_t i, const Path& path, size_t back) {
+    LaneCounters& c = lane_.counters;
+    net::Frame& f = frames_[i];
+    const std::span<uint8_t> bytes = stage.rewritten(i);
+    if (!bytes.empty()) {
+      // The program saw (and may have changed) a copy with its checksum finished.
+      f.data = bytes.data();
+      f.wirelen = uint32_t(bytes.size()) + (f.wirelen - f.caplen);
+      f.caplen = uint32_t(bytes.size());
+      f.checksum_partial = false;
+      f.offload.flags &= uint8_t(~net::kNeedsCsum);
+    }
+    switch (stage.action(i)) {
+      case ebpf::kXdpPass:
+        return 0;
+      case ebpf::kXdpTx:
+        ++c.program_tx;
+        break;
+      case ebpf::kXdpRedirect:
+        ++c.program_redirects;
+        if (path.tx != nullptr && stage.redirect_ifindex(i) == path.tx_ifindex) {
+          return 0;  // forwarded below, uninspected
+        }
+        if (stage.redirect_ifindex(i) != path.rx_ifindex) {
+          ++c.redirect_errors;  // an interface vigil does not hold
+          drop_[i] = true;
+          return 0;
+        }
+        break;
+      default:
+        ++c.program_drops;
+        drop_[i] = true;
+        return 0;
+    }
+    drop_[i] = true;  // not forwarded: it goes back
+    if (path.tx == nullptr || f.caplen < f.wirelen) return 0;
+    back_[back] = f;
+    sent_[i] = true;
+    return 1;
   }
 
   void Reject(const packet::Packet& p, RejectTargets t, const Path& path) {
@@ -420,6 +487,7 @@ class LaneRunner {
   Shared& shared_;
   std::array<net::Frame, packet::Batch::kMaxPackets> frames_;
   std::array<net::Frame, packet::Batch::kMaxPackets> tx_;
+  std::array<net::Frame, packet::Batch::kMaxPackets> back_;  // sent back by tenant programs
   std::array<packet::Packet, packet::Batch::kMaxPackets> packets_;
   std::array<bool, packet::Batch::kMaxPackets> drop_{};
   // Per frame: its size, whether a rule dropped it, whether it was transmitted (for the
@@ -437,6 +505,50 @@ void Pin(std::thread& t, uint32_t index) {
   CPU_SET(index % cores, &set);
   (void)pthread_setaffinity_np(t.native_handle(), sizeof set, &set);
 }
+
+// What the control plane sees of the run (engine/live_view.h).
+class RunView : public LiveView {
+ public:
+  RunView(std::vector<std::unique_ptr<Lane>>& lanes, Shared& shared, LiveSignals& signals,
+          std::vector<std::string> interfaces, bool inline_mode)
+      : lanes_(lanes),
+        shared_(shared),
+        signals_(signals),
+        interfaces_(std::move(interfaces)),
+        inline_mode_(inline_mode) {}
+  std::vector<CounterSum> WorkerCounters() override {
+    uint64_t epoch = shared_.stats_epoch.fetch_add(1) + 1;
+    auto deadline = Clock::now() + std::chrono::seconds(1);
+    std::vector<CounterSum> out(lanes_.size());
+    for (size_t i = 0; i < lanes_.size(); ++i) {
+      Lane& lane = *lanes_[i];
+      while (lane.snapshot_epoch.load(std::memory_order_acquire) < epoch &&
+             Clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+      std::lock_guard lock(lane.snapshot_mu);
+      out[i] = lane.snapshot;
+    }
+    return out;
+  }
+  void RequestReload() override { signals_.reload.store(true); }
+  void RequestStop() override { signals_.stop.store(true); }
+  std::vector<std::string> Interfaces() const override { return interfaces_; }
+  uint32_t workers() const override { return uint32_t(lanes_.size()); }
+  bool inline_mode() const override { return inline_mode_; }
+  uint64_t cycles_per_second() const override { return shared_.clock->cycles_per_second(); }
+  uint64_t rules() const override {
+    std::lock_guard lock(shared_.plan_mu);
+    return shared_.plan->rule_count();
+  }
+
+ private:
+  std::vector<std::unique_ptr<Lane>>& lanes_;
+  Shared& shared_;
+  LiveSignals& signals_;
+  const std::vector<std::string> interfaces_;
+  const bool inline_mode_;
+};
 
 // The process's peak resident memory (VmHWM) in bytes; resettable through clear_refs.
 uint64_t PeakRssBytes() {
@@ -536,18 +648,18 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
     for (uint32_t i = 0; i < workers; ++i) {
       auto in = open(link.in, i, link.is_inline());
       if (!in) return in.error();
+      const uint32_t in_ifindex = ::if_nametoindex(link.in.c_str());
       if (!link.is_inline()) {
-        lanes[i]->paths.push_back({*in, nullptr, in_index});
+        lanes[i]->paths.push_back({*in, nullptr, in_index, in_ifindex, 0});
         continue;
       }
       auto out = open(link.out, i, true);
       if (!out) return out.error();
-      lanes[i]->paths.push_back({*in, *out, in_index});
-      lanes[i]->paths.push_back({*out, *in, out_index});
+      const uint32_t out_ifindex = ::if_nametoindex(link.out.c_str());
+      lanes[i]->paths.push_back({*in, *out, in_index, in_ifindex, out_ifindex});
+      lanes[i]->paths.push_back({*out, *in, out_index, out_ifindex, in_ifindex});
     }
   }
-  // Tenants: one table for the run, an admission and accounting stage per worker (each worker's
-  // CPU is shared out on its own).
   auto clock = tenant::CycleClock::Calibrate();
   if (!clock) return clock.error();
   shared.clock = *clock;
@@ -556,7 +668,8 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
   auto build_tenants = [&](const std::vector<tenant::TenantSpec>& specs)
       -> base::Result<std::shared_ptr<const tenant::TenantTable>> {
     if (specs.empty()) return std::shared_ptr<const tenant::TenantTable>();
-    auto table = tenant::TenantTable::Build(specs, interfaces);
+    // A reload keeps the chains (and maps) of tenants whose programs have not changed.
+    auto table = tenant::TenantTable::Build(specs, interfaces, shared.tenant_table.get());
     if (!table) return table.error();
     return std::make_shared<const tenant::TenantTable>(std::move(*table));
   };
@@ -604,6 +717,28 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
           "hashes both directions alike (symmetric RSS); veth does not");
     }
   }
+  RunView view(lanes, shared, signals, interfaces, inline_mode);
+  if (options.observer != nullptr) options.observer->Attach(view);
+  auto tenant_names = [&] {
+    std::vector<std::string> names;
+    std::lock_guard lock(shared.plan_mu);
+    if (shared.tenant_table == nullptr) return names;
+    for (uint32_t t = 0; t < shared.tenant_table->size(); ++t)
+      names.push_back(shared.tenant_table->spec(t).name);
+    return names;
+  };
+  auto record_reload = [&](bool ok, double secs, std::string error) {
+    if (options.observer == nullptr) return;
+    ReloadRecord r{.unix_time = std::chrono::duration<double>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count(),
+                   .ok = ok,
+                   .seconds = secs,
+                   .rules = view.rules(),
+                   .tenants = tenant_names(),
+                   .error = std::move(error)};
+    options.observer->OnReload(r);
+  };
 
   // Reload bookkeeping: the build thread and what it produced.
   struct ReloadState {
@@ -640,16 +775,9 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
   // Asks every worker for its counters and sums what they published (a worker answers within
   // its poll timeout).
   auto snapshot = [&]() {
-    uint64_t epoch = shared.stats_epoch.fetch_add(1) + 1;
-    auto deadline = Clock::now() + std::chrono::seconds(1);
     CounterSum sum;
-    for (auto& lane : lanes) {
-      while (lane->snapshot_epoch.load(std::memory_order_acquire) < epoch &&
-             Clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(5));
-      }
-      std::lock_guard lock(lane->snapshot_mu);
-      for (const auto& [name, v] : lane->snapshot.counters()) sum.Add(name, v);
+    for (const CounterSum& worker : view.WorkerCounters()) {
+      for (const auto& [name, v] : worker.counters()) sum.Add(name, v);
     }
     return sum;
   };
@@ -682,8 +810,9 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
                  : base::Result<std::shared_ptr<const tenant::TenantTable>>(result.error());
       if (!result || !table) {
         ++reload_failures;
-        log("reload failed, the running rules and tenants stay: " +
-            (result ? table.error() : result.error()).ToString());
+        const std::string why = (result ? table.error() : result.error()).ToString();
+        log("reload failed, the running rules and tenants stay: " + why);
+        record_reload(false, secs, why);
       } else {
         {
           std::lock_guard lock(shared.plan_mu);
@@ -702,6 +831,7 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
         reload_peak_rss = PeakRssBytes();
         log(fmt::format("reload: {} rules in {:.3f} s, peak resident memory {} MiB",
                         result->plan->rule_count(), secs, reload_peak_rss >> 20));
+        record_reload(true, secs, "");
       }
       pending.reset();
     }
@@ -736,6 +866,7 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
       }
     }
   }
+  if (options.observer != nullptr) options.observer->Detach();
   shared.stop.store(true);
   for (auto& lane : lanes) lane->thread.join();
   if (pending) pending->thread.join();

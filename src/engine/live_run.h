@@ -41,6 +41,7 @@
 
 #include "base/result.h"
 #include "detect/detector.h"
+#include "engine/live_view.h"
 #include "engine/offline_run.h"
 #include "engine/worker.h"
 #include "net/port.h"
@@ -82,6 +83,8 @@ struct LiveOptions {
   std::function<base::Status()> after_open;
   // Called with a line for the log (reloads, their failures, reopened files); default stderr.
   std::function<void(const std::string&)> log;
+  // The control plane (engine/live_view.h), when there is one; must outlive the run.
+  LiveObserver* observer = nullptr;
 };
 
 struct LiveSignals {
