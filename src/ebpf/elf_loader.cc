@@ -21,6 +21,15 @@ constexpr uint32_t kRelBpf64_64 = 1;   // lddw of a map or global variable
 constexpr uint32_t kRelBpf64_32 = 10;  // call of a function
 constexpr uint16_t kMachineBpf = 247;  // EM_BPF
 
+// What libbpf fills in for a perf event array declared without sizes: int keys and values, one
+// entry per possible processor.
+void ApplyLibbpfDefaults(MapSpec& spec) {
+  if (spec.type != kMapPerfEventArray) return;
+  if (spec.key_size == 0) spec.key_size = 4;
+  if (spec.value_size == 0) spec.value_size = 4;
+  if (spec.max_entries == 0) spec.max_entries = verifier::DefaultNumCpus();
+}
+
 struct Section {
   std::string name;
   GElf_Shdr header{};
@@ -370,6 +379,7 @@ base::Status Parser::ReadLegacyMaps(std::vector<ElfMapDefinition>& maps) {
                      .name = sym.name},
                     {},
                     false});
+    ApplyLibbpfDefaults(maps.back().spec);
   }
   return {};
 }
@@ -441,6 +451,7 @@ base::Status Parser::ReadBtfMaps(std::vector<ElfMapDefinition>& maps) {
                                 *type_size));
       *size = uint32_t(*type_size);
     }
+    ApplyLibbpfDefaults(spec);
     map_by_symbol_[name] = int(maps.size());
     maps.push_back({name, spec, {}, false});
   }

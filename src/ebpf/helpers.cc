@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "ebpf/fib.h"
 #include "ebpf/maps.h"
 #include "ebpf/program.h"
 #include "ebpf/scratch.h"
@@ -181,8 +182,11 @@ uint64_t TailCall(Scratch& s, uint64_t ctx, uint64_t map, uint64_t index, uint64
 uint64_t Redirect(Scratch& s, uint64_t ifindex, uint64_t flags, uint64_t, uint64_t, uint64_t) {
   if (flags != 0) return kXdpAborted;
   s.redirect_ifindex = uint32_t(ifindex);
+  s.redirect = {.kind = RedirectKind::kIfindex, .value = uint32_t(ifindex)};
   return kXdpRedirect;
 }
+
+XdpContext* XdpCtx(Scratch& s, uint64_t ctx, const char* helper);
 
 uint64_t RedirectMap(Scratch& s, uint64_t map, uint64_t key, uint64_t flags, uint64_t, uint64_t) {
   if (s.config().checked && !s.IsMap(map)) {
@@ -193,13 +197,131 @@ uint64_t RedirectMap(Scratch& s, uint64_t map, uint64_t key, uint64_t flags, uin
   constexpr uint64_t kBroadcastFlags = 1u << 3 | 1u << 4;  // BPF_F_BROADCAST, EXCLUDE_INGRESS
   if (flags & ~(kActionMask | kBroadcastFlags)) return kXdpAborted;
   Map* m = reinterpret_cast<Map*>(map);
+  // The kernel takes the key as a u32 (the helper's prototype); the entry decides the target.
   const uint32_t k = uint32_t(key);
-  const uint8_t* v = m->type() == kMapDevmap
-                         ? static_cast<const uint8_t*>(m->Lookup(&k, s.config().cpu))
-                         : nullptr;
+  RedirectTarget t{.key = k, .map = m};
+  const uint8_t* v = nullptr;
+  switch (m->type()) {
+    case kMapDevmap:
+    case kMapDevmapHash:
+      t.kind = RedirectKind::kIfindex;
+      v = static_cast<const uint8_t*>(m->Lookup(&k, s.config().cpu));
+      if (v != nullptr) std::memcpy(&t.value, v, 4);
+      break;
+    case kMapCpumap:
+      t.kind = RedirectKind::kCpu;
+      t.value = k;
+      v = static_cast<const uint8_t*>(m->Lookup(&k, s.config().cpu));
+      break;
+    case kMapXskmap:
+      t.kind = RedirectKind::kXskQueue;
+      v = static_cast<const uint8_t*>(m->Lookup(&k, s.config().cpu));
+      if (v != nullptr) std::memcpy(&t.value, v, 4);
+      break;
+    default:
+      break;
+  }
   if (v == nullptr) return flags & kActionMask;
-  std::memcpy(&s.redirect_ifindex, v, 4);
+  s.redirect = t;
+  s.redirect_ifindex = t.kind == RedirectKind::kIfindex ? t.value : 0;
   return kXdpRedirect;
+}
+
+// bpf_perf_event_output(ctx, map, flags, data, size): a record of `size` bytes of `data`, then the
+// first (flags >> 32) bytes of the packet (BPF_F_CTXLEN_MASK, as the kernel's XDP variant), for
+// index (flags & 0xffffffff), or the current processor when that is BPF_F_CURRENT_CPU.
+uint64_t PerfEventOutput(Scratch& s, uint64_t ctx, uint64_t map, uint64_t flags, uint64_t data,
+                         uint64_t size) {
+  constexpr uint64_t kIndexMask = 0xffffffffull, kCtxLenMask = 0xfffffull << 32;
+  XdpContext* x = XdpCtx(s, ctx, "bpf_perf_event_output");
+  if (s.config().checked && !s.IsMap(map)) {
+    s.Fail(fmt::format("bpf_perf_event_output: r2 {:#x} is not a map of this program", map));
+    return 0;
+  }
+  if (s.config().checked && size != 0 && !s.CanRead(data, size)) {
+    s.Fail(fmt::format("bpf_perf_event_output: data {:#x} ({} bytes) is not readable", data, size));
+    return 0;
+  }
+  Map* m = reinterpret_cast<Map*>(map);
+  if (m->type() != kMapPerfEventArray) return uint64_t(-kEINVAL);
+  if (flags & ~(kIndexMask | kCtxLenMask)) return uint64_t(-kEINVAL);
+  const uint64_t packet_bytes = (flags & kCtxLenMask) >> 32;
+  if (x == nullptr || packet_bytes > x->data_end - x->data) return uint64_t(-kEFAULT);
+  uint32_t index = uint32_t(flags & kIndexMask);
+  if (index == uint32_t(kIndexMask)) index = s.config().cpu;
+  return uint64_t(static_cast<PerfEventArray*>(m)->Output(
+      index, {reinterpret_cast<const uint8_t*>(data), size_t(size)},
+      {reinterpret_cast<const uint8_t*>(x->data), size_t(packet_bytes)}));
+}
+
+RingBuffer* AsRingBuffer(Scratch& s, uint64_t map, const char* helper) {
+  if (s.config().checked && !s.IsMap(map)) {
+    s.Fail(fmt::format("{}: r1 {:#x} is not a map of this program", helper, map));
+    return nullptr;
+  }
+  Map* m = reinterpret_cast<Map*>(map);
+  return m->type() == kMapRingbuf ? static_cast<RingBuffer*>(m) : nullptr;
+}
+
+uint64_t RingbufOutput(Scratch& s, uint64_t map, uint64_t data, uint64_t size, uint64_t flags,
+                       uint64_t) {
+  RingBuffer* rb = AsRingBuffer(s, map, "bpf_ringbuf_output");
+  if (rb == nullptr) return uint64_t(-kEINVAL);
+  if (s.config().checked && size != 0 && !s.CanRead(data, size)) {
+    s.Fail(fmt::format("bpf_ringbuf_output: data {:#x} ({} bytes) is not readable", data, size));
+    return 0;
+  }
+  return uint64_t(rb->Output({reinterpret_cast<const uint8_t*>(data), size_t(size)}, flags));
+}
+
+uint64_t RingbufReserve(Scratch& s, uint64_t map, uint64_t size, uint64_t flags, uint64_t,
+                        uint64_t) {
+  RingBuffer* rb = AsRingBuffer(s, map, "bpf_ringbuf_reserve");
+  return rb == nullptr ? 0 : uint64_t(rb->Reserve(size, flags));
+}
+
+// bpf_ringbuf_submit and bpf_ringbuf_discard: the record's ring is found from the program's maps
+// (the kernel finds it from the record's header), so a forged pointer is never written through.
+uint64_t RingbufCommit(Scratch& s, uint64_t record, bool discard, const char* helper) {
+  if (s.program != nullptr) {
+    for (const auto& m : s.program->maps()) {
+      if (m->type() == kMapRingbuf &&
+          static_cast<RingBuffer*>(m.get())->Commit(reinterpret_cast<uint8_t*>(record), discard))
+        return 0;
+    }
+  }
+  if (s.config().checked)
+    s.Fail(fmt::format("{}: {:#x} is not a reserved ring buffer record", helper, record));
+  return 0;
+}
+
+uint64_t RingbufSubmit(Scratch& s, uint64_t record, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return RingbufCommit(s, record, false, "bpf_ringbuf_submit");
+}
+
+uint64_t RingbufDiscard(Scratch& s, uint64_t record, uint64_t, uint64_t, uint64_t, uint64_t) {
+  return RingbufCommit(s, record, true, "bpf_ringbuf_discard");
+}
+
+// bpf_fib_lookup(ctx, params, plen, flags): a forward lookup in the host's tables (fib.h).
+uint64_t FibLookup(Scratch& s, uint64_t ctx, uint64_t params, uint64_t plen, uint64_t flags,
+                   uint64_t) {
+  (void)XdpCtx(s, ctx, "bpf_fib_lookup");
+  if (plen < sizeof(FibParams)) return uint64_t(-kEINVAL);
+  if (s.config().checked && !s.CanWrite(params, sizeof(FibParams))) {
+    s.Fail(fmt::format("bpf_fib_lookup: params {:#x} ({} bytes) is not writable", params, plen));
+    return 0;
+  }
+  FibParams p;
+  std::memcpy(&p, reinterpret_cast<const void*>(params), sizeof(p));
+  const int64_t rc = FibTable::Host()->Lookup(p, flags);
+  std::memcpy(reinterpret_cast<void*>(params), &p, sizeof(p));
+  return uint64_t(rc);
+}
+
+uint64_t RingbufQuery(Scratch& s, uint64_t map, uint64_t flags, uint64_t, uint64_t, uint64_t) {
+  RingBuffer* rb = AsRingBuffer(s, map, "bpf_ringbuf_query");
+  return rb == nullptr ? 0 : rb->Query(flags);
 }
 
 // bpf_csum_diff(from, from_size, to, to_size, seed): the 32-bit ones'-complement sum of `to`
@@ -311,6 +433,13 @@ const HelperTable& HelperTable::Kernel() {
     t.Set(kHelperXdpAdjustMeta, "bpf_xdp_adjust_meta", XdpAdjustMeta);
     t.Set(kHelperXdpAdjustTail, "bpf_xdp_adjust_tail", XdpAdjustTail);
     t.Set(kHelperKtimeGetBootNs, "bpf_ktime_get_boot_ns", KtimeGetBootNs);
+    t.Set(kHelperFibLookup, "bpf_fib_lookup", FibLookup);
+    t.Set(kHelperPerfEventOutput, "bpf_perf_event_output", PerfEventOutput);
+    t.Set(kHelperRingbufOutput, "bpf_ringbuf_output", RingbufOutput);
+    t.Set(kHelperRingbufReserve, "bpf_ringbuf_reserve", RingbufReserve);
+    t.Set(kHelperRingbufSubmit, "bpf_ringbuf_submit", RingbufSubmit);
+    t.Set(kHelperRingbufDiscard, "bpf_ringbuf_discard", RingbufDiscard);
+    t.Set(kHelperRingbufQuery, "bpf_ringbuf_query", RingbufQuery);
     AddSyncookieHelpers(t);
     return t;
   }();

@@ -124,12 +124,19 @@ enum HelperId : int32_t {
   kHelperGetSmpProcessorId = 8,
   kHelperTailCall = 12,
   kHelperRedirect = 23,
+  kHelperPerfEventOutput = 25,
   kHelperCsumDiff = 28,
   kHelperXdpAdjustHead = 44,
   kHelperRedirectMap = 51,
   kHelperXdpAdjustMeta = 54,
   kHelperXdpAdjustTail = 65,
+  kHelperFibLookup = 69,
   kHelperKtimeGetBootNs = 125,
+  kHelperRingbufOutput = 130,
+  kHelperRingbufReserve = 131,
+  kHelperRingbufSubmit = 132,
+  kHelperRingbufDiscard = 133,
+  kHelperRingbufQuery = 134,
   kHelperTcpRawGenSyncookieIpv4 = 204,
   kHelperTcpRawGenSyncookieIpv6 = 205,
   kHelperTcpRawCheckSyncookieIpv4 = 206,
@@ -150,19 +157,25 @@ enum MapType : uint32_t {
   kMapHash = 1,
   kMapArray = 2,
   kMapProgArray = 3,
+  kMapPerfEventArray = 4,
   kMapPerCpuHash = 5,
   kMapPerCpuArray = 6,
   kMapLruHash = 9,
   kMapLpmTrie = 11,
   kMapDevmap = 14,
+  kMapCpumap = 16,
+  kMapXskmap = 17,
+  kMapDevmapHash = 25,
+  kMapRingbuf = 27,
 };
 
 // Map update flags (BPF_ANY, BPF_NOEXIST, BPF_EXIST).
 inline constexpr uint64_t kUpdateAny = 0, kUpdateNoExist = 1, kUpdateExist = 2;
 
 // errno values, returned negated by helpers and map operations as the kernel does.
-inline constexpr int64_t kENOENT = 2, kE2BIG = 7, kENOMEM = 12, kEFAULT = 14, kEBUSY = 16,
-                         kEEXIST = 17, kEINVAL = 22, kENOSPC = 28, kEOPNOTSUPP = 95;
+inline constexpr int64_t kENOENT = 2, kE2BIG = 7, kEAGAIN = 11, kENOMEM = 12, kEFAULT = 14,
+                         kEBUSY = 16, kEEXIST = 17, kEINVAL = 22, kENOSPC = 28, kEOPNOTSUPP = 95,
+                         kEAFNOSUPPORT = 97;
 
 // A one-line rendering of an instruction for error messages, e.g. "op 0x07 dst r1 src r0 off 0
 // imm 5".

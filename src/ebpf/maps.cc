@@ -41,21 +41,35 @@ uint64_t HashBytes(const uint8_t* p, uint32_t n) {
   return h ^ (h >> 29);
 }
 
-// Array, per-CPU array and device map: max_entries values indexed by a u32 key.
+// NextKey of maps indexed by a u32 below max_entries: the index after `key`, or 0.
+int64_t IndexNextKey(const void* key, void* next, uint32_t max_entries) {
+  uint32_t i = 0;
+  if (key) std::memcpy(&i, key, 4);
+  const uint32_t n = (key && i < max_entries) ? i + 1 : 0;
+  if (n >= max_entries) return -kENOENT;
+  std::memcpy(next, &n, 4);
+  return 0;
+}
+
+// Array, per-CPU array, and the redirect arrays (device map, CPU map, AF_XDP socket map):
+// max_entries values indexed by a u32 key.
 class ArrayMap final : public Map {
  public:
   explicit ArrayMap(const MapSpec& spec)
-      : Map(spec), storage_(size_t(spec.max_entries) * Stride() * spec.num_cpus) {}
+      : Map(spec),
+        storage_(size_t(spec.max_entries) * Stride() * spec.num_cpus),
+        present_(spec.type == kMapXskmap ? spec.max_entries : 0) {}
 
   void* Lookup(const void* key, uint32_t cpu) override {
     uint32_t i;
     std::memcpy(&i, key, 4);
     if (i >= spec_.max_entries) return nullptr;
     uint8_t* v = Slot(i) + size_t(PerCpu() ? cpu % spec_.num_cpus : 0) * Stride();
-    // A device map entry with ifindex 0 is empty, as an unset kernel devmap slot.
-    if (spec_.type == kMapDevmap && v[0] == 0 && v[1] == 0 && v[2] == 0 && v[3] == 0) {
-      return nullptr;
-    }
+    // The redirect maps' empty entries, as the kernel's: a device map entry with ifindex 0, a CPU
+    // map entry with queue size 0, an AF_XDP socket map entry never set (or deleted).
+    const bool empty_word = v[0] == 0 && v[1] == 0 && v[2] == 0 && v[3] == 0;
+    if ((spec_.type == kMapDevmap || spec_.type == kMapCpumap) && empty_word) return nullptr;
+    if (spec_.type == kMapXskmap && !present_[i]) return nullptr;
     return v;
   }
   int64_t Update(const void* key, const void* value, uint64_t flags, uint32_t cpu) override {
@@ -66,16 +80,22 @@ class ArrayMap final : public Map {
     if (flags == kUpdateNoExist) return -kEEXIST;
     std::memcpy(Slot(i) + size_t(PerCpu() ? cpu % spec_.num_cpus : 0) * Stride(), value,
                 spec_.value_size);
+    if (!present_.empty()) present_[i] = 1;
     return 0;
   }
-  int64_t Delete(const void*) override { return -kEINVAL; }
-  int64_t NextKey(const void* key, void* next) override {
-    uint32_t i = 0;
-    if (key) std::memcpy(&i, key, 4);
-    uint32_t n = (key && i < spec_.max_entries) ? i + 1 : 0;
-    if (n >= spec_.max_entries) return -kENOENT;
-    std::memcpy(next, &n, 4);
+  // Plain arrays cannot delete (-EINVAL); the redirect maps empty the entry.
+  int64_t Delete(const void* key) override {
+    if (spec_.type != kMapDevmap && spec_.type != kMapCpumap && spec_.type != kMapXskmap)
+      return -kEINVAL;
+    uint32_t i;
+    std::memcpy(&i, key, 4);
+    if (i >= spec_.max_entries) return -kEINVAL;
+    std::memset(Slot(i), 0, Stride());
+    if (!present_.empty()) present_[i] = 0;
     return 0;
+  }
+  int64_t NextKey(const void* key, void* next) override {
+    return IndexNextKey(key, next, spec_.max_entries);
   }
   [[nodiscard]] bool ContainsValue(uint64_t addr, uint64_t size) const override {
     const uint64_t lo = uint64_t(storage_.data());
@@ -105,6 +125,7 @@ class ArrayMap final : public Map {
  private:
   uint8_t* Slot(uint32_t i) { return storage_.data() + size_t(i) * Stride() * spec_.num_cpus; }
   std::vector<uint8_t> storage_;
+  std::vector<uint8_t> present_;  // AF_XDP socket map: which entries are set
 };
 
 // Hash, per-CPU hash, LRU hash and (keyed on the masked prefix) the LPM trie's storage: a slab of
@@ -375,12 +396,33 @@ base::Result<std::shared_ptr<Map>> Map::Create(const MapSpec& in) {
     case kMapArray:
     case kMapPerCpuArray:
     case kMapDevmap:
+    case kMapCpumap:
+    case kMapXskmap:
       if (spec.key_size != 4) return fail("array key_size must be 4");
       if (spec.value_size == 0) return fail("value_size is 0");
-      if (spec.type == kMapDevmap && spec.value_size != 4 && spec.value_size != 8) {
-        return fail("devmap value_size must be 4 or 8");
+      if ((spec.type == kMapDevmap || spec.type == kMapCpumap) && spec.value_size != 4 &&
+          spec.value_size != 8) {
+        return fail("devmap and cpumap value_size must be 4 or 8");
       }
+      if (spec.type == kMapXskmap && spec.value_size != 4)
+        return fail("xskmap value_size must be 4");
       return std::shared_ptr<Map>(std::make_shared<ArrayMap>(spec));
+    case kMapDevmapHash:
+      if (spec.key_size != 4 || (spec.value_size != 4 && spec.value_size != 8))
+        return fail("devmap_hash key_size must be 4, value_size 4 or 8");
+      if (spec.max_entries > (1u << 26)) return fail("max_entries over 2^26");
+      return std::shared_ptr<Map>(std::make_shared<HashMap>(spec, /*lru=*/false));
+    case kMapPerfEventArray:
+      if (spec.key_size != 4 || spec.value_size != 4)
+        return fail("perf event array sizes must be 4/4");
+      return std::shared_ptr<Map>(std::make_shared<PerfEventArray>(spec));
+    case kMapRingbuf:
+      if (spec.key_size != 0 || spec.value_size != 0)
+        return fail("ring buffer key_size and value_size must be 0");
+      if (spec.max_entries < 4096 || (spec.max_entries & (spec.max_entries - 1)) != 0 ||
+          spec.max_entries > (1u << 30))
+        return fail("ring buffer size (max_entries) must be a power of 2 from 4096 to 1 GiB");
+      return std::shared_ptr<Map>(std::make_shared<RingBuffer>(spec));
     case kMapHash:
     case kMapPerCpuHash:
     case kMapLruHash:
@@ -448,6 +490,158 @@ std::vector<std::vector<uint8_t>> Map::HostKeys() {
   return keys;
 }
 
+int64_t PerfEventArray::Output(uint32_t index, std::span<const uint8_t> a,
+                               std::span<const uint8_t> b) {
+  if (index >= spec_.max_entries) return -kE2BIG;
+  std::lock_guard lock(mu_);
+  const size_t size = a.size() + b.size();
+  if (bytes_ + size > kMaxBytes) {
+    ++dropped_;
+    return -kENOSPC;
+  }
+  MapEvent& e = events_.emplace_back();
+  e.cpu = index;
+  e.data.reserve(size);
+  e.data.insert(e.data.end(), a.begin(), a.end());
+  e.data.insert(e.data.end(), b.begin(), b.end());
+  bytes_ += size;
+  return 0;
+}
+
+int64_t PerfEventArray::Update(const void* key, const void*, uint64_t flags, uint32_t) {
+  uint32_t i;
+  std::memcpy(&i, key, 4);
+  if (flags > kUpdateExist) return -kEINVAL;
+  return i < spec_.max_entries ? 0 : -kE2BIG;
+}
+
+int64_t PerfEventArray::Delete(const void* key) {
+  uint32_t i;
+  std::memcpy(&i, key, 4);
+  return i < spec_.max_entries ? 0 : -kEINVAL;
+}
+
+int64_t PerfEventArray::NextKey(const void* key, void* next) {
+  return IndexNextKey(key, next, spec_.max_entries);
+}
+
+size_t PerfEventArray::DrainEvents(std::vector<MapEvent>& out, size_t max) {
+  std::lock_guard lock(mu_);
+  size_t n = 0;
+  while (n < max && !events_.empty()) {
+    bytes_ -= events_.front().data.size();
+    out.push_back(std::move(events_.front()));
+    events_.pop_front();
+    ++n;
+  }
+  return n;
+}
+
+uint64_t PerfEventArray::dropped_events() const {
+  std::lock_guard lock(mu_);
+  return dropped_;
+}
+
+uint8_t* RingBuffer::Reserve(uint64_t size, uint64_t flags) {
+  const uint64_t cap = data_.size();
+  if (flags != 0) return nullptr;
+  std::lock_guard lock(mu_);
+  const uint64_t total = (size + 8 + 7) & ~uint64_t(7);
+  if (size > kLenMask || total > cap) {
+    ++dropped_;
+    return nullptr;
+  }
+  const uint64_t off = producer_ & (cap - 1);
+  const uint64_t pad = off + total > cap ? cap - off : 0;
+  if (producer_ + pad + total - consumer_ > cap) {
+    ++dropped_;
+    return nullptr;
+  }
+  if (pad != 0) {
+    const uint32_t header = kPad | uint32_t(pad - 8);
+    std::memcpy(&data_[off], &header, 4);
+    producer_ += pad;
+  }
+  const uint64_t at = producer_ & (cap - 1);
+  const uint32_t header = kBusy | uint32_t(size);
+  std::memcpy(&data_[at], &header, 4);
+  producer_ += total;
+  uint8_t* record = &data_[at + 8];
+  reserved_.emplace_back(uint64_t(record), size);
+  return record;
+}
+
+bool RingBuffer::Commit(uint8_t* record, bool discard) {
+  std::lock_guard lock(mu_);
+  auto it = std::find_if(reserved_.begin(), reserved_.end(),
+                         [&](const auto& r) { return r.first == uint64_t(record); });
+  if (it == reserved_.end()) return false;
+  reserved_.erase(it);
+  uint32_t header;
+  std::memcpy(&header, record - 8, 4);
+  header = (header & ~kBusy) | (discard ? kDiscard : 0);
+  std::memcpy(record - 8, &header, 4);
+  return true;
+}
+
+int64_t RingBuffer::Output(std::span<const uint8_t> data, uint64_t flags) {
+  constexpr uint64_t kWakeupFlags = 3;  // BPF_RB_NO_WAKEUP, BPF_RB_FORCE_WAKEUP
+  if (flags & ~kWakeupFlags) return -kEINVAL;
+  uint8_t* record = Reserve(data.size(), 0);
+  if (record == nullptr) return -kEAGAIN;
+  if (!data.empty()) std::memcpy(record, data.data(), data.size());
+  Commit(record, false);
+  return 0;
+}
+
+uint64_t RingBuffer::Query(uint64_t flags) const {
+  std::lock_guard lock(mu_);
+  switch (flags) {
+    case 0:
+      return producer_ - consumer_;
+    case 1:
+      return data_.size();
+    case 2:
+      return consumer_;
+    case 3:
+      return producer_;
+    default:
+      return 0;
+  }
+}
+
+bool RingBuffer::ContainsValue(uint64_t addr, uint64_t size) const {
+  std::lock_guard lock(mu_);
+  for (const auto& [lo, n] : reserved_)
+    if (addr >= lo && addr + size <= lo + n && addr + size >= addr) return true;
+  return false;
+}
+
+size_t RingBuffer::DrainEvents(std::vector<MapEvent>& out, size_t max) {
+  std::lock_guard lock(mu_);
+  const uint64_t cap = data_.size();
+  size_t n = 0;
+  while (n < max && consumer_ < producer_) {
+    const uint64_t at = consumer_ & (cap - 1);
+    uint32_t header;
+    std::memcpy(&header, &data_[at], 4);
+    if (header & kBusy) break;  // reserved, not yet committed: later records wait behind it
+    const uint64_t len = header & kLenMask;
+    if (!(header & (kPad | kDiscard))) {
+      MapEvent& e = out.emplace_back();
+      e.data.assign(&data_[at + 8], &data_[at + 8] + len);
+      ++n;
+    }
+    consumer_ += (len + 8 + 7) & ~uint64_t(7);
+  }
+  return n;
+}
+
+uint64_t RingBuffer::dropped_events() const {
+  std::lock_guard lock(mu_);
+  return dropped_;
+}
+
 base::Status ProgramArray::SetProgram(uint32_t index, std::shared_ptr<const Program> program) {
   if (index >= programs_.size()) return base::MakeError(Errno(-kE2BIG));
   programs_[index] = std::move(program);
@@ -463,12 +657,7 @@ int64_t ProgramArray::Delete(const void* key) {
 }
 
 int64_t ProgramArray::NextKey(const void* key, void* next) {
-  uint32_t i = 0;
-  if (key) std::memcpy(&i, key, 4);
-  uint32_t n = (key && i < spec_.max_entries) ? i + 1 : 0;
-  if (n >= spec_.max_entries) return -kENOENT;
-  std::memcpy(next, &n, 4);
-  return 0;
+  return IndexNextKey(key, next, spec_.max_entries);
 }
 
 }  // namespace vigil::ebpf

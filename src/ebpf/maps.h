@@ -9,6 +9,18 @@
 //   if (auto st = (*map)->HostUpdate(key, value); !st) return st.error();
 //   void* v = (*map)->Lookup(key, /*cpu=*/0);         // what a program's lookup returns
 //
+// Event maps carry records from programs to the host: a perf event array (bpf_perf_event_output)
+// and a ring buffer (bpf_ringbuf_output, or bpf_ringbuf_reserve then _submit/_discard). The host
+// takes what programs wrote with DrainEvents; a record that does not fit (the ring buffer's
+// max_entries bytes, or 256 KiB of records waiting in a perf event array) is dropped and counted
+// in dropped_events(), as the kernel's rings lose records a slow reader leaves behind.
+//
+//   std::vector<ebpf::MapEvent> events;
+//   map->DrainEvents(events, /*max=*/1024);   // oldest first
+//
+// Redirect maps (device map, device hash map, CPU map, AF_XDP socket map) name where
+// bpf_redirect_map sends a packet; RunXdp reports the target (xdp.h, XdpVerdict::redirect).
+//
 // Memory is preallocated at creation (as the kernel's default BPF_F_NO_PREALLOC-less maps do), so
 // max_entries is the memory cap: an insert into a full hash map fails with -E2BIG and is counted in
 // failed_inserts(); an LRU hash map evicts its least recently used element instead. Value pointers
@@ -18,7 +30,9 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -30,6 +44,12 @@
 namespace vigil::ebpf {
 
 class Program;
+
+// One record a program wrote into a perf event array or a ring buffer.
+struct MapEvent {
+  uint32_t cpu = 0;  // perf event array: the index written to (the CPU); ring buffer: 0
+  std::vector<uint8_t> data;
+};
 
 // What the bpf(2) syscall's BPF_MAP_CREATE takes.
 struct MapSpec {
@@ -67,6 +87,12 @@ class Map {
   // The address of array element `index`'s value, for 64-bit immediate loads of a map value
   // (lddw src=2); nullptr for maps that are not arrays.
   virtual uint8_t* DirectValue(uint32_t index) { return nullptr; }
+
+  // --- Event maps (perf event array, ring buffer); the others have no events. ---
+  // Moves at most `max` records, oldest first, to the end of `out`; returns how many.
+  virtual size_t DrainEvents(std::vector<MapEvent>& out, size_t max) { return 0; }
+  // Records dropped because the map was full.
+  [[nodiscard]] virtual uint64_t dropped_events() const { return 0; }
 
   // --- Host side: copies; per-CPU values are num_cpus values padded to 8 bytes each. ---
   // The byte size of a host-side value.
@@ -118,6 +144,72 @@ class ProgramArray final : public Map {
 
  private:
   std::vector<std::shared_ptr<const Program>> programs_;
+};
+
+// A perf event array (BPF_MAP_TYPE_PERF_EVENT_ARRAY): bpf_perf_event_output appends a record for
+// index `cpu`; every index is open (vigil has no perf events to attach). At most kMaxBytes of
+// records wait for the host; beyond that a record is dropped and the helper returns -ENOSPC.
+class PerfEventArray final : public Map {
+ public:
+  static constexpr size_t kMaxBytes = 256 * 1024;
+  explicit PerfEventArray(const MapSpec& spec) : Map(spec) {}
+
+  // Appends `a` then `b` as one record: 0, -E2BIG (index past max_entries) or -ENOSPC (full).
+  int64_t Output(uint32_t index, std::span<const uint8_t> a, std::span<const uint8_t> b);
+
+  void* Lookup(const void*, uint32_t) override { return nullptr; }
+  int64_t Update(const void* key, const void*, uint64_t flags, uint32_t) override;
+  int64_t Delete(const void* key) override;
+  int64_t NextKey(const void* key, void* next) override;
+  [[nodiscard]] bool ContainsValue(uint64_t, uint64_t) const override { return false; }
+  size_t DrainEvents(std::vector<MapEvent>& out, size_t max) override;
+  [[nodiscard]] uint64_t dropped_events() const override;
+
+ private:
+  mutable std::mutex mu_;
+  std::deque<MapEvent> events_;
+  size_t bytes_ = 0;
+  uint64_t dropped_ = 0;
+};
+
+// A ring buffer (BPF_MAP_TYPE_RINGBUF) of max_entries bytes (a power of 2, a multiple of 4096), as
+// the kernel lays it out: each record an 8-byte header (length, busy and discard bits) then the
+// data, rounded up to 8 bytes. A record is reserved in place (the program writes into the ring),
+// then submitted or discarded; the host reads committed records in order and stops at the first
+// one still reserved. A record that would wrap starts at the beginning instead, after a padding
+// record, so that reserved memory is contiguous. Safe to use from several threads.
+class RingBuffer final : public Map {
+ public:
+  explicit RingBuffer(const MapSpec& spec) : Map(spec), data_(spec.max_entries) {}
+
+  // A record of `size` bytes to write, or nullptr (flags other than 0, or no room: counted).
+  uint8_t* Reserve(uint64_t size, uint64_t flags);
+  // Commits (or discards) a record Reserve returned; false (and nothing done) when `record` is not
+  // the start of a reserved record of this ring.
+  bool Commit(uint8_t* record, bool discard);
+  // bpf_ringbuf_output: 0, -EINVAL (flags) or -EAGAIN (no room).
+  int64_t Output(std::span<const uint8_t> data, uint64_t flags);
+  // bpf_ringbuf_query: 0 bytes waiting, 1 ring size, 2 consumer position, 3 producer position.
+  uint64_t Query(uint64_t flags) const;
+
+  void* Lookup(const void*, uint32_t) override { return nullptr; }
+  int64_t Update(const void*, const void*, uint64_t, uint32_t) override { return -kEINVAL; }
+  int64_t Delete(const void*) override { return -kEINVAL; }
+  int64_t NextKey(const void*, void*) override { return -kEINVAL; }
+  // Whether [addr, addr + size) lies inside a record that is reserved now.
+  [[nodiscard]] bool ContainsValue(uint64_t addr, uint64_t size) const override;
+  size_t DrainEvents(std::vector<MapEvent>& out, size_t max) override;
+  [[nodiscard]] uint64_t dropped_events() const override;
+
+ private:
+  static constexpr uint32_t kBusy = 1u << 31, kDiscard = 1u << 30, kPad = 1u << 29;
+  static constexpr uint32_t kLenMask = kPad - 1;
+
+  mutable std::mutex mu_;
+  std::vector<uint8_t> data_;
+  uint64_t producer_ = 0, consumer_ = 0;  // byte positions, only ever growing
+  uint64_t dropped_ = 0;
+  std::vector<std::pair<uint64_t, uint64_t>> reserved_;  // [address, size) of reserved records
 };
 
 }  // namespace vigil::ebpf

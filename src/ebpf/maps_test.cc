@@ -146,5 +146,102 @@ TEST(LpmTrie, LongestPrefixWins) {
   EXPECT_EQ(*m->HostLookup(LpmKey(32, {10, 1, 2, 3})), U32(8));
 }
 
+// The ring buffer keeps the kernel's order and limits: records come out in reservation order, a
+// record still reserved holds back those after it, a discarded one never comes out, a full ring
+// refuses (counted), and a record that would wrap starts over at the beginning.
+TEST(RingBuffer, OrderCapacityAndWrap) {
+  EXPECT_FALSE(Map::Create({.type = kMapRingbuf,
+                            .key_size = 0,
+                            .value_size = 0,
+                            .max_entries = 5000}));  // not a power of 2
+  auto m = Make({.type = kMapRingbuf, .key_size = 0, .value_size = 0, .max_entries = 4096});
+  auto* rb = static_cast<RingBuffer*>(m.get());
+  uint8_t* a = rb->Reserve(100, 0);
+  uint8_t* b = rb->Reserve(10, 0);
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(rb->Reserve(10, 1), nullptr) << "flags must be 0";
+  EXPECT_TRUE(m->ContainsValue(uint64_t(a), 100));
+  EXPECT_FALSE(m->ContainsValue(uint64_t(a), 101));
+  std::memset(a, 'a', 100);
+  std::memset(b, 'b', 10);
+  EXPECT_TRUE(rb->Commit(b, false));
+  EXPECT_FALSE(rb->Commit(b, false)) << "committed once only";
+  std::vector<MapEvent> out;
+  EXPECT_EQ(m->DrainEvents(out, 10), 0u) << "b waits behind a, still reserved";
+  EXPECT_TRUE(rb->Commit(a, false));
+  EXPECT_EQ(m->DrainEvents(out, 10), 2u);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].data, std::vector<uint8_t>(100, 'a'));
+  EXPECT_EQ(out[1].data, std::vector<uint8_t>(10, 'b'));
+  uint8_t* d = rb->Reserve(8, 0);
+  ASSERT_TRUE(d);
+  EXPECT_TRUE(rb->Commit(d, /*discard=*/true));
+  out.clear();
+  EXPECT_EQ(m->DrainEvents(out, 10), 0u);
+  // Fill: 4096 bytes hold 3 records of 1000 (+8 header each); the fourth does not fit.
+  for (int i = 0; i < 3; ++i) {
+    uint8_t* r = rb->Reserve(1000, 0);
+    ASSERT_TRUE(r) << i;
+    std::memset(r, '0' + i, 1000);
+    ASSERT_TRUE(rb->Commit(r, false));
+  }
+  EXPECT_EQ(rb->Reserve(1000, 0), nullptr);
+  EXPECT_EQ(m->dropped_events(), 1u);
+  EXPECT_EQ(rb->Output(std::vector<uint8_t>(1000, 'x'), 0), -kEAGAIN);
+  EXPECT_EQ(m->DrainEvents(out, 2), 2u);
+  // Now a record that would cross the end of the ring starts at its beginning.
+  uint8_t* w = rb->Reserve(1500, 0);
+  ASSERT_TRUE(w);
+  std::memset(w, 'w', 1500);
+  ASSERT_TRUE(rb->Commit(w, false));
+  out.clear();
+  EXPECT_EQ(m->DrainEvents(out, 10), 2u);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0].data, std::vector<uint8_t>(1000, '2'));
+  EXPECT_EQ(out[1].data, std::vector<uint8_t>(1500, 'w'));
+  EXPECT_EQ(rb->Query(0), 0u);
+  EXPECT_EQ(rb->Query(1), 4096u);
+}
+
+TEST(PerfEventArray, RecordsAreBoundedAndCounted) {
+  auto m = Make({.type = kMapPerfEventArray, .key_size = 4, .value_size = 4, .max_entries = 2});
+  auto* perf = static_cast<PerfEventArray*>(m.get());
+  const std::vector<uint8_t> rec(1000, 7);
+  EXPECT_EQ(perf->Output(2, rec, {}), -kE2BIG);
+  size_t fit = 0;
+  while (perf->Output(1, rec, {}) == 0) ++fit;
+  EXPECT_EQ(fit, PerfEventArray::kMaxBytes / rec.size());
+  EXPECT_EQ(m->dropped_events(), 1u);
+  std::vector<MapEvent> out;
+  EXPECT_EQ(m->DrainEvents(out, 5), 5u);
+  EXPECT_EQ(out[0].cpu, 1u);
+  EXPECT_EQ(out[0].data, rec);
+  EXPECT_EQ(perf->Output(0, rec, {}), 0) << "draining makes room";
+}
+
+TEST(RedirectMaps, EmptyEntriesAndDeletes) {
+  auto xsk = Make({.type = kMapXskmap, .key_size = 4, .value_size = 4, .max_entries = 4});
+  uint32_t k = 1, queue = 0;
+  EXPECT_EQ(xsk->Lookup(&k, 0), nullptr);
+  EXPECT_EQ(xsk->Update(&k, &queue, kUpdateAny, 0), 0);
+  EXPECT_NE(xsk->Lookup(&k, 0), nullptr) << "queue 0 is a bound socket";
+  EXPECT_EQ(xsk->Delete(&k), 0);
+  EXPECT_EQ(xsk->Lookup(&k, 0), nullptr);
+  auto cpus = Make({.type = kMapCpumap, .key_size = 4, .value_size = 8, .max_entries = 4});
+  uint64_t qsize = 0;
+  EXPECT_EQ(cpus->Update(&k, &qsize, kUpdateAny, 0), 0);
+  EXPECT_EQ(cpus->Lookup(&k, 0), nullptr) << "queue size 0 is no CPU";
+  qsize = 192;
+  EXPECT_EQ(cpus->Update(&k, &qsize, kUpdateAny, 0), 0);
+  EXPECT_NE(cpus->Lookup(&k, 0), nullptr);
+  EXPECT_FALSE(Map::Create({.type = kMapXskmap, .key_size = 4, .value_size = 8, .max_entries = 1}));
+  auto hash = Make({.type = kMapDevmapHash, .key_size = 4, .value_size = 4, .max_entries = 2});
+  uint32_t ifindex = 4;
+  EXPECT_EQ(hash->Update(&k, &ifindex, kUpdateAny, 0), 0);
+  ASSERT_NE(hash->Lookup(&k, 0), nullptr);
+  EXPECT_EQ(hash->Delete(&k), 0);
+  EXPECT_EQ(hash->Lookup(&k, 0), nullptr);
+}
+
 }  // namespace
 }  // namespace vigil::ebpf

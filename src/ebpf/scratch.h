@@ -25,6 +25,18 @@ namespace vigil::ebpf {
 class Program;
 struct XdpContext;
 
+// Where bpf_redirect or bpf_redirect_map sent a packet (XdpVerdict::redirect): out of the
+// interface `value` (bpf_redirect, a device map or device hash map entry), to the processor
+// `value` (a CPU map: the entry's key), or to the AF_XDP socket of map entry `key`, whose value
+// the host set to the receive queue `value` the socket is bound to (an AF_XDP socket map).
+enum class RedirectKind : uint8_t { kNone, kIfindex, kCpu, kXskQueue };
+struct RedirectTarget {
+  RedirectKind kind = RedirectKind::kNone;
+  uint32_t value = 0;
+  uint32_t key = 0;           // bpf_redirect_map: the map key
+  const void* map = nullptr;  // bpf_redirect_map: the map (a Map*)
+};
+
 // The three ways to run a program (`vigil bpf run --engine`): the JIT's machine code, the fast
 // interpreter, the checked interpreter. EngineConfig gives the ScratchConfig that selects one.
 enum class Engine { kJit, kInterpreter, kChecked };
@@ -91,7 +103,8 @@ class Scratch {
 
   // --- State of the current run, for helpers and the interpreter. ---
   XdpContext* xdp = nullptr;         // set by RunXdp
-  uint32_t redirect_ifindex = 0;     // set by bpf_redirect / bpf_redirect_map
+  uint32_t redirect_ifindex = 0;     // set by bpf_redirect / bpf_redirect_map (interfaces)
+  RedirectTarget redirect;           // set by bpf_redirect / bpf_redirect_map
   const Program* program = nullptr;  // the running program (changes on tail calls)
   const Program* tail_target = nullptr;
   uint32_t tail_calls = 0;
@@ -112,6 +125,7 @@ class Scratch {
     pending = false;
     stop_requested = false;
     redirect_ifindex = 0;
+    redirect = {};
     error.clear();
   }
 

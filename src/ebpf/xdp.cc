@@ -240,7 +240,11 @@ base::Result<XdpVerdict> RunXdp(const Program& program, Scratch& scratch, XdpBuf
   XdpVerdict v;
   v.raw = *r0;
   v.action = *r0 <= kXdpRedirect ? XdpAction(*r0) : kXdpAborted;
-  if (v.action == kXdpRedirect) v.redirect_ifindex = scratch.redirect_ifindex;
+  if (v.action == kXdpRedirect) {
+    v.redirect = scratch.redirect;
+    v.redirect_ifindex =
+        scratch.redirect.kind == RedirectKind::kIfindex ? scratch.redirect.value : 0;
+  }
   return v;
 }
 

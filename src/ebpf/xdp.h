@@ -20,6 +20,7 @@
 
 #include "base/result.h"
 #include "ebpf/isa.h"
+#include "ebpf/scratch.h"
 
 namespace vigil::ebpf {
 
@@ -78,7 +79,8 @@ struct XdpRxInfo {
 
 struct XdpVerdict {
   XdpAction action = kXdpAborted;
-  uint32_t redirect_ifindex = 0;  // for kXdpRedirect
+  uint32_t redirect_ifindex = 0;  // for kXdpRedirect to an interface (else 0)
+  RedirectTarget redirect;        // for kXdpRedirect: an interface, a CPU or an AF_XDP socket
   uint64_t raw = 0;               // r0 as the program returned it
 };
 

@@ -13,19 +13,24 @@
 namespace vigil::ebpf::verifier {
 
 enum class Type : uint8_t {
-  kNotInit,         // never written on this path
-  kScalar,          // a number
-  kCtx,             // struct xdp_md *
-  kPacket,          // data + off + var, with `range` bytes proven below data_end
-  kPacketMeta,      // data_meta + off + var, with `range` bytes proven below data
-  kPacketEnd,       // data_end
-  kStack,           // frame pointer of frame `frame` + off + var
-  kMapValue,        // value of map `map` + off + var
-  kMapValueOrNull,  // a lookup result of map `map` not yet compared with 0
-  kMapPtr,          // map `map` itself (the first argument of map helpers)
+  kNotInit,           // never written on this path
+  kScalar,            // a number
+  kCtx,               // struct xdp_md *
+  kPacket,            // data + off + var, with `range` bytes proven below data_end
+  kPacketMeta,        // data_meta + off + var, with `range` bytes proven below data
+  kPacketEnd,         // data_end
+  kStack,             // frame pointer of frame `frame` + off + var
+  kMapValue,          // value of map `map` + off + var
+  kMapValueOrNull,    // a lookup result of map `map` not yet compared with 0
+  kMapPtr,            // map `map` itself (the first argument of map helpers)
+  kRingbufMem,        // a record reserved in ring buffer `map`, `range` bytes, reference `id`
+  kRingbufMemOrNull,  // bpf_ringbuf_reserve's result not yet compared with 0
 };
 
 [[nodiscard]] inline bool IsPointer(Type t) { return t != Type::kNotInit && t != Type::kScalar; }
+[[nodiscard]] inline bool MaybeNull(Type t) {
+  return t == Type::kMapValueOrNull || t == Type::kRingbufMemOrNull;
+}
 
 struct Reg {
   Type type = Type::kNotInit;
@@ -36,7 +41,7 @@ struct Reg {
   // pointers with the same variable part share an id and the proven range. Lookup results: the
   // copies of one result share an id, so one NULL check settles all.
   uint32_t id = 0;
-  int32_t range = 0;  // kPacket/kPacketMeta: bytes proven from data (+ var)
+  int32_t range = 0;  // kPacket/kPacketMeta: bytes proven from data (+ var); kRingbufMem: size
   int32_t invalidated_at =
       -1;        // scalars that were packet pointers: the adjust call that ended them
   Scalar value;  // scalars: the value; pointers: the variable offset
@@ -106,8 +111,17 @@ struct Frame {
   }
 };
 
+// A ring buffer record this path reserved and has not yet submitted or discarded (the kernel's
+// acquired references): every path must release it before the program exits.
+struct Reference {
+  uint32_t id;
+  uint32_t pc;  // the bpf_ringbuf_reserve call
+  bool operator==(const Reference&) const = default;
+};
+
 struct State {
   std::vector<Frame> frames;
+  std::vector<Reference> refs;
 
   [[nodiscard]] Frame& top() { return frames.back(); }
   [[nodiscard]] const Frame& top() const { return frames.back(); }

@@ -27,20 +27,23 @@ constexpr int64_t kSmin = std::numeric_limits<int64_t>::min();
 
 enum class Arg : uint8_t {
   kNone,
-  kAnything,    // any initialized value
-  kMapPtr,      // a map
-  kMapKey,      // memory of the map's key_size, readable
-  kMapValue,    // memory of the map's value_size, readable
-  kMem,         // readable memory whose size is the next argument
-  kMemOrNull,   // the same, or NULL
-  kSize,        // the size of the previous argument, > 0
-  kSizeOrZero,  // the size of the previous argument, >= 0
-  kFixedMem,    // readable memory of `fixed_size` bytes
-  kCtx,         // the context, unmodified
+  kAnything,     // any initialized value
+  kMapPtr,       // a map
+  kMapKey,       // memory of the map's key_size, readable
+  kMapValue,     // memory of the map's value_size, readable
+  kMem,          // readable memory whose size is the next argument
+  kMemOrNull,    // the same, or NULL
+  kSize,         // the size of the previous argument, > 0
+  kSizeOrZero,   // the size of the previous argument, >= 0
+  kFixedMem,     // readable memory of `fixed_size` bytes
+  kCtx,          // the context, unmodified
+  kWritableMem,  // memory the helper writes, whose size is the next argument (> 0)
+  kAllocSize,    // a size known exactly (a constant), the bytes to reserve
+  kRelease,      // a reserved ring buffer record, as bpf_ringbuf_reserve returned it
 };
 
 // kCpu: a processor number, below Options::num_cpus (the kernel's do_refine_retval_range).
-enum class Ret : uint8_t { kScalar, kAction, kCpu, kMapValueOrNull, kVoid };
+enum class Ret : uint8_t { kScalar, kAction, kCpu, kMapValueOrNull, kRingbufMemOrNull, kVoid };
 
 struct Signature {
   int32_t id;
@@ -97,6 +100,27 @@ const Signature kSignatures[] = {
      false,
      true},
     {kHelperKtimeGetBootNs, "bpf_ktime_get_boot_ns", {N, N, N, N, N}, Ret::kScalar},
+    {kHelperPerfEventOutput,
+     "bpf_perf_event_output",
+     {Arg::kCtx, Arg::kMapPtr, A, Arg::kMem, Arg::kSizeOrZero},
+     Ret::kScalar,
+     true},
+    {kHelperFibLookup,
+     "bpf_fib_lookup",
+     {Arg::kCtx, Arg::kWritableMem, Arg::kSize, A, N},
+     Ret::kScalar,
+     true},
+    {kHelperRingbufOutput,
+     "bpf_ringbuf_output",
+     {Arg::kMapPtr, Arg::kMem, Arg::kSizeOrZero, A, N},
+     Ret::kScalar},
+    {kHelperRingbufReserve,
+     "bpf_ringbuf_reserve",
+     {Arg::kMapPtr, Arg::kAllocSize, A, N, N},
+     Ret::kRingbufMemOrNull},
+    {kHelperRingbufSubmit, "bpf_ringbuf_submit", {Arg::kRelease, A, N, N, N}, Ret::kVoid},
+    {kHelperRingbufDiscard, "bpf_ringbuf_discard", {Arg::kRelease, A, N, N, N}, Ret::kVoid},
+    {kHelperRingbufQuery, "bpf_ringbuf_query", {Arg::kMapPtr, A, N, N, N}, Ret::kScalar},
     {kHelperTcpRawGenSyncookieIpv4,
      "bpf_tcp_raw_gen_syncookie_ipv4",
      {Arg::kFixedMem, Arg::kMem, Arg::kSizeOrZero, N, N},
@@ -135,22 +159,47 @@ const Signature* FindSignature(int32_t id) {
 
 // Which helpers may take which map types (the kernel's check_map_func_compatibility).
 std::optional<std::string> MapHelperMismatch(uint32_t map_type, int32_t helper) {
-  const bool map_op = helper == kHelperMapLookupElem || helper == kHelperMapUpdateElem ||
-                      helper == kHelperMapDeleteElem;
+  const bool lookup = helper == kHelperMapLookupElem;
+  const bool ringbuf_op = helper == kHelperRingbufOutput || helper == kHelperRingbufReserve ||
+                          helper == kHelperRingbufQuery;
   switch (map_type) {
     case kMapProgArray:
       if (helper != kHelperTailCall) return "a program array is only for bpf_tail_call";
       return std::nullopt;
     case kMapDevmap:
-      if (helper != kHelperRedirectMap && helper != kHelperMapLookupElem)
-        return "a devmap is only for bpf_redirect_map and bpf_map_lookup_elem";
+    case kMapDevmapHash:
+    case kMapXskmap:
+      if (helper != kHelperRedirectMap && !lookup)
+        return "a devmap, devmap_hash or xskmap is only for bpf_redirect_map and "
+               "bpf_map_lookup_elem";
+      return std::nullopt;
+    case kMapCpumap:
+      if (helper != kHelperRedirectMap) return "a cpumap is only for bpf_redirect_map";
+      return std::nullopt;
+    case kMapPerfEventArray:
+      if (helper != kHelperPerfEventOutput)
+        return "a perf event array is only for bpf_perf_event_output";
+      return std::nullopt;
+    case kMapRingbuf:
+      if (!ringbuf_op)
+        return "a ring buffer is only for bpf_ringbuf_output, bpf_ringbuf_reserve and "
+               "bpf_ringbuf_query";
       return std::nullopt;
     default:
       if (helper == kHelperTailCall) return "bpf_tail_call needs a program array";
-      if (helper == kHelperRedirectMap) return "bpf_redirect_map needs a devmap";
-      (void)map_op;
+      if (helper == kHelperRedirectMap)
+        return "bpf_redirect_map needs a devmap, devmap_hash, cpumap or xskmap";
+      if (helper == kHelperPerfEventOutput) return "bpf_perf_event_output needs a perf event array";
+      if (ringbuf_op) return "the ring buffer helpers need a ring buffer";
       return std::nullopt;
   }
+}
+
+// Map values programs may read but not write: BPF_F_RDONLY_PROG maps, and the redirect maps the
+// kernel creates read-only for programs.
+bool ReadOnlyForPrograms(const MapSpec& spec) {
+  return (spec.flags & kRdonlyProg) || spec.type == kMapDevmap || spec.type == kMapDevmapHash ||
+         spec.type == kMapXskmap;
 }
 
 // --- Static register liveness, so that pruning ignores registers no later instruction reads. ---
@@ -287,7 +336,11 @@ class Verifier {
                    bool write, const Reg* value, Reg* out, bool atomic);
   // Helper memory arguments: [base, base + size) readable (size an upper bound).
   bool HelperMemory(State& s, uint32_t pc, int regno, const Reg& base, uint64_t size,
-                    const char* helper, const char* what);
+                    const char* helper, const char* what, bool write = false);
+  // After a helper wrote [base, base + size) of the stack: numbers there now, no spills.
+  static void HelperWroteStack(State& s, const Reg& base, uint64_t size);
+  // Ends reference `id` (a submitted or discarded record): every copy becomes unusable.
+  void Release(State& s, uint32_t id) const;
 
   // Refinements.
   void RefineScalars(State& s, uint8_t op, bool taken, bool is32, int dst_reg, int src_reg,
@@ -388,6 +441,12 @@ std::string Verifier::Describe(const Reg& r) const {
       return fmt::format("value of map {} or NULL", MapName(r.map));
     case Type::kMapPtr:
       return fmt::format("map {}", MapName(r.map));
+    case Type::kRingbufMem:
+      return fmt::format("{}-byte record reserved in ring buffer {}", r.range, MapName(r.map)) +
+             plus(r.off, r.value);
+    case Type::kRingbufMemOrNull:
+      return fmt::format("{}-byte record reserved in ring buffer {} or NULL", r.range,
+                         MapName(r.map));
   }
   return "?";
 }
@@ -607,6 +666,7 @@ bool Verifier::PointerAlu(State& s, uint32_t pc, const Insn& i, const Reg& dst_i
   }
   switch (ptr.type) {
     case Type::kMapValueOrNull:
+    case Type::kRingbufMemOrNull:
       return Fail(pc, fmt::format("arithmetic on {} before it is compared with NULL",
                                   RegState(ptr_reg, ptr)));
     case Type::kPacketEnd:
@@ -744,6 +804,35 @@ bool Verifier::Access(State& s, uint32_t pc, int regno, const Reg& base, int32_t
       return Fail(pc, fmt::format("{} {} {} through it, but it may be NULL: compare it with 0 "
                                   "first (bpf_map_lookup_elem returns NULL for a missing key)",
                                   RegState(regno, base), verb, bytes));
+    case Type::kRingbufMemOrNull:
+      return Fail(pc, fmt::format("{} {} {} through it, but it may be NULL: compare it with 0 "
+                                  "first (bpf_ringbuf_reserve returns NULL when the ring is full)",
+                                  RegState(regno, base), verb, bytes));
+    case Type::kRingbufMem: {
+      if (atomic) {
+        const uint64_t low = size - 1;
+        const Tnum& t = base.value.bits();
+        if (((uint64_t(int64_t(base.off) + insn_off) + t.value) & low) != 0 || (t.mask & low) != 0)
+          return Fail(pc, fmt::format("misaligned atomic operation: {} + {} is not a multiple of "
+                                      "{}",
+                                      RegState(regno, base), insn_off, size));
+      }
+      const int64_t lo = int64_t(base.off) + insn_off + base.value.smin();
+      if (base.value.smin() < 0 && !base.value.IsConst())
+        return Fail(pc, fmt::format("{} {} {}: the variable offset may be negative",
+                                    RegState(regno, base), verb, bytes));
+      const uint64_t hi_var = base.value.umax();
+      const int64_t hi = int64_t(base.off) + insn_off + int64_t(hi_var) + int64_t(size);
+      if (lo < 0 || hi_var > uint64_t(kMaxVarOff) || hi > int64_t(base.range))
+        return Fail(
+            pc, fmt::format("{} {} {} at offset {}, outside the {}-byte record (bytes {} "
+                            "to {} may be touched)",
+                            RegState(regno, base), verb, bytes, insn_off, base.range, lo, hi - 1));
+      if (write && value && (IsPointer(value->type) || value->address) && o_.untrusted)
+        return leak("a ring buffer record");
+      if (!write) *out = loaded();
+      return true;
+    }
     case Type::kPacketEnd:
       return Fail(pc, fmt::format("{} {} {}: data_end points past the packet and can only be "
                                   "compared with",
@@ -820,7 +909,7 @@ bool Verifier::Access(State& s, uint32_t pc, int regno, const Reg& base, int32_t
                                       "{}",
                                       RegState(regno, base), insn_off, size));
       }
-      if (write && (spec.flags & kRdonlyProg))
+      if (write && ReadOnlyForPrograms(spec))
         return Fail(pc, fmt::format("{} writes to map {}, which is read-only for programs",
                                     RegState(regno, base), MapName(base.map)));
       const int64_t lo = int64_t(base.off) + insn_off + base.value.smin();
@@ -1016,12 +1105,13 @@ std::optional<uint64_t> ConstStackKey(const State& s, const Reg& key, uint32_t k
 }
 
 bool Verifier::HelperMemory(State& s, uint32_t pc, int regno, const Reg& base, uint64_t size,
-                            const char* helper, const char* what) {
+                            const char* helper, const char* what, bool write) {
   if (size == 0) return true;
   switch (base.type) {
     case Type::kPacket:
     case Type::kPacketMeta:
     case Type::kMapValue:
+    case Type::kRingbufMem:
       break;
     case Type::kStack: {
       // Every byte must be readable as a number: written, and not part of a spilled pointer.
@@ -1057,7 +1147,7 @@ bool Verifier::HelperMemory(State& s, uint32_t pc, int regno, const Reg& base, u
   if (size > uint64_t(kMaxVarOff))
     return Fail(pc, fmt::format("{}: {} size {} is too large", helper, what, size));
   Reg out;
-  if (!Access(s, pc, regno, base, 0, uint32_t(size), false, nullptr, &out, false, false)) {
+  if (!Access(s, pc, regno, base, 0, uint32_t(size), write, nullptr, &out, false, false)) {
     error_ = fmt::format("{}: {} ({} bytes): {}", helper, what, size, error_);
     return false;
   }
@@ -1065,6 +1155,32 @@ bool Verifier::HelperMemory(State& s, uint32_t pc, int regno, const Reg& base, u
 }
 
 // --- Calls. ---
+
+void Verifier::HelperWroteStack(State& s, const Reg& base, uint64_t size) {
+  if (base.type != Type::kStack || base.frame >= s.frames.size()) return;
+  Frame& f = s.frames[base.frame];
+  const int64_t lo = int64_t(base.off) + base.value.smin();
+  const int64_t hi = int64_t(base.off) + base.value.smax() + int64_t(size);
+  const bool fixed = base.value.IsConst();
+  for (int64_t b = std::max<int64_t>(lo, -int64_t(kStackSize)); b < std::min<int64_t>(hi, 0); ++b) {
+    const int k = int(b + int64_t(kStackSize));
+    f.EraseSpill(k / 8);
+    f.zero[k / 8] &= uint8_t(~(1u << (k % 8)));
+    if (fixed) f.written[k / 8] |= uint8_t(1u << (k % 8));
+  }
+}
+
+void Verifier::Release(State& s, uint32_t id) const {
+  std::erase_if(s.refs, [&](const Reference& r) { return r.id == id; });
+  s.ForEachReg([&](Reg& r) {
+    if ((r.type == Type::kRingbufMem || r.type == Type::kRingbufMemOrNull) && r.id == id) {
+      // As the kernel: no longer a pointer but an unknown number, which for a tenant is an
+      // address it may not let out (Reg::address).
+      r = Reg::Number(Scalar::Unknown());
+      r.address = o_.untrusted;
+    }
+  });
+}
 
 bool Verifier::CallHelper(State& s, uint32_t pc, const Insn& i) {
   const Signature* sig = FindSignature(i.imm);
@@ -1080,6 +1196,13 @@ bool Verifier::CallHelper(State& s, uint32_t pc, const Insn& i) {
   Frame& f = s.top();
   int map = -1;
   std::optional<uint64_t> const_key;
+  uint64_t alloc_size = 0;
+  uint32_t release_id = 0;
+  if (sig->id == kHelperTailCall && !s.refs.empty())
+    return Fail(pc, fmt::format("bpf_tail_call while the ring buffer record reserved at "
+                                "instruction {} is neither submitted nor discarded: the tail call "
+                                "would never release it",
+                                s.refs.front().pc));
   // Helpers read packet memory only where the kernel's proto says pkt_access; of vigil's, all
   // but bpf_trace_printk.
   if (sig->id == kHelperTracePrintk &&
@@ -1127,6 +1250,39 @@ bool Verifier::CallHelper(State& s, uint32_t pc, const Insn& i) {
       case Arg::kFixedMem:
         if (!HelperMemory(s, pc, r, reg, sig->fixed_size[a], sig->name, "the buffer")) return false;
         break;
+      case Arg::kAllocSize:
+        if (reg.type != Type::kScalar || reg.address || !reg.value.IsConst())
+          return Fail(pc, fmt::format("{}: the size r{} must be a known constant, but {}",
+                                      sig->name, r, RegState(r, reg)));
+        alloc_size = reg.value.ConstValue();
+        if (alloc_size > uint64_t(kMaxVarOff))
+          return Fail(pc, fmt::format("{}: the size {} is too large", sig->name, alloc_size));
+        break;
+      case Arg::kRelease: {
+        if (reg.type != Type::kRingbufMem)
+          return Fail(pc, fmt::format("{}: r{} must be a record from bpf_ringbuf_reserve, checked "
+                                      "for NULL, but {}",
+                                      sig->name, r, RegState(r, reg)));
+        if (reg.off != 0 || !reg.value.IsConst() || reg.value.ConstValue() != 0)
+          return Fail(pc, fmt::format("{}: r{} = {} must point to the start of the record",
+                                      sig->name, r, Describe(reg)));
+        release_id = reg.id;
+        break;
+      }
+      case Arg::kWritableMem: {
+        const Reg& size = f.regs[r + 1];
+        if (size.type != Type::kScalar || size.address)
+          return Fail(pc, fmt::format("{}: the size r{} must be a number, but {}", sig->name, r + 1,
+                                      RegState(r + 1, size)));
+        if (size.value.smin() < 0 || size.value.umin() == 0 ||
+            size.value.umax() >= uint64_t(kMaxVarOff))
+          return Fail(pc, fmt::format("{}: the size {} must be positive and bounded", sig->name,
+                                      RegState(r + 1, size)));
+        if (!HelperMemory(s, pc, r, reg, size.value.umax(), sig->name, "the buffer", true))
+          return false;
+        HelperWroteStack(s, reg, size.value.umax());
+        break;
+      }
       case Arg::kMem:
       case Arg::kMemOrNull: {
         const Reg& size = f.regs[r + 1];
@@ -1188,10 +1344,21 @@ bool Verifier::CallHelper(State& s, uint32_t pc, const Insn& i) {
       ret.id = hit ? 0 : NewId();
       break;
     }
+    case Ret::kRingbufMemOrNull: {
+      // A reference this path now holds until it submits or discards the record (or finds it
+      // NULL).
+      ret = Reg::Pointer(Type::kRingbufMemOrNull);
+      ret.map = uint16_t(map);
+      ret.range = int32_t(alloc_size);
+      ret.id = NewId();
+      s.refs.push_back({ret.id, pc});
+      break;
+    }
     case Ret::kVoid:
       break;
   }
   for (int r = 1; r <= 5; ++r) f.regs[r] = Reg();
+  if (release_id != 0) Release(s, release_id);
   f.regs[0] = ret;
   if (sig->changes_packet) {
     s.ForEachReg([&](Reg& r) {
@@ -1241,6 +1408,11 @@ bool Verifier::Exit(Path& p, bool* ended) {
     p.pc = uint32_t(callsite + 1);
     return true;
   }
+  if (!s.refs.empty())
+    return Fail(pc, fmt::format("the ring buffer record reserved at instruction {} is neither "
+                                "submitted nor discarded on this path (call bpf_ringbuf_submit or "
+                                "bpf_ringbuf_discard before returning)",
+                                s.refs.front().pc));
   if (o_.untrusted) {
     if (r0.type != Type::kScalar || r0.address)
       return Fail(pc, fmt::format("returns a pointer ({}): an XDP program returns an action",
@@ -1418,14 +1590,18 @@ void Verifier::Propagate(State& s, uint32_t id, const Scalar& v) {
 
 void Verifier::MarkNull(State& s, uint32_t id, bool is_null) {
   s.ForEachReg([&](Reg& r) {
-    if (r.type != Type::kMapValueOrNull || r.id != id) return;
+    if (!MaybeNull(r.type) || r.id != id) return;
     if (is_null) {
       r = Reg::Number(Scalar::Const(0));
+    } else if (r.type == Type::kRingbufMemOrNull) {
+      r.type = Type::kRingbufMem;  // the id stays: it is the reference to release
     } else {
       r.type = Type::kMapValue;
       r.id = 0;
     }
   });
+  // A NULL record was never reserved: nothing to release.
+  if (is_null) std::erase_if(s.refs, [&](const Reference& r) { return r.id == id; });
 }
 
 void Verifier::SetPacketRange(State& s, const Reg& ptr, int32_t range) {
@@ -1520,13 +1696,13 @@ bool Verifier::Cond(Path& p, const Insn& i) {
         return true;
       }
     }
-  } else if ((dst.type == Type::kMapValueOrNull || src.type == Type::kMapValueOrNull) &&
-             (op == kJmpJeq || op == kJmpJne) && !is32) {
+  } else if ((MaybeNull(dst.type) || MaybeNull(src.type)) && (op == kJmpJeq || op == kJmpJne) &&
+             !is32) {
     // The NULL check the kernel recognizes: `if rX == 0` / `if rX != 0` with the immediate 0. A
     // comparison with a register that holds 0 proves the same, but the kernel does not take it,
     // and neither do we, or we would accept programs it refuses.
-    const Reg& ptr = dst.type == Type::kMapValueOrNull ? dst : src;
-    if (!reg && dst.type == Type::kMapValueOrNull && i.imm == 0) {
+    const Reg& ptr = MaybeNull(dst.type) ? dst : src;
+    if (!reg && MaybeNull(dst.type) && i.imm == 0) {
       both();
       MarkNull(*taken_state, ptr.id, op == kJmpJeq);
       MarkNull(s, ptr.id, op != kJmpJeq);
@@ -1534,13 +1710,14 @@ bool Verifier::Cond(Path& p, const Insn& i) {
       both();
     }
   } else if (IsPointer(dst.type) != IsPointer(src.type) && (op == kJmpJeq || op == kJmpJne) &&
-             dst.type != Type::kMapValueOrNull && src.type != Type::kMapValueOrNull) {
+             !MaybeNull(dst.type) && !MaybeNull(src.type)) {
     // A map value pointer (a checked lookup result) compared with 0: the kernel knows the outcome
     // (reg_not_null) and so do we. For the context, the stack and the packet it explores both
     // branches, and so must we to reach its verdicts on the code behind them.
     const Reg& ptr = IsPointer(dst.type) ? dst : src;
     const Reg& other = IsPointer(dst.type) ? src : dst;
-    if (ptr.type == Type::kMapValue && other.value.IsConst() && other.value.ConstValue() == 0)
+    if ((ptr.type == Type::kMapValue || ptr.type == Type::kRingbufMem) && other.value.IsConst() &&
+        other.value.ConstValue() == 0)
       decided = op == kJmpJne;
     else
       both();
@@ -1699,10 +1876,17 @@ bool Verifier::Subsumes(const State& old, const State& cur, uint32_t pc, bool ex
         return o.range <= c.range && same_id(o.id, c.id);
       case Type::kMapValueOrNull:
         return same_id(o.id, c.id);
+      case Type::kRingbufMem:
+      case Type::kRingbufMemOrNull:
+        return o.range == c.range && same_id(o.id, c.id);
       default:
         return true;
     }
   };
+  // The same records held, reserved at the same places (the kernel's refsafe).
+  if (old.refs.size() != cur.refs.size()) return false;
+  for (size_t k = 0; k < old.refs.size(); ++k)
+    if (old.refs[k].pc != cur.refs[k].pc || !same_id(old.refs[k].id, cur.refs[k].id)) return false;
   const size_t nf = old.frames.size();
   for (size_t k = 0; k < nf; ++k) {
     const Frame& of = old.frames[k];
@@ -1741,7 +1925,7 @@ bool Verifier::Subsumes(const State& old, const State& cur, uint32_t pc, bool ex
 }
 
 uint64_t Verifier::Hash(const State& s, uint32_t pc) const {
-  uint64_t h = s.frames.size() * 0x9e3779b97f4a7c15ull;
+  uint64_t h = (s.frames.size() + 8 * s.refs.size()) * 0x9e3779b97f4a7c15ull;
   auto mix = [&](uint64_t v) { h = (h ^ v) * 0x100000001b3ull; };
   const Frame& f = s.top();
   for (int r = 0; r < kFramePointer; ++r) {
