@@ -234,7 +234,36 @@ void ApplyEdits(std::vector<Insn>& insns, std::span<const uint8_t> edits) {
         i.off = int16_t(i.off + int8_t(v));
         break;
       default:
-        i.imm = i.imm + int8_t(v);
+        i.imm = int32_t(uint32_t(i.imm) + uint32_t(int32_t(int8_t(v))));
+        break;
+    }
+  }
+}
+
+void Mutate(std::vector<Insn>& insns, std::mt19937_64& rng, int kinds) {
+  if (insns.empty()) return;
+  for (int k = 0, n = 1 + int(rng() % 2); k < n; ++k) {
+    const size_t at = rng() % insns.size();
+    if (insns[at].opcode == kOpLddw || (at > 0 && insns[at - 1].opcode == kOpLddw)) continue;
+    Insn& i = insns[at];
+    switch (rng() % uint64_t(kinds)) {
+      case 0:
+        i.off = int16_t(i.off + int(rng() % 9) - 4);
+        break;
+      case 1:
+        i.imm = int32_t(uint32_t(i.imm) + uint32_t(int32_t(rng() % 9) - 4));
+        break;
+      case 2:
+        i.dst = uint8_t(rng() % 10);
+        break;
+      case 3:
+        i.src = uint8_t(rng() % 11);
+        break;
+      case 4:
+        i.opcode = uint8_t((i.opcode & 0x0f) | ((rng() % 14) << 4));
+        break;
+      default:
+        i.opcode = uint8_t((i.opcode & 0xe7) | ((rng() % 4) << 3));
         break;
     }
   }
@@ -254,11 +283,17 @@ SoundnessResult CheckSoundness(std::span<const Insn> insns, std::mt19937_64& rng
     }
     return m;
   }();
+  return CheckSoundness(insns, maps, rng, packets, complexity_limit);
+}
+
+SoundnessResult CheckSoundness(std::span<const Insn> insns,
+                               std::span<const std::shared_ptr<Map>> maps, std::mt19937_64& rng,
+                               int packets, uint64_t complexity_limit) {
   thread_local Scratch scratch({.checked = true, .step_limit = 4'000'000});
   thread_local XdpBuffer buf;
   SoundnessResult r;
   Options o;
-  o.maps = RandomProgramMaps();
+  for (const auto& m : maps) o.maps.push_back(m->spec());
   o.complexity_limit = complexity_limit;
   auto st = Verify(insns, o);
   if (!st) {
@@ -268,15 +303,21 @@ SoundnessResult CheckSoundness(std::span<const Insn> insns, std::mt19937_64& rng
   r.accepted = true;
   // The loader verifies again (and turns dead code into no-ops): the program that runs is the one
   // a tenant's load would give.
-  auto prog = Program::Load(insns, {.type = ProgramType::kXdp, .maps = maps});
+  auto prog = Program::Load(
+      insns, {.type = ProgramType::kXdp, .maps = {maps.begin(), maps.end()}, .jit = false});
   if (!prog) {
     r.fault = "accepted by the verifier but not loadable: " + prog.error().message;
     return r;
   }
   std::vector<uint8_t> frame;
   for (int k = 0; k < packets; ++k) {
-    frame.resize(rng() % 160);
+    frame.resize(rng() % 200);
     for (auto& b : frame) b = uint8_t(rng());
+    if (frame.size() >= 14 && rng() % 2) {
+      frame[12] = rng() % 2 ? 0x08 : 0x86;
+      frame[13] = frame[12] == 0x08 ? 0x00 : 0xdd;
+      if (frame.size() > 14) frame[14] = 0x45;
+    }
     buf.Assign(frame);
     auto v = RunXdp(**prog, scratch, buf);
     if (!v) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <span>
 #include <string>
@@ -31,6 +32,11 @@ namespace vigil::ebpf::verifier {
 // offset or immediate). The fuzz targets explore around generated programs this way.
 void ApplyEdits(std::vector<Insn>& insns, std::span<const uint8_t> edits);
 
+// Changes one or two instructions of `insns` (never a 64-bit immediate load's halves): an
+// offset, an immediate or a register nudged, or the operation (kinds 5); kinds 6 may also change
+// a load or store's size bits. Mutants of real programs probe the verifier near what it accepts.
+void Mutate(std::vector<Insn>& insns, std::mt19937_64& rng, int kinds);
+
 struct SoundnessResult {
   bool accepted = false;
   std::string fault;  // non-empty: an accepted program faulted (a verifier bug)
@@ -41,5 +47,11 @@ struct SoundnessResult {
 // error or a return value that is no XDP action is reported in `fault`.
 [[nodiscard]] SoundnessResult CheckSoundness(std::span<const Insn> insns, std::mt19937_64& rng,
                                              int packets, uint64_t complexity_limit = 100'000);
+// The same with the caller's maps: `lddw map:N` names maps[N] (a corpus object's, ElfObject::Load).
+// Half the frames carry an IPv4 or IPv6 EtherType, to get past programs' first checks.
+[[nodiscard]] SoundnessResult CheckSoundness(std::span<const Insn> insns,
+                                             std::span<const std::shared_ptr<Map>> maps,
+                                             std::mt19937_64& rng, int packets,
+                                             uint64_t complexity_limit = 100'000);
 
 }  // namespace vigil::ebpf::verifier

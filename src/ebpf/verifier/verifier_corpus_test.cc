@@ -38,37 +38,6 @@
 namespace vigil::ebpf::verifier {
 namespace {
 
-// Changes one or two instructions of `insns` (never a 64-bit immediate load's halves): an
-// offset, an immediate or a register nudged, or the operation (kinds 5); kinds 6 may also change
-// a load or store's size bits.
-void Mutate(std::vector<Insn>& insns, std::mt19937_64& rng, int kinds) {
-  for (int k = 0, n = 1 + int(rng() % 2); k < n; ++k) {
-    const size_t at = rng() % insns.size();
-    if (insns[at].opcode == kOpLddw || (at > 0 && insns[at - 1].opcode == kOpLddw)) continue;
-    Insn& i = insns[at];
-    switch (rng() % uint64_t(kinds)) {
-      case 0:
-        i.off = int16_t(i.off + int(rng() % 9) - 4);
-        break;
-      case 1:
-        i.imm += int32_t(rng() % 9) - 4;
-        break;
-      case 2:
-        i.dst = uint8_t(rng() % 10);
-        break;
-      case 3:
-        i.src = uint8_t(rng() % 11);
-        break;
-      case 4:
-        i.opcode = uint8_t((i.opcode & 0x0f) | ((rng() % 14) << 4));
-        break;
-      default:
-        i.opcode = uint8_t((i.opcode & 0xe7) | ((rng() % 4) << 3));
-        break;
-    }
-  }
-}
-
 const std::vector<CorpusCase>& Corpus() {
   static const std::vector<CorpusCase> corpus = [] {
     auto c = LoadCorpus(std::string(VIGIL_SOURCE_DIR) + "/tests/ebpf/verifier",
