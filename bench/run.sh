@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 # Google Benchmark binaries; their JSON files are merged into one table below.
 results=()
-for b in micro_bench rules_bench ebpf_bench flow_bench; do
+for b in micro_bench rules_bench ebpf_bench offload_bench flow_bench; do
   [ -x "$build/bench/$b" ] || continue
   reps_b=$reps
   [ "$b" = flow_bench ] && reps_b=3  # one million flows per run: three runs are enough

@@ -256,7 +256,7 @@ struct tcp_out {
 // Rewrites the frame into the segment `o` (Ethernet and VLAN header kept, MAC addresses swapped
 // when `swap_mac`, a fresh 20-byte IP header, the TCP header and options as SYNPROXY's
 // synproxy_build_options lays them out): 0, or -1 when the frame cannot be resized.
-static __always_inline int emit(struct xdp_md* ctx, __u32 l3, int swap_mac,
+static __always_inline int emit(struct xdp_md* volatile* ctxp, __u32 l3, int swap_mac,
                                 const struct tcp_out* o) {
   __u32 optlen = 0;
   if (o->options & OUT_MSS) optlen += 4;
@@ -266,12 +266,12 @@ static __always_inline int emit(struct xdp_md* ctx, __u32 l3, int swap_mac,
     optlen += 4;
   if (o->options & OUT_WSCALE) optlen += 4;
   __u32 tcp_len = 20 + optlen;
-  void* data = (void*)(long)ctx->data;
-  void* data_end = (void*)(long)ctx->data_end;
+  void* data = (void*)(long)(*ctxp)->data;
+  void* data_end = (void*)(long)(*ctxp)->data_end;
   int grow = (int)(l3 + 20 + tcp_len) - (int)(data_end - data);
-  if (bpf_xdp_adjust_tail(ctx, grow)) return -1;
-  data = (void*)(long)ctx->data;
-  data_end = (void*)(long)ctx->data_end;
+  if (bpf_xdp_adjust_tail(*ctxp, grow)) return -1;
+  data = (void*)(long)(*ctxp)->data;
+  data_end = (void*)(long)(*ctxp)->data_end;
   if (data + 14 > data_end) return -1;
   if (swap_mac) {
     struct ethhdr* eth = data;
@@ -469,7 +469,7 @@ static __always_inline void sack_add(void* data, void* data_end, struct tcphdr* 
 }
 
 // The ACK that completes the server's handshake, in reply to its SYN-ACK `tcp` (XDP_TX).
-static __always_inline int ack_server(struct xdp_md* ctx, __u32 l3, struct iphdr* ip,
+static __always_inline int ack_server(struct xdp_md* volatile* ctxp, __u32 l3, struct iphdr* ip,
                                       struct tcphdr* tcp, const struct conn* c, __u32 srv_tsval) {
   struct tcp_out o;
   __builtin_memset(&o, 0, sizeof(o));
@@ -486,13 +486,13 @@ static __always_inline int ack_server(struct xdp_md* ctx, __u32 l3, struct iphdr
     o.tsval = c->client_tsval;
     o.tsecr = srv_tsval;
   }
-  if (emit(ctx, l3, 1, &o)) return XDP_ABORTED;
+  if (emit(ctxp, l3, 1, &o)) return XDP_ABORTED;
   COUNT(counters, SP_SERVER_ACK);
   return XDP_TX;
 }
 
 // A client's SYN: the cookie SYN-ACK.
-static __always_inline int client_syn(struct xdp_md* ctx, __u32 l3,
+static __always_inline int client_syn(struct xdp_md* volatile* ctxp, __u32 l3,
                                       const struct synproxy_config* cfg, struct tcp_opts* opts,
                                       struct iphdr* ip, struct tcphdr* tcp, __u64 now) {
   __u8 offered = cfg->options ? cfg->options : SYNPROXY_OPT_DEFAULT;
@@ -514,8 +514,8 @@ static __always_inline int client_syn(struct xdp_md* ctx, __u32 l3,
   o.options = OUT_MSS;
   o.mss = cfg->mss ? cfg->mss : 1460;
   if (opts->ts && (offered & SYNPROXY_OPT_TIMESTAMP)) {
-    __u8* t = (void*)(long)ctx->data + (opts->ts & OFF_MASK);
-    if ((void*)(t + 10) > (void*)(long)ctx->data_end) return XDP_DROP;
+    __u8* t = (void*)(long)(*ctxp)->data + (opts->ts & OFF_MASK);
+    if ((void*)(t + 10) > (void*)(long)(*ctxp)->data_end) return XDP_DROP;
     o.options |= OUT_TS;
     // synproxy_init_timestamp_cookie: milliseconds, the low 6 bits the client's options.
     __u32 tsval = (__u32)(now / NSEC_PER_MSEC) & ~0x3fu;
@@ -533,14 +533,14 @@ static __always_inline int client_syn(struct xdp_md* ctx, __u32 l3,
     o.tsval = tsval;
     o.tsecr = bpf_ntohl(*(__u32*)(t + 2));
   }
-  if (emit(ctx, l3, 1, &o)) return XDP_ABORTED;
+  if (emit(ctxp, l3, 1, &o)) return XDP_ABORTED;
   COUNT(counters, SP_SYN);
   return XDP_TX;
 }
 
 // A client's ACK without a connection (or during the handshake): checks the cookie, and turns
 // the ACK into the client's SYN to the server.
-static __always_inline int client_ack(struct xdp_md* ctx, __u32 l3,
+static __always_inline int client_ack(struct xdp_md* volatile* ctxp, __u32 l3,
                                       const struct synproxy_config* cfg, struct tcp_opts* opts,
                                       struct iphdr* ip, struct tcphdr* tcp, struct conn_key* key,
                                       __u64 now) {
@@ -594,8 +594,8 @@ static __always_inline int client_ack(struct xdp_md* ctx, __u32 l3,
   o.mss = mss;
   __u8 offered = cfg->options ? cfg->options : SYNPROXY_OPT_DEFAULT;
   if (opts->ts && (offered & SYNPROXY_OPT_TIMESTAMP)) {
-    __u8* t = (void*)(long)ctx->data + (opts->ts & OFF_MASK);
-    if ((void*)(t + 10) > (void*)(long)ctx->data_end) return XDP_DROP;
+    __u8* t = (void*)(long)(*ctxp)->data + (opts->ts & OFF_MASK);
+    if ((void*)(t + 10) > (void*)(long)(*ctxp)->data_end) return XDP_DROP;
     __u32 tsval = bpf_ntohl(*(__u32*)(t + 2));
     __u32 tsecr = bpf_ntohl(*(__u32*)(t + 6));
     // synproxy_check_timestamp_cookie: the echo carries the client's SYN options.
@@ -614,34 +614,34 @@ static __always_inline int client_ack(struct xdp_md* ctx, __u32 l3,
     c.client_tsval = tsval;
   }
   if (bpf_map_update_elem(&conns, key, &c, BPF_ANY)) return XDP_DROP;
-  if (emit(ctx, l3, 0, &o)) return XDP_ABORTED;
+  if (emit(ctxp, l3, 0, &o)) return XDP_ABORTED;
   COUNT(counters, SP_ACK_VALID);
   return XDP_PASS;
 }
 
-static __always_inline int client_packet(struct xdp_md* ctx, __u32 l3,
+static __always_inline int client_packet(struct xdp_md* volatile* ctxp, __u32 l3,
                                          const struct synproxy_config* cfg, struct tcp_opts* opts,
                                          struct iphdr* ip, struct tcphdr* tcp, __u64 now) {
   __u8 flags = ((__u8*)tcp)[13];
   if ((flags & (TCP_SYN | TCP_ACK | TCP_RST | TCP_FIN)) == TCP_SYN)
-    return client_syn(ctx, l3, cfg, opts, ip, tcp, now);
+    return client_syn(ctxp, l3, cfg, opts, ip, tcp, now);
   struct conn_key key = {.client_addr = ip->saddr,
                          .server_addr = ip->daddr,
                          .client_port = tcp->source,
                          .server_port = tcp->dest};
   struct conn* c = find_conn(cfg, &key, now);
-  if (!c) return client_ack(ctx, l3, cfg, opts, ip, tcp, &key, now);
+  if (!c) return client_ack(ctxp, l3, cfg, opts, ip, tcp, &key, now);
   if (c->state == CONN_SYN_SENT) {
     // The same ACK again sends the SYN again; anything else waits for the server.
     if (bpf_ntohl(tcp->ack_seq) == c->cookie + 1 && bpf_ntohl(tcp->seq) == c->client_isn + 1 &&
         (flags & (TCP_SYN | TCP_FIN | TCP_RST | TCP_ACK)) == TCP_ACK)
-      return client_ack(ctx, l3, cfg, opts, ip, tcp, &key, now);
+      return client_ack(ctxp, l3, cfg, opts, ip, tcp, &key, now);
     COUNT(counters, SP_EARLY_CLIENT);
     return XDP_DROP;
   }
   if (c->state == CONN_RELAYED) c->state = CONN_ESTABLISHED;
-  void* data = (void*)(long)ctx->data;
-  void* data_end = (void*)(long)ctx->data_end;
+  void* data = (void*)(long)(*ctxp)->data;
+  void* data_end = (void*)(long)(*ctxp)->data_end;
   if (flags & TCP_ACK) {
     __u32 old = tcp->ack_seq;
     __u32 new = bpf_htonl(bpf_ntohl(old) - c->delta);
@@ -655,7 +655,7 @@ static __always_inline int client_packet(struct xdp_md* ctx, __u32 l3,
   return XDP_PASS;
 }
 
-static __always_inline int server_packet(struct xdp_md* ctx, __u32 l3,
+static __always_inline int server_packet(struct xdp_md* volatile* ctxp, __u32 l3,
                                          const struct synproxy_config* cfg, struct tcp_opts* opts,
                                          struct iphdr* ip, struct tcphdr* tcp, __u64 now) {
   __u8 flags = ((__u8*)tcp)[13];
@@ -664,8 +664,8 @@ static __always_inline int server_packet(struct xdp_md* ctx, __u32 l3,
                          .client_port = tcp->dest,
                          .server_port = tcp->source};
   struct conn* c = find_conn(cfg, &key, now);
-  void* data = (void*)(long)ctx->data;
-  void* data_end = (void*)(long)ctx->data_end;
+  void* data = (void*)(long)(*ctxp)->data;
+  void* data_end = (void*)(long)(*ctxp)->data_end;
   __u32 srv_tsval = 0;
   if (opts->ts) {
     __u8* t = data + (opts->ts & OFF_MASK);
@@ -686,7 +686,7 @@ static __always_inline int server_packet(struct xdp_md* ctx, __u32 l3,
       }
       c->last_ns = now;
       if (c->state == CONN_RELAYED) c->state = CONN_ESTABLISHED;
-      return ack_server(ctx, l3, ip, tcp, c, srv_tsval);
+      return ack_server(ctxp, l3, ip, tcp, c, srv_tsval);
     }
     if (bpf_ntohl(tcp->ack_seq) != c->client_isn + 1) {
       COUNT(counters, SP_SYNACK_STRAY);
@@ -703,7 +703,7 @@ static __always_inline int server_packet(struct xdp_md* ctx, __u32 l3,
     COUNT(counters, SP_SYNACK);
     if (cfg->options & SYNPROXY_ACK_SERVER_FIRST) {
       c->state = CONN_ESTABLISHED;
-      return ack_server(ctx, l3, ip, tcp, c, srv_tsval);
+      return ack_server(ctxp, l3, ip, tcp, c, srv_tsval);
     }
     // The window update SYNPROXY sends the client (synproxy_send_client_ack), made of the
     // SYN-ACK: our ISN + 1, the server's window in the client's scale, our timestamps.
@@ -725,7 +725,7 @@ static __always_inline int server_packet(struct xdp_md* ctx, __u32 l3,
       o.tsval = srv_tsval - c->tsoff;
       o.tsecr = bpf_ntohl(*(__u32*)(t + 6));
     }
-    if (emit(ctx, l3, 0, &o)) return XDP_ABORTED;
+    if (emit(ctxp, l3, 0, &o)) return XDP_ABORTED;
     COUNT(counters, SP_SERVER_TO_CLIENT);
     return XDP_PASS;
   }
@@ -808,8 +808,12 @@ int synproxy(struct xdp_md* ctx) {
   if (!opts) return XDP_DROP;
   if (parse_tcp_options(data, data_end, l3 + 40, tcp->doff * 4 - 20, opts) > 40) return XDP_DROP;
   __u64 now = bpf_ktime_get_ns();
-  if (to_server) return client_packet(ctx, l3, cfg, opts, ip, tcp, now);
-  return server_packet(ctx, l3, cfg, opts, ip, tcp, now);
+  // The context through one stack slot that holds nothing else: every reload of it is then the
+  // context on every path, as vigil's load-time rewrite of context accesses must see (it follows
+  // registers and slots through the program's paths all at once, not one path at a time).
+  struct xdp_md* volatile ctx_slot = ctx;
+  if (to_server) return client_packet(&ctx_slot, l3, cfg, opts, ip, tcp, now);
+  return server_packet(&ctx_slot, l3, cfg, opts, ip, tcp, now);
 
 unprotected:
   COUNT(counters, SP_UNPROTECTED);
