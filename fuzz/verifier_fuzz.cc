@@ -7,7 +7,7 @@
 // (ebpf/verifier/random_program.h) and every following 3 bytes (instruction index, field, value)
 // mutate one of its instructions — libFuzzer's mutations then explore around realistic programs.
 // Even: the rest are raw instruction words (the seeds in fuzz/seeds/verifier_fuzz are the
-// verifier corpus, tests/ebpf/verifier). Programs may name maps 0-2 (random_program.h).
+// verifier corpus, tests/ebpf/verifier). Programs may name maps 0-4 (random_program.h).
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>

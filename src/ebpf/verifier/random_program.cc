@@ -53,9 +53,16 @@ constexpr uint8_t kJumps[] = {kJmpJeq,  kJmpJgt, kJmpJge, kJmpJset, kJmpJne, kJm
 }  // namespace
 
 std::vector<MapSpec> RandomProgramMaps() {
-  return {{.type = kMapArray, .key_size = 4, .value_size = 64, .max_entries = 4, .name = "array"},
-          {.type = kMapHash, .key_size = 4, .value_size = 16, .max_entries = 64, .name = "hash"},
-          {.type = kMapArray, .key_size = 4, .value_size = 32, .max_entries = 1, .name = "global"}};
+  return {
+      {.type = kMapArray, .key_size = 4, .value_size = 64, .max_entries = 4, .name = "array"},
+      {.type = kMapHash, .key_size = 4, .value_size = 16, .max_entries = 64, .name = "hash"},
+      {.type = kMapArray, .key_size = 4, .value_size = 32, .max_entries = 1, .name = "global"},
+      {.type = kMapRingbuf, .key_size = 0, .value_size = 0, .max_entries = 4096, .name = "events"},
+      {.type = kMapPerfEventArray,
+       .key_size = 4,
+       .value_size = 4,
+       .max_entries = 4,
+       .name = "samples"}};
 }
 
 std::vector<Insn> RandomXdpProgram(std::mt19937_64& rng, size_t max_blocks) {
@@ -76,7 +83,7 @@ std::vector<Insn> RandomXdpProgram(std::mt19937_64& rng, size_t max_blocks) {
   };
   const size_t blocks = 1 + b.R(max_blocks);
   for (size_t k = 0; k < blocks; ++k) {
-    switch (b.R(13)) {
+    switch (b.R(15)) {
       case 0:
       case 1: {  // bounds check: if data + K > data_end goto end
         const int32_t k2 = int32_t(b.R(90));
@@ -203,6 +210,50 @@ std::vector<Insn> RandomXdpProgram(std::mt19937_64& rng, size_t max_blocks) {
                int16_t(b.R(32 - base - SizeBytes(size) + (b.Chance(10) ? 8 : 1))), 0);
         break;
       }
+      case 12: {  // a ring buffer record: reserve, maybe check, write, submit or discard
+        const int32_t size = int32_t(8 * (1 + b.R(4)));
+        b.Emit(kOpLddw, 1, kPseudoMapFd, 0, 3);
+        b.Emit(0, 0, 0, 0, 0);
+        if (b.Chance(95)) {
+          b.Emit(kClsAlu64 | kAluMov | kSrcK, 2, 0, 0, size);
+        } else {  // a size the verifier cannot know
+          b.Emit(kClsAlu64 | kAluMov | kSrcX, 2, scratch_reg(), 0, 0);
+          b.Emit(kClsAlu64 | kAluAnd | kSrcK, 2, 0, 0, 31);
+        }
+        b.Emit(kClsAlu64 | kAluMov | kSrcK, 3, 0, 0, 0);
+        b.Emit(kOpCall, 0, 0, 0, kHelperRingbufReserve);
+        if (b.Chance(90)) b.JumpToEnd(kClsJmp | kJmpJeq | kSrcK, 0, 0, 0);
+        const uint8_t wsize = kSizes[b.R(4)];
+        const int16_t off =
+            int16_t(b.R(size - int32_t(SizeBytes(wsize)) + 1 + (b.Chance(10) ? 8 : 0)));
+        if (b.Chance(50))
+          b.Emit(kClsSt | kModeMem | wsize, 0, 0, off, int32_t(b.R(256)));
+        else
+          b.Emit(kClsStx | kModeMem | wsize, 0, scratch_reg(), off, 0);
+        b.Emit(kClsAlu64 | kAluMov | kSrcX, 1, 0, 0, 0);
+        if (b.Chance(3)) b.Emit(kClsAlu64 | kAluAdd | kSrcK, 1, 0, 0, 4);  // not the record
+        b.Emit(kClsAlu64 | kAluMov | kSrcK, 2, 0, 0, 0);
+        if (b.Chance(96))  // else the record is never released
+          b.Emit(kOpCall, 0, 0, 0, b.Chance(70) ? kHelperRingbufSubmit : kHelperRingbufDiscard);
+        b.Emit(kClsLdx | kModeMem | kSizeW, 2, 6, 0, 0);
+        b.Emit(kClsLdx | kModeMem | kSizeW, 3, 6, 4, 0);
+        break;
+      }
+      case 13: {  // a perf event: 8 or 16 bytes of the stack, and a few packet bytes
+        b.Emit(kClsSt | kModeMem | kSizeDw, 10, 0, -16, int32_t(b.R(100)));
+        b.Emit(kClsAlu64 | kAluMov | kSrcX, 1, 6, 0, 0);
+        b.Emit(kOpLddw, 2, kPseudoMapFd, 0, 4);
+        b.Emit(0, 0, 0, 0, 0);
+        b.Emit(kOpLddw, 3, 0, 0, -1);  // BPF_F_CURRENT_CPU, and packet bytes above bit 32
+        b.Emit(0, 0, 0, 0, int32_t(b.R(3) * 8));
+        b.Emit(kClsAlu64 | kAluMov | kSrcX, 4, 10, 0, 0);
+        b.Emit(kClsAlu64 | kAluAdd | kSrcK, 4, 0, 0, -16);
+        b.Emit(kClsAlu64 | kAluMov | kSrcK, 5, 0, 0, b.Chance(90) ? 8 : 16);
+        b.Emit(kOpCall, 0, 0, 0, kHelperPerfEventOutput);
+        b.Emit(kClsLdx | kModeMem | kSizeW, 2, 6, 0, 0);
+        b.Emit(kClsLdx | kModeMem | kSizeW, 3, 6, 4, 0);
+        break;
+      }
       default: {  // copy a pointer around (data into a scratch register, or the stack pointer)
         if (b.Chance(50))
           b.Emit(kClsAlu64 | kAluMov | kSrcX, scratch_reg(), 2, 0, 0);
@@ -320,6 +371,10 @@ SoundnessResult CheckSoundness(std::span<const Insn> insns,
     }
     buf.Assign(frame);
     auto v = RunXdp(**prog, scratch, buf);
+    // The host reads what programs wrote to event maps, so that rings never stay full.
+    thread_local std::vector<MapEvent> events;
+    for (const auto& m : maps) m->DrainEvents(events, SIZE_MAX);
+    events.clear();
     if (!v) {
       r.fault = fmt::format("accepted but faulted on a {}-byte frame: {}", frame.size(),
                             v.error().message);

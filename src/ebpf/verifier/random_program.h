@@ -22,7 +22,8 @@
 namespace vigil::ebpf::verifier {
 
 // The maps the random programs use: 0 an array (key 4, value 64, 4 entries), 1 a hash (key 4,
-// value 16, 64 entries), 2 a single-element array (for direct value loads).
+// value 16, 64 entries), 2 a single-element array (for direct value loads), 3 a 4 KiB ring
+// buffer, 4 a perf event array of 4 entries.
 [[nodiscard]] std::vector<MapSpec> RandomProgramMaps();
 
 [[nodiscard]] std::vector<Insn> RandomXdpProgram(std::mt19937_64& rng, size_t max_blocks = 12);
