@@ -18,6 +18,9 @@ packages=(
   # Operations (src/control): promtool checks /metrics, headless Chromium loads the dashboard,
   # EVE goes to a real redis-server (hiredis) and to librdkafka's mock cluster.
   prometheus chromium redis-server libhiredis-dev librdkafka-dev
+  # The offloads' namespace tests and their with/without table (issue 21): a real HTTP server,
+  # spoofed SYN floods, HTTP and DNS load generators.
+  nginx-light hping3 apache2-utils dnsperf
 )
 
 missing=()
