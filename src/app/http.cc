@@ -1,5 +1,7 @@
 #include "app/http.h"
 
+#include <zlib.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -84,7 +86,50 @@ std::string RemoveDotSegments(std::string_view in) {
   return out;
 }
 
+// The buffer a header of this name fills besides http.header (its first occurrence), or kCount.
+HttpBuffer HeaderBuffer(bool to_server, std::string_view name) {
+  struct Entry {
+    std::string_view name;
+    HttpBuffer request;
+    HttpBuffer response;
+  };
+  static constexpr Entry kHeaders[] = {
+      {"content-type", HttpBuffer::kRequestContentType, HttpBuffer::kResponseContentType},
+      {"content-length", HttpBuffer::kRequestContentLen, HttpBuffer::kResponseContentLen},
+      {"connection", HttpBuffer::kRequestConnection, HttpBuffer::kResponseConnection},
+      {"user-agent", HttpBuffer::kUserAgent, HttpBuffer::kCount},
+      {"cookie", HttpBuffer::kRequestCookie, HttpBuffer::kCount},
+      {"referer", HttpBuffer::kReferer, HttpBuffer::kCount},
+      {"accept", HttpBuffer::kAccept, HttpBuffer::kCount},
+      {"accept-encoding", HttpBuffer::kAcceptEnc, HttpBuffer::kCount},
+      {"accept-language", HttpBuffer::kAcceptLang, HttpBuffer::kCount},
+      {"set-cookie", HttpBuffer::kCount, HttpBuffer::kResponseCookie},
+      {"server", HttpBuffer::kCount, HttpBuffer::kServer},
+      {"location", HttpBuffer::kCount, HttpBuffer::kLocation},
+  };
+  for (const Entry& e : kHeaders) {
+    if (EqualsNoCase(name, e.name)) return to_server ? e.request : e.response;
+  }
+  return HttpBuffer::kCount;
+}
+
 }  // namespace
+
+// One body's zlib inflate state.
+struct HttpFlow::BodyDecoder {
+  z_stream z{};
+  bool started = false;  // inflate produced output or consumed a header
+  bool raw = false;      // deflate without the zlib wrapper (as some servers send it)
+  bool failed = false;   // zlib rejected the data, or the stream ended: nothing more is decoded
+
+  explicit BodyDecoder(Coding coding) { Init(coding == Coding::kGzip ? 15 + 16 : 15); }
+  ~BodyDecoder() { inflateEnd(&z); }
+  void Init(int window_bits) {
+    if (inflateInit2(&z, window_bits) != Z_OK) failed = true;
+  }
+};
+
+void HttpFlow::BodyDecoderDeleter::operator()(BodyDecoder* d) const { delete d; }
 
 std::string NormalizeUri(std::string_view raw) {
   std::string_view target = raw;
@@ -136,7 +181,17 @@ void HttpFlow::BeginPacket(const HttpConfig& config, HttpStats& stats) {
       std::string().swap(tx.Mutable(HttpBuffer::kRequestBody));
       tx.body_released = true;
     }
+    if (tx.response_body_done && !tx.response_body_released) {
+      std::string().swap(tx.Mutable(HttpBuffer::kResponseBody));
+      tx.response_body_released = true;
+    }
   }
+}
+
+void HttpFlow::Close(bool to_server, std::vector<HttpEvent>& events) {
+  if (to_server || state_ != State::kHttp || resp_.phase != Phase::kBodyToClose) return;
+  ResponseDone(events);
+  resp_.phase = Phase::kStopped;  // nothing follows a close
 }
 
 bool HttpFlow::done() const {
@@ -204,7 +259,7 @@ void HttpFlow::Feed(bool to_server, const uint8_t* data, size_t len, const HttpC
           } else if (to_server) {
             RequestDone(events);
           } else {
-            ResponseDone();
+            ResponseDone(events);
           }
         }
         continue;
@@ -314,7 +369,7 @@ void HttpFlow::Feed(bool to_server, const uint8_t* data, size_t len, const HttpC
           if (to_server) {
             RequestDone(events);
           } else {
-            ResponseDone();
+            ResponseDone(events);
           }
         }
         break;
@@ -373,6 +428,9 @@ void HttpFlow::RequestLine(const HttpConfig& config, HttpStats& stats,
   tx.Mutable(HttpBuffer::kRequestLine) = line.substr(0, config.max_uri_bytes + 64);
   req_.tx = &tx;
   req_.header_bytes = 0;
+  req_.coding = Coding::kIdentity;
+  req_.body_done = false;
+  req_.decoder.reset();
   content_length_[0] = -1;
   chunked_[0] = false;
   has_pending_[0] = false;
@@ -415,9 +473,8 @@ void HttpFlow::ResponseLine(const HttpConfig& config, HttpStats& stats,
     next_response_id_ = tx->id;
   }
   ++stats.responses;
-  for (HttpBuffer b :
-       {HttpBuffer::kResponseHeader, HttpBuffer::kResponseRawHeader, HttpBuffer::kResponseCookie}) {
-    tx->Mutable(b).clear();  // an interim (1xx) response's headers are forgotten
+  for (size_t b = size_t(HttpBuffer::kResponseHeader); b < kHttpBufferCount; ++b) {
+    tx->Mutable(HttpBuffer(b)).clear();  // an interim (1xx) response's headers are forgotten
   }
   tx->Mutable(HttpBuffer::kStatCode) = code.substr(0, 16);
   tx->Mutable(HttpBuffer::kStatMsg) = msg.substr(0, 256);
@@ -425,6 +482,9 @@ void HttpFlow::ResponseLine(const HttpConfig& config, HttpStats& stats,
   tx->content_type.clear();
   resp_.tx = tx;
   resp_.header_bytes = 0;
+  resp_.coding = Coding::kIdentity;
+  resp_.body_done = false;
+  resp_.decoder.reset();
   content_length_[1] = -1;
   chunked_[1] = false;
   has_pending_[1] = false;
@@ -462,35 +522,37 @@ void HttpFlow::HeaderLine(bool to_server, std::string_view line, const HttpConfi
       ++stats.header_truncated;
     }
     std::string_view kept = value.substr(0, config.max_header_bytes);
-    auto set_once = [&](HttpBuffer b) {
+    std::string& names =
+        tx.Mutable(to_server ? HttpBuffer::kRequestHeaderNames : HttpBuffer::kResponseHeaderNames);
+    if (names.size() + name.size() + 4 <= config.max_header_bytes) {
+      if (names.empty()) names = "\r\n";
+      names.append(name);
+      names.append("\r\n");
+    }
+    if (HttpBuffer b = HeaderBuffer(to_server, name); b != HttpBuffer::kCount) {
       std::string& v = tx.Mutable(b);
       if (v.empty()) v = kept;
-    };
-    if (to_server) {
-      if (EqualsNoCase(name, "host")) {
-        set_once(HttpBuffer::kRawHost);
-        std::string host(kept);
-        size_t colon = host.rfind(':');
-        size_t bracket = host.rfind(']');
-        if (colon != std::string::npos && (bracket == std::string::npos || colon > bracket)) {
-          host.resize(colon);
-        }
-        for (char& c : host) c = Lower(c);
-        if (tx.Buffer(HttpBuffer::kHost).empty()) tx.Mutable(HttpBuffer::kHost) = host;
-      } else if (EqualsNoCase(name, "user-agent")) {
-        set_once(HttpBuffer::kUserAgent);
-      } else if (EqualsNoCase(name, "cookie")) {
-        set_once(HttpBuffer::kRequestCookie);
+    }
+    if (to_server && EqualsNoCase(name, "host")) {
+      if (tx.Buffer(HttpBuffer::kRawHost).empty()) tx.Mutable(HttpBuffer::kRawHost) = kept;
+      std::string host(kept);
+      size_t colon = host.rfind(':');
+      size_t bracket = host.rfind(']');
+      if (colon != std::string::npos && (bracket == std::string::npos || colon > bracket)) {
+        host.resize(colon);
       }
-    } else {
-      if (EqualsNoCase(name, "set-cookie")) {
-        set_once(HttpBuffer::kResponseCookie);
-      } else if (EqualsNoCase(name, "content-type")) {
-        if (tx.content_type.empty()) {
-          std::string_view ct = kept.substr(0, kept.find(';'));
-          tx.content_type = Trim(ct);
-        }
-      }
+      for (char& c : host) c = Lower(c);
+      if (tx.Buffer(HttpBuffer::kHost).empty()) tx.Mutable(HttpBuffer::kHost) = host;
+    }
+    if (!to_server && EqualsNoCase(name, "content-type") && tx.content_type.empty()) {
+      std::string_view ct = kept.substr(0, kept.find(';'));
+      tx.content_type = Trim(ct);
+    }
+    if (EqualsNoCase(name, "content-encoding")) {
+      std::string_view v = Trim(value);
+      s.coding = EqualsNoCase(v, "gzip") || EqualsNoCase(v, "x-gzip") ? Coding::kGzip
+                 : EqualsNoCase(v, "deflate")                         ? Coding::kDeflate
+                                                                      : Coding::kIdentity;
     }
     if (EqualsNoCase(name, "content-length")) {
       content_length_[side] = ParseLength(value);
@@ -517,12 +579,30 @@ void HttpFlow::HeaderLine(bool to_server, std::string_view line, const HttpConfi
   has_pending_[side] = true;
 }
 
+namespace {
+
+// What the end of a header block adds: http.header_names' final CRLF, and http.start (the start
+// line, CRLF, the headers as http.header holds them, CRLF).
+void FinishHeaderBuffers(HttpTransaction& tx, bool request) {
+  std::string& names =
+      tx.Mutable(request ? HttpBuffer::kRequestHeaderNames : HttpBuffer::kResponseHeaderNames);
+  if (!names.empty()) names.append("\r\n");
+  std::string& start = tx.Mutable(request ? HttpBuffer::kRequestStart : HttpBuffer::kResponseStart);
+  start = tx.Buffer(request ? HttpBuffer::kRequestLine : HttpBuffer::kResponseLine);
+  start.append("\r\n");
+  start.append(tx.Buffer(request ? HttpBuffer::kRequestHeader : HttpBuffer::kResponseHeader));
+  start.append("\r\n");
+}
+
+}  // namespace
+
 void HttpFlow::EndOfRequestHeaders(const HttpConfig& config, HttpStats& stats,
                                    std::vector<HttpEvent>& events) {
   (void)config;
   (void)stats;
   HttpTransaction* tx = req_.tx;
   if (tx == nullptr) return;
+  FinishHeaderBuffers(*tx, true);
   tx->request_headers_done = true;
   events.push_back({tx, HttpStage::kRequestHeaders});
   if (chunked_[0]) {
@@ -539,6 +619,7 @@ void HttpFlow::RequestDone(std::vector<HttpEvent>& events) {
   HttpTransaction* tx = req_.tx;
   req_.phase = Phase::kLine;
   req_.tx = nullptr;
+  req_.decoder.reset();
   if (tx == nullptr) return;
   if (!tx->request_done) {
     tx->request_done = true;
@@ -562,6 +643,7 @@ void HttpFlow::EndOfResponseHeaders(HttpStats& stats, std::vector<HttpEvent>& ev
     resp_.phase = Phase::kLine;  // interim response: the real one follows
     return;
   }
+  FinishHeaderBuffers(*tx, false);
   tx->response_headers_done = true;
   events.push_back({tx, HttpStage::kResponseHeaders});
   if (method == "CONNECT") {
@@ -574,12 +656,12 @@ void HttpFlow::EndOfResponseHeaders(HttpStats& stats, std::vector<HttpEvent>& ev
   }
   if (state_ == State::kTunnel) return;
   if (method == "HEAD" || code == "204" || code == "304") {
-    ResponseDone();
+    ResponseDone(events);
   } else if (chunked_[1]) {
     resp_.phase = Phase::kChunkSize;
   } else if (content_length_[1] >= 0) {
     if (content_length_[1] == 0) {
-      ResponseDone();
+      ResponseDone(events);
     } else {
       resp_.remaining = uint64_t(content_length_[1]);
       resp_.phase = Phase::kBody;
@@ -589,32 +671,89 @@ void HttpFlow::EndOfResponseHeaders(HttpStats& stats, std::vector<HttpEvent>& ev
   }
 }
 
-void HttpFlow::ResponseDone() {
-  if (resp_.tx != nullptr) {
-    resp_.tx->response_done = true;
-    next_response_id_ = resp_.tx->id + 1;
+void HttpFlow::ResponseDone(std::vector<HttpEvent>& events) {
+  HttpTransaction* tx = resp_.tx;
+  if (tx != nullptr) {
+    tx->response_done = true;
+    next_response_id_ = tx->id + 1;
+    if (!tx->response_body_done && !tx->Buffer(HttpBuffer::kResponseBody).empty()) {
+      events.push_back({tx, HttpStage::kResponseComplete});
+    }
+    tx->response_body_done = true;
   }
   resp_.tx = nullptr;
   resp_.phase = Phase::kLine;
+  resp_.decoder.reset();
+}
+
+bool HttpFlow::AppendBody(Side& side, const uint8_t* data, size_t n, std::string& body,
+                          uint32_t cap, HttpStats& stats) {
+  if (side.coding == Coding::kIdentity) {
+    size_t room = cap > body.size() ? cap - body.size() : 0;
+    body.append(reinterpret_cast<const char*>(data), std::min(n, room));
+    if (n > room) ++stats.body_truncated;
+    return body.size() >= cap;
+  }
+  if (side.decoder == nullptr) {
+    side.decoder.reset(new BodyDecoder(side.coding));
+    ++stats.bodies_decoded;
+  }
+  BodyDecoder& d = *side.decoder;
+  z_stream& z = d.z;
+  z.next_in = const_cast<Bytef*>(data);
+  z.avail_in = uInt(n);
+  char out[4096];
+  while (z.avail_in > 0 && body.size() < cap && !d.failed) {
+    uInt room = uInt(std::min<size_t>(sizeof(out), cap - body.size()));
+    z.next_out = reinterpret_cast<Bytef*>(out);
+    z.avail_out = room;
+    uInt in_before = z.avail_in;
+    int rc = inflate(&z, Z_NO_FLUSH);
+    body.append(out, room - z.avail_out);
+    if (rc == Z_DATA_ERROR && !d.started && side.coding == Coding::kDeflate && !d.raw) {
+      // "deflate" sent without its zlib wrapper: start over as raw deflate.
+      inflateEnd(&z);
+      z = z_stream{};
+      d.raw = true;
+      d.Init(-15);
+      z.next_in = const_cast<Bytef*>(data);
+      z.avail_in = uInt(n);
+      continue;
+    }
+    d.started = true;
+    if (rc == Z_STREAM_END) {
+      d.failed = true;  // what follows the compressed stream is not decoded
+    } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+      ++stats.decode_errors;
+      d.failed = true;
+    } else if (z.avail_in == in_before && z.avail_out == room) {
+      break;  // no progress
+    }
+  }
+  if (body.size() >= cap && (z.avail_in > 0 || !d.failed)) ++stats.body_truncated;
+  return body.size() >= cap;
 }
 
 void HttpFlow::BodyBytes(bool to_server, const uint8_t* data, size_t n, const HttpConfig& config,
                          HttpStats& stats, std::vector<HttpEvent>& events) {
   Side& s = to_server ? req_ : resp_;
-  if (s.tx == nullptr) return;
-  if (!to_server) {
-    s.tx->response_body_bytes += n;
-    return;
-  }
-  if (s.tx->request_done) return;  // the body was cut at the cap and inspected
-  std::string& body = s.tx->Mutable(HttpBuffer::kRequestBody);
-  size_t room = config.max_body_bytes > body.size() ? config.max_body_bytes - body.size() : 0;
-  body.append(reinterpret_cast<const char*>(data), std::min(n, room));
-  if (n >= room && body.size() >= config.max_body_bytes) {
-    if (n > room) ++stats.body_truncated;
-    // Inspect what was kept now; the rest of the body is skipped.
-    s.tx->request_done = true;
-    events.push_back({s.tx, HttpStage::kRequestComplete});
+  HttpTransaction* tx = s.tx;
+  if (tx == nullptr) return;
+  if (!to_server) tx->response_body_bytes += n;
+  if (s.body_done) return;  // the body was cut at the cap and inspected
+  if (to_server ? tx->request_done : tx->response_body_done) return;
+  HttpBuffer b = to_server ? HttpBuffer::kRequestBody : HttpBuffer::kResponseBody;
+  uint32_t cap = to_server ? config.max_body_bytes : config.max_response_body_bytes;
+  if (!AppendBody(s, data, n, tx->Mutable(b), cap, stats)) return;
+  // Inspect what was kept now; the rest of the body is skipped.
+  s.body_done = true;
+  s.decoder.reset();
+  if (to_server) {
+    tx->request_done = true;
+    events.push_back({tx, HttpStage::kRequestComplete});
+  } else {
+    tx->response_body_done = true;
+    events.push_back({tx, HttpStage::kResponseComplete});
   }
 }
 

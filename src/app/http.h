@@ -19,28 +19,41 @@
 //             and query), http.uri.raw (as sent), http.protocol, http.request_line,
 //             http.header ("Name: value\r\n" for each header, values trimmed, folded lines
 //             joined), http.header.raw (the header block as sent), http.cookie, http.host
-//             (lowercased, port removed), http.host.raw, http.user_agent, http.request_body
-//             (Content-Length or chunked, de-chunked);
+//             (lowercased, port removed), http.host.raw, http.user_agent, http.referer,
+//             http.accept, http.accept_enc, http.accept_lang, http.connection,
+//             http.content_type, http.content_len (the first header of each name, value trimmed),
+//             http.header_names ("\r\nName1\r\nName2\r\n\r\n"), http.start (request line,
+//             CRLF, http.header, CRLF), http.request_body;
 //   response: http.stat_code, http.stat_msg, http.response_line, http.header / http.header.raw /
-//             http.cookie (Set-Cookie) of the response, and what EVE reports (content type, body
-//             length).
-// Not parsed: the response body's bytes (counted and skipped), content encodings, HTTP/2,
-// multipart, request smuggling variants beyond "Transfer-Encoding: chunked wins over
-// Content-Length". After a CONNECT that the server accepts (2xx), or an upgrade (101), the flow is
-// a tunnel and its bytes are not parsed.
+//             http.cookie (Set-Cookie) / http.header_names / http.start / http.content_type /
+//             http.content_len / http.connection of the response, http.server, http.location,
+//             http.response_body, and what EVE reports (content type, body length).
+// Bodies (http.request_body, http.response_body; file.data is the one of the rule's direction)
+// are framed by Content-Length or chunked encoding (de-chunked), or for a response without either
+// by the end of the connection (Close), and decoded when Content-Encoding is gzip, x-gzip or
+// deflate (zlib-wrapped or raw), as Snort's unzip and libhtp do; other encodings are kept as sent.
+// Not parsed: HTTP/2, multipart, request smuggling variants beyond "Transfer-Encoding: chunked
+// wins over Content-Length". After a CONNECT that the server accepts (2xx), or an upgrade (101),
+// the flow is a tunnel and its bytes are not parsed.
 //
 // Stages. Feed appends an HttpEvent when a transaction's request headers are complete
 // (kRequestHeaders), when its request is complete, body included (kRequestComplete: at the same
-// time for a request without body, or when the body reaches HttpConfig::max_body_bytes), and when
-// its response headers are complete (kResponseHeaders). Each happens once per transaction.
+// time for a request without body, or when the body reaches HttpConfig::max_body_bytes), when
+// its response headers are complete (kResponseHeaders), and when its response body is complete
+// or reaches max_response_body_bytes (kResponseComplete; not for a response without body bytes).
+// Each happens once per transaction.
 //
 // Bounds: each direction holds at most max_header_bytes of one header block (longer lines and
 // blocks are truncated, counted as http.header_truncated, and parsing goes on), URIs are cut at
-// max_uri_bytes (http.uri_truncated), request bodies at max_body_bytes (http.body_truncated); a
-// flow keeps at most max_pending transactions (older ones are dropped, http.tx_evicted). A
-// transaction's request body is released once its kRequestComplete event has been inspected.
-// Malformed input is never an error: it is counted (http.request_errors, http.response_errors)
-// and that direction stops being parsed. Costs per byte: one pass; per header line one copy.
+// max_uri_bytes (http.uri_truncated), bodies after decoding at max_body_bytes (requests) and
+// max_response_body_bytes (responses) (http.body_truncated; the rest of the body is skipped,
+// not decoded); a flow keeps at most max_pending transactions (older ones are dropped,
+// http.tx_evicted). A body is released once its complete-stage event has been inspected; a
+// direction decoding a body holds one zlib inflate state (about 40 KB) until the body ends.
+// Malformed input is never an error: it is counted (http.request_errors, http.response_errors,
+// http.decode_errors for a body zlib rejects: what it decoded is kept) and that direction stops
+// being parsed. Costs per byte: one pass; per header line one copy; per body byte one copy (and
+// the inflate of an encoded body).
 #pragma once
 
 #include <array>
@@ -48,6 +61,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -56,24 +70,41 @@ namespace vigil::app {
 
 // The buffers of a transaction, as rules name them (rules/options.h spelling in the comments).
 enum class HttpBuffer : uint8_t {
-  kMethod,             // http.method
-  kUri,                // http.uri (normalized)
-  kRawUri,             // http.uri.raw
-  kProtocol,           // http.protocol ("HTTP/1.1")
-  kRequestLine,        // http.request_line
-  kRequestHeader,      // http.header in a request
-  kRequestRawHeader,   // http.header.raw in a request
-  kRequestCookie,      // http.cookie in a request
-  kHost,               // http.host
-  kRawHost,            // http.host.raw
-  kUserAgent,          // http.user_agent
-  kRequestBody,        // http.request_body (http_client_body)
-  kStatCode,           // http.stat_code
-  kStatMsg,            // http.stat_msg
-  kResponseLine,       // http.response_line
-  kResponseHeader,     // http.header in a response
-  kResponseRawHeader,  // http.header.raw in a response
-  kResponseCookie,     // http.cookie in a response (Set-Cookie)
+  kMethod,               // http.method
+  kUri,                  // http.uri (normalized)
+  kRawUri,               // http.uri.raw
+  kProtocol,             // http.protocol ("HTTP/1.1")
+  kRequestLine,          // http.request_line
+  kRequestHeader,        // http.header in a request
+  kRequestRawHeader,     // http.header.raw in a request
+  kRequestCookie,        // http.cookie in a request
+  kHost,                 // http.host
+  kRawHost,              // http.host.raw
+  kUserAgent,            // http.user_agent
+  kRequestBody,          // http.request_body (http_client_body), file.data of a request
+  kRequestHeaderNames,   // http.header_names in a request
+  kRequestContentType,   // http.content_type in a request
+  kRequestContentLen,    // http.content_len in a request
+  kRequestConnection,    // http.connection in a request
+  kRequestStart,         // http.start in a request
+  kReferer,              // http.referer
+  kAccept,               // http.accept
+  kAcceptEnc,            // http.accept_enc
+  kAcceptLang,           // http.accept_lang
+  kStatCode,             // http.stat_code
+  kStatMsg,              // http.stat_msg
+  kResponseLine,         // http.response_line
+  kResponseHeader,       // http.header in a response
+  kResponseRawHeader,    // http.header.raw in a response
+  kResponseCookie,       // http.cookie in a response (Set-Cookie)
+  kResponseHeaderNames,  // http.header_names in a response
+  kResponseContentType,  // http.content_type in a response
+  kResponseContentLen,   // http.content_len in a response
+  kResponseConnection,   // http.connection in a response
+  kResponseStart,        // http.start in a response
+  kServer,               // http.server
+  kLocation,             // http.location
+  kResponseBody,         // http.response_body (http_server_body), file.data of a response
   kCount
 };
 inline constexpr size_t kHttpBufferCount = size_t(HttpBuffer::kCount);
@@ -83,8 +114,18 @@ inline constexpr size_t kHttpBufferCount = size_t(HttpBuffer::kCount);
   return b >= HttpBuffer::kStatCode && b < HttpBuffer::kCount;
 }
 
-enum class HttpStage : uint8_t { kRequestHeaders, kRequestComplete, kResponseHeaders };
-inline constexpr size_t kHttpStageCount = 3;
+enum class HttpStage : uint8_t {
+  kRequestHeaders,
+  kRequestComplete,
+  kResponseHeaders,
+  kResponseComplete
+};
+inline constexpr size_t kHttpStageCount = 4;
+
+// True for the stages of the response (their rules see the flow to the client).
+[[nodiscard]] constexpr bool IsResponseStage(HttpStage s) {
+  return s == HttpStage::kResponseHeaders || s == HttpStage::kResponseComplete;
+}
 
 struct HttpTransaction {
   uint64_t id = 0;  // 0 for the flow's first transaction, then 1, 2, ...
@@ -96,7 +137,9 @@ struct HttpTransaction {
   bool request_done = false;
   bool response_headers_done = false;
   bool response_done = false;
-  bool body_released = false;
+  bool body_released = false;           // the request body's memory was given back
+  bool response_body_done = false;      // kResponseComplete was reported
+  bool response_body_released = false;  // ... and the response body's memory given back
 
   [[nodiscard]] std::string_view Buffer(HttpBuffer b) const { return buffers[size_t(b)]; }
   [[nodiscard]] std::string& Mutable(HttpBuffer b) { return buffers[size_t(b)]; }
@@ -110,8 +153,11 @@ struct HttpEvent {
 struct HttpConfig {
   uint32_t max_header_bytes = 8192;  // one header block, per direction
   uint32_t max_uri_bytes = 4096;
-  uint32_t max_body_bytes = 8192;  // request body kept for http.request_body
-  uint32_t max_pending = 4;        // transactions kept per flow
+  uint32_t max_body_bytes = 8192;  // request body kept for http.request_body, after decoding
+  // Response body kept for file.data / http.response_body, after decoding (Suricata's
+  // response-body-limit; Snort inspects more, in sections).
+  uint32_t max_response_body_bytes = 65536;
+  uint32_t max_pending = 4;  // transactions kept per flow
 };
 
 #define VIGIL_HTTP_COUNTERS(X)                 \
@@ -127,7 +173,9 @@ struct HttpConfig {
   X(tx_evicted, "http.tx_evicted")             \
   X(orphan_responses, "http.orphan_responses") \
   X(gaps, "http.gaps")                         \
-  X(tunnels, "http.tunnels")
+  X(tunnels, "http.tunnels")                   \
+  X(bodies_decoded, "http.bodies_decoded")     \
+  X(decode_errors, "http.decode_errors")
 
 struct HttpStats {
 #define VIGIL_HTTP_FIELD(field, name) uint64_t field = 0;
@@ -154,6 +202,10 @@ class HttpFlow {
   // parsed (its position in the protocol is lost).
   void Gap(bool to_server, HttpStats& stats);
 
+  // The direction ended (its sender closed the connection): a response read until the close is
+  // complete (kResponseComplete appended to `events` when it has body bytes).
+  void Close(bool to_server, std::vector<HttpEvent>& events);
+
   [[nodiscard]] State state() const { return state_; }
   [[nodiscard]] bool is_http() const { return state_ == State::kHttp || state_ == State::kTunnel; }
   // True when more bytes would not be parsed: not HTTP, a tunnel, or both directions stopped.
@@ -174,6 +226,13 @@ class HttpFlow {
     kBodyToClose,  // response without length: until the connection closes
     kStopped,      // error or tunnel: nothing more is parsed in this direction
   };
+  // A body's Content-Encoding.
+  enum class Coding : uint8_t { kIdentity, kGzip, kDeflate };
+  // zlib's inflate state for one body (http.cc).
+  struct BodyDecoder;
+  struct BodyDecoderDeleter {
+    void operator()(BodyDecoder* d) const;
+  };
   struct Side {
     Phase phase = Phase::kLine;
     std::string line;  // the current line, up to max_header_bytes
@@ -182,6 +241,9 @@ class HttpFlow {
     uint64_t remaining = 0;     // body / chunk bytes left
     HttpTransaction* tx = nullptr;
     bool last_header_folded_ok = false;  // a header was seen (folding continues it)
+    Coding coding = Coding::kIdentity;   // of the current message's body
+    bool body_done = false;              // the body reached its cap: the rest is skipped
+    std::unique_ptr<BodyDecoder, BodyDecoderDeleter> decoder;  // while decoding a body
   };
 
   // One complete line (CR LF stripped) of `side`.
@@ -193,7 +255,10 @@ class HttpFlow {
                            std::vector<HttpEvent>& events);
   void EndOfResponseHeaders(HttpStats& stats, std::vector<HttpEvent>& events);
   void RequestDone(std::vector<HttpEvent>& events);
-  void ResponseDone();
+  void ResponseDone(std::vector<HttpEvent>& events);
+  // Appends `n` body bytes of `side`, decoded, to `body` up to `cap`; true when `body` is full.
+  bool AppendBody(Side& side, const uint8_t* data, size_t n, std::string& body, uint32_t cap,
+                  HttpStats& stats);
   void BodyBytes(bool to_server, const uint8_t* data, size_t n, const HttpConfig& config,
                  HttpStats& stats, std::vector<HttpEvent>& events);
   void Stop(bool to_server, HttpStats& stats);

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "app/zlib_test_util.h"
+
 namespace vigil::app {
 namespace {
 
@@ -38,18 +40,19 @@ class Harness {
                stats_, events_);
     for (const HttpEvent& e : events_) {
       const HttpTransaction& tx = *e.tx;
-      seen_.push_back({tx.id, e.stage, std::string(tx.Buffer(HttpBuffer::kUri)),
-                       std::string(tx.Buffer(HttpBuffer::kMethod)),
-                       std::string(tx.Buffer(e.stage == HttpStage::kResponseHeaders
-                                                 ? HttpBuffer::kResponseHeader
-                                                 : HttpBuffer::kRequestHeader)),
-                       std::string(tx.Buffer(HttpBuffer::kRequestCookie)),
-                       std::string(tx.Buffer(HttpBuffer::kHost)),
-                       // Events are inspected after Feed: the body is only final at its stage.
-                       e.stage == HttpStage::kRequestComplete
-                           ? std::string(tx.Buffer(HttpBuffer::kRequestBody))
-                           : std::string(),
-                       std::string(tx.Buffer(HttpBuffer::kStatCode))});
+      seen_.push_back(
+          {tx.id, e.stage, std::string(tx.Buffer(HttpBuffer::kUri)),
+           std::string(tx.Buffer(HttpBuffer::kMethod)),
+           std::string(tx.Buffer(IsResponseStage(e.stage) ? HttpBuffer::kResponseHeader
+                                                          : HttpBuffer::kRequestHeader)),
+           std::string(tx.Buffer(HttpBuffer::kRequestCookie)),
+           std::string(tx.Buffer(HttpBuffer::kHost)),
+           // Events are inspected after Feed: the body is only final at its stage.
+           e.stage == HttpStage::kRequestComplete ? std::string(tx.Buffer(HttpBuffer::kRequestBody))
+           : e.stage == HttpStage::kResponseComplete
+               ? std::string(tx.Buffer(HttpBuffer::kResponseBody))
+               : std::string(),
+           std::string(tx.Buffer(HttpBuffer::kStatCode))});
     }
   }
 
@@ -133,13 +136,18 @@ TEST(HttpFlow, PipelinedRequestsAndResponses) {
   h.Server(
       "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcHTTP/1.1 404 Not Found\r\n"
       "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
-  ASSERT_EQ(h.seen_.size(), 6u);
+  // Each response: its headers, then its body (Content-Length, then chunked).
+  ASSERT_EQ(h.seen_.size(), 8u);
   EXPECT_EQ(h.seen_[4].stage, HttpStage::kResponseHeaders);
   EXPECT_EQ(h.seen_[4].id, 0u);
   EXPECT_EQ(h.seen_[4].stat_code, "200");
-  EXPECT_EQ(h.seen_[5].id, 1u);
-  EXPECT_EQ(h.seen_[5].stat_code, "404");
-  EXPECT_EQ(h.seen_[5].uri, "/two/");  // the response's transaction keeps its request
+  EXPECT_EQ(h.seen_[5].stage, HttpStage::kResponseComplete);
+  EXPECT_EQ(h.seen_[5].body, "abc");
+  EXPECT_EQ(h.seen_[6].id, 1u);
+  EXPECT_EQ(h.seen_[6].stat_code, "404");
+  EXPECT_EQ(h.seen_[6].uri, "/two/");  // the response's transaction keeps its request
+  EXPECT_EQ(h.seen_[7].stage, HttpStage::kResponseComplete);
+  EXPECT_EQ(h.seen_[7].body, "abc");
   EXPECT_EQ(h.stats_.responses, 2u);
   // Finished transactions go at the next packet.
   h.Client("");
@@ -294,6 +302,153 @@ TEST(HttpFlow, RandomInputNeverBreaksTheBounds) {
     }
     EXPECT_LE(h.flow_.transactions().size(), config.max_pending + 60u * 6u);
   }
+}
+
+using testing::Compress;
+
+std::string Chunked(std::string_view body, size_t piece) {
+  std::string out;
+  for (size_t i = 0; i < body.size(); i += piece) {
+    std::string_view c = body.substr(i, piece);
+    char size[16];
+    std::snprintf(size, sizeof(size), "%zx\r\n", c.size());
+    out += size;
+    out += c;
+    out += "\r\n";
+  }
+  return out + "0\r\n\r\n";
+}
+
+constexpr std::string_view kGet = "GET /f HTTP/1.1\r\nHost: h\r\n\r\n";
+
+std::string Page() {
+  std::string page;
+  for (int i = 0; i < 200; ++i) page += "<p>line " + std::to_string(i) + " of the page</p>\n";
+  return page;
+}
+
+TEST(HttpFlow, ResponseBodyIsDechunkedAndGunzipped) {
+  const std::string page = Page();
+  const std::string resp =
+      "HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n" +
+      Chunked(Compress(page, testing::kGzip), 100);
+  for (size_t piece : {resp.size(), size_t(7), size_t(1)}) {
+    Harness h;
+    h.Client(kGet);
+    for (size_t i = 0; i < resp.size(); i += piece)
+      h.Server(std::string_view(resp).substr(i, piece));
+    ASSERT_EQ(h.seen_.size(), 4u) << piece;
+    EXPECT_EQ(h.seen_[3].stage, HttpStage::kResponseComplete);
+    EXPECT_EQ(h.seen_[3].body, page) << piece;
+    EXPECT_EQ(h.stats_.bodies_decoded, 1u);
+    EXPECT_EQ(h.stats_.decode_errors, 0u);
+    EXPECT_EQ(h.stats_.body_truncated, 0u);
+  }
+}
+
+TEST(HttpFlow, DeflateWithAndWithoutItsZlibWrapper) {
+  const std::string page = Page();
+  for (int bits : {testing::kZlib, testing::kRawDeflate}) {
+    const std::string z = Compress(page, bits);
+    Harness h;
+    h.Client(kGet);
+    h.Server("HTTP/1.1 200 OK\r\nContent-Encoding: deflate\r\nContent-Length: " +
+             std::to_string(z.size()) + "\r\n\r\n" + z);
+    ASSERT_EQ(h.seen_.size(), 4u) << bits;
+    EXPECT_EQ(h.seen_[3].body, page) << bits;
+    EXPECT_EQ(h.stats_.decode_errors, 0u);
+  }
+}
+
+TEST(HttpFlow, DecodedBodyIsCappedAndTheRestSkipped) {
+  // A compression bomb: 1 MB of zeros in about 1 KB.
+  const std::string zeros(1 << 20, '\0');
+  const std::string z = Compress(zeros, testing::kGzip);
+  HttpConfig config;
+  config.max_response_body_bytes = 1000;
+  Harness h(config);
+  h.Client(kGet);
+  h.Server("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: " +
+           std::to_string(z.size()) + "\r\n\r\n" + z);
+  h.Client(kGet);  // the flow goes on after the skipped body
+  h.Server("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  ASSERT_EQ(h.seen_.size(), 8u);
+  EXPECT_EQ(h.seen_[3].stage, HttpStage::kResponseComplete);
+  EXPECT_EQ(h.seen_[3].body, std::string(1000, '\0'));
+  EXPECT_EQ(h.stats_.body_truncated, 1u);
+  EXPECT_EQ(h.seen_[7].body, "ok");
+}
+
+TEST(HttpFlow, CorruptGzipKeepsWhatDecodedAndCountsIt) {
+  const std::string page = Page();
+  std::string z = Compress(page, testing::kGzip);
+  for (size_t i = z.size() / 2; i < z.size() / 2 + 16; ++i) z[i] = char(0xff);
+  Harness h;
+  h.Client(kGet);
+  h.Server("HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: " +
+           std::to_string(z.size()) + "\r\n\r\n" + z);
+  ASSERT_EQ(h.seen_.size(), 4u);
+  EXPECT_EQ(h.stats_.decode_errors, 1u);
+  // What decoded before the damage is kept (zlib may emit a few wrong bytes before it sees it).
+  ASSERT_GE(h.seen_[3].body.size(), 100u);
+  EXPECT_LT(h.seen_[3].body.size(), page.size());
+  EXPECT_EQ(h.seen_[3].body.substr(0, 100), page.substr(0, 100));
+}
+
+TEST(HttpFlow, ResponsesWithoutBodyBytesHaveNoCompleteStage) {
+  Harness h;
+  h.Client("HEAD / HTTP/1.1\r\n\r\n");
+  h.Server("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n");
+  h.Client(kGet);
+  h.Server("HTTP/1.1 204 No Content\r\n\r\n");
+  for (const Seen& s : h.seen_) EXPECT_NE(s.stage, HttpStage::kResponseComplete);
+  EXPECT_EQ(h.seen_.size(), 6u);
+}
+
+TEST(HttpFlow, ABodyToTheCloseEndsWithTheConnection) {
+  Harness h;
+  h.Client(kGet);
+  h.Server("HTTP/1.0 200 OK\r\n\r\nsome ");
+  h.Server("bytes");
+  ASSERT_EQ(h.seen_.size(), 3u);
+  std::vector<HttpEvent> events;
+  h.flow_.Close(true, events);  // the client's close ends nothing
+  EXPECT_TRUE(events.empty());
+  h.flow_.Close(false, events);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].stage, HttpStage::kResponseComplete);
+  EXPECT_EQ(events[0].tx->Buffer(HttpBuffer::kResponseBody), "some bytes");
+}
+
+TEST(HttpFlow, HeaderBuffers) {
+  Harness h;
+  h.Client(
+      "POST /p HTTP/1.1\r\nHost: h\r\nReferer: http://r/\r\nAccept: */*\r\n"
+      "Accept-Encoding: gzip\r\nAccept-Language: en\r\nConnection: close\r\n"
+      "Content-Type: text/plain; charset=x\r\nContent-Length: 2\r\n\r\nhi");
+  h.Server(
+      "HTTP/1.1 302 Found\r\nServer: nginx\r\nLocation: /x\r\nContent-Type: text/html\r\n"
+      "Content-Length: 0\r\n\r\n");
+  ASSERT_FALSE(h.flow_.transactions().empty());
+  const HttpTransaction& tx = h.flow_.transactions().front();
+  EXPECT_EQ(tx.Buffer(HttpBuffer::kRequestHeaderNames),
+            "\r\nHost\r\nReferer\r\nAccept\r\nAccept-Encoding\r\nAccept-Language\r\n"
+            "Connection\r\nContent-Type\r\nContent-Length\r\n\r\n");
+  EXPECT_EQ(tx.Buffer(HttpBuffer::kReferer), "http://r/");
+  EXPECT_EQ(tx.Buffer(HttpBuffer::kAccept), "*/*");
+  EXPECT_EQ(tx.Buffer(HttpBuffer::kAcceptEnc), "gzip");
+  EXPECT_EQ(tx.Buffer(HttpBuffer::kAcceptLang), "en");
+  EXPECT_EQ(tx.Buffer(HttpBuffer::kRequestConnection), "close");
+  EXPECT_EQ(tx.Buffer(HttpBuffer::kRequestContentType), "text/plain; charset=x");
+  EXPECT_EQ(tx.Buffer(HttpBuffer::kRequestContentLen), "2");
+  EXPECT_EQ(tx.Buffer(HttpBuffer::kRequestStart),
+            "POST /p HTTP/1.1\r\n" + std::string(tx.Buffer(HttpBuffer::kRequestHeader)) + "\r\n");
+  EXPECT_EQ(tx.Buffer(HttpBuffer::kServer), "nginx");
+  EXPECT_EQ(tx.Buffer(HttpBuffer::kLocation), "/x");
+  EXPECT_EQ(tx.Buffer(HttpBuffer::kResponseContentType), "text/html");
+  EXPECT_EQ(tx.Buffer(HttpBuffer::kResponseContentLen), "0");
+  EXPECT_EQ(tx.Buffer(HttpBuffer::kResponseHeaderNames),
+            "\r\nServer\r\nLocation\r\nContent-Type\r\nContent-Length\r\n\r\n");
 }
 
 TEST(NormalizeUri, DecodesPathAndRemovesDotSegments) {

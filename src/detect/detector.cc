@@ -945,7 +945,7 @@ void Detector::InspectTransactions(const packet::Packet& p, const FlowContext& f
     std::sort(candidates_.begin(), candidates_.end());
     // The stage's direction: requests travel to the server, responses to the client.
     FlowContext tx_flow = flow;
-    tx_flow.to_server = e.stage != app::HttpStage::kResponseHeaders;
+    tx_flow.to_server = !app::IsResponseStage(e.stage);
     MatchInput in = MatchInput::OfPacket(p, &tx_flow);
     in.tx = e.tx;
     for (uint32_t r : candidates_) {

@@ -38,6 +38,20 @@ std::optional<HttpBuffer> HttpBufferOf(std::string_view name, bool response_side
       {"http.stat_code", HttpBuffer::kStatCode, HttpBuffer::kStatCode},
       {"http.stat_msg", HttpBuffer::kStatMsg, HttpBuffer::kStatMsg},
       {"http.response_line", HttpBuffer::kResponseLine, HttpBuffer::kResponseLine},
+      {"http.header_names", HttpBuffer::kRequestHeaderNames, HttpBuffer::kResponseHeaderNames},
+      {"http.content_type", HttpBuffer::kRequestContentType, HttpBuffer::kResponseContentType},
+      {"http.content_len", HttpBuffer::kRequestContentLen, HttpBuffer::kResponseContentLen},
+      {"http.connection", HttpBuffer::kRequestConnection, HttpBuffer::kResponseConnection},
+      {"http.start", HttpBuffer::kRequestStart, HttpBuffer::kResponseStart},
+      {"http.referer", HttpBuffer::kReferer, HttpBuffer::kReferer},
+      {"http.accept", HttpBuffer::kAccept, HttpBuffer::kAccept},
+      {"http.accept_enc", HttpBuffer::kAcceptEnc, HttpBuffer::kAcceptEnc},
+      {"http.accept_lang", HttpBuffer::kAcceptLang, HttpBuffer::kAcceptLang},
+      {"http.server", HttpBuffer::kServer, HttpBuffer::kServer},
+      {"http.location", HttpBuffer::kLocation, HttpBuffer::kLocation},
+      {"http.response_body", HttpBuffer::kResponseBody, HttpBuffer::kResponseBody},
+      // Snort's file_data and Suricata's file.data: the HTTP body of the rule's direction.
+      {"file.data", HttpBuffer::kRequestBody, HttpBuffer::kResponseBody},
   };
   for (const Entry& e : kNames) {
     if (e.name == name) return response_side ? e.response : e.request;
@@ -46,19 +60,28 @@ std::optional<HttpBuffer> HttpBufferOf(std::string_view name, bool response_side
 }
 
 // True when the rule inspects the response side of a transaction: flow:to_client, or a buffer
-// only responses have.
+// only responses have; or file.data (a body: the response's, as in Snort) in a rule that neither
+// says flow:to_server nor reads a buffer only requests have.
 bool ResponseSide(const rules::Rule& rule) {
+  bool file_data = false, request_only = false;
   for (const rules::Option& o : rule.options) {
     if (const auto* f = std::get_if<rules::FlowOption>(&o)) {
       if (f->direction == rules::FlowOption::Direction::kToClient) return true;
+      if (f->direction == rules::FlowOption::Direction::kToServer) request_only = true;
     }
-    if (const std::string* b = rules::OptionBuffer(o)) {
-      if (*b == "http.stat_code" || *b == "http.stat_msg" || *b == "http.response_line") {
-        return true;
-      }
+    if (std::holds_alternative<rules::UrilenOption>(o)) request_only = true;
+    const std::string* b = rules::OptionBuffer(o);
+    if (b == nullptr || b->empty()) continue;
+    if (*b == "file.data") {
+      file_data = true;
+      continue;
     }
+    auto buffer = HttpBufferOf(*b, false);
+    if (!buffer) continue;
+    if (app::IsResponseBuffer(*buffer)) return true;
+    if (HttpBufferOf(*b, true) == buffer) request_only = true;  // the same on both sides
   }
-  return false;
+  return file_data && !request_only;
 }
 
 // Offsets and values past any buffer: a variable's 64-bit value is clamped here so that position
@@ -134,6 +157,7 @@ class Compiler {
         return true;
       case Kind::kByteTest:
       case Kind::kIsDataAt:
+      case Kind::kBufferSize:
         return false;
     }
     return false;
@@ -326,7 +350,32 @@ class Compiler {
     return {};
   }
 
+  // bsize / bufferlen (the size of a sticky buffer) and urilen (of http.uri, or http.uri.raw).
+  base::Status AddSize(const std::string& buffer, const rules::NumberTest& test,
+                       std::string_view keyword) {
+    if (buffer.empty()) {
+      // The payload's size is dsize; on a stream chunk the "buffer" would be the chunk.
+      return base::MakeError(fmt::format("unsupported keyword {} on pkt_data", keyword));
+    }
+    if (auto st = UseBuffer(buffer); !st) return st;
+    program_.steps.push_back(PayloadStep{.kind = Kind::kBufferSize, .size = test});
+    return {};
+  }
+
+  base::Status AddOption(const rules::UrilenOption& u) {
+    return AddSize(u.form == rules::UrilenOption::Form::kRaw ? "http.uri.raw" : "http.uri", u.test,
+                   "urilen");
+  }
+
+  base::Status AddOption(const rules::FragbitsOption& f) {
+    program_.packet_tests.push_back({.kind = PacketTest::Kind::kFragbits, .fragbits = f});
+    return {};
+  }
+
   base::Status AddOption(const rules::NumericOption& n) {
+    if (n.field == rules::NumericField::kBsize || n.field == rules::NumericField::kBufferlen) {
+      return AddSize(n.buffer, n.test, rules::NumericFieldName(n.field));
+    }
     if (!IsSupportedNumericField(n.field)) {
       return base::MakeError("unsupported keyword " +
                              std::string(rules::NumericFieldName(n.field)));
@@ -462,6 +511,9 @@ class Walk {
           if (present == s.negated) return Outcome::kFail;
           break;
         }
+        case Kind::kBufferSize:
+          if (!MatchNumber(s.size, len_)) return Outcome::kFail;
+          break;
       }
     }
     if (min_end_ == 0 || max_end > min_end_) return Outcome::kMatch;
@@ -607,17 +659,23 @@ std::optional<app::HttpBuffer> TxBufferOf(const rules::Rule& rule, std::string_v
 
 std::optional<app::HttpStage> TxStageOf(const rules::Rule& rule) {
   bool response_side = ResponseSide(rule);
-  bool any = false, body = false, response = false;
+  bool any = false, body = false, response = false, response_body = false;
   for (const rules::Option& o : rule.options) {
     const std::string* name = rules::OptionBuffer(o);
-    if (name == nullptr || name->empty()) continue;
-    auto b = HttpBufferOf(*name, response_side);
+    std::optional<HttpBuffer> b;
+    if (std::holds_alternative<rules::UrilenOption>(o)) {
+      b = HttpBuffer::kUri;
+    } else if (name != nullptr && !name->empty()) {
+      b = HttpBufferOf(*name, response_side);
+    }
     if (!b) continue;
     any = true;
     body |= *b == HttpBuffer::kRequestBody;
     response |= app::IsResponseBuffer(*b);
+    response_body |= *b == HttpBuffer::kResponseBody;
   }
   if (!any) return std::nullopt;
+  if (response_body) return app::HttpStage::kResponseComplete;
   if (response) return app::HttpStage::kResponseHeaders;
   return body ? app::HttpStage::kRequestComplete : app::HttpStage::kRequestHeaders;
 }
@@ -632,6 +690,8 @@ bool PassesPacketTest(const PacketTest& t, const MatchInput& in) {
       return MatchFlow(t.flow, in);
     case PacketTest::Kind::kSameip:
       return MatchSameip(*in.packet);
+    case PacketTest::Kind::kFragbits:
+      return MatchFragbits(t.fragbits, *in.packet);
   }
   return false;
 }

@@ -5,8 +5,9 @@
 //   if (detect::RunProgram(**program, input)) ...        // run side: header already matched
 //
 // What a program holds:
-//   - packet tests (packet_options.h: dsize, ttl, id, ip_proto, itype, icode, flags, flow,
-//     sameip), checked once per evaluation: they do not depend on the payload cursor;
+//   - packet tests (packet_options.h: dsize, ttl, id, ip_proto, itype, icode, icmp_id, icmp_seq,
+//     fragbits, flags, flow, sameip), checked once per evaluation: they do not depend on the
+//     payload cursor;
 //   - payload steps in rule order — content, pcre, byte_test, byte_jump, byte_extract, byte_math,
 //     isdataat — on the payload buffer, sharing Snort's cursor: where the last content or pcre
 //     match ended, where byte_jump jumped, where byte_extract / byte_math stopped reading.
@@ -40,9 +41,16 @@
 // Buffers. Each payload step names the buffer it reads: the packet payload / stream chunk
 // (pkt_data), or a buffer of the HTTP transaction in MatchInput::tx (app/http.h: http.uri,
 // http.uri.raw, http.method, http.protocol, http.request_line, http.header, http.header.raw,
-// http.cookie, http.host, http.host.raw, http.user_agent, http.request_body, http.stat_code,
-// http.stat_msg, http.response_line). http.header, http.header.raw and http.cookie are the
-// request's unless the rule is about the response (flow:to_client, or a response-only buffer).
+// http.cookie, http.host, http.host.raw, http.user_agent, http.referer, http.accept*,
+// http.connection, http.content_type, http.content_len, http.header_names, http.start,
+// http.request_body, http.stat_code, http.stat_msg, http.response_line, http.server,
+// http.location, http.response_body; file.data is the body of the rule's side). http.header,
+// http.header.raw, http.cookie and the other buffers both sides have are the request's unless the
+// rule is about the response (flow:to_client, or a response-only buffer; file.data counts as the
+// response's unless flow:to_server or a request-only buffer says otherwise, Snort's reading).
+// bsize / bufferlen (and urilen, on http.uri or with `raw` http.uri.raw) test the size of the
+// whole buffer; on pkt_data they are unsupported (dsize is the packet's, and a stream chunk's size
+// means nothing to a rule).
 // Steps are grouped by buffer, rule order kept within each (the payload's first), and each group
 // is walked on its own buffer with its own cursor: a sticky buffer starts at position 0, as in
 // Suricata, whose buffers are separate lists. A byte_extract / byte_math variable is usable only in
@@ -92,7 +100,8 @@ struct PayloadStep {
     kByteJump,
     kByteExtract,
     kByteMath,
-    kIsDataAt
+    kIsDataAt,
+    kBufferSize  // bsize, bufferlen, urilen: the size of the whole buffer
   };
   enum class JumpFrom : uint8_t { kAfterRead, kBeginning, kEnd };
   Kind kind = Kind::kContent;
@@ -123,15 +132,17 @@ struct PayloadStep {
   Operand post_offset;
   rules::ByteMathOption::Op math_op = rules::ByteMathOption::Op::kAdd;
   int8_t result = -1;               // the variable slot byte_extract / byte_math writes
+  rules::NumberTest size;           // kBufferSize
   uint8_t buffer = kPayloadBuffer;  // kPayloadBuffer or 1 + app::HttpBuffer
 };
 
 struct PacketTest {
-  enum class Kind : uint8_t { kNumeric, kFlags, kFlow, kSameip };
+  enum class Kind : uint8_t { kNumeric, kFlags, kFlow, kSameip, kFragbits };
   Kind kind = Kind::kNumeric;
   rules::NumericOption numeric;
   rules::FlagsOption flags;
   rules::FlowOption flow;
+  rules::FragbitsOption fragbits;
 };
 
 // The steps of one buffer: steps[begin, end).
@@ -160,8 +171,9 @@ struct RuleProgram {
                                                                         PcreCache* pcres = nullptr);
 
 // The transaction stage at which a rule with HTTP buffers is evaluated (the Detector evaluates it
-// once per transaction, then): kResponseHeaders when it reads a response buffer, kRequestComplete
-// when it reads http.request_body, else kRequestHeaders. nullopt for a rule with no transaction
+// once per transaction, then): kResponseComplete when it reads the response body,
+// kResponseHeaders when it reads another response buffer, kRequestComplete when it reads the
+// request body, else kRequestHeaders. nullopt for a rule with no transaction
 // buffer (or one CompileProgram rejects).
 [[nodiscard]] std::optional<app::HttpStage> TxStageOf(const rules::Rule& rule);
 

@@ -1,5 +1,7 @@
 #include "detect/packet_options.h"
 
+#include <optional>
+
 namespace vigil::detect {
 
 bool MatchNumber(const rules::NumberTest& t, int64_t v) {
@@ -35,11 +37,30 @@ bool IsSupportedNumericField(rules::NumericField field) {
     case F::kIpProto:
     case F::kItype:
     case F::kIcode:
+    case F::kIcmpId:
+    case F::kIcmpSeq:
       return true;
     default:
       return false;
   }
 }
+
+namespace {
+
+// The identifier (offset 4) or sequence number (6) of an ICMP query message: echo and echo reply
+// (ICMPv4 and ICMPv6), timestamp, information and address mask requests and replies (ICMPv4), as
+// Suricata reads them; nullopt for other messages and truncated headers.
+std::optional<uint16_t> IcmpQueryField(const packet::Packet& p, size_t offset) {
+  if (!p.has_icmp || p.l4_offset == 0 || size_t(p.l4_offset) + 8 > p.caplen) return std::nullopt;
+  const uint8_t t = p.icmp_type;
+  const bool query =
+      p.ip_version == 6 ? (t == 128 || t == 129) : (t == 0 || t == 8 || (t >= 13 && t <= 18));
+  if (!query) return std::nullopt;
+  const uint8_t* h = p.data + p.l4_offset + offset;
+  return uint16_t(h[0] << 8 | h[1]);
+}
+
+}  // namespace
 
 bool MatchNumeric(const rules::NumericOption& o, const packet::Packet& p) {
   using F = rules::NumericField;
@@ -56,6 +77,11 @@ bool MatchNumeric(const rules::NumericOption& o, const packet::Packet& p) {
       return p.has_icmp && MatchNumber(o.test, p.icmp_type);
     case F::kIcode:
       return p.has_icmp && MatchNumber(o.test, p.icmp_code);
+    case F::kIcmpId:
+    case F::kIcmpSeq: {
+      auto v = IcmpQueryField(p, o.field == F::kIcmpId ? 4 : 6);
+      return v && MatchNumber(o.test, *v);
+    }
     default:
       return false;
   }
@@ -133,5 +159,33 @@ bool MatchFlow(const rules::FlowOption& o, const MatchInput& in) {
 }
 
 bool MatchSameip(const packet::Packet& p) { return p.ip_version != 0 && p.src_ip == p.dst_ip; }
+
+bool MatchFragbits(const rules::FragbitsOption& o, const packet::Packet& p) {
+  // The flag bits of the IPv4 header (reserved 0x80, DF 0x40, MF 0x20 of byte 6) as the rule's
+  // letters; an IPv6 packet has only "more fragments" (its fragment header).
+  uint8_t have = 0;
+  if (p.ip_version == 4) {
+    if (size_t(p.l3_offset) + 7 > p.caplen) return false;
+    const uint8_t flags = p.data[p.l3_offset + 6];
+    if (flags & 0x80) have |= rules::kFragReserved;
+    if (flags & 0x40) have |= rules::kFragDont;
+    if (flags & 0x20) have |= rules::kFragMore;
+  } else if (p.ip_version == 6) {
+    if (p.more_fragments) have |= rules::kFragMore;
+  } else {
+    return false;
+  }
+  switch (o.modifier) {
+    case rules::BitsModifier::kNone:
+      return have == o.bits;
+    case rules::BitsModifier::kPlus:
+      return (have & o.bits) == o.bits;
+    case rules::BitsModifier::kAny:
+      return (have & o.bits) != 0;
+    case rules::BitsModifier::kNot:
+      return (have & o.bits) == 0;
+  }
+  return false;
+}
 
 }  // namespace vigil::detect

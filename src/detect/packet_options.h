@@ -23,14 +23,17 @@ namespace vigil::detect {
 [[nodiscard]] bool MatchNumber(const rules::NumberTest& test, int64_t value);
 
 // True when the numeric fields evaluated here are supported: dsize, ttl, id, ip_proto, itype,
-// icode (the others need a buffer or a header field vigil does not test yet).
+// icode, icmp_id, icmp_seq (bsize / bufferlen are payload steps, option_program.h; the others
+// need a header field vigil does not test yet).
 [[nodiscard]] bool IsSupportedNumericField(rules::NumericField field);
 
 // A numeric option on the packet: dsize is the packet's own payload size (also when the rule is
 // evaluated on a stream chunk); ttl the IPv4 TTL or IPv6 hop limit; id the IPv4 identification
 // (never matches IPv6, as in Suricata); ip_proto the transport protocol after IPv6 extension
-// headers; itype / icode the ICMP or ICMPv6 type / code (never match other packets). False for
-// an unsupported field.
+// headers; itype / icode the ICMP or ICMPv6 type / code (never match other packets); icmp_id /
+// icmp_seq the identifier / sequence number of an ICMP query (echo and its reply; for ICMPv4 also
+// timestamp, information and address mask: Suricata's list), never matching other messages.
+// False for an unsupported field.
 [[nodiscard]] bool MatchNumeric(const rules::NumericOption& option, const packet::Packet& p);
 
 // The TCP header's flag byte for the rule's letters (rules::TcpFlagBits numbers C and E in print
@@ -50,5 +53,10 @@ namespace vigil::detect {
 
 // sameip: the source and destination addresses are equal.
 [[nodiscard]] bool MatchSameip(const packet::Packet& p);
+
+// fragbits: the IPv4 header's reserved, don't-fragment and more-fragments bits (an IPv6 packet
+// has more-fragments only, from its fragment header; other packets never match), compared as
+// flags compares TCP flags: exactly, '+' at least, '*' any of, '!' none of these.
+[[nodiscard]] bool MatchFragbits(const rules::FragbitsOption& option, const packet::Packet& p);
 
 }  // namespace vigil::detect

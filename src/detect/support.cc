@@ -1,5 +1,7 @@
 #include "detect/support.h"
 
+#include <algorithm>
+
 #include "detect/option_program.h"
 
 namespace vigil::detect {
@@ -14,6 +16,17 @@ base::Result<std::unique_ptr<RuleProgram>> CompileSupported(const rules::Rule& r
     // application protocols, evaluating it on every flow of the transport would be wrong.
     return base::MakeError("unsupported protocol " + rule.service +
                            " (application-layer detection)");
+  }
+  // Snort 3's file_data of a rule whose `service:` list leaves out http is a file of another
+  // service (an SMTP attachment, an FTP transfer) that vigil does not extract.
+  if (!rule.services.empty() &&
+      std::find(rule.services.begin(), rule.services.end(), "http") == rule.services.end()) {
+    for (const rules::Option& o : rule.options) {
+      const std::string* b = rules::OptionBuffer(o);
+      if (b != nullptr && *b == "file.data") {
+        return base::MakeError("unsupported buffer file.data of service " + rule.services[0]);
+      }
+    }
   }
   // The matcher's own compiler decides, so what is accepted here is exactly what it evaluates.
   return CompileProgram(rule, jit, pcres);

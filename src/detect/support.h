@@ -10,20 +10,22 @@
 //
 // Supported today: the header (every action; protocols ip, tcp, udp, icmp and http — app/http.h
 // identifies HTTP flows by content; addresses, ports, direction), the HTTP transaction buffers
-// option_program.h lists (http.uri, http.header, http.method, http_client_body, ...: content,
-// pcre with the HTTP letters, byte_* and isdataat on them), and, on the packet payload (the
-// pkt_data buffer), content with every modifier
+// option_program.h lists (http.uri, http.header, http.method, http_client_body, file.data — the
+// body of the rule's direction, decoded —, http.response_body, http.header_names, ...: content,
+// pcre with the HTTP letters, byte_*, isdataat, bsize / bufferlen and urilen on them), and, on the
+// packet payload (the pkt_data buffer), content with every modifier
 // (nocase, rawbytes, offset, depth, distance, within, fast_pattern in all forms, startswith,
 // endswith, modifiers given as byte_extract / byte_math variables), pcre (flags i s m x A E G R B
 // O; a pattern PCRE2 rejects disables the rule), byte_test, byte_jump, byte_extract, byte_math
 // (binary numbers up to 8 bytes, at most kMaxRuleVariables variables) and isdataat; and the packet
-// options dsize, ttl, id, ip_proto, itype, icode, flags, flow and sameip. Everything else — an
-// application protocol other than http or a narrowing variant (tcp-pkt, ipv6, ...) in the header,
-// any option on another buffer (file.data, http.accept, dns.query, ...), flowbits, flowint, xbits,
-// threshold, detection_filter, tag, application-layer keywords and every other detection option —
-// makes the rule unsupported. Rule fields (msg, sid, reference, classtype, priority, metadata,
-// service, target) never do. The answer is the matcher's own: a rule is supported exactly when
-// CompileProgram (option_program.h) compiles it.
+// options dsize, ttl, id, ip_proto, itype, icode, icmp_id, icmp_seq, fragbits, flags, flow and
+// sameip. Everything else — an application protocol other than http or a narrowing variant
+// (tcp-pkt, ipv6, ...) in the header, any option on another buffer (dns.query, tls.sni, ...),
+// Snort 3's file_data in a rule whose service list leaves out http (an SMTP attachment), flowint,
+// xbits, tag, application-layer keywords and every other detection option — makes the rule
+// unsupported. Rule fields (msg, sid, reference, classtype, priority, metadata, service, target)
+// never do. The answer is the matcher's own: a rule is supported exactly when CompileProgram
+// (option_program.h) compiles it.
 #pragma once
 
 #include <memory>

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "app/http.h"
+#include "app/zlib_test_util.h"
 #include "detect/detector.h"
 #include "detect/option_program.h"
 #include "detect/support.h"
@@ -167,6 +168,61 @@ TEST(TxBuffers, StageOfARule) {
       TxStageOf(
           R(R"(alert tcp any any -> any any (flow:to_client; content:"x"; http_header; sid:1;))")),
       app::HttpStage::kResponseHeaders);
+  // file.data is the response body, unless the rule is about the request.
+  EXPECT_EQ(TxStageOf(R(R"(alert tcp any any -> any any (file_data; content:"x"; sid:1;))")),
+            app::HttpStage::kResponseComplete);
+  EXPECT_EQ(
+      TxStageOf(
+          R(R"(alert tcp any any -> any any (flow:to_server; file_data; content:"x"; sid:1;))")),
+      app::HttpStage::kRequestComplete);
+  EXPECT_EQ(
+      TxStageOf(R(
+          R"(alert tcp any any -> any any (http.uri; content:"a"; file_data; content:"x"; sid:1;))")),
+      app::HttpStage::kRequestComplete);
+  EXPECT_EQ(TxStageOf(R(R"(alert tcp any any -> any any (urilen:>5; sid:1;))")),
+            app::HttpStage::kRequestHeaders);
+  EXPECT_EQ(TxStageOf(R(R"(alert http any any -> any any (http.server; content:"x"; sid:1;))")),
+            app::HttpStage::kResponseHeaders);
+}
+
+TEST(TxBuffers, FileDataSizesAndHeaderBuffers) {
+  Parsed h(
+      "POST /upload.php HTTP/1.1\r\nHost: a\r\nContent-Type: text/plain\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n4\r\nBODY\r\n0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nServer: x\r\nContent-Length: 13\r\n\r\nMZ the binary");
+  const app::HttpTransaction* tx = &h.tx();
+  EXPECT_TRUE(Matches(
+      R"(alert tcp any any -> any any (flow:to_client; file_data; content:"MZ"; depth:2; sid:1;))",
+      tx, "", false));
+  EXPECT_TRUE(
+      Matches(R"(alert tcp any any -> any any (file.data; content:"binary"; bsize:13; sid:1;))", tx,
+              "", false));
+  EXPECT_FALSE(
+      Matches(R"(alert tcp any any -> any any (file.data; content:"binary"; bsize:<13; sid:1;))",
+              tx, "", false));
+  EXPECT_TRUE(Matches(
+      R"(alert tcp any any -> any any (flow:to_server; file_data; content:"BODY"; bsize:4; sid:1;))",
+      tx));
+  EXPECT_TRUE(Matches(
+      R"(alert tcp any any -> any any (http.response_body; content:"the"; http.stat_code; content:"200"; sid:1;))",
+      tx, "", false));
+  EXPECT_TRUE(Matches(R"(alert tcp any any -> any any (urilen:11; sid:1;))", tx));
+  EXPECT_TRUE(Matches(R"(alert tcp any any -> any any (urilen:5<>20,raw; sid:1;))", tx));
+  EXPECT_FALSE(Matches(R"(alert tcp any any -> any any (urilen:>11; sid:1;))", tx));
+  EXPECT_TRUE(Matches(
+      R"(alert tcp any any -> any any (http_raw_uri; bufferlen:11; content:".php"; endswith; sid:1;))",
+      tx));
+  EXPECT_TRUE(Matches(
+      R"(alert tcp any any -> any any (http.header_names; content:"|0d 0a|Host|0d 0a|"; sid:1;))",
+      tx));
+  EXPECT_TRUE(Matches(
+      R"(alert tcp any any -> any any (http.content_type; content:"text/plain"; bsize:10; sid:1;))",
+      tx));
+  EXPECT_TRUE(
+      Matches(R"(alert tcp any any -> any any (http.server; content:"x"; sid:1;))", tx, "", false));
+  EXPECT_TRUE(Matches(
+      R"(alert tcp any any -> any any (http.start; content:"POST /upload.php HTTP/1.1|0d 0a|"; startswith; sid:1;))",
+      tx));
 }
 
 TEST(TxBuffers, SupportedAndUnsupported) {
@@ -176,10 +232,24 @@ TEST(TxBuffers, SupportedAndUnsupported) {
             std::nullopt);
   EXPECT_EQ(
       UnsupportedReason(R(R"(alert tcp any any -> any any (file.data; content:"x"; sid:1;))")),
-      "unsupported buffer file.data");
+      std::nullopt);
   EXPECT_EQ(
       UnsupportedReason(R(R"(alert tcp any any -> any any (http.accept; content:"x"; sid:1;))")),
-      "unsupported buffer http.accept");
+      std::nullopt);
+  // Snort 3's file_data of another service is a file vigil does not extract.
+  EXPECT_EQ(
+      UnsupportedReason(R(
+          R"(alert tcp any any -> any any (flow:to_server; file_data; content:"x"; service:smtp; sid:1;))")),
+      "unsupported buffer file.data of service smtp");
+  EXPECT_EQ(
+      UnsupportedReason(R(
+          R"(alert tcp any any -> any any (file_data; content:"x"; service:ftp-data,http; sid:1;))")),
+      std::nullopt);
+  EXPECT_EQ(
+      UnsupportedReason(R(R"(alert tcp any any -> any any (dns.query; content:"x"; sid:1;))")),
+      "unsupported buffer dns.query");
+  EXPECT_EQ(UnsupportedReason(R(R"(alert tcp any any -> any any (bsize:>2; sid:1;))")),
+            "unsupported keyword bsize on pkt_data");
   EXPECT_EQ(UnsupportedReason(R(R"(alert dns any any -> any any (content:"x"; sid:1;))")),
             "unsupported protocol dns (application-layer detection)");
   // A variable may not cross buffers.
@@ -225,6 +295,28 @@ TEST(TxDetectorDifferential, SameAnswersAsBruteForce) {
         m, sid++));
   }
   texts.push_back(fmt::format(R"(alert tcp any any -> any any (pcre:"/t[wh]/U"; sid:{};))", sid++));
+  // Bodies (file.data of each direction, http.response_body), sizes and header buffers.
+  texts.push_back(fmt::format(
+      R"(alert tcp any any -> any any (flow:to_client; file_data; content:"secret"; sid:{};))",
+      sid++));
+  texts.push_back(fmt::format(
+      R"(alert tcp any any -> any any (file.data; content:"page"; bsize:>12; sid:{};))", sid++));
+  texts.push_back(fmt::format(
+      R"(alert tcp any any -> any any (flow:to_server; file_data; content:"body"; nocase; sid:{};))",
+      sid++));
+  texts.push_back(fmt::format(
+      R"(alert tcp any any -> any any (http.response_body; content:"the"; http.stat_code; content:"200"; sid:{};))",
+      sid++));
+  texts.push_back(fmt::format(
+      R"(alert tcp any any -> any any (flow:to_client; file.data; content:!"secret"; sid:{};))",
+      sid++));
+  texts.push_back(fmt::format(R"(alert tcp any any -> any any (urilen:<8; sid:{};))", sid++));
+  texts.push_back(fmt::format(
+      R"(alert tcp any any -> any any (http.header_names; content:"|0d 0a|User-Agent|0d 0a|"; sid:{};))",
+      sid++));
+  texts.push_back(fmt::format(
+      R"(alert tcp any any -> any any (flow:to_client; http.content_type; content:"text"; sid:{};))",
+      sid++));
   texts.push_back(
       fmt::format(R"(alert http any any -> any any (content:"GET"; http_method; sid:{};))", sid++));
   texts.push_back(fmt::format(
@@ -254,8 +346,28 @@ TEST(TxDetectorDifferential, SameAnswersAsBruteForce) {
                       " HTTP/1.1\r\nHost: " + hosts[rng() % 2] +
                       "\r\nUser-Agent: " + agents[rng() % 3] +
                       "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-    std::string resp =
-        std::string("HTTP/1.1 ") + codes[rng() % 2] + " X\r\nContent-Length: 0\r\n\r\n";
+    // Response bodies: none, plain, chunked, or gzip-encoded (decoded for file.data).
+    const std::string page = rng() % 2 ? "the secret page" : "the public page";
+    std::string resp = std::string("HTTP/1.1 ") + codes[rng() % 2] + " X\r\n";
+    switch (rng() % 4) {
+      case 0:
+        resp += "Content-Length: 0\r\n\r\n";
+        break;
+      case 1:
+        resp += "Content-Type: text/html\r\nContent-Length: " + std::to_string(page.size()) +
+                "\r\n\r\n" + page;
+        break;
+      case 2:
+        resp += "Transfer-Encoding: chunked\r\n\r\n5\r\n" + page.substr(0, 5) + "\r\n" +
+                fmt::format("{:x}", page.size() - 5) + "\r\n" + page.substr(5) + "\r\n0\r\n\r\n";
+        break;
+      default: {
+        const std::string z = app::testing::Compress(page, app::testing::kGzip);
+        resp += "Content-Encoding: gzip\r\nContent-Length: " + std::to_string(z.size()) +
+                "\r\n\r\n" + z;
+        break;
+      }
+    }
     app::HttpFlow flow;
     app::HttpStats stats;
     app::HttpConfig config;
@@ -278,7 +390,7 @@ TEST(TxDetectorDifferential, SameAnswersAsBruteForce) {
       std::multiset<uint32_t> want;
       for (const app::HttpEvent& e : events) {
         FlowContext tx_ctx = ctx;
-        tx_ctx.to_server = e.stage != app::HttpStage::kResponseHeaders;
+        tx_ctx.to_server = !app::IsResponseStage(e.stage);
         MatchInput in = MatchInput::OfPacket(tp.p, &tx_ctx);
         in.tx = e.tx;
         for (size_t i = 0; i < (*plan)->rule_count(); ++i) {

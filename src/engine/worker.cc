@@ -171,6 +171,10 @@ void Worker::ProcessPacket(const packet::Packet& p, const flow::KeyedPacket* key
     if (p.has_tcp) {
       TrackTcp(p, *l.flow, dir, ctx);
       FeedHttp(state);
+      if ((p.tcp_flags & (packet::kTcpFin | packet::kTcpRst)) && state.http != nullptr) {
+        // A response framed by the end of the connection is complete when its sender closes.
+        state.http->Close(dir == flow::Direction::kToServer, http_events_);
+      }
       ctx.http = state.http != nullptr && state.http->is_http();
       ctx.http_events = http_events_;
     }

@@ -6,7 +6,10 @@
 // flow and inside an established one, and a TCP packet with payload also as the newest bytes of
 // a reassembled stream (a chunk of up to 2,048 bytes of its direction's earlier compared payloads
 // followed by its own), where the reference evaluates every rule on the packet and every
-// payload rule on the chunk.
+// payload rule on the chunk. In that stream context the payloads of each connection also go
+// through an HTTP parser (app::HttpFlow, the client being the side with the higher port), and the
+// reference evaluates every transaction rule (http.uri, file.data, ...) on each transaction stage
+// the packet completed, as the Detector does after the packet's own rules.
 //
 // Reads ../shared/pcaps/mixed-traffic.pcap and ../shared/rules/<ruleset>/*.rules; skips with a
 // message when they are absent. When rules × packets is large, every k-th packet of the capture is
@@ -24,6 +27,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/http.h"
 #include "decode/decoder.h"
 #include "detect/detector.h"
 #include "detect/support.h"
@@ -76,6 +80,8 @@ struct Comparison {
   size_t mismatches = 0;
   size_t alerts[3] = {0, 0, 0};  // without a flow, in a flow, in a reassembled stream
   size_t history_scans_skipped = 0;
+  size_t transactions = 0;  // HTTP transaction stages the stream context completed
+  size_t tx_alerts = 0;     // ... and the transaction rules' alerts on them
 };
 
 // The compared payloads of one direction of a TCP connection, as a stream: the last
@@ -118,6 +124,8 @@ Comparison Compare(const detect::DetectionPlan& plan, std::span<const packet::Pa
     c.mismatches += p.mismatches;
     for (int k = 0; k < 3; ++k) c.alerts[k] += p.alerts[k];
     c.history_scans_skipped += p.history_scans_skipped;
+    c.transactions += p.transactions;
+    c.tx_alerts += p.tx_alerts;
   }
   return c;
 }
@@ -136,6 +144,10 @@ Comparison CompareShare(const detect::DetectionPlan& plan, std::span<const packe
   std::vector<detect::Alert> found;
   std::map<std::pair<Endpoint, Endpoint>, Stream> streams;     // by (source, destination)
   std::map<std::pair<Endpoint, Endpoint>, uint64_t> flow_ids;  // by (lower, higher) endpoint
+  std::map<uint64_t, app::HttpFlow> http_flows;                // by flow id
+  const app::HttpConfig http_config;
+  app::HttpStats http_stats;
+  std::vector<app::HttpEvent> events;
   for (size_t i = 0; i < packets.size(); i += step) {
     const packet::Packet& p = packets[i];
     const bool streamed = p.has_tcp && p.payload_len > 0;
@@ -163,6 +175,13 @@ Comparison CompareShare(const detect::DetectionPlan& plan, std::span<const packe
         s.tail = chunk_bytes.substr(chunk_bytes.size() - keep);
         flow.flow_id = s.flow_id;
         flow.reassembled = true;
+        app::HttpFlow& http = http_flows[s.flow_id];
+        events.clear();
+        http.BeginPacket(http_config, http_stats);
+        http.Feed(flow.to_server, p.payload, p.payload_len, http_config, http_stats, events);
+        flow.http = http.is_http();
+        flow.http_events = events;
+        c.transactions += events.size();
       }
       found.clear();
       (void)(*detector)->Inspect(
@@ -176,24 +195,44 @@ Comparison CompareShare(const detect::DetectionPlan& plan, std::span<const packe
       const detect::MatchInput chunk_in = detect::ChunkInput(p, chunk, flow);
       std::vector<uint32_t> want;
       bool passed = false;  // pass rules suppress; the reference applies the same precedence
-      for (uint32_t r = 0; r < n_rules && p.ip_version != 0; ++r) {
+      size_t tx_want = 0;
+      // Thresholds and detection_filter as the Detector applies them: its own counters, fed the
+      // same matches in the same order.
+      auto record = [&](uint32_t r, uint64_t flow_id) {
         const detect::CompiledRule& cr = plan.rule(r);
-        // In a stream: the packet itself, and the chunk for the rules that read the payload.
-        const bool matched = detect::MatchRule(cr, in) ||
-                             (context == 2 && cr.reads_payload && detect::MatchRule(cr, chunk_in));
-        if (!matched) continue;
-        // Thresholds and detection_filter as the Detector applies them: its own counters, fed the
-        // same matches in the same order.
-        detect::FilterVerdict v = filter->OnMatch(r, p, detect::CaptureTimeNs(p));
-        if (!v.matched) continue;
+        detect::FilterVerdict v = filter->OnMatch(r, p, detect::CaptureTimeNs(p), flow_id);
+        if (!v.matched) return false;
         rules::Action action = v.action.value_or(cr.rule.action);
         if (action == rules::Action::kPass) passed = true;
         if (action != rules::Action::kPass && action != rules::Action::kSdrop && v.alert &&
             !cr.flowbits.noalert) {
           want.push_back(r);
+          return true;
+        }
+        return false;
+      };
+      for (uint32_t r = 0; r < n_rules && p.ip_version != 0; ++r) {
+        const detect::CompiledRule& cr = plan.rule(r);
+        // In a stream: the packet itself, and the chunk for the rules that read the payload.
+        const bool matched = detect::MatchRule(cr, in) ||
+                             (context == 2 && cr.reads_payload && detect::MatchRule(cr, chunk_in));
+        if (matched) record(r, flow.flow_id);
+      }
+      // Then every transaction rule on each stage the packet completed, at its stage.
+      for (const app::HttpEvent& e : flow.http_events) {
+        if (p.ip_version == 0) break;
+        detect::FlowContext tx_flow = flow;
+        tx_flow.to_server = !app::IsResponseStage(e.stage);
+        detect::MatchInput tx_in = detect::MatchInput::OfPacket(p, &tx_flow);
+        tx_in.tx = e.tx;
+        for (uint32_t r = 0; r < n_rules; ++r) {
+          const detect::CompiledRule& cr = plan.rule(r);
+          if (cr.tx_stage != int8_t(e.stage) || !detect::MatchRule(cr, tx_in)) continue;
+          tx_want += record(r, flow.flow_id);
         }
       }
       if (passed) want.clear();
+      c.tx_alerts += passed ? 0 : tx_want;
       ++c.compared;
       c.alerts[context] += want.size();
       if (got != want && ++c.mismatches <= 5) {
@@ -233,7 +272,8 @@ TEST_P(DetectDifferentialTest, DetectorEqualsEveryRuleOnEveryPacket) {
             << " inspections compared (every " << step << " packet, with and without a flow), "
             << c.alerts[0] << " alerts without a flow, " << c.alerts[1] << " in a flow, "
             << c.alerts[2] << " in a stream (" << c.history_scans_skipped
-            << " chunks with a clean history), " << c.mismatches << " mismatches\n";
+            << " chunks with a clean history), " << c.transactions << " HTTP transaction stages ("
+            << c.tx_alerts << " alerts), " << c.mismatches << " mismatches\n";
   EXPECT_EQ(c.mismatches, 0u);
 }
 
@@ -278,7 +318,8 @@ TEST_P(DetectDifferentialTest, DetectorEqualsEveryRuleOnGeneratedTraffic) {
             << decoded.size() << " packets (" << summary->attack_flows << " attack flows), "
             << c.compared << " inspections compared, " << c.alerts[0] << " alerts without a flow, "
             << c.alerts[1] << " in a flow, " << c.alerts[2] << " in a stream ("
-            << c.history_scans_skipped << " chunks with a clean history), " << c.mismatches
+            << c.history_scans_skipped << " chunks with a clean history), " << c.transactions
+            << " HTTP transaction stages (" << c.tx_alerts << " alerts), " << c.mismatches
             << " mismatches\n";
   EXPECT_GT(c.alerts[1], 0u) << "the attacks must trigger rules";
   EXPECT_EQ(c.mismatches, 0u);
