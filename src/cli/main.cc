@@ -8,6 +8,9 @@
 //   vigil -T -R rules/*.rules                             # check rules, report each failure
 //   vigil bpf run prog.o --section xdp --pcap in.pcap     # run an XDP object over a capture
 //   vigil --dump-rules -R rules/local.rules               # every rule in canonical form
+//   vigil -i eth0 --unix-socket /run/vigil/vigil.sock --http 127.0.0.1:9100 ...
+//   vigil ctl --socket /run/vigil/vigil.sock stats        # control socket (control/ops.h);
+//                                                         # /metrics and a dashboard on --http
 //
 // Start-up: the compiled Vectorscan databases are kept in a cache directory (--cache-dir,
 // default $XDG_CACHE_HOME/vigil; --no-cache turns it off), so a ruleset compiled once starts in
@@ -37,6 +40,8 @@
 #include <vector>
 
 #include "cli/bpf_command.h"
+#include "control/ctl_command.h"
+#include "control/ops.h"
 #include "detect/database_cache.h"
 #include "detect/detector.h"
 #include "detect/support.h"
@@ -78,6 +83,8 @@ struct Args {
   double stats_interval = 0;
   uint32_t ring_blocks = 256;
   uint32_t ring_block_kb = 128;
+  std::string unix_socket;  // control socket; empty: none
+  std::string http;         // ADDR:PORT for /metrics and the dashboard; empty: none
 };
 
 using Clock = std::chrono::steady_clock;
@@ -328,7 +335,8 @@ base::Status DropPrivileges(const std::string& user) {
   return {};
 }
 
-int RunLiveMode(const Args& args, const Setup& setup, BuiltPlan built) {
+int RunLiveMode(const Args& args, const Setup& setup, BuiltPlan built,
+                control::RulesSummary rules_summary) {
   engine::LiveOptions options;
   for (const std::string& text : args.interfaces) {
     auto link = engine::ParseLink(text);
@@ -357,6 +365,13 @@ int RunLiveMode(const Args& args, const Setup& setup, BuiltPlan built) {
   options.tenants = setup.tenants;
   options.startup = built.startup;
   if (!args.user.empty()) options.after_open = [&] { return DropPrivileges(args.user); };
+  std::optional<control::Ops> ops;
+  if (!args.unix_socket.empty() || !args.http.empty()) {
+    ops.emplace(control::OpsOptions{
+        .unix_socket = args.unix_socket, .http = args.http, .version = VIGIL_VERSION});
+    ops->SetRunConfig(std::move(rules_summary), setup.tenants);
+    options.observer = &*ops;
+  }
 
   static engine::LiveSignals signals;
   live_signals = &signals;
@@ -374,8 +389,10 @@ int RunLiveMode(const Args& args, const Setup& setup, BuiltPlan built) {
     const Clock::time_point start = Clock::now();
     ParsedRules parsed = ParseRules(*fresh);
     if (const base::Error* e = parsed.unreadable_file()) return *e;
+    control::RulesSummary summary = control::Summarize(parsed.report, fresh->rule_files);
     auto plan = CompilePlan(args, *fresh, parsed, start, SecondsSince(start), false);
     if (!plan) return plan.error();
+    if (ops) ops->StageRunConfig(std::move(summary), fresh->tenants);
     return engine::Reloaded{.plan = std::move(plan->plan), .tenants = fresh->tenants};
   };
   auto outcome =
@@ -414,12 +431,16 @@ int Run(const Args& args) {
   }
   fmt::print(stderr, "{}\n", tally);
   const double parse_s = SecondsSince(start);
+  control::RulesSummary rules_summary;
+  if (!args.interfaces.empty()) rules_summary = control::Summarize(parsed.report, setup->rule_files);
   auto built = CompilePlan(args, *setup, parsed, start, parse_s, true);
   if (!built) {
     PrintError(built.error());
     return 1;
   }
-  if (!args.interfaces.empty()) return RunLiveMode(args, *setup, std::move(*built));
+  if (!args.interfaces.empty()) {
+    return RunLiveMode(args, *setup, std::move(*built), std::move(rules_summary));
+  }
 
   engine::RunOptions options;
   options.worker = setup->worker;
@@ -456,6 +477,10 @@ int main(int argc, char** argv) {
   // `vigil bpf ...`: the eBPF runtime's own command (bpf_command.h).
   if (argc > 1 && std::string_view(argv[1]) == "bpf") {
     return vigil::cli::RunBpfCommand(argc - 1, argv + 1);
+  }
+  // `vigil ctl ...`: the control socket's client (control/ctl_command.h).
+  if (argc > 1 && std::string_view(argv[1]) == "ctl") {
+    return vigil::control::RunCtlCommand(argc - 1, argv + 1);
   }
   vigil::cli::Args args;
   CLI::App app{
@@ -500,6 +525,14 @@ int main(int argc, char** argv) {
                  "(and not forwarded)")
       ->check(CLI::Range(4, 1 << 16))
       ->capture_default_str();
+  app.add_option("--unix-socket", args.unix_socket,
+                 "live: control socket for `vigil ctl` (JSON commands as Suricata's "
+                 "unix-command; mode 0660); without PATH, " +
+                     std::string(vigil::control::kDefaultSocket))
+      ->expected(0, 1)
+      ->default_str(vigil::control::kDefaultSocket);
+  app.add_option("--http", args.http,
+                 "live: serve Prometheus /metrics and the dashboard (/) on ADDR:PORT");
   app.add_flag("-T,--test", args.test_only, "load the configuration and rules, report, and exit");
   app.add_option("-c,--config", args.config_path, "YAML configuration (Suricata layout)");
   app.add_option("--threshold-file", args.threshold_path,

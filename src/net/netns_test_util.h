@@ -162,4 +162,35 @@ class Process {
   int status_ = -1;
 };
 
+// Three namespaces in a line around a forwarder (vigil inline, or a bridge for IDS tests):
+//
+//   client [c0 10.N.0.1/24] — veth — [va  middle  vb] — veth — [s0 10.N.0.2/24] server
+//
+// va and vb are up, with no address and no IPv6 (they send nothing of their own). The
+// namespaces are "vigil-<pid>-<prefix>c", "...v" and "...s".
+class ForwarderTopology {
+ public:
+  // Builds it; false (and ok() false) when a step fails.
+  ForwarderTopology(const std::string& prefix, const std::string& subnet /* "10.77" */)
+      : client(prefix + "c"), middle(prefix + "v"), server(prefix + "s") {
+    ok_ = client.ok() && middle.ok() && server.ok() &&
+          Shell("ip link add c0 netns " + client.name() + " type veth peer name va netns " +
+                middle.name()) == 0 &&
+          Shell("ip link add s0 netns " + server.name() + " type veth peer name vb netns " +
+                middle.name()) == 0 &&
+          middle.Run(
+              "sysctl -qw net.ipv6.conf.va.disable_ipv6=1 && "
+              "sysctl -qw net.ipv6.conf.vb.disable_ipv6=1 && "
+              "ip link set va up && ip link set vb up") == 0 &&
+          client.Run("ip addr add " + subnet + ".0.1/24 dev c0 && ip link set c0 up") == 0 &&
+          server.Run("ip addr add " + subnet + ".0.2/24 dev s0 && ip link set s0 up") == 0;
+  }
+  [[nodiscard]] bool ok() const { return ok_; }
+
+  Netns client, middle, server;
+
+ private:
+  bool ok_ = false;
+};
+
 }  // namespace vigil::test

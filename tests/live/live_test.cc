@@ -81,23 +81,11 @@ class LiveTest : public ::testing::Test {
     fs::remove_all(dir_);
     fs::create_directories(dir_ / "www");
     fs::create_directories(dir_ / "out");
-    client_ = std::make_unique<Netns>("c");
-    vigil_ = std::make_unique<Netns>("v");
-    server_ = std::make_unique<Netns>("s");
-    ASSERT_TRUE(client_->ok() && vigil_->ok() && server_->ok());
-    ASSERT_EQ(test::Shell("ip link add c0 netns " + client_->name() +
-                          " type veth peer name va netns " + vigil_->name()),
-              0);
-    ASSERT_EQ(test::Shell("ip link add s0 netns " + server_->name() +
-                          " type veth peer name vb netns " + vigil_->name()),
-              0);
-    // vigil's interfaces carry no addresses and send nothing of their own.
-    ASSERT_EQ(vigil_->Run("sysctl -qw net.ipv6.conf.va.disable_ipv6=1 && "
-                          "sysctl -qw net.ipv6.conf.vb.disable_ipv6=1 && "
-                          "ip link set va up && ip link set vb up"),
-              0);
-    ASSERT_EQ(client_->Run("ip addr add 10.77.0.1/24 dev c0 && ip link set c0 up"), 0);
-    ASSERT_EQ(server_->Run("ip addr add 10.77.0.2/24 dev s0 && ip link set s0 up"), 0);
+    topology_ = std::make_unique<test::ForwarderTopology>("", "10.77");
+    ASSERT_TRUE(topology_->ok());
+    client_ = &topology_->client;
+    vigil_ = &topology_->middle;
+    server_ = &topology_->server;
     std::ofstream(dir_ / "www/index.html") << "hello from the server\n";
     // 1 MiB of pseudo-random bytes for the download test.
     std::ofstream big(dir_ / "www/big.bin", std::ios::binary);
@@ -115,9 +103,7 @@ class LiveTest : public ::testing::Test {
   void TearDown() override {
     vigil_process_.reset();
     servers_.clear();
-    client_.reset();
-    vigil_.reset();
-    server_.reset();
+    topology_.reset();
     if (!dir_.empty() && !HasFailure()) fs::remove_all(dir_);
   }
 
@@ -191,7 +177,8 @@ class LiveTest : public ::testing::Test {
   }
 
   fs::path dir_;
-  std::unique_ptr<Netns> client_, vigil_, server_;
+  std::unique_ptr<test::ForwarderTopology> topology_;
+  Netns *client_ = nullptr, *vigil_ = nullptr, *server_ = nullptr;
   std::vector<std::unique_ptr<Process>> servers_;
   std::unique_ptr<Process> vigil_process_;
 };
