@@ -1,6 +1,7 @@
 #include "cli/bpf_command.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -78,6 +79,16 @@ std::string_view MapTypeName(uint32_t type) {
       return "lpm_trie";
     case ebpf::kMapDevmap:
       return "devmap";
+    case ebpf::kMapDevmapHash:
+      return "devmap_hash";
+    case ebpf::kMapCpumap:
+      return "cpumap";
+    case ebpf::kMapXskmap:
+      return "xskmap";
+    case ebpf::kMapPerfEventArray:
+      return "perf_event_array";
+    case ebpf::kMapRingbuf:
+      return "ringbuf";
     default:
       return "unknown";
   }
@@ -86,7 +97,8 @@ std::string_view MapTypeName(uint32_t type) {
 void DumpMaps(const ebpf::ElfObject::Loaded& loaded, std::FILE* out) {
   for (const auto& map : loaded.maps) {
     const ebpf::MapSpec& spec = map->spec();
-    if (spec.type == ebpf::kMapProgArray || spec.type == ebpf::kMapDevmap) {
+    if (spec.type == ebpf::kMapProgArray || spec.type == ebpf::kMapDevmap ||
+        spec.type == ebpf::kMapPerfEventArray || spec.type == ebpf::kMapRingbuf) {
       fmt::print(out, "map {} ({}): not dumped\n", spec.name, MapTypeName(spec.type));
       continue;
     }
@@ -162,6 +174,27 @@ int Run(const RunArgs& args, std::FILE* out, std::FILE* err) {
   ebpf::XdpBuffer buffer;
   std::array<uint64_t, 5> histogram{};
   uint64_t packets = 0, skipped = 0, failures = 0, instructions = 0;
+  // Records programs write to perf event arrays and ring buffers: read after every packet (as a
+  // host's reader would), printed unless --quiet, counted per map.
+  std::vector<ebpf::MapEvent> events;
+  std::vector<uint64_t> event_counts(loaded->maps.size(), 0);
+  auto drain_events = [&](uint64_t packet_number) {
+    for (size_t m = 0; m < loaded->maps.size(); ++m) {
+      events.clear();
+      event_counts[m] += loaded->maps[m]->DrainEvents(events, SIZE_MAX);
+      if (args.quiet) continue;
+      for (const ebpf::MapEvent& e : events) {
+        const size_t shown = std::min<size_t>(e.data.size(), 32);
+        fmt::print(out, "packet {}: event {}{}: {} bytes: {:02x}{}\n", packet_number,
+                   loaded->maps[m]->spec().name,
+                   loaded->maps[m]->type() == ebpf::kMapPerfEventArray
+                       ? fmt::format(" [cpu {}]", e.cpu)
+                       : "",
+                   e.data.size(), fmt::join(e.data.begin(), e.data.begin() + shown, ""),
+                   shown < e.data.size() ? "..." : "");
+      }
+    }
+  };
   packet::Batch batch;
   while (true) {
     batch.Clear();
@@ -181,6 +214,7 @@ int Run(const RunArgs& args, std::FILE* out, std::FILE* err) {
       buffer.Assign({p.data, p.caplen});
       auto verdict = ebpf::RunXdp(*loaded->program, scratch, buffer);
       if (checked) instructions += scratch.steps;
+      drain_events(p.number);
       if (!verdict) {
         ++failures;
         fmt::print(out, "packet {}: error: {}\n", p.number, verdict.error().message);
@@ -189,8 +223,19 @@ int Run(const RunArgs& args, std::FILE* out, std::FILE* err) {
       ++histogram[verdict->action];
       if (args.quiet) continue;
       if (verdict->action == ebpf::kXdpRedirect) {
-        fmt::print(out, "packet {}: XDP_REDIRECT ifindex {}\n", p.number,
-                   verdict->redirect_ifindex);
+        switch (verdict->redirect.kind) {
+          case ebpf::RedirectKind::kCpu:
+            fmt::print(out, "packet {}: XDP_REDIRECT cpu {}\n", p.number, verdict->redirect.value);
+            break;
+          case ebpf::RedirectKind::kXskQueue:
+            fmt::print(out, "packet {}: XDP_REDIRECT AF_XDP socket {} (queue {})\n", p.number,
+                       verdict->redirect.key, verdict->redirect.value);
+            break;
+          default:
+            fmt::print(out, "packet {}: XDP_REDIRECT ifindex {}\n", p.number,
+                       verdict->redirect_ifindex);
+            break;
+        }
       } else if (verdict->raw != verdict->action) {
         fmt::print(out, "packet {}: XDP_ABORTED (returned {})\n", p.number, verdict->raw);
       } else {
@@ -205,6 +250,12 @@ int Run(const RunArgs& args, std::FILE* out, std::FILE* err) {
     fmt::print(out, " {} {}", kActionNames[i], histogram[i]);
   if (failures) fmt::print(out, " errors {}", failures);
   fmt::print(out, "\n");
+  for (size_t m = 0; m < loaded->maps.size(); ++m) {
+    const uint32_t type = loaded->maps[m]->type();
+    if (type != ebpf::kMapPerfEventArray && type != ebpf::kMapRingbuf) continue;
+    fmt::print(out, "events {}: {} read, {} dropped (map full)\n", loaded->maps[m]->spec().name,
+               event_counts[m], loaded->maps[m]->dropped_events());
+  }
   if (checked)
     fmt::print(out, "instructions executed: {}\n", instructions);
   else

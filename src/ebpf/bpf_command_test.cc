@@ -87,6 +87,19 @@ TEST_F(BpfCommand, PrintsVerdictsHistogramAndMaps) {
   EXPECT_NE(o.out.find("  key 06001700 value 0100000000000000\n"), std::string::npos);  // port 23
 }
 
+// Records a program writes to a ring buffer are read and printed per packet, and counted.
+TEST_F(BpfCommand, PrintsAndCountsEvents) {
+  const std::string object = std::string(VIGIL_BPF_OBJ_DIR) + "/verifier/pass/ringbuf_events.v1.o";
+  Output o = RunCommand({"bpf", "run", object, "--pcap", pcap_, "--map-dump"});
+  ASSERT_EQ(o.rc, 0) << o.err;
+  // struct event: saddr 10.0.0.1, daddr 10.0.0.2, the frame's length, protocol 6 (TCP).
+  EXPECT_NE(o.out.find("packet 1: event events: 12 bytes: 0a0000010a000002"), std::string::npos)
+      << o.out;
+  EXPECT_NE(o.out.find("events events: 4 read, 0 dropped (map full)\n"), std::string::npos)
+      << o.out;
+  EXPECT_NE(o.out.find("map events (ringbuf): not dumped"), std::string::npos) << o.out;
+}
+
 TEST_F(BpfCommand, FastModeSaysItDoesNotCount) {
   Output o = RunCommand({"bpf", "run", object_, "--pcap", pcap_, "--quiet"});
   ASSERT_EQ(o.rc, 0) << o.err;
