@@ -1,92 +1,60 @@
-// ebpf_bench: the cost per run and per instruction of the eBPF JIT and interpreter, each program
-// beside the same logic compiled as native C++ (the build's flags, -O2 or better) for the ratio.
+// ebpf_bench: the cost of one XDP run on each eBPF engine beside the same C source compiled as
+// native code, and beside the kernel's own JIT.
 //
 //   cmake -S . -B build-rel -G Ninja -DCMAKE_BUILD_TYPE=Release -DVIGIL_BENCH=ON
 //   cmake --build build-rel --target ebpf_bench
 //   build-rel/bench/ebpf_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only
 //
-// Programs (XDP, fast mode — what runs after a verifier has accepted the program), each as
-// BM_Jit<name>, BM_Interp<name> and BM_Native<name>:
-//   Pass      `return XDP_PASS`: the fixed cost of a run.
-//   Parser    Ethernet/IPv4/TCP parse with bounds checks, then a hash-map lookup of the TCP
-//             destination port: drop when present.
-//   Checksum  ones'-complement sum of the first 64 bytes as 32 16-bit words, unrolled (~80
-//             instructions); drop when it is 0xffff (a filter's verdict: the verifier wants one).
-// BM_JitCode<name> calls the machine code's entry directly, as BM_Native<name> calls the native
-// function: the code alone, without RunXdp's fixed cost (context setup, per-run state, verdict).
+// Each program is one C source in bench/xdp, compiled by the same clang at -O2 twice (see
+// bench/CMakeLists.txt): for the BPF target, the object vigil loads (ElfObject, the verifier, the
+// JIT) and the kernel loads, and for the host, linked into this binary; natively its map lookups
+// reach the same vigil maps through an out-of-line call (xdp_bench.h). Programs:
+//   Pass          `return XDP_PASS`: the fixed cost of a run.
+//   ParseLookup   Ethernet/IPv4/TCP parse with bounds checks, the TCP destination port looked up
+//                 in a hash map (drop when present), the verdict counted in an array map.
+//   Checksum      ones'-complement sum of the first 64 bytes as 32 16-bit words, unrolled.
+// All run on one 128-byte TCP frame to port 445 (in the hash map: dropped). For each:
+//   BM_Native<P>   the native function called on the context.
+//   BM_Jit<P>      RunXdp, the data plane's entry point (context set-up, per-run state, verdict),
+//                  running the JIT's machine code.
+//   BM_JitCode<P>  the machine code's entry called directly (without RunXdp's fixed cost).
+//   BM_Interp<P>   RunXdp with the fast interpreter.
+//   BM_Kernel<P>   the kernel's JIT through BPF_PROG_TEST_RUN (its ~26 ns harness per run
+//                  included; manual time = the kernel's own mean per run); skipped without CAP_BPF.
 // Counters: insns = instructions one run executes (counted by a checked run), ns_per_insn.
 #include <benchmark/benchmark.h>
 
 #include <cstring>
+#include <map>
 #include <string>
 #include <vector>
 
-#include "ebpf/asm.h"
+#include "ebpf/elf_loader.h"
 #include "ebpf/interp/interpreter.h"
 #include "ebpf/jit/jit.h"
+#include "ebpf/kernel_test_run.h"
 #include "ebpf/maps.h"
 #include "ebpf/program.h"
 #include "ebpf/scratch.h"
 #include "ebpf/xdp.h"
-#include "fmt/format.h"
+
+// The native builds of bench/xdp/*.c. A map variable's address is all this file needs of it.
+extern "C" {
+int pass(void* ctx);
+int parse_lookup(void* ctx);
+int checksum(void* ctx);
+extern char blocked_ports[];
+extern char verdicts[];
+
+// The native programs' bpf_map_lookup_elem (xdp_bench.h): `map` is the Map a variable was bound to.
+void* vigil_map_lookup(void* map, const void* key) {
+  return static_cast<vigil::ebpf::Map*>(map)->Lookup(key, 0);
+}
+}
 
 namespace {
 
 using namespace vigil::ebpf;
-
-constexpr const char* kPass = "mov %r0, 2\nexit";
-
-constexpr const char* kParser =
-    "mov %r6, %r1\n"
-    "ldxw %r2, [%r6+0]\n"
-    "ldxw %r3, [%r6+4]\n"
-    "mov %r4, %r2\n"
-    "add %r4, 54\n"  // Ethernet 14 + IPv4 20 + TCP 20
-    "jgt %r4, %r3, pass\n"
-    "ldxh %r5, [%r2+12]\n"
-    "jne %r5, 0x0008, pass\n"  // ETH_P_IP, network order
-    "ldxb %r5, [%r2+14]\n"
-    "and %r5, 0x0f\n"
-    "lsh %r5, 2\n"  // IPv4 header length
-    "jlt %r5, 20, pass\n"
-    "ldxb %r7, [%r2+23]\n"
-    "jne %r7, 6, pass\n"  // TCP
-    "mov %r8, %r2\n"
-    "add %r8, 14\n"
-    "add %r8, %r5\n"  // TCP header
-    "mov %r4, %r8\n"
-    "add %r4, 20\n"
-    "jgt %r4, %r3, pass\n"
-    "ldxh %r5, [%r8+2]\n"  // destination port, network order
-    "be16 %r5\n"
-    "stxw [%r10-4], %r5\n"
-    "lddw %r1, map:0\n"
-    "mov %r2, %r10\n"
-    "add %r2, -4\n"
-    "call 1\n"
-    "jeq %r0, 0, pass\n"
-    "mov %r0, 1\n"
-    "exit\n"
-    "pass:\n"
-    "mov %r0, 2\n"
-    "exit\n";
-
-// 32 16-bit words (64 bytes) summed by straight-line code, as clang unrolls the loop of
-// NativeChecksum for BPF: the verifier proves each load against the one bounds check.
-const std::string kChecksumSource = [] {
-  std::string src =
-      "ldxw %r2, [%r1+0]\nldxw %r3, [%r1+4]\nmov %r4, %r2\nadd %r4, 64\njgt %r4, %r3, out\n"
-      "mov %r0, 0\n";
-  for (int off = 0; off < 64; off += 2)
-    src += fmt::format("ldxh %r5, [%r2+{}]\nadd %r0, %r5\n", off);
-  src +=
-      "mov %r1, %r0\nrsh %r1, 16\nand %r0, 0xffff\nadd %r0, %r1\n"
-      "mov %r1, %r0\nrsh %r1, 16\nadd %r0, %r1\nand %r0, 0xffff\n"
-      // A valid sum: drop, as a filter would (the verifier wants an XDP action either way).
-      "jne %r0, 0xffff, out\nmov %r0, 1\nexit\nout:\nmov %r0, 2\nexit\n";
-  return src;
-}();
-const char* const kChecksum = kChecksumSource.c_str();
 
 std::vector<uint8_t> TcpFrame(uint16_t dport) {
   std::vector<uint8_t> f(128, 0);
@@ -99,138 +67,149 @@ std::vector<uint8_t> TcpFrame(uint16_t dport) {
   return f;
 }
 
+// parse_lookup's blocked_ports, in every engine's map and the kernel's.
+constexpr uint32_t kBlockedPorts[] = {22, 23, 445, 3389};
+
+const std::vector<uint8_t>& Frame() {
+  static const std::vector<uint8_t> frame = TcpFrame(445);
+  return frame;
+}
+
+std::string ObjectPath(const char* name) {
+  return std::string(VIGIL_XDP_BENCH_DIR) + "/" + name + ".bpf.o";
+}
+
+// One program loaded from its BPF object (verified, JIT-compiled), its maps filled and bound to
+// the native build's map variables.
 struct Fixture {
-  std::shared_ptr<Map> ports;
-  std::shared_ptr<const Program> prog;
+  std::string path;
+  std::string function;
+  ElfObject::Loaded loaded;
   uint64_t insns = 0;
+  std::string error;
 };
 
-Fixture Build(const char* source) {
-  Fixture fx;
-  auto m = Map::Create({.type = kMapHash, .key_size = 4, .value_size = 4, .max_entries = 1024});
-  fx.ports = *m;
-  for (uint32_t port : {22u, 23u, 445u, 3389u}) {
-    uint32_t one = 1;
-    fx.ports->Update(&port, &one, kUpdateAny, 0);
+Fixture& Get(const char* name) {
+  static std::map<std::string, Fixture> fixtures;
+  auto [it, fresh] = fixtures.try_emplace(name);
+  Fixture& fx = it->second;
+  if (!fresh) return fx;
+  fx.path = ObjectPath(name);
+  fx.function = name;
+  auto object = ElfObject::Open(fx.path);
+  if (!object) {
+    fx.error = object.error().ToString();
+    return fx;
   }
-  auto insns = Assemble(source);
-  if (!insns) std::abort();
-  auto prog = Program::Load(*insns, {.type = ProgramType::kXdp, .maps = {fx.ports}});
-  if (!prog) std::abort();
-  fx.prog = *prog;
+  auto loaded = object->Load("xdp", {.type = ProgramType::kXdp});
+  if (!loaded) {
+    fx.error = loaded.error().ToString();
+    return fx;
+  }
+  fx.loaded = std::move(*loaded);
+  if (int i = fx.loaded.MapIndex("blocked_ports"); i >= 0) {
+    Map* ports = fx.loaded.maps[i].get();
+    for (uint32_t port : kBlockedPorts) {
+      const uint32_t one = 1;
+      ports->Update(&port, &one, kUpdateAny, 0);
+    }
+    std::memcpy(blocked_ports, &ports, sizeof(ports));
+  }
+  if (int i = fx.loaded.MapIndex("verdicts"); i >= 0) {
+    Map* counts = fx.loaded.maps[i].get();
+    std::memcpy(verdicts, &counts, sizeof(counts));
+  }
+  XdpBuffer buf;
+  buf.Assign(Frame());
+  Scratch checked({.checked = true});
+  auto v = RunXdp(*fx.loaded.program, checked, buf);
+  if (!v) fx.error = v.error().message;
+  fx.insns = checked.steps;
   return fx;
 }
 
-void RunProgram(benchmark::State& state, const char* source, uint16_t dport, Engine engine) {
-  Fixture fx = Build(source);
+// The fixture of `name` (its maps bound), or null when it failed: the benchmark is skipped.
+Fixture* Ready(benchmark::State& state, const char* name) {
+  Fixture& fx = Get(name);
+  if (fx.error.empty()) return &fx;
+  state.SkipWithError(fx.error.c_str());
+  return nullptr;
+}
+
+void RunNative(benchmark::State& state, const char* name, int (*native)(void*)) {
+  if (Ready(state, name) == nullptr) return;
   XdpBuffer buf;
-  buf.Assign(TcpFrame(dport));
-  {
-    Scratch checked({.checked = true});
-    auto v = RunXdp(*fx.prog, checked, buf);
-    if (!v) state.SkipWithError(v.error().message.c_str());
-    fx.insns = checked.steps;
-  }
+  buf.Assign(Frame());
+  for (auto _ : state) benchmark::DoNotOptimize(native(&buf.context()));
+}
+
+void RunEngine(benchmark::State& state, const char* name, Engine engine) {
+  Fixture* fx = Ready(state, name);
+  if (fx == nullptr) return;
+  XdpBuffer buf;
+  buf.Assign(Frame());
   Scratch scratch(EngineConfig(engine));
   for (auto _ : state) {
-    auto v = RunXdp(*fx.prog, scratch, buf);
+    auto v = RunXdp(*fx->loaded.program, scratch, buf);
     benchmark::DoNotOptimize(v);
   }
-  state.counters["insns"] = double(fx.insns);
+  state.counters["insns"] = double(fx->insns);
   state.counters["ns_per_insn"] =
-      benchmark::Counter(double(fx.insns) * double(state.iterations()),
+      benchmark::Counter(double(fx->insns) * double(state.iterations()),
                          benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
-void RunCode(benchmark::State& state, const char* source, uint16_t dport) {
-  Fixture fx = Build(source);
+void RunCode(benchmark::State& state, const char* name) {
+  Fixture* fx = Ready(state, name);
+  if (fx == nullptr) return;
   XdpBuffer buf;
-  buf.Assign(TcpFrame(dport));
+  buf.Assign(Frame());
   Scratch scratch;
   scratch.xdp = &buf.context();
-  scratch.BeginRun(*fx.prog);
-  const jit::Code::Entry entry = fx.prog->jit()->entry();
+  scratch.BeginRun(*fx->loaded.program);
+  const jit::Code::Entry entry = fx->loaded.program->jit()->entry();
   for (auto _ : state) {
     benchmark::DoNotOptimize(entry(&scratch, uint64_t(&buf.context()), 0, scratch.stack_top()));
   }
 }
 
-void BM_JitCodePass(benchmark::State& state) { RunCode(state, kPass, 80); }
-void BM_JitCodeParser(benchmark::State& state) { RunCode(state, kParser, 445); }
-void BM_JitCodeChecksum(benchmark::State& state) { RunCode(state, kChecksum, 80); }
-
-void BM_InterpPass(benchmark::State& state) { RunProgram(state, kPass, 80, Engine::kInterpreter); }
-void BM_InterpParser(benchmark::State& state) {
-  RunProgram(state, kParser, 445, Engine::kInterpreter);
-}
-void BM_InterpChecksum(benchmark::State& state) {
-  RunProgram(state, kChecksum, 80, Engine::kInterpreter);
-}
-void BM_JitPass(benchmark::State& state) { RunProgram(state, kPass, 80, Engine::kJit); }
-void BM_JitParser(benchmark::State& state) { RunProgram(state, kParser, 445, Engine::kJit); }
-void BM_JitChecksum(benchmark::State& state) { RunProgram(state, kChecksum, 80, Engine::kJit); }
-
-// --- The same logic as native code. ---
-
-[[gnu::noinline]] uint32_t NativePass(XdpContext*) { return kXdpPass; }
-
-[[gnu::noinline]] uint32_t NativeParser(XdpContext* ctx, Map* ports) {
-  const uint8_t* data = reinterpret_cast<const uint8_t*>(ctx->data);
-  const uint8_t* end = reinterpret_cast<const uint8_t*>(ctx->data_end);
-  if (data + 54 > end) return kXdpPass;
-  if (data[12] != 0x08 || data[13] != 0) return kXdpPass;
-  const uint32_t ihl = (data[14] & 0x0f) * 4u;
-  if (ihl < 20 || data[23] != 6) return kXdpPass;
-  const uint8_t* tcp = data + 14 + ihl;
-  if (tcp + 20 > end) return kXdpPass;
-  const uint32_t port = uint32_t(tcp[2]) << 8 | tcp[3];
-  return ports->Lookup(&port, 0) ? kXdpDrop : kXdpPass;
-}
-
-[[gnu::noinline]] uint32_t NativeChecksum(XdpContext* ctx) {
-  const uint8_t* p = reinterpret_cast<const uint8_t*>(ctx->data);
-  const uint8_t* end = p + 64;
-  if (end > reinterpret_cast<const uint8_t*>(ctx->data_end)) return kXdpPass;
-  uint64_t sum = 0;
-  for (; p < end; p += 2) {
-    uint16_t w;
-    std::memcpy(&w, p, 2);
-    sum += w;
+// The kernel measures its runs itself: each iteration is one BPF_PROG_TEST_RUN of many repeats,
+// timed as the kernel's mean per run.
+void RunKernel(benchmark::State& state, const char* name) {
+  const std::vector<std::vector<uint8_t>> frames = {Frame()};
+  std::vector<KernelMapEntry> entries;
+  if (std::string(name) == "parse_lookup") {
+    for (uint32_t port : kBlockedPorts) {
+      KernelMapEntry e{.map = "blocked_ports", .key = {0, 0, 0, 0}, .value = {1, 0, 0, 0}};
+      std::memcpy(e.key.data(), &port, 4);
+      entries.push_back(e);
+    }
   }
-  sum = (sum & 0xffff) + (sum >> 16);
-  sum += sum >> 16;
-  return (sum & 0xffff) == 0xffff ? kXdpDrop : kXdpPass;
+  for (auto _ : state) {
+    auto t = KernelNsPerRun(ObjectPath(name), name, frames, 200'000, entries);
+    if (!t) {
+      state.SkipWithError(t.error().message.c_str());
+      return;
+    }
+    state.SetIterationTime(t->ns_per_run * 1e-9);
+  }
 }
 
-void BM_NativePass(benchmark::State& state) {
-  XdpBuffer buf;
-  buf.Assign(TcpFrame(80));
-  for (auto _ : state) benchmark::DoNotOptimize(NativePass(&buf.context()));
-}
-void BM_NativeParser(benchmark::State& state) {
-  Fixture fx = Build(kPass);
-  XdpBuffer buf;
-  buf.Assign(TcpFrame(445));
-  for (auto _ : state) benchmark::DoNotOptimize(NativeParser(&buf.context(), fx.ports.get()));
-}
-void BM_NativeChecksum(benchmark::State& state) {
-  XdpBuffer buf;
-  buf.Assign(TcpFrame(80));
-  for (auto _ : state) benchmark::DoNotOptimize(NativeChecksum(&buf.context()));
-}
+#define VIGIL_EBPF_BENCH(P, name)                                                       \
+  void BM_Native##P(benchmark::State& s) { RunNative(s, #name, name); }                 \
+  void BM_Jit##P(benchmark::State& s) { RunEngine(s, #name, Engine::kJit); }            \
+  void BM_JitCode##P(benchmark::State& s) { RunCode(s, #name); }                        \
+  void BM_Interp##P(benchmark::State& s) { RunEngine(s, #name, Engine::kInterpreter); } \
+  void BM_Kernel##P(benchmark::State& s) { RunKernel(s, #name); }                       \
+  BENCHMARK(BM_Native##P);                                                              \
+  BENCHMARK(BM_Jit##P);                                                                 \
+  BENCHMARK(BM_JitCode##P);                                                             \
+  BENCHMARK(BM_Interp##P);                                                              \
+  BENCHMARK(BM_Kernel##P)->UseManualTime()->Iterations(10);
 
-BENCHMARK(BM_JitCodePass);
-BENCHMARK(BM_JitPass);
-BENCHMARK(BM_InterpPass);
-BENCHMARK(BM_NativePass);
-BENCHMARK(BM_JitCodeParser);
-BENCHMARK(BM_JitParser);
-BENCHMARK(BM_InterpParser);
-BENCHMARK(BM_NativeParser);
-BENCHMARK(BM_JitCodeChecksum);
-BENCHMARK(BM_JitChecksum);
-BENCHMARK(BM_InterpChecksum);
-BENCHMARK(BM_NativeChecksum);
+VIGIL_EBPF_BENCH(Pass, pass)
+VIGIL_EBPF_BENCH(ParseLookup, parse_lookup)
+VIGIL_EBPF_BENCH(Checksum, checksum)
 
 }  // namespace
 

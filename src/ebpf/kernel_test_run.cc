@@ -16,7 +16,8 @@ namespace vigil::ebpf {
 
 base::Result<KernelTiming> KernelNsPerRun(const std::string& object, const std::string& function,
                                           std::span<const std::vector<uint8_t>> frames,
-                                          uint32_t repeat) {
+                                          uint32_t repeat,
+                                          std::span<const KernelMapEntry> entries) {
   // What an XDP test run takes: an Ethernet header at least, and no more than fits a page with
   // the headroom (a full-size frame with VLAN tags always does).
   constexpr size_t kMinFrame = 14, kMaxFrame = 1522;
@@ -34,6 +35,16 @@ base::Result<KernelTiming> KernelNsPerRun(const std::string& object, const std::
   bpf_program__set_type(prog, BPF_PROG_TYPE_XDP);
   if (int err = bpf_object__load(obj); err != 0) {
     return base::MakeError(fmt::format("the kernel refuses to load it: {}", strerror(-err)));
+  }
+  for (const KernelMapEntry& e : entries) {
+    bpf_map* map = bpf_object__find_map_by_name(obj, e.map.c_str());
+    if (map == nullptr) return base::MakeError(fmt::format("libbpf finds no map '{}'", e.map));
+    if (int err = bpf_map__update_elem(map, e.key.data(), e.key.size(), e.value.data(),
+                                       e.value.size(), BPF_ANY);
+        err != 0) {
+      return base::MakeError(fmt::format("the kernel refuses an update of '{}': {}", e.map,
+                                         strerror(-err)));
+    }
   }
   const int fd = bpf_program__fd(prog);
   KernelTiming timing;
@@ -64,7 +75,8 @@ base::Result<KernelTiming> KernelNsPerRun(const std::string& object, const std::
 #else
 
 base::Result<KernelTiming> KernelNsPerRun(const std::string&, const std::string&,
-                                          std::span<const std::vector<uint8_t>>, uint32_t) {
+                                          std::span<const std::vector<uint8_t>>, uint32_t,
+                                          std::span<const KernelMapEntry>) {
   return base::MakeError("vigil was built without libbpf");
 }
 

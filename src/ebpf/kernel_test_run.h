@@ -23,11 +23,18 @@ struct KernelTiming {
   size_t skipped = 0;  // frames an XDP test run cannot take (under 14 bytes, or over 1,522)
 };
 
-// Loads `function` of `object` into the kernel and runs it `repeat` times on each frame. Fails
-// when libbpf is absent from the build, or the kernel refuses to load or test-run the program,
-// saying why.
+// An element to put into one of the object's maps before the runs.
+struct KernelMapEntry {
+  std::string map;  // the map's name in the object
+  std::vector<uint8_t> key, value;
+};
+
+// Loads `function` of `object` into the kernel, puts `entries` into its maps and runs it `repeat`
+// times on each frame. Fails when libbpf is absent from the build, or the kernel refuses to load
+// or test-run the program or to update a map, saying why.
 [[nodiscard]] base::Result<KernelTiming> KernelNsPerRun(
     const std::string& object, const std::string& function,
-    std::span<const std::vector<uint8_t>> frames, uint32_t repeat);
+    std::span<const std::vector<uint8_t>> frames, uint32_t repeat,
+    std::span<const KernelMapEntry> entries = {});
 
 }  // namespace vigil::ebpf

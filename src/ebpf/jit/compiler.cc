@@ -10,11 +10,28 @@
 // Stack alignment: the body of every eBPF function runs with rsp 16-byte aligned (entry pushes
 // six registers and calls; a bpf-to-bpf call pushes five and calls), so helper calls need no
 // adjustment.
+//
+// A lean entry, for verified programs that call no helper but map lookups it resolves itself
+// (below), no other function and have no invalid operation: it saves only the callee-saved
+// registers the program writes (padded to an even count for the alignment above) and keeps no
+// Scratch or entry stack pointer, which nothing of the body reads. Such a program never tail-calls;
+// entered by another program's tail call it runs on that program's full entry, which saved
+// everything. Verified programs skip zeroing the registers: the verifier refuses reads of unset
+// ones.
+//
+// Map lookups whose map is known where the helper is called (an `lddw r1, map` earlier in the
+// same straight-line code: no jump lands in between and nothing else writes r1) skip the helper,
+// as the kernel's JIT does: an array map's lookup is inlined (bounds check, address arithmetic),
+// a hash or LRU hash map's is a direct call of the map's own lookup; neither can fail or ask for
+// a tail call, so no pending check follows. Other maps and helpers go through the helper table,
+// generically.
 #include <asmjit/x86.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -74,6 +91,10 @@ uint64_t TakePending(Scratch* s) {
   }
   return uint64_t(target->jit()->body());
 }
+
+// A hash or LRU hash map's lookup, called directly from the code (non-per-CPU maps: the CPU is
+// not read).
+void* MapLookupDirect(Map* map, const void* key) { return map->Lookup(key, 0); }
 
 enum class Failure : uint32_t { kCallDepth, kInvalidOp };
 
@@ -162,7 +183,9 @@ class Emitter {
   void EmitLoad(const Op& o, uint32_t size, bool sign_extend);
   void EmitStore(const Op& o, uint32_t size, bool from_reg);
   void EmitAtomic(Handler h, const Op& o);
+  void Analyze();
   void EmitHelperCall(HelperFn fn);
+  void EmitMapLookup(Map* map);
   void EmitIndirectCall(uint32_t pc, const Op& o);
   void EmitLocalCall(uint32_t pc, const Op& o);
   void EmitPendingCheck();
@@ -185,9 +208,82 @@ class Emitter {
   Label entry_, epilogue_, end_run_, body_, pending_stub_;
   std::vector<Label> labels_;                // one per instruction
   std::vector<std::function<void()>> cold_;  // emitted after the body
+  std::vector<Map*> lookup_map_;             // per instruction: a lookup's known map, or null
+  bool full_entry_ = true;                   // the entry every program may use (see the top)
+  std::vector<Gp> saved_;                    // the callee-saved registers the entry saves
 };
 
+// Finds the map lookups the code resolves itself and whether the lean entry will do.
+void Emitter::Analyze() {
+  const size_t n = ops_.size();
+  std::vector<bool> target(n + 1, false);
+  for (const Op& o : ops_) {
+    if ((o.handler >= kJeq64K && o.handler < kNeg64) || o.handler == kJa ||
+        o.handler == kCallLocal) {
+      if (o.off >= 0 && size_t(o.off) <= n) target[o.off] = true;
+    }
+  }
+  const HelperFn lookup = HelperTable::Kernel().Find(kHelperMapLookupElem);
+  lookup_map_.assign(n, nullptr);
+  bool other_calls = false;
+  uint32_t written = 0;  // eBPF registers the program writes
+  Map* r1 = nullptr;     // the map r1 surely holds here, if any
+  for (uint32_t pc = 0; pc < n; ++pc) {
+    const Op& o = ops_[pc];
+    const Handler h = o.handler;
+    if (target[pc]) r1 = nullptr;
+    const bool store = h >= kStB && h <= kStxDw;
+    const bool atomic = h >= kAtomicAdd32 && h <= kAtomicCmpxchg64;
+    const bool jump = (h >= kJeq64K && h < kNeg64) || h == kJa || h == kExit;
+    const bool call = h == kCallHelper || h == kCallIndirect || h == kCallLocal;
+    if (call) {
+      Map* m = h == kCallHelper && reinterpret_cast<HelperFn>(o.imm) == lookup ? r1 : nullptr;
+      const uint32_t type = m != nullptr ? m->spec().type : 0;
+      if (m != nullptr && (type == kMapArray || type == kMapHash || type == kMapLruHash) &&
+          (type != kMapArray || m->DirectValue(0) != nullptr)) {
+        lookup_map_[pc] = m;
+      } else {
+        other_calls = true;
+      }
+      written |= 0x3f;  // r0-r5
+      r1 = nullptr;
+    } else if (h == kInvalid) {
+      other_calls = true;
+    } else if (!store && !jump) {
+      if (!atomic) written |= 1u << o.dst;
+      if (atomic && h != kAtomicAdd32 && h != kAtomicOr32 && h != kAtomicAnd32 &&
+          h != kAtomicXor32 && h != kAtomicAdd64 && h != kAtomicOr64 && h != kAtomicAnd64 &&
+          h != kAtomicXor64) {
+        written |= 1u << o.src | 1u;  // the fetched value; cmpxchg writes r0
+      }
+      const bool writes_r1 = (!atomic && o.dst == 1) || (atomic && o.src == 1);
+      if (writes_r1) {
+        r1 = nullptr;
+        if (h == kLddw) {
+          for (const auto& m : program_.maps())
+            if (uint64_t(m.get()) == o.imm) r1 = m.get();
+        }
+      }
+    }
+    if (h == kLddw) ++pc;
+  }
+  // The lean entry needs neither the Scratch register (r12) nor the frame pointer's (rbp) unless
+  // the program reads r10. Unverified programs may read registers they never wrote, which must be
+  // zero as in the interpreter: they take the full entry.
+  full_entry_ = other_calls || !program_.verified();
+  if (full_entry_) {
+    saved_ = {x86::rbx, x86::rbp, x86::r12, x86::r13, x86::r14, x86::r15};
+    return;
+  }
+  for (int r : {6, 7, 8, 9})
+    if (written & (1u << r)) saved_.push_back(kReg[r]);
+  bool reads_fp = false;
+  for (const Op& o : ops_) reads_fp |= o.dst == kFramePointer || o.src == kFramePointer;
+  if (reads_fp) saved_.push_back(kReg[kFramePointer]);
+}
+
 void Emitter::EmitAll() {
+  Analyze();
   labels_.reserve(ops_.size());
   for (size_t i = 0; i < ops_.size(); ++i) labels_.push_back(a_.newLabel());
   EmitEntry();
@@ -228,17 +324,28 @@ void Emitter::EmitEntry() {
   end_run_ = a_.newLabel();
   body_ = a_.newLabel();
   pending_stub_ = a_.newLabel();
-  static const Gp kSaved[] = {x86::rbx, x86::rbp, x86::r12, x86::r13, x86::r14, x86::r15};
   a_.bind(entry_);
-  for (const Gp& r : kSaved) a_.push(r);
-  a_.mov(kScratchReg, x86::rdi);  // Entry(scratch, r1 = rsi, r2 = rdx, stack_top = rcx)
-  a_.mov(kReg[kFramePointer], x86::rcx);
-  a_.mov(x86::qword_ptr(kScratchReg, layout_.entry_sp), x86::rsp);
-  // As the interpreter: every register but r1, r2 and r10 starts at zero.
-  for (int r : {0, 3, 4, 5, 6, 7, 8, 9}) a_.xor_(kReg[r].r32(), kReg[r].r32());
+  for (const Gp& r : saved_) a_.push(r);
+  // The body runs with rsp 16-byte aligned: an odd count of pushes needs 8 bytes more.
+  const bool pad = saved_.size() % 2 == 1;
+  if (pad) a_.sub(x86::rsp, 8);
+  // Entry(scratch, r1 = rsi, r2 = rdx, stack_top = rcx)
+  if (full_entry_) {
+    a_.mov(kScratchReg, x86::rdi);
+    a_.mov(kReg[kFramePointer], x86::rcx);
+    a_.mov(x86::qword_ptr(kScratchReg, layout_.entry_sp), x86::rsp);
+  } else if (std::find(saved_.begin(), saved_.end(), kReg[kFramePointer]) != saved_.end()) {
+    a_.mov(kReg[kFramePointer], x86::rcx);
+  }
+  // As the interpreter: every register but r1, r2 and r10 starts at zero (for verified programs
+  // unobservable: they never read a register before writing it).
+  if (!program_.verified()) {
+    for (int r : {0, 3, 4, 5, 6, 7, 8, 9}) a_.xor_(kReg[r].r32(), kReg[r].r32());
+  }
   a_.call(body_);
   a_.bind(epilogue_);
-  for (auto it = std::rbegin(kSaved); it != std::rend(kSaved); ++it) a_.pop(*it);
+  if (pad) a_.add(x86::rsp, 8);
+  for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) a_.pop(*it);
   a_.ret();
   a_.bind(end_run_);
   a_.mov(x86::rsp, x86::qword_ptr(kScratchReg, layout_.entry_sp));
@@ -336,7 +443,11 @@ void Emitter::EmitOp(uint32_t pc) {
       a_.ret();
       return;
     case kCallHelper:
-      EmitHelperCall(reinterpret_cast<HelperFn>(o.imm));
+      if (lookup_map_[pc] != nullptr) {
+        EmitMapLookup(lookup_map_[pc]);
+      } else {
+        EmitHelperCall(reinterpret_cast<HelperFn>(o.imm));
+      }
       return;
     case kCallIndirect:
       EmitIndirectCall(pc, o);
@@ -645,6 +756,38 @@ void Emitter::EmitHelperCall(HelperFn fn) {
   a_.mov(x86::rdi, kScratchReg);
   a_.call(Imm(uint64_t(fn)));
   EmitPendingCheck();
+}
+
+// bpf_map_lookup_elem(map, key = r2) with the map known (Analyze): r0 = the value or null.
+void Emitter::EmitMapLookup(Map* map) {
+  const MapSpec& spec = map->spec();
+  if (spec.type != kMapArray || key_ != 0) {  // blinding: no map size among the immediates
+    a_.mov(x86::rdi, kReg[1]);
+    a_.mov(x86::rsi, kReg[2]);
+    a_.call(Imm(uint64_t(&MapLookupDirect)));
+    return;
+  }
+  // An array's values lie at DirectValue(0) + index * stride, for index < max_entries.
+  const uint64_t base = uint64_t(map->DirectValue(0));
+  const uint64_t stride = spec.max_entries > 1 ? uint64_t(map->DirectValue(1)) - base : 0;
+  Label null = a_.newLabel(), done = a_.newLabel();
+  a_.mov(x86::eax, x86::dword_ptr(kReg[2]));
+  a_.cmp(x86::eax, Imm(spec.max_entries));
+  a_.j(CondCode::kAE, null);
+  if (stride != 0 && (stride & (stride - 1)) == 0) {
+    a_.shl(x86::rax, Imm(std::countr_zero(stride)));
+  } else if (stride <= uint64_t(std::numeric_limits<int32_t>::max())) {
+    a_.imul(x86::rax, x86::rax, Imm(int64_t(stride)));
+  } else {
+    a_.mov(x86::r11, Imm(stride));
+    a_.imul(x86::rax, x86::r11);
+  }
+  a_.mov(x86::r11, Imm(base));
+  a_.add(x86::rax, x86::r11);
+  a_.jmp(done);
+  a_.bind(null);
+  a_.xor_(x86::eax, x86::eax);
+  a_.bind(done);
 }
 
 // After a helper: one byte compare, its branch predicted not taken. A tail call, a stop or a

@@ -353,6 +353,11 @@ std::string CompareXdp(const Program& program, std::span<const uint8_t> frame, S
   auto run = [&](Scratch& scratch) {
     Outcome out;
     buf.Assign(frame);
+    // Assign leaves the headroom and tailroom as the last run left them, and a program that grows
+    // the packet reads them: both runs start from zeros there.
+    XdpContext& ctx = buf.context();
+    std::memset(reinterpret_cast<void*>(ctx.hard_start), 0, ctx.data - ctx.hard_start);
+    std::memset(reinterpret_cast<void*>(ctx.data_end), 0, ctx.hard_end - ctx.data_end);
     scratch.ClearTraceLog();
     auto v = RunXdp(program, scratch, buf);
     out.result = v ? fmt::format("r0 {:#x}", v->raw) : "error: " + v.error().message;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -183,21 +184,85 @@ TEST(Jit, CodeIsReadAndExecuteOnly) {
 
 // The pages land within 2 GiB of vigil's code, so a helper call is a direct rel32 call (e8):
 // the parser's map lookup has no call through a table (ff 15).
+// Whether the first `bytes` of `code`'s body hold a direct call (e8 rel32) of `fn`.
+bool CallsDirectly(const Code& code, int64_t fn, size_t bytes = 64) {
+  const auto* body = reinterpret_cast<const uint8_t*>(code.body());
+  bool direct = false;
+  for (size_t i = 0; i + 5 <= std::min(bytes, code.size()); ++i) {
+    int32_t rel;
+    std::memcpy(&rel, body + i + 1, 4);
+    direct |= body[i] == 0xe8 && int64_t(body) + int64_t(i) + 5 + rel == fn;
+  }
+  return direct;
+}
+
 TEST(Jit, HelperCallsAreDirect) {
-  auto map = *Map::Create({.type = kMapHash, .key_size = 4, .value_size = 4, .max_entries = 4});
-  auto p = Load("stw [%r10-4], 1\nlddw %r1, map:0\nmov %r2, %r10\nadd %r2, -4\ncall 1\nexit",
-                {.maps = {map}});
+  auto p = Load("call 7\nexit");  // bpf_get_prandom_u32
   ASSERT_TRUE(p && p->jit());
-  const auto helper = int64_t(HelperTable::Kernel().Find(kHelperMapLookupElem));
+  const auto helper = int64_t(HelperTable::Kernel().Find(kHelperGetPrandomU32));
   const auto* code = reinterpret_cast<const uint8_t*>(p->jit()->body());
   EXPECT_LT(std::llabs(int64_t(code) - helper), int64_t(1) << 31);
-  bool direct = false;
-  for (size_t i = 0; i + 5 <= 64; ++i) {
-    int32_t rel;
-    std::memcpy(&rel, code + i + 1, 4);
-    direct |= code[i] == 0xe8 && int64_t(code) + int64_t(i) + 5 + rel == helper;
+  EXPECT_TRUE(CallsDirectly(*p->jit(), helper));
+}
+
+// Lookups in an array, hash or LRU hash map the code knows skip the helper (the array's inline,
+// the others' a direct call of the map), with the helper's results: a value's address, or null
+// for an index out of range or an absent key. A lookup whose map depends on the path, or in
+// another kind of map, calls the helper.
+TEST(Jit, KnownMapLookupsSkipTheHelper) {
+  const auto helper = int64_t(HelperTable::Kernel().Find(kHelperMapLookupElem));
+  for (uint32_t type : {kMapArray, kMapHash, kMapLruHash, kMapPerCpuArray}) {
+    auto map = *Map::Create({.type = type, .key_size = 4, .value_size = 12, .max_entries = 6});
+    for (uint32_t k : {0u, 2u, 5u}) {
+      const uint32_t v[3] = {k, k + 1, k + 2};
+      ASSERT_EQ(map->Update(&k, v, kUpdateAny, 0), 0);
+    }
+    for (uint32_t key : {0u, 2u, 3u, 5u, 6u, 0xffffffffu}) {
+      // r0 = the value's address minus what the host's lookup gives (0 when they agree), or
+      // 0x1234 for null; the value's second word is read through the pointer.
+      const std::string source = fmt::format(
+          "stw [%r10-4], {}\nlddw %r1, map:0\nmov %r2, %r10\nadd %r2, -4\ncall 1\n"
+          "jeq %r0, 0, none\nldxw %r1, [%r0+4]\nstxw [%r10-8], %r1\nlddw %r1, {:#x}\n"
+          "sub %r0, %r1\nexit\nnone:\nmov %r0, 0x1234\nexit",
+          int32_t(key), uint64_t(map->Lookup(&key, 0)));
+      auto p = Load(source, {.maps = {map}});
+      ASSERT_TRUE(p && p->jit());
+      EXPECT_EQ(CallsDirectly(*p->jit(), helper, p->jit()->size()), type == kMapPerCpuArray)
+          << "map type " << type;
+      Scratch scratch;
+      auto r = ebpf::Run(*p, scratch, 0);
+      ASSERT_TRUE(r);
+      EXPECT_EQ(*r, map->Lookup(&key, 0) != nullptr ? 0u : 0x1234u)
+          << "map type " << type << ", key " << key;
+    }
   }
-  EXPECT_TRUE(direct);
+  // r1 is one map or another depending on a branch: the helper decides.
+  auto a = *Map::Create({.type = kMapArray, .key_size = 4, .value_size = 8, .max_entries = 2});
+  auto b = *Map::Create({.type = kMapArray, .key_size = 4, .value_size = 8, .max_entries = 1});
+  auto p = Load(
+      "stw [%r10-4], 1\nlddw %r1, map:0\njeq %r2, 0, go\nlddw %r1, map:1\ngo:\n"
+      "mov %r2, %r10\nadd %r2, -4\ncall 1\nexit",
+      {.maps = {a, b}});
+  ASSERT_TRUE(p && p->jit());
+  EXPECT_TRUE(CallsDirectly(*p->jit(), helper, p->jit()->size()));
+  Scratch scratch;
+  uint32_t one = 1;
+  EXPECT_EQ(*ebpf::Run(*p, scratch, 0, 0), uint64_t(a->Lookup(&one, 0)));
+  EXPECT_EQ(*ebpf::Run(*p, scratch, 0, 1), 0u);  // map 1 has no index 1
+}
+
+// A verified program without helper calls saves no register it does not write: `return
+// XDP_PASS` enters its body at once.
+TEST(Jit, LeanEntryForVerifiedProgramsWithoutCalls) {
+  auto p = Load("mov %r0, 2\nexit", {.type = ProgramType::kXdp});
+  ASSERT_TRUE(p && p->jit() && p->verified());
+  EXPECT_EQ(reinterpret_cast<const uint8_t*>(p->jit()->entry())[0], 0xe8);  // call body
+  XdpBuffer buf;
+  buf.Assign(std::vector<uint8_t>(64, 1));
+  Scratch scratch;
+  auto v = RunXdp(*p, scratch, buf);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->action, kXdpPass);
 }
 
 // With blinding no immediate of the program appears in the machine code, and results stay.
@@ -238,6 +303,21 @@ TEST(JitDifferential, ComparisonSeesDifferencesButNotAddresses) {
   EXPECT_NE(CompareRaw(*clock, mem), "");
   auto store = Load("stb [%r1+3], 1\nmov %r0, 0\nexit");
   EXPECT_EQ(CompareRaw(*store, mem), "");
+}
+
+// A program that grows the packet reads the headroom: the comparison gives both engines the same
+// (zeroed) headroom, rather than what the first run left there. jit_diff found this one.
+TEST(JitDifferential, BothEnginesSeeTheSameHeadroom) {
+  auto p = Load(
+      "mov %r6, %r1\nmov %r2, -1\ncall 44\n"  // bpf_xdp_adjust_head(ctx, -1)
+      "ldxw %r2, [%r6+0]\nldxw %r3, [%r6+4]\nmov %r4, %r2\nadd %r4, 1\njgt %r4, %r3, out\n"
+      "ldxb %r5, [%r2+0]\nadd %r5, 1\nstxb [%r2+0], %r5\n"
+      "out:\nmov %r0, 2\nexit",
+      {.type = ProgramType::kXdp});
+  ASSERT_TRUE(p);
+  Scratch interp({.jit = false, .clock_ns = 1}), jit({.clock_ns = 1});
+  const std::vector<uint8_t> frame(60, 0xab);
+  EXPECT_EQ(CompareXdp(*p, frame, interp, jit), "");
 }
 
 // Random programs over every instruction's semantics (differential.h), each on two random
