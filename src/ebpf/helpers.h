@@ -27,8 +27,9 @@ using HelperFn = uint64_t (*)(Scratch& scratch, uint64_t r1, uint64_t r2, uint64
 class HelperTable {
  public:
   // The kernel helpers vigil implements (map lookup/update/delete, ktime, trace_printk, prandom,
-  // processor id, tail_call, redirect, csum_diff, the XDP adjust helpers, redirect_map, the raw
-  // SYN cookie helpers of syncookie.h).
+  // processor id, tail_call, redirect, csum_diff, the XDP adjust helpers, redirect_map,
+  // perf_event_output, fib_lookup (fib.h), the ring buffer's output, reserve, submit, discard and
+  // query, the raw SYN cookie helpers of syncookie.h).
   [[nodiscard]] static const HelperTable& Kernel();
 
   void Set(int32_t id, std::string name, HelperFn fn);

@@ -28,6 +28,12 @@ namespace vigil::ebpf::verifier {
 
 [[nodiscard]] std::vector<Insn> RandomXdpProgram(std::mt19937_64& rng, size_t max_blocks = 12);
 
+// A 4,096-instruction program of 170 protocol checks, each a bounds check, a load, a compare and
+// a counter update through a map lookup — the shape of a long hand-written filter — and its map
+// (an array, key 4, value 8): the verifier's speed benchmark (bench/verifier_bench.cc).
+[[nodiscard]] std::vector<Insn> LargeXdpProgram();
+[[nodiscard]] std::vector<MapSpec> LargeXdpProgramMaps();
+
 // Applies `edits` to `insns`, three bytes an edit: which instruction (modulo the count), which
 // field (opcode, dst, src, off, imm) and a value (a new opcode or register; a small change of the
 // offset or immediate). The fuzz targets explore around generated programs this way.

@@ -9,14 +9,19 @@
 //   - for numbers and the variable part of pointers: signed and unsigned bounds and known bits;
 //   - for packet pointers: how many bytes past them a comparison against data_end has proven;
 //   - for the stack: which bytes were written, and which 8-byte slots hold a spilled register;
+//   - the ring buffer records the path has reserved (bpf_ringbuf_reserve) and not yet submitted
+//     or discarded: the kernel's acquired references, which every path must release before the
+//     program exits (a NULL check releases a failed reservation) and may not hold across a tail
+//     call; a released record's pointers become numbers;
 //
-// and it refuses the program at the first instruction where some path could fault: a read past the
-// proven end of the packet, a map value used before its NULL check, a helper called with the wrong
-// kind of argument, a read of the stack before a write, a write to the context, a pointer stored
-// where a tenant could read it back. A path ends at `exit` (where r0 must be an XDP action), or
-// when the state it reaches is included in one already proven safe at the same instruction (state
-// pruning); loops are unrolled until that happens, so a loop that always terminates is accepted
-// while its unrolling stays within the complexity budget (1,000,000 instructions, as the kernel's).
+// and it refuses the program at the first instruction where some path could fault or leak a record:
+// a read past the proven end of the packet, a map value used before its NULL check, a helper called
+// with the wrong kind of argument, a read of the stack before a write, a write to the context, a
+// pointer stored where a tenant could read it back. A path ends at `exit` (where r0 must be an XDP
+// action), or when the state it reaches is included in one already proven safe at the same
+// instruction (state pruning); loops are unrolled until that happens, so a loop that always
+// terminates is accepted while its unrolling stays within the complexity budget (1,000,000
+// instructions, as the kernel's).
 //
 //   verifier::Options options = object.VerifierOptions(*object.FindProgram("xdp"));
 //   auto stats = verifier::Verify(insns, options);

@@ -352,35 +352,10 @@ TEST(VerifierSoundness, AcceptedRandomProgramsRunWithoutFaults) {
 
 // --- Speed. ---
 
-// A 4,096-instruction program of 170 protocol checks, each a bounds check, a load, a compare and
-// a counter update through a map lookup — the shape of a long hand-written filter.
-std::vector<Insn> LargeProgram() {
-  std::string src = "mov %r6, %r1\n";
-  int k = 0;
-  while (true) {
-    const int off = (k * 7) % 60;
-    std::string block = fmt::format(
-        "ldxw %r2, [%r6+0]\nldxw %r3, [%r6+4]\nmov %r4, %r2\nadd %r4, {}\njgt %r4, %r3, out\n"
-        "ldxh %r5, [%r2+{}]\njne %r5, {}, next{}\n"
-        "stw [%r10-4], {}\nmov %r2, %r10\nadd %r2, -4\nlddw %r1, map:0\ncall 1\n"
-        "jeq %r0, 0, next{}\nldxdw %r1, [%r0+0]\nadd %r1, 1\nstxdw [%r0+0], %r1\n"
-        "mov %r7, {}\nnext{}:\n",
-        off + 2, off, k * 13 % 65536, k, k % 4, k, k % 5, k);
-    const size_t lines = std::count(src.begin(), src.end(), '\n') + 1;  // lddw counts twice
-    if (lines + 18 + 6 > 4096) break;
-    src += block;
-    ++k;
-  }
-  src += "mov %r0, 2\nexit\nout:\nmov %r0, 1\nexit\n";
-  auto insns = Assemble(src);
-  EXPECT_TRUE(insns) << insns.error().ToString();
-  return insns ? *insns : std::vector<Insn>{};
-}
-
 TEST(VerifierSpeed, LargeProgram) {
-  const std::vector<Insn> insns = LargeProgram();
+  const std::vector<Insn> insns = LargeXdpProgram();
   Options o;
-  o.maps = {{.type = kMapArray, .key_size = 4, .value_size = 8, .max_entries = 4, .name = "c"}};
+  o.maps = LargeXdpProgramMaps();
   double best = 1e9;
   Stats stats;
   for (int i = 0; i < 5; ++i) {
