@@ -275,6 +275,33 @@ Elf64_Shdr* FindSection(std::vector<uint8_t>& elf, std::string_view name) {
   return nullptr;
 }
 
+// The legacy `maps` section (struct bpf_map_def, before BTF): its maps are read, a perf event
+// array without max_entries gets one per processor as libbpf gives it, and the program runs.
+TEST(ElfLoader, LegacyMapsSection) {
+  auto obj = ElfObject::Open(ObjPath("legacy_maps"));
+  ASSERT_TRUE(obj) << obj.error().ToString();
+  ASSERT_EQ(obj->maps().size(), 2u);
+  EXPECT_EQ(obj->maps()[0].name, "counts");
+  EXPECT_EQ(obj->maps()[0].spec.type, uint32_t(kMapArray));
+  EXPECT_EQ(obj->maps()[0].spec.value_size, 8u);
+  EXPECT_EQ(obj->maps()[0].spec.max_entries, 4u);
+  EXPECT_EQ(obj->maps()[1].spec.type, uint32_t(kMapPerfEventArray));
+  EXPECT_EQ(obj->maps()[1].spec.max_entries, verifier::DefaultNumCpus());
+  auto loaded = obj->Load("xdp", {.type = ProgramType::kXdp});
+  ASSERT_TRUE(loaded) << loaded.error().ToString();
+  Scratch scratch({.checked = true});
+  XdpBuffer buf;
+  buf.Assign(Frame(6, 80));
+  auto v = RunXdp(*loaded->program, scratch, buf, {.ingress_ifindex = 7});
+  ASSERT_TRUE(v) << v.error().message;
+  EXPECT_EQ(v->action, kXdpPass);
+  const uint8_t zero[4] = {};
+  EXPECT_EQ(loaded->maps[0]->HostLookup(zero)->at(0), 1);
+  std::vector<MapEvent> events;
+  ASSERT_EQ(loaded->maps[1]->DrainEvents(events, 10), 1u);
+  EXPECT_EQ(events[0].data, (std::vector<uint8_t>{7, 0, 0, 0}));
+}
+
 TEST(ElfLoader, DamagedObjectsFailNamingTheProblem) {
   const std::vector<uint8_t> good = ReadFile(ObjPath("counters"));
   ASSERT_GT(good.size(), 64u);
