@@ -71,7 +71,7 @@ const rules::ContentOption* ChooseTxFastPattern(const CompiledRule& cr) {
   const rules::ContentOption* best = nullptr;
   int best_score = 0;
   for (const rules::ContentOption* c : cr.contents) {
-    if (c->negated || !TxBufferOf(cr.rule, c->buffer)) continue;
+    if (c->negated || !AppBufferOf(cr.rule, *c)) continue;
     int score = c->fast_pattern ? 1 << 20 : FastPatternScore(*c);
     if (!best || score > best_score) {
       best = c;
@@ -493,7 +493,11 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
     cr.negated_address = HasNegation(r.src_addr) || HasNegation(r.dst_addr);
     cr.needs_full_matcher = NeedsFullMatcher(cr);
     // HTTP transaction rules: in no group (BuildTransactionRules).
-    if (auto stage = TxStageOf(r)) cr.tx_stage = int8_t(*stage);
+    if (auto stage = TxStageOf(r)) {
+      cr.tx_stage = int8_t(*stage);
+    } else if (IsDnsRule(r)) {
+      cr.tx_stage = int8_t(kDnsStage);
+    }
     if (cr.tx_stage >= 0) {
       cr.fast_pattern = ChooseTxFastPattern(cr);
     } else {
@@ -567,7 +571,7 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
   }
   for (size_t i = 0; i < tx_handles.size(); ++i) {
     if (tx_handles[i] < 0) continue;
-    plan->tx_stages_[i / app::kHttpBufferCount].by_buffer[i % app::kHttpBufferCount].fast_patterns =
+    plan->tx_stages_[i / kAppBufferCount].by_buffer[i % kAppBufferCount].fast_patterns =
         batch.Get(uint32_t(tx_handles[i]));
   }
   PlanBuildStats& stats = plan->build_stats_;
@@ -590,8 +594,10 @@ base::Result<std::unique_ptr<Detector>> Detector::Create(
       }
     }
   }
-  for (size_t st = 0; st < app::kHttpStageCount; ++st) {
-    for (const DetectionPlan::TxScanSet& set : plan.tx_stage(app::HttpStage(st)).by_buffer) {
+  for (size_t st = 0; st < kAppStageCount; ++st) {
+    const DetectionPlan::TxStagePlan& stage =
+        st == kDnsStage ? plan.dns_stage() : plan.tx_stage(app::HttpStage(st));
+    for (const DetectionPlan::TxScanSet& set : stage.by_buffer) {
       if (!set.fast_patterns) continue;
       if (auto s = d->scratch_.Prepare(*set.fast_patterns); !s) return s.error();
     }
@@ -892,7 +898,7 @@ std::vector<int64_t> DetectionPlan::BuildTransactionRules(DatabaseBatch& batch) 
     std::map<std::pair<std::string, bool>, uint32_t> ids;
     std::vector<Literal> literals;
   };
-  std::array<std::array<Pending, app::kHttpBufferCount>, app::kHttpStageCount> pending;
+  std::array<std::array<Pending, kAppBufferCount>, kAppStageCount> pending;
   for (uint32_t i = 0; i < rules_.size(); ++i) {
     const CompiledRule& cr = rules_[i];
     if (cr.tx_stage < 0) continue;
@@ -903,9 +909,9 @@ std::vector<int64_t> DetectionPlan::BuildTransactionRules(DatabaseBatch& batch) 
       stage.always.push_back(i);
       continue;
     }
-    const std::optional<app::HttpBuffer> best_buffer = TxBufferOf(cr.rule, best->buffer);
-    TxScanSet& set = stage.by_buffer[size_t(*best_buffer)];
-    Pending& p = pending[size_t(cr.tx_stage)][size_t(*best_buffer)];
+    const size_t best_buffer = size_t(*AppBufferOf(cr.rule, *best)) - 1;
+    TxScanSet& set = stage.by_buffer[best_buffer];
+    Pending& p = pending[size_t(cr.tx_stage)][best_buffer];
     std::string bytes(FastPatternBytes(*best));
     auto [lit, fresh] = p.ids.try_emplace({bytes, best->nocase}, uint32_t(p.literals.size()));
     if (fresh) {
@@ -914,11 +920,11 @@ std::vector<int64_t> DetectionPlan::BuildTransactionRules(DatabaseBatch& batch) 
     }
     set.rules_of_pattern[lit->second].push_back(i);
   }
-  std::vector<int64_t> handles(app::kHttpStageCount * app::kHttpBufferCount, -1);
-  for (size_t st = 0; st < app::kHttpStageCount; ++st) {
-    for (size_t b = 0; b < app::kHttpBufferCount; ++b) {
+  std::vector<int64_t> handles(kAppStageCount * kAppBufferCount, -1);
+  for (size_t st = 0; st < kAppStageCount; ++st) {
+    for (size_t b = 0; b < kAppBufferCount; ++b) {
       if (pending[st][b].literals.empty()) continue;
-      handles[st * app::kHttpBufferCount + b] = batch.Add(std::move(pending[st][b].literals));
+      handles[st * kAppBufferCount + b] = batch.Add(std::move(pending[st][b].literals));
     }
   }
   return handles;
@@ -948,6 +954,44 @@ void Detector::InspectTransactions(const packet::Packet& p, const FlowContext& f
     tx_flow.to_server = !app::IsResponseStage(e.stage);
     MatchInput in = MatchInput::OfPacket(p, &tx_flow);
     in.tx = e.tx;
+    for (uint32_t r : candidates_) {
+      ++stats_.tx_candidates;
+      ++stats_.candidates;
+      if (!MatchRule(plan_.rule(r), in)) continue;
+      RecordTxMatch(r, in);
+    }
+  }
+  const DetectionPlan::TxStagePlan& dns = plan_.dns_stage();
+  if (dns.rule_count == 0) return;
+  for (const app::DnsMessage& m : flow.dns_messages) {
+    if (m.response) continue;  // dns.query is a request's
+    ++stats_.transactions;
+    NewCandidates();
+    const DetectionPlan::TxScanSet& plain = dns.by_buffer[kDnsQueryBuffer - 1];
+    const DetectionPlan::TxScanSet& dotted = dns.by_buffer[kDnsQueryDotBuffer - 1];
+    auto add = [&](const DetectionPlan::TxScanSet& set) {
+      return [&](uint32_t id) {
+        for (uint32_t r : set.rules_of_pattern[id]) AddCandidate(r);
+      };
+    };
+    for (const app::DnsRecord& q : m.queries) {
+      if (plain.fast_patterns) {
+        plain.fast_patterns->Scan(reinterpret_cast<const uint8_t*>(q.name.data()),
+                                  uint32_t(q.name.size()), scratch_, add(plain));
+      }
+      if (dotted.fast_patterns) {
+        char name[1 + 256] = {'.'};
+        const size_t n = std::min(q.name.size(), sizeof(name) - 1);
+        std::copy_n(q.name.data(), n, name + 1);
+        dotted.fast_patterns->Scan(reinterpret_cast<const uint8_t*>(name), uint32_t(n + 1),
+                                   scratch_, add(dotted));
+      }
+    }
+    for (uint32_t r : dns.always) AddCandidate(r);
+    if (candidates_.empty()) continue;
+    std::sort(candidates_.begin(), candidates_.end());
+    MatchInput in = MatchInput::OfPacket(p, &flow);
+    in.dns = &m;
     for (uint32_t r : candidates_) {
       ++stats_.tx_candidates;
       ++stats_.candidates;

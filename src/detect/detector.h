@@ -41,6 +41,7 @@
 #include "base/result.h"
 #include "detect/address_index.h"
 #include "detect/literal_database.h"
+#include "detect/option_program.h"
 #include "detect/rule_match.h"
 #include "detect/thresholds.h"
 #include "packet/packet.h"
@@ -248,13 +249,16 @@ class DetectionPlan {
     std::vector<std::vector<uint32_t>> rules_of_pattern;   // literal id -> rule indexes
   };
   struct TxStagePlan {
-    std::array<TxScanSet, app::kHttpBufferCount> by_buffer;
+    std::array<TxScanSet, kAppBufferCount> by_buffer;  // by buffer id - 1
     std::vector<uint32_t> always;
     size_t rule_count = 0;
   };
   [[nodiscard]] const TxStagePlan& tx_stage(app::HttpStage s) const {
     return tx_stages_[size_t(s)];
   }
+  // Rules that read DNS buffers (dns.query) likewise: evaluated once per DNS request
+  // (FlowContext::dns_messages), their fast patterns scanned over each name it asks for.
+  [[nodiscard]] const TxStagePlan& dns_stage() const { return tx_stages_[kDnsStage]; }
 
  private:
   DetectionPlan() = default;
@@ -288,7 +292,7 @@ class DetectionPlan {
   // Builds tx_stages_ from the rules with a tx_stage; returns, per stage and buffer, the handle of
   // its database in `batch` (-1: none).
   std::vector<int64_t> BuildTransactionRules(DatabaseBatch& batch);
-  std::array<TxStagePlan, app::kHttpStageCount> tx_stages_;
+  std::array<TxStagePlan, kAppStageCount> tx_stages_;
   std::array<uint8_t, 4> rank_ = {0, 1, 2, 3};
   uint32_t packet_alert_max_ = 15;
   std::unique_ptr<EventFilter> event_filter_;
@@ -412,7 +416,8 @@ class Detector {
   // Applies matched_ in action order: appends alerts, returns the verdict.
   Verdict Finish(const FlowContext& flow, std::vector<Alert>& alerts);
   // Evaluates the transaction rules of each stage in flow.http_events (on its transaction, with
-  // the packet's payload for their pkt_data options), recording matches in matched_.
+  // the packet's payload for their pkt_data options), then the DNS rules on each request in
+  // flow.dns_messages, recording matches in matched_.
   void InspectTransactions(const packet::Packet& p, const FlowContext& flow);
   // Records a transaction rule's match as Evaluate records a packet rule's.
   void RecordTxMatch(uint32_t r, const MatchInput& in);

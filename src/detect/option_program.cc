@@ -173,6 +173,10 @@ class Compiler {
       cur_buffer_ = kPayloadBuffer;
       return {};
     }
+    if (name == "dns.query") {
+      cur_buffer_ = dotprefix_ ? kDnsQueryDotBuffer : kDnsQueryBuffer;
+      return {};
+    }
     auto b = HttpBufferOf(name, response_side_);
     if (!b) return BufferError(name);
     cur_buffer_ = uint8_t(1 + size_t(*b));
@@ -367,6 +371,14 @@ class Compiler {
                    "urilen");
   }
 
+  // Suricata's dotprefix on dns.query: the options after it read "." + the name. Other transforms
+  // change bytes the matcher does not rewrite yet.
+  base::Status AddOption(const rules::TransformOption& t) {
+    if (t.name != "dotprefix" || t.buffer != "dns.query") return Unsupported(rules::Option(t));
+    dotprefix_ = true;
+    return {};
+  }
+
   base::Status AddOption(const rules::FragbitsOption& f) {
     program_.packet_tests.push_back({.kind = PacketTest::Kind::kFragbits, .fragbits = f});
     return {};
@@ -422,6 +434,7 @@ class Compiler {
   uint8_t var_buffer_[kMaxRuleVariables] = {};  // per slot: the buffer that defines it
   uint8_t cur_buffer_ = kPayloadBuffer;
   bool response_side_ = false;
+  bool dotprefix_ = false;  // dns.query's options read "." + the name
 };
 
 // One evaluation of the payload steps: a depth-first search over the occurrences of positive
@@ -657,6 +670,31 @@ std::optional<app::HttpBuffer> TxBufferOf(const rules::Rule& rule, std::string_v
   return HttpBufferOf(buffer, ResponseSide(rule));
 }
 
+bool IsDnsRule(const rules::Rule& rule) {
+  for (const rules::Option& o : rule.options) {
+    const std::string* b = rules::OptionBuffer(o);
+    if (b != nullptr && *b == "dns.query") return true;
+  }
+  return false;
+}
+
+std::optional<uint8_t> AppBufferOf(const rules::Rule& rule, const rules::ContentOption& c) {
+  if (c.buffer == "dns.query") {
+    // dotprefix applies to the dns.query options after it.
+    bool dot = false;
+    for (const rules::Option& o : rule.options) {
+      if (const auto* t = std::get_if<rules::TransformOption>(&o)) {
+        dot |= t->name == "dotprefix" && t->buffer == "dns.query";
+      }
+      if (const auto* content = std::get_if<rules::ContentOption>(&o); content == &c) break;
+    }
+    return dot ? kDnsQueryDotBuffer : kDnsQueryBuffer;
+  }
+  auto b = TxBufferOf(rule, c.buffer);
+  if (!b) return std::nullopt;
+  return uint8_t(1 + size_t(*b));
+}
+
 std::optional<app::HttpStage> TxStageOf(const rules::Rule& rule) {
   bool response_side = ResponseSide(rule);
   bool any = false, body = false, response = false, response_body = false;
@@ -705,6 +743,34 @@ bool RunProgram(const RuleProgram& program, const MatchInput& in) {
     if (seg.buffer == kPayloadBuffer) {
       Walk walk(program, in, seg);
       if (walk.From(seg.begin, 0, 0) != Walk::Outcome::kMatch) return false;
+      continue;
+    }
+    if (seg.buffer >= kDnsQueryBuffer) {
+      // dns.query: the names a request asks for, each a buffer of its own (Suricata's
+      // multi-buffer): the segment holds when it holds on one of them.
+      if (in.dns == nullptr || in.dns->response) return false;
+      bool any = false;
+      for (const app::DnsRecord& q : in.dns->queries) {
+        char dotted[1 + 256];
+        std::string_view name = q.name;
+        if (seg.buffer == kDnsQueryDotBuffer) {
+          dotted[0] = '.';
+          const size_t n = std::min(name.size(), sizeof(dotted) - 1);
+          std::copy_n(name.data(), n, dotted + 1);
+          name = std::string_view(dotted, n + 1);
+        }
+        MatchInput sub = in;
+        sub.data = reinterpret_cast<const uint8_t*>(name.data());
+        sub.len = uint32_t(name.size());
+        sub.origin = 0;
+        sub.min_end = 0;
+        Walk walk(program, sub, seg);
+        if (walk.From(seg.begin, 0, 0) == Walk::Outcome::kMatch) {
+          any = true;
+          break;
+        }
+      }
+      if (!any) return false;
       continue;
     }
     if (in.tx == nullptr) return false;

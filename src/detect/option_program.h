@@ -89,8 +89,17 @@ struct Operand {
   bool set = false;
 };
 
-// PayloadStep::buffer of the packet payload; 1 + app::HttpBuffer for a transaction buffer.
+// PayloadStep::buffer of the packet payload; 1 + app::HttpBuffer for a transaction buffer; then
+// the DNS buffers: dns.query, and dns.query after Suricata's dotprefix transform ("." + name).
 inline constexpr uint8_t kPayloadBuffer = 0;
+inline constexpr uint8_t kDnsQueryBuffer = 1 + app::kHttpBufferCount;
+inline constexpr uint8_t kDnsQueryDotBuffer = 2 + app::kHttpBufferCount;
+// The buffers a transaction-like unit (an HTTP transaction, a DNS message) offers: buffer ids
+// 1 .. kAppBufferCount, indexed from 0 by the plan's per-buffer scan sets.
+inline constexpr size_t kAppBufferCount = app::kHttpBufferCount + 2;
+// The stage of DNS rules, after the HTTP stages (CompiledRule::tx_stage).
+inline constexpr size_t kDnsStage = app::kHttpStageCount;
+inline constexpr size_t kAppStageCount = app::kHttpStageCount + 1;
 
 struct PayloadStep {
   enum class Kind : uint8_t {
@@ -181,6 +190,15 @@ struct RuleProgram {
 // is the response's in a response rule); nullopt for pkt_data and buffers vigil does not fill.
 [[nodiscard]] std::optional<app::HttpBuffer> TxBufferOf(const rules::Rule& rule,
                                                         std::string_view buffer);
+
+// True when `rule` reads a DNS buffer (dns.query): the Detector evaluates it once per DNS request
+// (CompiledRule::tx_stage kDnsStage), never on packets alone.
+[[nodiscard]] bool IsDnsRule(const rules::Rule& rule);
+
+// The buffer id (PayloadStep::buffer) that content `c` of `rule` reads when it is not the payload:
+// 1 + app::HttpBuffer, kDnsQueryBuffer, kDnsQueryDotBuffer (after dotprefix); nullopt otherwise.
+[[nodiscard]] std::optional<uint8_t> AppBufferOf(const rules::Rule& rule,
+                                                 const rules::ContentOption& c);
 
 // True when the packet test `t` (dsize, flags, flow, ...) holds for `in`.
 [[nodiscard]] bool PassesPacketTest(const PacketTest& t, const MatchInput& in);

@@ -222,6 +222,67 @@ TEST(MatchFlowTest, StateDirectionStreamAndFragments) {
   }
 }
 
+// An IPv4 packet whose header (at data[0]) carries `flags` in its fragment bits, with an ICMP
+// header behind it.
+struct RawIcmp {
+  uint8_t bytes[28] = {0x45};
+  packet::Packet p;
+  RawIcmp(uint8_t flags, uint8_t type, uint16_t id, uint16_t seq) {
+    bytes[6] = flags;
+    bytes[20] = type;
+    bytes[24] = uint8_t(id >> 8);
+    bytes[25] = uint8_t(id);
+    bytes[26] = uint8_t(seq >> 8);
+    bytes[27] = uint8_t(seq);
+    p = Ipv4();
+    p.data = bytes;
+    p.caplen = sizeof(bytes);
+    p.l3_offset = 0;
+    p.l4_offset = 20;
+    p.ip_proto = packet::kProtoIcmp;
+    p.has_icmp = true;
+    p.icmp_type = type;
+    p.more_fragments = (flags & 0x20) != 0;
+  }
+};
+
+TEST(MatchFragbitsTest, ReadsTheIpv4FlagBits) {
+  const RawIcmp df(0x40, 8, 0, 0), mf(0x20, 8, 0, 0), rb_df(0xc0, 8, 0, 0), none(0, 8, 0, 0);
+  auto match = [](const char* option, const packet::Packet& p) {
+    rules::Option o = FirstOption(option);
+    return MatchFragbits(std::get<rules::FragbitsOption>(o), p);
+  };
+  EXPECT_TRUE(match("fragbits:D;", df.p));
+  EXPECT_FALSE(match("fragbits:D;", rb_df.p));  // exactly
+  EXPECT_TRUE(match("fragbits:D+;", rb_df.p));
+  EXPECT_TRUE(match("fragbits:*MR;", rb_df.p));
+  EXPECT_FALSE(match("fragbits:*MR;", df.p));
+  EXPECT_TRUE(match("fragbits:!M;", df.p));  // sid 29456's test
+  EXPECT_FALSE(match("fragbits:!M;", mf.p));
+  EXPECT_TRUE(match("fragbits:!M;", none.p));
+  packet::Packet v6 = none.p;
+  v6.ip_version = 6;
+  EXPECT_TRUE(match("fragbits:!M;", v6));
+  v6.more_fragments = true;
+  EXPECT_TRUE(match("fragbits:M;", v6));
+}
+
+TEST(MatchNumericTest, IcmpIdAndSeqOfQueriesOnly) {
+  const RawIcmp echo(0, 8, 678, 9), unreachable(0, 3, 678, 9);
+  auto match = [](const char* option, const packet::Packet& p) {
+    rules::Option o = FirstOption(option);
+    return MatchNumeric(std::get<rules::NumericOption>(o), p);
+  };
+  EXPECT_TRUE(match("icmp_id:678;", echo.p));
+  EXPECT_FALSE(match("icmp_id:679;", echo.p));
+  EXPECT_TRUE(match("icmp_seq:9;", echo.p));
+  EXPECT_TRUE(match("icmp_seq:>8;", echo.p));
+  EXPECT_FALSE(match("icmp_id:678;", unreachable.p));  // not a query: no identifier
+  RawIcmp truncated(0, 0, 678, 9);
+  truncated.p.caplen = 25;
+  EXPECT_FALSE(match("icmp_id:678;", truncated.p));
+}
+
 TEST(MatchSameipTest, ComparesTheAddresses) {
   packet::Packet p = Ipv4();
   EXPECT_FALSE(MatchSameip(p));

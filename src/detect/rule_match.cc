@@ -140,10 +140,14 @@ const RuleProgram& ProgramOf(const CompiledRule& cr) {
   return *program;
 }
 
-// Header, `alert http`'s flow check (only flows identified as HTTP) and flowbits tests.
+// Header, `alert http` / `alert dns`'s flow check (only flows identified as that protocol) and
+// flowbits tests.
 bool MatchHeaderAndFlow(const CompiledRule& cr, const MatchInput& in) {
   if (!MatchHeader(cr.rule, *in.packet)) return false;
-  if (!cr.rule.service.empty() && (in.flow == nullptr || !in.flow->http)) return false;
+  if (!cr.rule.service.empty()) {
+    if (in.flow == nullptr) return false;
+    if (!(cr.rule.service == "dns" ? in.flow->dns : in.flow->http)) return false;
+  }
   return cr.flowbits.tests.empty() ||
          TestAll(cr.flowbits, in.flow != nullptr ? in.flow->bits : nullptr);
 }

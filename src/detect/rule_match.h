@@ -38,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "app/dns.h"
 #include "app/http.h"
 #include "base/result.h"
 #include "detect/flowbits.h"
@@ -70,6 +71,11 @@ struct FlowContext {
   // The HTTP transaction stages this packet's stream data completed (app::HttpFlow::Feed): the
   // Detector evaluates the rules of each stage on its transaction.
   std::span<const app::HttpEvent> http_events;
+  // The flow is DNS (a message on port 53 parsed, app/dns.h): rules with `dns` in the header match
+  // only such flows; and the DNS messages this packet carried (UDP) or completed (TCP), on whose
+  // requests the Detector evaluates the dns.query rules.
+  bool dns = false;
+  std::span<const app::DnsMessage> dns_messages;
 };
 
 // Transport classes that rules are grouped by.
@@ -151,6 +157,9 @@ struct MatchInput {
   // The HTTP transaction whose buffers (http.uri, ...) the rule's transaction options read; null:
   // a rule with such options does not match.
   const app::HttpTransaction* tx = nullptr;
+  // The DNS message whose buffers (dns.query) the rule's DNS options read; null: a rule with such
+  // options does not match.
+  const app::DnsMessage* dns = nullptr;
 
   // The packet's own payload.
   [[nodiscard]] static MatchInput OfPacket(const packet::Packet& p,

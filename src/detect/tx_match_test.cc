@@ -245,13 +245,12 @@ TEST(TxBuffers, SupportedAndUnsupported) {
       UnsupportedReason(R(
           R"(alert tcp any any -> any any (file_data; content:"x"; service:ftp-data,http; sid:1;))")),
       std::nullopt);
-  EXPECT_EQ(
-      UnsupportedReason(R(R"(alert tcp any any -> any any (dns.query; content:"x"; sid:1;))")),
-      "unsupported buffer dns.query");
+  EXPECT_EQ(UnsupportedReason(R(R"(alert tcp any any -> any any (tls.sni; content:"x"; sid:1;))")),
+            "unsupported buffer tls.sni");
   EXPECT_EQ(UnsupportedReason(R(R"(alert tcp any any -> any any (bsize:>2; sid:1;))")),
             "unsupported keyword bsize on pkt_data");
-  EXPECT_EQ(UnsupportedReason(R(R"(alert dns any any -> any any (content:"x"; sid:1;))")),
-            "unsupported protocol dns (application-layer detection)");
+  EXPECT_EQ(UnsupportedReason(R(R"(alert smtp any any -> any any (content:"x"; sid:1;))")),
+            "unsupported protocol smtp (application-layer detection)");
   // A variable may not cross buffers.
   EXPECT_NE(
       UnsupportedReason(R(
@@ -404,6 +403,139 @@ TEST(TxDetectorDifferential, SameAnswersAsBruteForce) {
     }
   }
   EXPECT_GT(alerts_seen, 100);  // the test exercises matches, not only misses
+}
+
+// DNS: dns.query rules on a message's questions.
+bool MatchesDns(const std::string& rule_text, const app::DnsMessage* msg, bool dns_flow = true) {
+  CompiledRule cr{.rule = R(rule_text)};
+  auto st = CompileRule(cr);
+  EXPECT_TRUE(st) << rule_text << ": " << (st ? "" : st.error().ToString());
+  TestPacket tp{"\x12\x34\x01\x00"};
+  FlowContext flow{.has_flow = true, .to_server = true, .dns = dns_flow};
+  MatchInput in = MatchInput::OfPacket(tp.p, &flow);
+  in.dns = msg;
+  return MatchRule(cr, in);
+}
+
+app::DnsMessage Query(std::initializer_list<const char*> names, bool response = false) {
+  app::DnsMessage m;
+  m.response = response;
+  for (const char* n : names) m.queries.push_back({n, 1, 1});
+  return m;
+}
+
+TEST(DnsBuffers, QueryNames) {
+  const app::DnsMessage q = Query({"Www.Evil.Example.com"});
+  EXPECT_TRUE(MatchesDns(
+      R"(alert dns any any -> any any (dns.query; content:"evil.example.com"; nocase; endswith; sid:1;))",
+      &q));
+  EXPECT_FALSE(MatchesDns(
+      R"(alert dns any any -> any any (dns.query; content:"evil.example.com"; endswith; sid:1;))",
+      &q));  // case kept
+  // dotprefix: "." + the name, so ".example.com" does not match "badexample.com".
+  EXPECT_TRUE(MatchesDns(
+      R"(alert dns any any -> any any (dns.query; dotprefix; content:".example.com"; nocase; endswith; sid:1;))",
+      &q));
+  EXPECT_TRUE(MatchesDns(
+      R"(alert dns any any -> any any (dns.query; dotprefix; content:".www.evil"; startswith; nocase; sid:1;))",
+      &q));
+  const app::DnsMessage bad = Query({"badexample.com"});
+  EXPECT_FALSE(MatchesDns(
+      R"(alert dns any any -> any any (dns.query; dotprefix; content:".example.com"; endswith; sid:1;))",
+      &bad));
+  EXPECT_TRUE(MatchesDns(
+      R"(alert dns any any -> any any (dns.query; content:"Www"; bsize:20; sid:1;))", &q));
+  EXPECT_FALSE(MatchesDns(
+      R"(alert dns any any -> any any (dns.query; content:"Www"; bsize:<20; sid:1;))", &q));
+  // Each question is a buffer of its own.
+  const app::DnsMessage two = Query({"a.org", "b.net"});
+  EXPECT_TRUE(MatchesDns(
+      R"(alert dns any any -> any any (dns.query; content:"b.net"; startswith; sid:1;))", &two));
+  EXPECT_FALSE(
+      MatchesDns(R"(alert dns any any -> any any (dns.query; content:"a.orgb"; sid:1;))", &two));
+  // A response's questions are not dns.query; no message, no match.
+  const app::DnsMessage resp = Query({"Www.Evil.Example.com"}, true);
+  EXPECT_FALSE(
+      MatchesDns(R"(alert dns any any -> any any (dns.query; content:"Evil"; sid:1;))", &resp));
+  EXPECT_FALSE(
+      MatchesDns(R"(alert dns any any -> any any (dns.query; content:"Evil"; sid:1;))", nullptr));
+  // `alert dns` on the payload: only flows identified as DNS.
+  EXPECT_TRUE(MatchesDns(R"(alert dns any any -> any any (content:"|34 01|"; sid:1;))", &q));
+  EXPECT_FALSE(
+      MatchesDns(R"(alert dns any any -> any any (content:"|34 01|"; sid:1;))", &q, false));
+}
+
+TEST(DnsBuffers, RulesAndSupport) {
+  EXPECT_TRUE(IsDnsRule(R(R"(alert dns any any -> any any (dns_query; content:"x"; sid:1;))")));
+  EXPECT_FALSE(IsDnsRule(R(R"(alert dns any any -> any any (content:"x"; sid:1;))")));
+  EXPECT_EQ(
+      UnsupportedReason(R(R"(alert dns any any -> any any (dns.query; content:"x"; sid:1;))")),
+      std::nullopt);
+  EXPECT_EQ(UnsupportedReason(R(
+                R"(alert dns any any -> any any (dns.query; to_lowercase; content:"x"; sid:1;))")),
+            "unsupported keyword to_lowercase");
+}
+
+// The Detector's DNS evaluation (per-name fast-pattern scan, with and without the dot) against
+// MatchRule on every DNS rule.
+TEST(DnsDetectorDifferential, SameAnswersAsBruteForce) {
+  const char* domains[] = {"example.com", "evil.example.com", "badexample.com",
+                           "EVIL.org",    "a.b.c.d.e",        "xn--e1a.ru"};
+  std::vector<std::string> texts;
+  uint32_t sid = 1;
+  for (const char* d : domains) {
+    texts.push_back(fmt::format(
+        R"(alert dns any any -> any any (dns.query; content:"{}"; nocase; endswith; sid:{};))", d,
+        sid++));
+    texts.push_back(fmt::format(
+        R"(alert dns any any -> any any (dns.query; dotprefix; content:".{}"; endswith; sid:{};))",
+        d, sid++));
+    texts.push_back(
+        fmt::format(R"(alert udp any any -> any 53 (dns_query; content:"{}"; bsize:{}; sid:{};))",
+                    d, std::string_view(d).size(), sid++));
+  }
+  texts.push_back(fmt::format(
+      R"(alert dns any any -> any any (dns.query; pcre:"/^[a-z]\.b/"; sid:{};))", sid++));
+  std::vector<rules::Rule> rs;
+  for (const auto& t : texts) rs.push_back(R(t));
+  auto plan = DetectionPlan::Build(rs, rules::ClassificationTable::Default());
+  ASSERT_TRUE(plan);
+  auto detector = Detector::Create(**plan);
+  ASSERT_TRUE(detector);
+  std::mt19937 rng(3);
+  const char* prefixes[] = {"", "www.", "evil.", "bad", "mail.EVIL."};
+  int alerts_seen = 0;
+  for (int round = 0; round < 300; ++round) {
+    std::vector<std::string> names;
+    for (size_t k = 0, n = 1 + rng() % 2; k < n; ++k) {
+      names.push_back(std::string(prefixes[rng() % 5]) + domains[rng() % 6]);
+    }
+    app::DnsMessage m;
+    m.response = rng() % 4 == 0;
+    for (const std::string& n : names) m.queries.push_back({n, 1, 1});
+    TestPacket tp{"\x12\x34\x01\x00"};
+    tp.p.has_tcp = false;
+    tp.p.has_udp = true;
+    tp.p.ip_proto = packet::kProtoUdp;
+    tp.p.dst_port = 53;
+    FlowContext ctx{
+        .has_flow = true, .to_server = true, .dns = true, .dns_messages = std::span(&m, 1)};
+    std::vector<Alert> alerts;
+    (*detector)->Inspect(tp.p, ctx, {}, alerts);
+    std::multiset<uint32_t> got;
+    for (const Alert& a : alerts) got.insert(a.rule->rule.sid);
+    std::multiset<uint32_t> want;
+    MatchInput in = MatchInput::OfPacket(tp.p, &ctx);
+    in.dns = &m;
+    for (size_t i = 0; i < (*plan)->rule_count(); ++i) {
+      const CompiledRule& cr = (*plan)->rule(i);
+      EXPECT_EQ(cr.tx_stage, int8_t(kDnsStage));
+      if (MatchRule(cr, in)) want.insert(cr.rule.sid);
+    }
+    EXPECT_EQ(got, want) << names[0];
+    alerts_seen += int(got.size());
+  }
+  EXPECT_GT(alerts_seen, 100);
 }
 
 }  // namespace

@@ -151,6 +151,7 @@ void Worker::ProcessPacket(const packet::Packet& p, const flow::KeyedPacket* key
   chunks_.clear();
   chunk_to_server_.clear();
   http_events_.clear();
+  dns_messages_.clear();
   PacketResult r{.packet = &p, .rebuilt = rebuilt};
   detect::FlowContext ctx;
   FlowAction* action = nullptr;
@@ -177,6 +178,10 @@ void Worker::ProcessPacket(const packet::Packet& p, const flow::KeyedPacket* key
       }
       ctx.http = state.http != nullptr && state.http->is_http();
       ctx.http_events = http_events_;
+    }
+    if (p.src_port == 53 || p.dst_port == 53) {
+      ctx.dns = FeedDns(p, state);
+      ctx.dns_messages = dns_messages_;
     }
     ctx.has_flow = true;
     ctx.flow_id = l.flow->flow_id;
@@ -302,6 +307,27 @@ void Worker::FeedHttp(FlowState& state) {
   }
 }
 
+bool Worker::FeedDns(const packet::Packet& p, FlowState& state) {
+  if (p.has_udp) {
+    dns_messages_.resize(1);
+    if (app::ParseDns(p.payload, p.payload_len, dns_messages_[0], dns_stats_)) {
+      state.dns = true;
+    } else {
+      dns_messages_.clear();
+    }
+    return state.dns;
+  }
+  if (!p.has_tcp) return false;
+  for (size_t i = 0; i < chunks_.size(); ++i) {
+    const detect::StreamChunk& c = chunks_[i];
+    if (state.dns_tcp == nullptr) state.dns_tcp = std::make_unique<app::DnsTcpStream>();
+    state.dns_tcp->Feed(chunk_to_server_[i], c.data + c.new_from, c.len - c.new_from, dns_stats_,
+                        dns_messages_);
+  }
+  state.dns |= !dns_messages_.empty();
+  return state.dns;
+}
+
 void Worker::ForEachStat(const std::function<void(std::string_view, uint64_t)>& f) const {
 #define VIGIL_WORKER_VISIT(field, name) f(name, stats_.field);
   VIGIL_WORKER_COUNTERS(VIGIL_WORKER_VISIT)
@@ -333,6 +359,7 @@ void Worker::ForEachStat(const std::function<void(std::string_view, uint64_t)>& 
   f("detect.transactions", d.transactions);
   f("detect.tx_candidates", d.tx_candidates);
   http_stats_.ForEach(f);
+  dns_stats_.ForEach(f);
 }
 
 }  // namespace vigil::engine

@@ -24,7 +24,10 @@
 //      capture never showed.
 //   4. HTTP: the new in-order bytes of a TCP flow go to its app::HttpFlow (app/http.h), which
 //      recognizes HTTP by content and reports the transaction stages they complete (bounded by
-//      WorkerConfig::http; http.* counters).
+//      WorkerConfig::http; http.* counters). DNS: a UDP payload to or from port 53 is parsed as a
+//      DNS message (app/dns.h), and so are the messages of a TCP flow on port 53 (a
+//      DnsTcpStream per flow); a packet whose message parses makes the flow DNS for `alert dns`
+//      rules, and the message goes to the Detector (dns.* counters).
 //   5. Detection (detect::Detector::Inspect) with the flow's state, its HTTP stages and the
 //      delivered stream chunks: payload rules of a reassembled TCP flow see the stream, not the
 //      segment, so an attack split over segments, sent out of order or overlapped is judged on the
@@ -48,6 +51,7 @@
 #include <string_view>
 #include <vector>
 
+#include "app/dns.h"
 #include "app/http.h"
 #include "base/result.h"
 #include "decode/decoder.h"
@@ -183,6 +187,8 @@ class Worker {
   std::vector<uint8_t> chunk_to_server_;  // per chunks_ entry: its direction
   std::vector<app::HttpEvent> http_events_;
   app::HttpStats http_stats_;
+  std::vector<app::DnsMessage> dns_messages_;  // this packet's
+  app::DnsStats dns_stats_;
   std::vector<flow::KeyedPacket> keys_;  // per batch packet
   std::vector<uint8_t> keyed_;           // per batch packet: keys_[i] is valid
   // What detection keeps per flow, by flow entry (Flow::index), reset when the entry gets a new
@@ -198,12 +204,20 @@ class Worker {
     bool http_done = false;
     bool http_started[2] = {false, false};  // per direction: bytes were fed
     uint64_t http_next[2] = {0, 0};         // per direction: the stream offset fed up to
+    // DNS over TCP (port 53): its framing per direction, made on the flow's first bytes.
+    std::unique_ptr<app::DnsTcpStream> dns_tcp;
+    bool dns = false;  // a message of the flow parsed
     void ResetHttp() {
       http.reset();
       http_done = false;
       http_started[0] = http_started[1] = false;
+      dns_tcp.reset();
+      dns = false;
     }
   };
+  // Parses the packet's DNS messages into dns_messages_: its UDP payload, or the new bytes of
+  // chunks_ of a TCP flow on port 53. True when the flow is DNS.
+  bool FeedDns(const packet::Packet& p, FlowState& state);
   // Feeds the new bytes of chunks_ to the flow's HTTP parser, filling http_events_.
   void FeedHttp(FlowState& state);
   std::vector<FlowState> flow_state_;

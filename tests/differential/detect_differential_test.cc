@@ -9,7 +9,9 @@
 // payload rule on the chunk. In that stream context the payloads of each connection also go
 // through an HTTP parser (app::HttpFlow, the client being the side with the higher port), and the
 // reference evaluates every transaction rule (http.uri, file.data, ...) on each transaction stage
-// the packet completed, as the Detector does after the packet's own rules.
+// the packet completed, as the Detector does after the packet's own rules. Likewise in a flow a UDP
+// payload to or from port 53 is parsed as a DNS message, and the reference evaluates every DNS
+// rule (dns.query) on it when it is a request.
 //
 // Reads ../shared/pcaps/mixed-traffic.pcap and ../shared/rules/<ruleset>/*.rules; skips with a
 // message when they are absent. When rules × packets is large, every k-th packet of the capture is
@@ -27,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/dns.h"
 #include "app/http.h"
 #include "decode/decoder.h"
 #include "detect/detector.h"
@@ -148,6 +151,8 @@ Comparison CompareShare(const detect::DetectionPlan& plan, std::span<const packe
   const app::HttpConfig http_config;
   app::HttpStats http_stats;
   std::vector<app::HttpEvent> events;
+  app::DnsMessage dns_message;
+  app::DnsStats dns_stats;
   for (size_t i = 0; i < packets.size(); i += step) {
     const packet::Packet& p = packets[i];
     const bool streamed = p.has_tcp && p.payload_len > 0;
@@ -158,6 +163,12 @@ Comparison CompareShare(const detect::DetectionPlan& plan, std::span<const packe
       }
       std::string chunk_bytes;
       detect::StreamChunk chunk;
+      if (context == 1 && p.has_udp && (p.src_port == 53 || p.dst_port == 53) &&
+          app::ParseDns(p.payload, p.payload_len, dns_message, dns_stats)) {
+        flow.dns = true;
+        flow.dns_messages = std::span(&dns_message, 1);
+        c.transactions += !dns_message.response;
+      }
       if (context == 2) {
         const Endpoint src{p.src_ip, p.src_port}, dst{p.dst_ip, p.dst_port};
         auto [id, fresh] = flow_ids.try_emplace(std::minmax(src, dst), flow_ids.size() + 1);
@@ -231,6 +242,16 @@ Comparison CompareShare(const detect::DetectionPlan& plan, std::span<const packe
           tx_want += record(r, flow.flow_id);
         }
       }
+      for (const app::DnsMessage& m : flow.dns_messages) {
+        if (p.ip_version == 0 || m.response) break;
+        detect::MatchInput dns_in = detect::MatchInput::OfPacket(p, &flow);
+        dns_in.dns = &m;
+        for (uint32_t r = 0; r < n_rules; ++r) {
+          const detect::CompiledRule& cr = plan.rule(r);
+          if (cr.tx_stage != int8_t(detect::kDnsStage) || !detect::MatchRule(cr, dns_in)) continue;
+          tx_want += record(r, flow.flow_id);
+        }
+      }
       if (passed) want.clear();
       c.tx_alerts += passed ? 0 : tx_want;
       ++c.compared;
@@ -272,8 +293,9 @@ TEST_P(DetectDifferentialTest, DetectorEqualsEveryRuleOnEveryPacket) {
             << " inspections compared (every " << step << " packet, with and without a flow), "
             << c.alerts[0] << " alerts without a flow, " << c.alerts[1] << " in a flow, "
             << c.alerts[2] << " in a stream (" << c.history_scans_skipped
-            << " chunks with a clean history), " << c.transactions << " HTTP transaction stages ("
-            << c.tx_alerts << " alerts), " << c.mismatches << " mismatches\n";
+            << " chunks with a clean history), " << c.transactions
+            << " HTTP transaction stages and DNS requests (" << c.tx_alerts << " alerts), "
+            << c.mismatches << " mismatches\n";
   EXPECT_EQ(c.mismatches, 0u);
 }
 
@@ -319,8 +341,8 @@ TEST_P(DetectDifferentialTest, DetectorEqualsEveryRuleOnGeneratedTraffic) {
             << c.compared << " inspections compared, " << c.alerts[0] << " alerts without a flow, "
             << c.alerts[1] << " in a flow, " << c.alerts[2] << " in a stream ("
             << c.history_scans_skipped << " chunks with a clean history), " << c.transactions
-            << " HTTP transaction stages (" << c.tx_alerts << " alerts), " << c.mismatches
-            << " mismatches\n";
+            << " HTTP transaction stages and DNS requests (" << c.tx_alerts << " alerts), "
+            << c.mismatches << " mismatches\n";
   EXPECT_GT(c.alerts[1], 0u) << "the attacks must trigger rules";
   EXPECT_EQ(c.mismatches, 0u);
 }
