@@ -27,6 +27,44 @@ base::Status ReadVars(const std::string& path, const YAML::Node& node,
   return {};
 }
 
+// One item of a tenant's `programs:` (tenant/program_chain.h): an offload's name or an object's
+// path, or a map {program, section, maps: {NAME: [[KEY, VALUE], ...]}}. A relative path is taken
+// from the configuration file's directory.
+base::Result<tenant::ProgramSpec> ReadProgram(const std::string& path, const YAML::Node& node) {
+  tenant::ProgramSpec spec;
+  // (Not assigned later: assigning a yaml-cpp node writes into the node it refers to.)
+  const YAML::Node object = node.IsMap() ? node["program"] : node;
+  if (node.IsMap()) {
+    if (!object) return YamlError(path, node.Mark(), "a program needs `program: NAME or PATH`");
+    if (YAML::Node sec = node["section"]) spec.section = sec.as<std::string>();
+    if (YAML::Node maps = node["maps"]) {
+      if (!maps.IsMap()) return YamlError(path, maps.Mark(), "maps must be a map of map names");
+      for (const auto& kv : maps) {
+        const std::string name = kv.first.as<std::string>();
+        if (!kv.second.IsSequence()) {
+          return YamlError(path, kv.second.Mark(), "map " + name + ": a list of [key, value]");
+        }
+        for (const YAML::Node& pair : kv.second) {
+          if (!pair.IsSequence() || pair.size() != 2 || !pair[0].IsScalar() ||
+              !pair[1].IsScalar()) {
+            return YamlError(path, pair.Mark(), "map " + name + ": each element is [key, value]");
+          }
+          spec.map_entries.push_back({name, pair[0].as<std::string>(), pair[1].as<std::string>()});
+        }
+      }
+    }
+  }
+  if (!object.IsScalar()) {
+    return YamlError(path, node.Mark(), "a program is a name, a path or a map");
+  }
+  spec.object = object.as<std::string>();
+  if (spec.object.find('/') != std::string::npos || spec.object.ends_with(".o")) {
+    std::filesystem::path p = spec.object;
+    if (p.is_relative()) spec.object = (std::filesystem::path(path).parent_path() / p).string();
+  }
+  return spec;
+}
+
 // Suricata's host-os-policy names, mapped to the overlap policies vigil implements (overlap.h):
 // the older and newer variants of one stack resolve overlaps alike.
 std::optional<std::string> PolicyAlias(const std::string& name) {
@@ -156,6 +194,14 @@ base::Result<Config> Config::Load(const std::string& path) {
           }
           if (YAML::Node v = m["interfaces"]) {
             for (const auto& x : v) spec.interfaces.push_back(x.as<std::string>());
+          }
+        }
+        if (YAML::Node ps = t["programs"]) {
+          if (!ps.IsSequence()) return YamlError(path, ps.Mark(), "programs must be a list");
+          for (const YAML::Node& p : ps) {
+            auto program = ReadProgram(path, p);
+            if (!program) return program.error();
+            spec.programs.push_back(std::move(*program));
           }
         }
         c.tenants.push_back(std::move(spec));

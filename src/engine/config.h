@@ -16,6 +16,7 @@
 //     - name: web                            # demultiplex, admit and account by tenant
 //       weight: 3
 //       match: { prefixes: [10.0.1.0/24], vlans: [100], interfaces: [eth1] }
+//       programs: [ synproxy, filters/udp_guard.o ]  # XDP chain (tenant/program_chain.h)
 //   stream:
 //     midstream: true                        # pick up TCP flows whose handshake was not seen
 //     ttl-limit: 5                           # ignore segments whose TTL falls this far below

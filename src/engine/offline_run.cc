@@ -13,6 +13,7 @@
 #include <span>
 
 #include "decode/decoder.h"
+#include "ebpf/scratch.h"
 #include "engine/parallel.h"
 #include "engine/tenant_stage.h"
 #include "io/capture_source.h"
@@ -110,6 +111,7 @@ base::Result<RunOutcome> RunOffline(const detect::DetectionPlan& plan, const Run
   std::optional<tenant::TenantTable> tenant_table;
   std::optional<tenant::TenantAccounting> accounting;
   std::optional<TenantStage> stage;
+  ebpf::Scratch scratch;  // the tenants' programs' runs
   if (!options.tenants.empty() && worker) {
     auto table = tenant::TenantTable::Build(options.tenants, {});
     if (!table) return table.error();
@@ -159,7 +161,11 @@ base::Result<RunOutcome> RunOffline(const detect::DetectionPlan& plan, const Run
         bytes[i] = batch[i].caplen;
         rule_drop[i] = false;
       }
-      if (stage) inspect = stage->Admit(inspect, 0, /*admission=*/false);
+      if (stage) {
+        // The tenants' programs run here too; what they drop or send back is not inspected.
+        const TenantStage::Programs programs{.scratch = &scratch};
+        inspect = stage->Admit({batch.begin(), batch.end()}, 0, /*admission=*/false, &programs);
+      }
       worker->Process(inspect, [&](const PacketResult& r) {
         if (stage) rule_drop[stage->OnResult(r)] |= r.drop;
         write_alerts(r);

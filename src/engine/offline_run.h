@@ -36,9 +36,10 @@ struct RunOptions {
   // fed by the calling thread, which reads and decodes.
   uint32_t threads = 1;
   // Tenants (tenant/tenant_table.h): with one packet thread, each packet is charged to its
-  // tenant (tenant.NAME.* counters); offline every packet is inspected (no admission: a capture
-  // is read as fast as it can be, so tokens would only measure this machine's speed). Ignored
-  // with several threads.
+  // tenant (tenant.NAME.* counters) and runs through the tenant's programs; offline every packet
+  // is admitted (no tokens: a capture is read as fast as it can be, so tokens would only measure
+  // this machine's speed), and what the programs pass is inspected. Ignored with several
+  // threads.
   std::vector<tenant::TenantSpec> tenants;
   // Start-up figures to write in stats.json ("parse_s", ...: RunSummary::startup).
   std::vector<std::pair<std::string, double>> startup;

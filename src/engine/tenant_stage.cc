@@ -2,26 +2,62 @@
 
 #include <algorithm>
 
+#include "tenant/program_chain.h"
+
 namespace vigil::engine {
 
-std::span<const packet::Packet> TenantStage::Admit(std::span<const packet::Packet> packets,
-                                                   uint32_t ingress, bool admission) {
+std::span<const packet::Packet> TenantStage::Admit(std::span<packet::Packet> packets,
+                                                   uint32_t ingress, bool admission,
+                                                   const Programs* programs) {
   n_ = std::min(packets.size(), kMax);
   for (size_t i = 0; i < n_; ++i) {
     tenant_[i] = acct_->Classify(packets[i], ingress);
     admitted_[i] = !admission || acct_->Admit(tenant_[i]);
     cost_[i] = 0;
+    ran_[i] = false;
+    action_[i] = ebpf::kXdpPass;
   }
-  const uint64_t now = tenant::CycleClock::Now();
+  uint64_t now = tenant::CycleClock::Now();
   arrival_share_ = n_ > 0 ? (now - batch_start_) / n_ : 0;
+  for (size_t i = 0; i < n_; ++i) {
+    if (!admitted_[i]) acct_->Refused(tenant_[i], arrival_share_);
+  }
+  const tenant::TenantTable& table = acct_->table();
+  if (programs != nullptr && table.has_programs()) {
+    for (size_t i = 0; i < n_; ++i) {
+      const tenant::ProgramChain* chain = table.programs(tenant_[i]);
+      if (!admitted_[i] || chain == nullptr) continue;
+      packet::Packet& p = packets[i];
+      ebpf::XdpBuffer& buffer = buffers_[i];
+      buffer.Assign({p.data, p.caplen});
+      if (programs->frames != nullptr && programs->frames[i].checksum_partial) {
+        net::FinishChecksum(buffer.data(), programs->frames[i].offload);
+      }
+      auto verdict = chain->Run(*programs->scratch, buffer, {.ingress_ifindex = programs->ifindex});
+      ran_[i] = true;
+      action_[i] = verdict.action;
+      redirect_[i] = verdict.redirect_ifindex;
+      if (verdict.action == ebpf::kXdpPass) {
+        const std::span<uint8_t> bytes = buffer.data();
+        packet::Packet q;
+        q.data = bytes.data();
+        q.caplen = uint32_t(bytes.size());
+        q.wirelen = uint32_t(bytes.size()) + (p.wirelen - p.caplen);
+        q.ts = p.ts;
+        q.number = p.number;
+        q.linktype = p.linktype;
+        decoder_.Decode(q);
+        p = q;
+      }
+      const uint64_t end = tenant::CycleClock::Now();
+      cost_[i] += end - now;
+      now = end;
+    }
+  }
   size_t m = 0;
   for (size_t i = 0; i < n_; ++i) {
     index_[m] = uint8_t(i);
-    if (admitted_[i]) {
-      ++m;
-    } else {
-      acct_->Refused(tenant_[i], arrival_share_);
-    }
+    if (admitted_[i] && action_[i] == ebpf::kXdpPass) ++m;
   }
   if (m == n_) {
     inspected_ = packets.data();  // all admitted, the usual case: inspected where they are
@@ -50,8 +86,22 @@ void TenantStage::EndBatch(std::span<const uint32_t> bytes, std::span<const bool
                            std::span<const bool> rule_drop) {
   for (size_t i = 0; i < n_; ++i) {
     if (!admitted_[i]) continue;
+    tenant::Outcome outcome = rule_drop[i] ? tenant::Outcome::kRuleDrop : tenant::Outcome::kPassed;
+    switch (action_[i]) {
+      case ebpf::kXdpPass:
+        break;
+      case ebpf::kXdpTx:
+        outcome = tenant::Outcome::kProgramTx;
+        break;
+      case ebpf::kXdpRedirect:
+        outcome = tenant::Outcome::kProgramRedirect;
+        break;
+      default:
+        outcome = tenant::Outcome::kProgramDrop;
+        break;
+    }
     acct_->Done(tenant_[i], bytes[i], arrival_share_ + cost_[i] + (sent[i] ? tx_share_ : 0),
-                rule_drop[i]);
+                outcome);
   }
   acct_->Refill(tenant::CycleClock::Now());
 }

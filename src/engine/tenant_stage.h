@@ -6,7 +6,9 @@
 //   TenantStage stage(accounting);                // per worker; accounting may change (reload)
 //   stage.BeginBatch();                           // before receiving/decoding the batch
 //   ... decode packets[0..n) ...
-//   auto inspect = stage.Admit(packets, ingress, /*admission=*/true);
+//   auto inspect = stage.Admit(packets, ingress, /*admission=*/true, &programs);
+//   ... stage.action(i): what the tenant's programs decided (kXdpPass: inspect, forward
+//       stage.rewritten(i) when not empty; kXdpTx: send it back; ...) ...
 //   worker.Process(inspect, [&](const PacketResult& r) {
 //     size_t frame = stage.OnResult(r);           // the batch index the result belongs to
 //     ...
@@ -19,6 +21,12 @@
 // when a packet is done, its rebuilt datagrams and tunnels' insides included); and, when it was
 // forwarded, its share of the transmit call. A refused packet costs its share of the first part
 // only, charged at once (before any other packet's work, as the scheduler wants).
+//
+// Tenant programs (tenant/program_chain.h): an admitted packet of a tenant that has programs is
+// copied into an XDP buffer of the stage's and run through the chain; the time it takes is the
+// packet's. What a program passes is decoded again from the buffer (the packet in `packets`
+// then points there, valid until the next Admit) and inspected; what it drops, sends back or
+// redirects is not inspected, and the caller acts on action(i).
 // Cost per packet: a TSC read (about 10 ns) at each sink call, plus a few per batch.
 #pragma once
 
@@ -26,7 +34,11 @@
 #include <cstdint>
 #include <span>
 
+#include "decode/decoder.h"
+#include "ebpf/scratch.h"
+#include "ebpf/xdp.h"
 #include "engine/worker.h"
+#include "net/port.h"
 #include "packet/batch.h"
 #include "tenant/accounting.h"
 
@@ -41,17 +53,36 @@ class TenantStage {
 
   void BeginBatch() { batch_start_ = tenant::CycleClock::Now(); }
 
+  // What running the tenants' programs needs: the worker's scratch, the kernel's index of
+  // the interface the batch came in on (xdp_md.ingress_ifindex; 0 offline), and — live — the
+  // received frames, whose checksums a sender left partial are finished in the copy a program
+  // sees (as a device would have before the kernel's XDP).
+  struct Programs {
+    ebpf::Scratch* scratch = nullptr;
+    uint32_t ifindex = 0;
+    const net::Frame* frames = nullptr;
+  };
+
   // Classifies `packets` (decoded, at most kMax, all from interface `ingress`); with
   // `admission`, a packet whose tenant has no tokens is refused (charged at once) and left out.
-  // Returns the packets to inspect, in order; valid until the next Admit.
-  [[nodiscard]] std::span<const packet::Packet> Admit(std::span<const packet::Packet> packets,
-                                                      uint32_t ingress, bool admission);
+  // With `programs`, the admitted packets of tenants with programs run through them, and only
+  // those they pass stay. Returns the packets to inspect, in order; valid until the next Admit.
+  [[nodiscard]] std::span<const packet::Packet> Admit(std::span<packet::Packet> packets,
+                                                      uint32_t ingress, bool admission,
+                                                      const Programs* programs = nullptr);
 
   // The batch index of the packet a pipeline result belongs to (results of rebuilt datagrams and
   // tunnels' insides follow their frame's), and the end of that packet's work so far.
   size_t OnResult(const PacketResult& r);
 
   [[nodiscard]] bool admitted(size_t i) const { return admitted_[i]; }
+  // What the programs of packet i's tenant decided (kXdpPass when it has none or was refused).
+  [[nodiscard]] ebpf::XdpAction action(size_t i) const { return action_[i]; }
+  [[nodiscard]] uint32_t redirect_ifindex(size_t i) const { return redirect_[i]; }
+  // Packet i as its programs left it, or empty when none ran on it.
+  [[nodiscard]] std::span<uint8_t> rewritten(size_t i) {
+    return ran_[i] ? buffers_[i].data() : std::span<uint8_t>{};
+  }
 
   void BeginTransmit() { tx_start_ = tenant::CycleClock::Now(); }
   // `sent` frames were transmitted: each carries an equal share of the call.
@@ -59,8 +90,9 @@ class TenantStage {
     tx_share_ = sent > 0 ? (tenant::CycleClock::Now() - tx_start_) / sent : 0;
   }
 
-  // Charges every admitted packet: `bytes[i]` its size, `sent[i]` whether it was transmitted,
-  // `rule_drop[i]` whether a rule dropped it; then hands out the tokens of the time elapsed.
+  // Charges every admitted packet: `bytes[i]` its size, `sent[i]` whether it was transmitted
+  // (forwarded, or sent back or redirected by a program), `rule_drop[i]` whether a rule dropped
+  // it; then hands out the tokens of the time elapsed.
   void EndBatch(std::span<const uint32_t> bytes, std::span<const bool> sent,
                 std::span<const bool> rule_drop);
 
@@ -80,6 +112,14 @@ class TenantStage {
   std::array<uint64_t, kMax> cost_{};
   std::array<packet::Packet, kMax> kept_;
   std::array<uint8_t, kMax> index_{};  // kept_[k] is batch packet index_[k]
+  // Tenant programs: per batch slot, whether they ran, their verdict, and the packet's copy.
+  std::array<bool, kMax> ran_{};
+  std::array<ebpf::XdpAction, kMax> action_{};
+  std::array<uint32_t, kMax> redirect_{};
+  std::array<ebpf::XdpBuffer, kMax> buffers_;
+  // Decodes what a program passed (its counts are not the capture's: the packet was counted
+  // when it arrived).
+  decode::Decoder decoder_;
 };
 
 }  // namespace vigil::engine

@@ -97,8 +97,6 @@ uint32_t ReceiveQueues(const std::string& interface) {
   return std::max<uint32_t>(ch.combined_count + ch.rx_count, 1);
 }
 
-constexpr uint8_t kNeedsCsum = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM, as Offload::flags carries it
-
 uint16_t Load16(const uint8_t* p) { return uint16_t(p[0] << 8 | p[1]); }
 
 // The one's-complement sum of big-endian 16-bit words (RFC 1071), not folded; an odd last byte
@@ -176,20 +174,6 @@ void MarkPartialChecksum(Frame& f) {
   f.offload.flags |= kNeedsCsum;
   f.offload.csum_start = uint16_t(l4);
   f.offload.csum_offset = field_at;
-}
-
-// Finishes the checksum a sender left partial (Offload::flags NEEDS_CSUM), in the transmit copy
-// `p` of `len` bytes: the one's complement of the sum from csum_start to the end, the field
-// (which holds the pseudo-header sum) included. The kernel does this for AF_PACKET; an AF_XDP
-// frame leaves exactly as written.
-void FinishChecksum(uint8_t* p, size_t len, const Offload& o) {
-  size_t field = size_t(o.csum_start) + o.csum_offset;
-  if (field + 2 > len) return;
-  uint16_t c = uint16_t(~Fold(Sum16(p + o.csum_start, len - o.csum_start)));
-  // UDP (its checksum at offset 6) sends a computed 0 as all ones: 0 means "none".
-  if (c == 0 && o.csum_offset == 6) c = 0xffff;
-  p[field] = uint8_t(c >> 8);
-  p[field + 1] = uint8_t(c);
 }
 
 class AfXdpPort final : public Port {
@@ -299,7 +283,8 @@ class AfXdpPort final : public Port {
         uint64_t addr = free_tx_.back();
         free_tx_.pop_back();
         std::memcpy(area_ + addr, f.data, f.caplen);
-        if ((f.offload.flags & kNeedsCsum) != 0) FinishChecksum(area_ + addr, f.caplen, f.offload);
+        if ((f.offload.flags & kNeedsCsum) != 0)
+          FinishChecksum({area_ + addr, f.caplen}, f.offload);
         xdp_desc* d = xsk_ring_prod__tx_desc(&tx_, idx + i);
         d->addr = addr;
         d->len = f.caplen;

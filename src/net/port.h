@@ -34,6 +34,8 @@ namespace vigil::net {
 // virtio_net_hdr carries it: a TCP "super-frame" of up to 64 KiB that the sender's stack did
 // not segment, and a checksum the sender left for the device to finish. Passed back unchanged
 // when the frame is forwarded, so the kernel segments and checksums it on the way out.
+inline constexpr uint8_t kNeedsCsum = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM, in Offload::flags
+
 struct Offload {
   uint8_t flags = 0;  // VIRTIO_NET_HDR_F_NEEDS_CSUM, _DATA_VALID
   uint8_t gso_type = 0;
@@ -54,6 +56,12 @@ struct Frame {
   Offload offload;
   bool checksum_partial = false;  // the transport checksum is not filled in yet
 };
+
+// Finishes the checksum a sender left partial (Offload::flags kNeedsCsum) in `frame`: the one's
+// complement of the sum from csum_start to the end, the field (which holds the pseudo-header sum)
+// included. The kernel does this for AF_PACKET's transmit; an AF_XDP frame, or a copy handed to
+// an XDP program, needs it done here.
+void FinishChecksum(std::span<uint8_t> frame, const Offload& offload);
 
 enum class Backend { kAfPacket, kAfXdp };
 

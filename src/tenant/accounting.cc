@@ -27,6 +27,9 @@ void TenantAccounting::CarryTotals(const TenantAccounting& old) {
       to.cycles += from.cycles;
       to.refused += from.refused;
       to.rule_drops += from.rule_drops;
+      to.program_drops += from.program_drops;
+      to.program_tx += from.program_tx;
+      to.program_redirects += from.program_redirects;
     }
   }
 }
@@ -40,6 +43,9 @@ void TenantAccounting::ForEachStat(const std::function<void(std::string_view, ui
     f(prefix + "cycles", x.cycles);
     f(prefix + "refused", x.refused);
     f(prefix + "rule_drops", x.rule_drops);
+    f(prefix + "program_drops", x.program_drops);
+    f(prefix + "program_tx", x.program_tx);
+    f(prefix + "program_redirects", x.program_redirects);
   }
 }
 

@@ -6,14 +6,16 @@
 //   uint32_t t = acct.Classify(p, ingress);
 //   if (!acct.Admit(t)) { drop; acct.Refused(t, cycles_spent_so_far); }
 //   ... inspect, forward ...
-//   acct.Done(t, p.caplen, cycles_of_this_packet, dropped_by_rule);
+//   acct.Done(t, p.caplen, cycles_of_this_packet, tenant::Outcome::kPassed);
 //   acct.Refill(CycleClock::Now());                       // between batches
 //
 // What a packet costs is measured by the worker (live_run.cc): its share of receiving, decoding
 // and demultiplexing its block, the time from the end of the packet before it to the end of its
 // own inspection (every stage: flow, reassembly, detection, outputs), and its share of the
 // transmit call; a refused packet costs its share of the first part only. Counters, per tenant
-// ("tenant.<name>.<counter>"): packets, bytes, cycles, refused (no tokens), rule_drops.
+// ("tenant.<name>.<counter>"): packets, bytes, cycles, refused (no tokens), rule_drops,
+// program_drops (the tenant's programs said XDP_DROP or XDP_ABORTED), program_tx (sent back where
+// they came from) and program_redirects.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +29,15 @@
 #include "tenant/tenant_table.h"
 
 namespace vigil::tenant {
+
+// How an admitted packet's processing ended.
+enum class Outcome : uint8_t {
+  kPassed,           // inspected (and forwarded inline, unless it could not be)
+  kRuleDrop,         // a drop rule stopped it
+  kProgramDrop,      // the tenant's programs dropped it (XDP_DROP, XDP_ABORTED)
+  kProgramTx,        // the tenant's programs sent it back out of its interface (XDP_TX)
+  kProgramRedirect,  // the tenant's programs redirected it (XDP_REDIRECT)
+};
 
 class TenantAccounting {
  public:
@@ -45,16 +56,20 @@ class TenantAccounting {
     ++t.refused;
     t.cycles += cycles;
   }
-  // An admitted packet, done: its size, what it cost, whether a rule dropped it.
-  void Done(uint32_t tenant, uint32_t bytes, uint64_t cycles, bool rule_drop) {
+  // An admitted packet, done: its size, what it cost, how it ended.
+  void Done(uint32_t tenant, uint32_t bytes, uint64_t cycles, Outcome outcome) {
     scheduler_.Charge(tenant, cycles);
     TenantTotals& t = totals_[tenant];
     ++t.packets;
     t.bytes += bytes;
     t.cycles += cycles;
-    t.rule_drops += rule_drop ? 1 : 0;
+    t.rule_drops += outcome == Outcome::kRuleDrop;
+    t.program_drops += outcome == Outcome::kProgramDrop;
+    t.program_tx += outcome == Outcome::kProgramTx;
+    t.program_redirects += outcome == Outcome::kProgramRedirect;
   }
   void Refill(uint64_t now_cycles) { scheduler_.Refill(now_cycles); }
+  [[nodiscard]] const TenantTable& table() const { return *table_; }
 
   // Adds the totals of `old` (another table's stage, before a reload) to the tenants of the same
   // name here; a tenant the new table no longer has leaves its totals behind.
@@ -70,6 +85,9 @@ class TenantAccounting {
     uint64_t cycles = 0;
     uint64_t refused = 0;
     uint64_t rule_drops = 0;
+    uint64_t program_drops = 0;
+    uint64_t program_tx = 0;
+    uint64_t program_redirects = 0;
   };
   TenantAccounting(const TenantTable& table, TokenScheduler scheduler)
       : table_(&table), scheduler_(std::move(scheduler)), totals_(table.size()) {}

@@ -97,6 +97,7 @@ base::Result<TokenScheduler> TokenScheduler::Create(std::vector<TenantShare> sha
   sched.options_ = options;
   sched.period_cycles_ = std::max<uint64_t>(1, MulDiv(static_cast<uint64_t>(options.period.count()),
                                                       options.cycles_per_second, 1'000'000'000u));
+  sched.max_charge_ = sched.period_cycles_ * options.max_catch_up_periods;
   sched.slots_.resize(shares.size());
   sched.tenants_.resize(shares.size());
   sched.weights_.resize(shares.size());
@@ -178,6 +179,7 @@ TenantCounters TokenScheduler::counters(uint32_t tenant) const {
       .refused = s.refused,
       .cycles_charged = s.cycles_charged,
       .refusals_uncharged = s.refusals_uncharged,
+      .cycles_unbilled = s.cycles_unbilled,
       .tokens_granted = t.tokens_granted,
       .tokens_expired = t.tokens_expired,
       .debt_paid = t.debt_paid,

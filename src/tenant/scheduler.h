@@ -68,7 +68,7 @@
 //    still serving someone (a flood pays for refusing its own packets, which is CPU taken from
 //    the others, 7% in the simulation) and stops after kFreeRefusalRun refusals in a row.
 //
-// Cost: Admit(), Charge() and ChargeRefused() touch one 40-byte slot of the tenant and one
+// Cost: Admit(), Charge() and ChargeRefused() touch one 48-byte slot of the tenant and one
 // scheduler word, no branch beyond the comparisons, no allocation, no atomic: about 1-3 ns
 // (scheduler_test, AdmitChargeCost). Refill() is O(tenants × rounds), no allocation; each round
 // hands out only what the last one left, so rounds stay few (2 to 8 measured, up to 1,024
@@ -77,6 +77,7 @@
 // batches (or the worker publishes them), not concurrently.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <span>
@@ -123,6 +124,7 @@ struct TenantCounters {
   uint64_t refused = 0;             // refused on arrival: no tokens
   uint64_t cycles_charged = 0;      // all Charge()s and charged ChargeRefused()s
   uint64_t refusals_uncharged = 0;  // cycles of refusals not charged (runs of refusals)
+  uint64_t cycles_unbilled = 0;     // of packets that cost more than the most charged (Charge)
   uint64_t tokens_granted = 0;      // all it received from hand-outs
   uint64_t tokens_expired = 0;      // cut off by the bank before hand-outs
   uint64_t debt_paid = 0;           // part of tokens_granted that went to pay debts
@@ -173,11 +175,17 @@ class TokenScheduler {
     return ok;
   }
 
-  // Per admitted packet, when done with it: subtracts its measured cost (cycles).
+  // Per admitted packet, when done with it: subtracts its measured cost (cycles), at most
+  // max_catch_up_periods periods: a packet that took longer than that was not using the CPU
+  // all along (the worker was preempted, or warmed up a table on its first packet), and as a
+  // Refill after such a gap hands out no more than that, no more is charged (the rest is
+  // counted in cycles_unbilled).
   void Charge(uint32_t tenant, uint64_t cycles) {
     Slot& s = slots_[tenant];
-    s.balance -= static_cast<int64_t>(cycles);
-    s.cycles_charged += cycles;
+    const uint64_t billed = std::min(cycles, max_charge_);
+    s.balance -= static_cast<int64_t>(billed);
+    s.cycles_charged += billed;
+    s.cycles_unbilled += cycles - billed;
   }
 
   // Per refused packet, right after the Admit() that refused it (the run of refusals is counted
@@ -209,13 +217,14 @@ class TokenScheduler {
   [[nodiscard]] const SchedulerCounters& scheduler_counters() const { return counters_; }
 
  private:
-  // What Admit and Charge touch, one slot per tenant, 40 bytes.
+  // What Admit and Charge touch, one slot per tenant, 48 bytes.
   struct Slot {
     int64_t balance = 0;
     uint64_t admitted = 0;
     uint64_t refused = 0;
     uint64_t cycles_charged = 0;
     uint64_t refusals_uncharged = 0;
+    uint64_t cycles_unbilled = 0;
   };
   // What only Refill and the counters touch.
   struct Tenant {
@@ -236,6 +245,7 @@ class TokenScheduler {
   std::vector<uint64_t> grant_;  // Refill scratch, sized once
   SchedulerOptions options_;
   uint64_t period_cycles_ = 0;
+  uint64_t max_charge_ = 0;  // period_cycles_ × max_catch_up_periods: the most one Charge bills
   uint64_t last_refill_ = 0;
   uint64_t total_weight_ = 0;
   uint32_t refusal_run_ = 0;  // refusals since the last admission, any tenant

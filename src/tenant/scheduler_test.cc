@@ -210,6 +210,22 @@ TEST(TokenSchedulerTest, LargeDebtRefusesUntilPaid) {
   EXPECT_TRUE(s->Admit(0));
 }
 
+// A packet that took longer than the catch-up window (a preempted or warming-up worker) is
+// billed the window, as a Refill after such a gap hands out no more: one stall does not lock its
+// tenant out for as long again.
+TEST(TokenSchedulerTest, AStallIsBilledAtMostTheCatchUpWindow) {
+  auto s = TokenScheduler::Create({{.weight = 1}}, Exact(10));  // 4 periods of 10 cycles
+  ASSERT_TRUE(s);
+  s->Refill(0);
+  s->Charge(0, 1'000'000);
+  TenantCounters c = s->counters(0);
+  EXPECT_EQ(c.balance, 10 - 40);
+  EXPECT_EQ(c.cycles_charged, 40u);
+  EXPECT_EQ(c.cycles_unbilled, 1'000'000u - 40);
+  s->Refill(1'000'000);  // the gap hands out 4 periods: the debt is paid at once
+  EXPECT_EQ(s->counters(0).balance, 10);
+}
+
 // A zero balance is no tokens: exactly-spent tenants are refused and count as backlogged.
 TEST(TokenSchedulerTest, ZeroBalanceIsRefused) {
   auto s = TokenScheduler::Create({{.weight = 1}}, Exact(10));

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "tenant/program_chain.h"
+
 namespace vigil::tenant {
 namespace {
 
@@ -13,7 +15,8 @@ base::Error TenantError(const std::string& tenant, const std::string& message) {
 }  // namespace
 
 base::Result<TenantTable> TenantTable::Build(std::vector<TenantSpec> specs,
-                                             const std::vector<std::string>& interfaces) {
+                                             const std::vector<std::string>& interfaces,
+                                             const TenantTable* previous) {
   TenantTable table;
   bool has_default = false;
   for (const TenantSpec& s : specs) has_default |= s.name == "default";
@@ -52,8 +55,26 @@ base::Result<TenantTable> TenantTable::Build(std::vector<TenantSpec> specs,
       }
       sel.interfaces.push_back(uint32_t(it - interfaces.begin()));
     }
+    std::shared_ptr<ProgramChain> chain;
+    if (!s.programs.empty()) {
+      if (previous != nullptr) {
+        for (uint32_t t = 0; t < previous->size(); ++t) {
+          if (previous->specs_[t].name == s.name && previous->chains_[t] != nullptr &&
+              previous->chains_[t]->Reusable(s.programs)) {
+            chain = previous->chains_[t];
+          }
+        }
+      }
+      if (chain == nullptr) {
+        auto loaded = ProgramChain::Load(s.programs, s.name);
+        if (!loaded) return loaded.error();
+        chain = std::move(*loaded);
+      }
+      table.has_programs_ = true;
+    }
     table.specs_.push_back(s);
     table.selectors_.push_back(std::move(sel));
+    table.chains_.push_back(std::move(chain));
   }
   table.default_ = uint32_t(table.specs_.size() - 1);
   return table;

@@ -28,6 +28,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,26 @@
 
 namespace vigil::tenant {
 
+class ProgramChain;
+
+// One map element a program's maps start with: the map's name, and key and value as an unsigned
+// integer (written little-endian in the map's key or value size) or as hex digits of exactly that
+// many bytes ("0a000001"). Checked against the map when the program loads.
+struct MapEntrySpec {
+  std::string map;
+  std::string key;
+  std::string value;
+  bool operator==(const MapEntrySpec&) const = default;
+};
+
+// One program of a tenant's ingress chain (program_chain.h).
+struct ProgramSpec {
+  std::string object;   // an offload vigil ships ("synproxy") or the path of an object file
+  std::string section;  // the program's ELF section or function; "" = the object's first program
+  std::vector<MapEntrySpec> map_entries;
+  bool operator==(const ProgramSpec&) const = default;
+};
+
 struct TenantSpec {
   std::string name;
   uint32_t weight = 1;
@@ -44,15 +65,20 @@ struct TenantSpec {
   std::vector<std::string> prefixes;  // "10.0.0.0/8", "2001:db8::1" (a host)
   std::vector<uint16_t> vlans;
   std::vector<std::string> interfaces;
+  // The XDP programs every packet of the tenant runs through, in order, before the IPS.
+  std::vector<ProgramSpec> programs;
 };
 
 class TenantTable {
  public:
   // `interfaces` names the capture's interfaces by index (Classify's `ingress`). Fails on a bad
-  // prefix, a weight of 0, a cap outside (0, 1], a duplicate name, or an interface that is not
-  // captured, naming the tenant. Without a tenant named "default", one (weight 1) is added last.
+  // prefix, a weight of 0, a cap outside (0, 1], a duplicate name, an interface that is not
+  // captured, or a program that does not load, naming the tenant. Without a tenant named
+  // "default", one (weight 1) is added last. With `previous` (a reload), a tenant of the same
+  // name whose programs have not changed keeps its chain, maps and all (ProgramChain::Reusable).
   [[nodiscard]] static base::Result<TenantTable> Build(std::vector<TenantSpec> specs,
-                                                       const std::vector<std::string>& interfaces);
+                                                       const std::vector<std::string>& interfaces,
+                                                       const TenantTable* previous = nullptr);
 
   // The tenant of `p` (decoded), which arrived on interface `ingress`.
   [[nodiscard]] uint32_t Classify(const packet::Packet& p, uint32_t ingress) const;
@@ -60,6 +86,11 @@ class TenantTable {
   [[nodiscard]] uint32_t size() const { return uint32_t(specs_.size()); }
   [[nodiscard]] const TenantSpec& spec(uint32_t tenant) const { return specs_[tenant]; }
   [[nodiscard]] uint32_t default_tenant() const { return default_; }
+  // The tenant's ingress programs, or null when it has none.
+  [[nodiscard]] const ProgramChain* programs(uint32_t tenant) const {
+    return chains_[tenant].get();
+  }
+  [[nodiscard]] bool has_programs() const { return has_programs_; }
 
  private:
   struct Prefix {
@@ -74,6 +105,8 @@ class TenantTable {
   std::vector<TenantSpec> specs_;
   std::vector<Selector> selectors_;  // per tenant; the default tenant's is never consulted
   uint32_t default_ = 0;
+  std::vector<std::shared_ptr<ProgramChain>> chains_;  // per tenant; null: no programs
+  bool has_programs_ = false;
 };
 
 }  // namespace vigil::tenant

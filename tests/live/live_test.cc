@@ -588,6 +588,71 @@ TEST_F(LiveTest, TenantsReloadWithTheConfiguration) {
   EXPECT_EQ(all, Counter(stats, "capture.frames")) << "no frame uncharged across the reload";
 }
 
+// A tenant's XDP program (tests/ebpf/udp_guard.c) runs inline before the IPS: it drops UDP to a
+// port the configuration writes into its map, rewrites a payload that the server then receives
+// rewritten, and answers UDP echo itself (XDP_TX back to the client). TCP through the same
+// program (it passes it, as a copy whose partial checksums vigil finished) arrives byte-exact.
+TEST_F(LiveTest, TenantProgramsDropRewriteAndAnswerInline) {
+  const fs::path guard = fs::path(VIGIL_BINARY_DIR) / "src/ebpf/bpf/udp_guard.o";
+  if (!fs::exists(guard)) GTEST_SKIP() << guard << " was not built (no clang for -target bpf)";
+  StartHttpServer();
+  // The server writes every UDP payload it receives on port 5000 to a file.
+  std::ofstream(dir_ / "udp_server.py") << "import socket, sys\n"
+                                           "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+                                           "s.bind(('10.77.0.2', 5000))\n"
+                                           "f = open(sys.argv[1], 'ab', 0)\n"
+                                           "while True:\n"
+                                           "    f.write(s.recv(100) + b'\\n')\n";
+  servers_.push_back(std::make_unique<Process>(server_->Exec() + "python3 " +
+                                               (dir_ / "udp_server.py").string() + " " +
+                                               (dir_ / "udp.txt").string()));
+  std::ofstream(dir_ / "vigil.yaml") << "tenants:\n"
+                                        "  - name: web\n"
+                                        "    match: { prefixes: [10.77.0.2/32] }\n"
+                                        "    programs:\n"
+                                        "      - program: "
+                                     << guard.string()
+                                     << "\n"
+                                        "        maps: { blocked: [[0, 9]] }\n";
+  StartVigil("-i va:vb -c " + (dir_ / "vigil.yaml").string());
+  if (HasFatalFailure()) return;
+  // Ten datagrams of each kind; the echo's answers are read by the client.
+  std::ofstream(dir_ / "udp_client.py")
+      << "import socket\n"
+         "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+         "s.settimeout(2)\n"
+         "got = 0\n"
+         "for i in range(10):\n"
+         "    s.sendto(b'blocked', ('10.77.0.2', 9))\n"
+         "    s.sendto(b'abc%d' % i, ('10.77.0.2', 5000))\n"
+         "    s.sendto(b'echo%d' % i, ('10.77.0.2', 7))\n"
+         "    try:\n"
+         "        d, a = s.recvfrom(100)\n"
+         "        got += d == b'echo%d' % i and a == ('10.77.0.2', 7)\n"
+         "    except socket.timeout:\n"
+         "        pass\n"
+         "print(got)\n";
+  const std::string out = client_->Output("python3 " + (dir_ / "udp_client.py").string());
+  EXPECT_EQ(out, "10\n") << "every echo answered by the program";
+  EXPECT_EQ(Curl("http://10.77.0.2:8080/big.bin", nullptr, (dir_ / "got.bin").string()), 0);
+  EXPECT_TRUE(ReadFile(dir_ / "got.bin") == ReadFile(dir_ / "www/big.bin")) << "1 MiB byte-exact";
+  EXPECT_TRUE(WaitFor([&] { return CountLines(ReadFile(dir_ / "udp.txt"), "bc") >= 10; }, 5s));
+  const std::string received = ReadFile(dir_ / "udp.txt");
+  EXPECT_EQ(CountLines(received, "Abc"), 10u) << received;
+  EXPECT_EQ(CountLines(received, "abc"), 0u) << "every payload rewritten";
+  nlohmann::json stats = StopVigil();
+  SCOPED_TRACE(stats.dump(1));
+  EXPECT_EQ(Counter(stats, "capture.program_drops"), 10u);
+  EXPECT_EQ(Counter(stats, "capture.program_tx"), 10u);
+  EXPECT_EQ(Counter(stats, "capture.program_tx_sent"), 10u);
+  EXPECT_EQ(Counter(stats, "tenant.web.program_drops"), 10u);
+  EXPECT_EQ(Counter(stats, "tenant.web.program_tx"), 10u);
+  EXPECT_EQ(Counter(stats, "capture.frames"),
+            Counter(stats, "capture.forwarded") + Counter(stats, "capture.verdict_drops") +
+                Counter(stats, "capture.tenant_drops") + Counter(stats, "capture.program_drops") +
+                Counter(stats, "capture.program_tx"));
+}
+
 // Busy polling: the workers spin on their rings (both backends) and forward as well.
 TEST_F(LiveTest, BusyPollingForwards) {
   StartHttpServer();

@@ -255,7 +255,8 @@ class Lane {
     if (tenants != nullptr) {
       for (size_t i = 0; i < n; ++i) {
         if (!admitted_[i]) continue;
-        tenants->Done(tenant_[i], frames[i].len, arrival_share + cost_[i], false);
+        tenants->Done(tenant_[i], frames[i].len, arrival_share + cost_[i],
+                      tenant::Outcome::kPassed);
         ++served[frames[i].tenant];
         charged[frames[i].tenant] += arrival_share + cost_[i];
       }

@@ -1,0 +1,234 @@
+// Tenant programs: ProgramChain (tenant/program_chain.h) loading real clang-built objects, their
+// map entries from the configuration, reuse across reloads, and TenantStage running them on a
+// batch (engine/tenant_stage.h): what they pass is inspected as rewritten, what they drop or send
+// back is not, and each outcome is counted against the tenant.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "craft/frame.h"
+#include "decode/decoder.h"
+#include "engine/config.h"
+#include "engine/tenant_stage.h"
+#include "tenant/accounting.h"
+#include "tenant/program_chain.h"
+
+namespace vigil::engine {
+namespace {
+
+const std::string kGuard = std::string(VIGIL_BPF_OBJ_DIR) + "/udp_guard.o";
+
+craft::Bytes Udp(uint16_t dst_port, std::string_view payload, const char* dst = "10.9.0.2") {
+  return craft::BuildFrame({.ip = {.src = craft::Addr("10.9.0.1"), .dst = craft::Addr(dst)},
+                            .transport = craft::UdpHeader{.src_port = 5555, .dst_port = dst_port},
+                            .payload = craft::Bytes(payload.begin(), payload.end())});
+}
+
+uint64_t Seen(const tenant::ProgramChain& chain, uint32_t index) {
+  const auto& loaded = chain.loaded(0);
+  ebpf::Map& seen = *loaded.maps[size_t(loaded.MapIndex("seen"))];
+  uint8_t key[4] = {uint8_t(index), 0, 0, 0};
+  auto v = seen.HostLookup(key);
+  if (!v) return ~0ull;
+  uint64_t n = 0;
+  std::memcpy(&n, v->data(), 8);
+  return n;
+}
+
+TEST(ProgramChain, MapEntriesAreWrittenBeforeTheFirstPacket) {
+  auto chain = tenant::ProgramChain::Load(
+      {{.object = kGuard, .map_entries = {{"blocked", "0", "9999"}}}}, "web");
+  ASSERT_TRUE(chain) << chain.error().ToString();
+  ebpf::Scratch scratch;
+  ebpf::XdpBuffer buffer;
+  buffer.Assign(Udp(9999, "x"));
+  EXPECT_EQ((*chain)->Run(scratch, buffer, {}).action, ebpf::kXdpDrop);
+  buffer.Assign(Udp(9998, "abc"));
+  EXPECT_EQ((*chain)->Run(scratch, buffer, {}).action, ebpf::kXdpPass);
+  EXPECT_EQ(buffer.data()[buffer.data().size() - 3], 'A') << "rewritten in the buffer";
+  buffer.Assign(Udp(7, "ping"));
+  EXPECT_EQ((*chain)->Run(scratch, buffer, {}).action, ebpf::kXdpTx);
+  EXPECT_EQ(Seen(**chain, 0), 1u);
+  EXPECT_EQ(Seen(**chain, 1), 1u);
+  EXPECT_EQ(Seen(**chain, 2), 1u);
+}
+
+TEST(ProgramChain, TheFirstVerdictOtherThanPassEndsTheChain) {
+  // Two instances of the filter: the second drops port 53, the first port 54.
+  auto chain = tenant::ProgramChain::Load(
+      {{.object = kGuard, .map_entries = {{"blocked", "0", "54"}}},
+       {.object = kGuard, .section = "udp_guard", .map_entries = {{"blocked", "0x0", "0x35"}}}},
+      "dns");
+  ASSERT_TRUE(chain) << chain.error().ToString();
+  ebpf::Scratch scratch;
+  ebpf::XdpBuffer buffer;
+  for (uint16_t port : {53, 54, 55}) {
+    buffer.Assign(Udp(port, "q"));
+    EXPECT_EQ((*chain)->Run(scratch, buffer, {}).action,
+              port == 55 ? ebpf::kXdpPass : ebpf::kXdpDrop)
+        << port;
+  }
+}
+
+TEST(ProgramChain, LoadErrorsNameTheTenantTheProgramAndTheReason) {
+  const std::pair<tenant::ProgramSpec, std::string> cases[] = {
+      {{.object = "no-such-offload"}, "no offload named 'no-such-offload'"},
+      {{.object = "/nonexistent/x.o"}, "x.o"},
+      {{.object = kGuard, .section = "tc"}, "tc"},
+      {{.object = kGuard, .map_entries = {{"nomap", "0", "1"}}}, "no map named 'nomap'"},
+      {{.object = kGuard, .map_entries = {{"blocked", "0", "4294967296"}}}, "must be 4 bytes"},
+      {{.object = kGuard, .map_entries = {{"blocked", "1", "1"}}}, "map 'blocked'"},
+      {{.object = kGuard, .map_entries = {{"blocked", "0", "0a 00 00"}}}, "must be 4 bytes"},
+      {{.object = kGuard, .map_entries = {{"blocked", "0", "port"}}}, "not a number"},
+  };
+  for (const auto& [spec, want] : cases) {
+    auto chain = tenant::ProgramChain::Load({spec}, "web");
+    ASSERT_FALSE(chain) << want;
+    const std::string message = chain.error().ToString();
+    EXPECT_NE(message.find("tenant 'web'"), std::string::npos) << message;
+    EXPECT_NE(message.find(want), std::string::npos) << message;
+  }
+  // An address in network order, hex bytes as written.
+  EXPECT_TRUE(tenant::ProgramChain::Load(
+      {{.object = kGuard, .map_entries = {{"blocked", "0.0.0.0", "0a 00 00 00"}}}}, "web"));
+}
+
+TEST(ProgramChain, OffloadsAreFoundByName) {
+  const auto dir = std::filesystem::temp_directory_path() / "vigil_offload_path_test";
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(kGuard, dir / "guard.bpf.o",
+                             std::filesystem::copy_options::overwrite_existing);
+  ::setenv("VIGIL_OFFLOAD_PATH", ("/nonexistent:" + dir.string()).c_str(), 1);
+  auto path = tenant::ResolveProgramObject("guard");
+  ::unsetenv("VIGIL_OFFLOAD_PATH");
+  ASSERT_TRUE(path) << path.error().ToString();
+  EXPECT_EQ(*path, (dir / "guard.bpf.o").string());
+  EXPECT_EQ(*tenant::ResolveProgramObject("./guard.o"), "./guard.o") << "paths are kept";
+}
+
+TEST(ProgramChain, AReloadKeepsAnUnchangedChainAndItsMaps) {
+  const std::vector<tenant::TenantSpec> specs = {
+      {.name = "web", .prefixes = {"10.9.0.0/24"}, .programs = {{.object = kGuard}}}};
+  auto first = tenant::TenantTable::Build(specs, {});
+  ASSERT_TRUE(first) << first.error().ToString();
+  auto same = tenant::TenantTable::Build(specs, {}, &*first);
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->programs(0), first->programs(0)) << "unchanged: the same chain, maps and all";
+  auto changed_specs = specs;
+  changed_specs[0].programs[0].map_entries = {{"blocked", "0", "1"}};
+  auto changed = tenant::TenantTable::Build(changed_specs, {}, &*first);
+  ASSERT_TRUE(changed);
+  EXPECT_NE(changed->programs(0), first->programs(0));
+  EXPECT_EQ(first->programs(1), nullptr) << "the default tenant has none";
+  EXPECT_TRUE(first->has_programs());
+}
+
+TEST(ProgramChain, TheConfigurationNamesProgramsAndTheirMaps) {
+  const auto dir = std::filesystem::temp_directory_path() / "vigil_tenant_programs_test";
+  std::filesystem::create_directories(dir / "filters");
+  const std::string path = (dir / "vigil.yaml").string();
+  std::ofstream(path) << R"(
+tenants:
+  - name: web
+    programs:
+      - synproxy
+      - program: filters/guard.o
+        section: xdp
+        maps:
+          blocked: [[0, 53]]
+          seen: [["1", "0x10"], [2, "00 00 00 00 00 00 00 01"]]
+)";
+  auto c = Config::Load(path);
+  ASSERT_TRUE(c) << c.error().ToString();
+  ASSERT_EQ(c->tenants.size(), 1u);
+  const auto& programs = c->tenants[0].programs;
+  ASSERT_EQ(programs.size(), 2u);
+  EXPECT_EQ(programs[0].object, "synproxy");
+  EXPECT_EQ(programs[1].object, (dir / "filters/guard.o").string()) << "from the config's dir";
+  EXPECT_EQ(programs[1].section, "xdp");
+  ASSERT_EQ(programs[1].map_entries.size(), 3u);
+  EXPECT_EQ(programs[1].map_entries[2].map, "seen");
+  EXPECT_EQ(programs[1].map_entries[2].value, "00 00 00 00 00 00 00 01");
+
+  for (const auto& [text, want] : std::map<std::string, std::string>{
+           {"tenants:\n  - name: a\n    programs: x\n", "programs must be a list"},
+           {"tenants:\n  - name: a\n    programs: [{section: xdp}]\n", "needs `program:"},
+           {"tenants:\n  - name: a\n    programs: [{program: x, maps: {m: [[1]]}}]\n",
+            "each element is [key, value]"}}) {
+    std::ofstream(path) << text;
+    auto bad = Config::Load(path);
+    ASSERT_FALSE(bad) << text;
+    EXPECT_NE(bad.error().ToString().find(want), std::string::npos) << bad.error().ToString();
+    EXPECT_NE(bad.error().ToString().find("vigil.yaml:"), std::string::npos);
+  }
+}
+
+TEST(TenantStage, ProgramsDecideWhatIsInspectedAndTheOutcomesAreCounted) {
+  auto table = tenant::TenantTable::Build(
+      {{.name = "web",
+        .prefixes = {"10.9.0.2/32"},
+        .programs = {{.object = kGuard, .map_entries = {{"blocked", "0", "9"}}}}}},
+      {});
+  ASSERT_TRUE(table) << table.error().ToString();
+  auto clock = tenant::CycleClock::Calibrate();
+  ASSERT_TRUE(clock);
+  auto acct = tenant::TenantAccounting::Create(*table, *clock);
+  ASSERT_TRUE(acct);
+  TenantStage stage(*acct);
+
+  // web: dropped, rewritten and passed, echoed back; the default tenant's packet runs nothing.
+  std::vector<craft::Bytes> frames = {Udp(9, "x"), Udp(80, "abc"), Udp(7, "echo"),
+                                      Udp(9, "x", "10.9.0.3")};
+  std::vector<packet::Packet> packets(frames.size());
+  decode::Decoder decoder;
+  for (size_t i = 0; i < frames.size(); ++i) {
+    packets[i].data = frames[i].data();
+    packets[i].caplen = packets[i].wirelen = uint32_t(frames[i].size());
+    packets[i].linktype = packet::LinkType::kEthernet;
+    decoder.Decode(packets[i]);
+  }
+  ebpf::Scratch scratch;
+  const TenantStage::Programs programs{.scratch = &scratch};
+  stage.BeginBatch();
+  auto inspect = stage.Admit(packets, 0, /*admission=*/false, &programs);
+  ASSERT_EQ(inspect.size(), 2u);
+  EXPECT_EQ(stage.action(0), ebpf::kXdpDrop);
+  EXPECT_EQ(stage.action(1), ebpf::kXdpPass);
+  EXPECT_EQ(stage.action(2), ebpf::kXdpTx);
+  EXPECT_EQ(stage.action(3), ebpf::kXdpPass);
+  EXPECT_TRUE(stage.rewritten(3).empty()) << "the default tenant has no programs";
+  ASSERT_FALSE(stage.rewritten(1).empty());
+  // The inspected packet is the rewritten one, decoded again.
+  EXPECT_EQ(inspect[0].data, stage.rewritten(1).data());
+  ASSERT_EQ(inspect[0].payload_len, 3u);
+  EXPECT_EQ(inspect[0].payload[0], 'A');
+  EXPECT_EQ(inspect[1].data, frames[3].data());
+  // The echo went back with its addresses swapped.
+  craft::Bytes echoed(stage.rewritten(2).begin(), stage.rewritten(2).end());
+  EXPECT_EQ(
+      echoed,
+      craft::BuildFrame(
+          {.ethernet = craft::EthernetHeader{.src = craft::kServerMac, .dst = craft::kClientMac},
+           .ip = {.src = craft::Addr("10.9.0.2"), .dst = craft::Addr("10.9.0.1")},
+           .transport = craft::UdpHeader{.src_port = 7, .dst_port = 5555},
+           .payload = {'e', 'c', 'h', 'o'}}));
+
+  const std::array<uint32_t, 4> bytes = {60, 60, 60, 60};
+  const std::array<bool, 4> sent = {false, true, true, true};
+  const std::array<bool, 4> rule_drop = {};
+  stage.EndBatch(bytes, sent, rule_drop);
+  std::map<std::string, uint64_t> stats;
+  acct->ForEachStat([&](std::string_view n, uint64_t v) { stats[std::string(n)] = v; });
+  EXPECT_EQ(stats["tenant.web.packets"], 3u);
+  EXPECT_EQ(stats["tenant.web.program_drops"], 1u);
+  EXPECT_EQ(stats["tenant.web.program_tx"], 1u);
+  EXPECT_EQ(stats["tenant.default.packets"], 1u);
+  EXPECT_EQ(stats["tenant.default.program_drops"], 0u);
+  EXPECT_GT(stats["tenant.web.cycles"], 0u);
+}
+
+}  // namespace
+}  // namespace vigil::engine
