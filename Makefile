@@ -42,6 +42,19 @@ fairness: deps
 	@$(BUILD)-bench/tools/fairness/fairness --out $(BUILD)-bench/fairness \
 	  $(if $(FAIRNESS_RULES),--rules $(FAIRNESS_RULES)) $(FAIRNESS_FLAGS)
 
+# The verifier's soundness check at volume (fuzz/verifier_soak.cc): SOAK_PROGRAMS random and
+# mutated programs, each one the verifier accepts run in the checked interpreter under ASan and
+# UBSan; prints the counts and the rate. One core: run more with other SOAK_SEEDs side by side.
+SOAK_PROGRAMS ?= 10000000
+SOAK_SEED ?= 1
+verifier-soak: deps
+	@CC=clang CXX=clang++ cmake -S . -B $(BUILD)-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DVIGIL_FUZZ=ON >/dev/null
+	@cmake --build $(BUILD)-fuzz -j $(JOBS) --target verifier_soak ebpf_verifier_corpus
+	@$(BUILD)-fuzz/fuzz/verifier_soak --programs $(SOAK_PROGRAMS) --seed $(SOAK_SEED) \
+	  --corpus tests/ebpf/verifier --objects $(BUILD)-fuzz/src/ebpf/bpf/verifier \
+	  $(if $(wildcard ../shared/testdata),--vectors ../shared/testdata)
+
 # Builds every libFuzzer target with clang (ASan+UBSan) and runs each for FUZZ_SECONDS.
 FUZZ_SECONDS ?= 60
 fuzz: deps
