@@ -226,6 +226,36 @@ void XdpBuffer::Assign(std::span<const uint8_t> frame) {
   ctx_.data_meta = ctx_.data;
 }
 
+namespace {
+
+// A redirect's verdict: out of line, as what it copies would make every verdict slower.
+[[gnu::noinline]] XdpVerdict RedirectVerdict(uint64_t r0, const Scratch& scratch) {
+  XdpVerdict v;
+  v.raw = r0;
+  v.action = kXdpRedirect;
+  v.redirect = scratch.redirect;
+  v.redirect_ifindex = scratch.redirect.kind == RedirectKind::kIfindex ? scratch.redirect.value : 0;
+  return v;
+}
+
+base::Result<XdpVerdict> Verdict(uint64_t r0, const Scratch& scratch) {
+  if (r0 == kXdpRedirect) [[unlikely]]
+    return RedirectVerdict(r0, scratch);
+  return XdpVerdict{.action = r0 < kXdpRedirect ? XdpAction(r0) : kXdpAborted, .raw = r0};
+}
+
+// RunXdp on the interpreters, and the JIT's failed runs: out of line, so that the JIT's path
+// keeps few registers and little stack.
+[[gnu::noinline]] base::Result<XdpVerdict> RunXdpOther(const Program& program, Scratch& scratch,
+                                                       XdpContext& ctx) {
+  auto r0 = Run(program, scratch, uint64_t(&ctx));
+  scratch.xdp = nullptr;
+  if (!r0) return std::move(r0.error());
+  return Verdict(*r0, scratch);
+}
+
+}  // namespace
+
 base::Result<XdpVerdict> RunXdp(const Program& program, Scratch& scratch, XdpBuffer& buffer,
                                 const XdpRxInfo& rx) {
   XdpContext& ctx = buffer.context();
@@ -233,19 +263,16 @@ base::Result<XdpVerdict> RunXdp(const Program& program, Scratch& scratch, XdpBuf
   ctx.rx_queue_index = rx.rx_queue_index;
   ctx.egress_ifindex = 0;
   scratch.xdp = &ctx;
-  auto r0 = Run(program, scratch, uint64_t(&ctx));
-  scratch.xdp = nullptr;
-  if (!r0) [[unlikely]]
-    return std::move(r0.error());
-  XdpVerdict v;
-  v.raw = *r0;
-  v.action = *r0 <= kXdpRedirect ? XdpAction(*r0) : kXdpAborted;
-  if (v.action == kXdpRedirect) {
-    v.redirect = scratch.redirect;
-    v.redirect_ifindex =
-        scratch.redirect.kind == RedirectKind::kIfindex ? scratch.redirect.value : 0;
+  // The data plane's path, the JIT's machine code, inline (jit::Run's, minus its Result).
+  if (!scratch.config().checked && scratch.config().jit && program.jit() != nullptr) [[likely]] {
+    scratch.BeginRun(program);
+    const uint64_t r0 = program.jit()->entry()(&scratch, uint64_t(&ctx), 0, scratch.stack_top());
+    scratch.xdp = nullptr;
+    if (scratch.error.empty()) [[likely]]
+      return Verdict(r0, scratch);
+    return jit::RunFailure(scratch);
   }
-  return v;
+  return RunXdpOther(program, scratch, ctx);
 }
 
 }  // namespace vigil::ebpf
