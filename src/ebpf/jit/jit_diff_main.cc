@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -38,6 +39,9 @@
 namespace {
 
 using namespace vigil::ebpf;
+
+// Set by SIGINT or SIGTERM: the run stops after the program in hand and prints its counts.
+volatile std::sig_atomic_t stop = 0;
 
 struct Counts {
   uint64_t generated = 0;  // programs given to the verifier (bases and variants)
@@ -165,7 +169,9 @@ int main(int argc, char** argv) {
     }
     return true;
   };
-  while (c.accepted < programs) {
+  std::signal(SIGINT, [](int) { stop = 1; });
+  std::signal(SIGTERM, [](int) { stop = 1; });
+  while (c.accepted < programs && !stop) {
     const std::vector<Insn> base = verifier::RandomXdpProgram(rng, 1 + rng() % max_blocks);
     if (try_program(base)) {
       for (int m = 0; m < mutants && c.accepted < programs; ++m) {
@@ -179,6 +185,6 @@ int main(int argc, char** argv) {
       next_report += std::chrono::duration<double>(report);
     }
   }
-  print("done");
+  print(stop ? "stopped" : "done");
   return 0;
 }
