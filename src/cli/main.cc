@@ -152,7 +152,7 @@ struct Setup {
   engine::WorkerConfig worker;
   detect::PlanOptions plan_options;
   std::string threshold_path;
-  std::vector<tenant::TenantSpec> tenants;  // live runs only
+  std::vector<tenant::TenantSpec> tenants;
 };
 
 base::Result<Setup> LoadSetup(const Args& args) {
@@ -306,6 +306,31 @@ base::Result<BuiltPlan> CompilePlan(const Args& args, Setup& setup, ParsedRules&
   return out;
 }
 
+// The rules of each tenant that names its own (engine/tenant_groups.h), compiled with the run's
+// variables and settings; a bad rule is printed (file:line: reason) and skipped, an unreadable
+// file fails.
+base::Result<std::vector<engine::TenantPlan>> CompileTenantPlans(const Args& args,
+                                                                 const Setup& setup,
+                                                                 bool print_tally) {
+  std::vector<engine::TenantPlan> plans;
+  for (const tenant::TenantSpec& spec : setup.tenants) {
+    if (spec.rule_files.empty()) continue;
+    Setup own = setup;
+    own.rule_files = spec.rule_files;
+    const Clock::time_point start = Clock::now();
+    ParsedRules parsed = ParseRules(own);
+    if (const base::Error* e = parsed.unreadable_file()) return *e;
+    if (print_tally) {
+      fmt::print(stderr, "tenant {}: rules: loaded={} failed={} disabled={}\n", spec.name,
+                 parsed.report.loaded(), parsed.report.failures.size(), parsed.report.disabled());
+    }
+    auto built = CompilePlan(args, own, parsed, start, SecondsSince(start), false);
+    if (!built) return base::MakeError("tenant '" + spec.name + "': " + built.error().ToString());
+    plans.push_back({spec.name, std::move(built->plan)});
+  }
+  return plans;
+}
+
 // The live run's signals: the handlers only set flags, which RunLive polls.
 engine::LiveSignals* live_signals = nullptr;
 
@@ -336,7 +361,7 @@ base::Status DropPrivileges(const std::string& user) {
 }
 
 int RunLiveMode(const Args& args, const Setup& setup, BuiltPlan built,
-                control::RulesSummary rules_summary) {
+                control::RulesSummary rules_summary, std::vector<engine::TenantPlan> tenant_plans) {
   engine::LiveOptions options;
   for (const std::string& text : args.interfaces) {
     auto link = engine::ParseLink(text);
@@ -363,6 +388,7 @@ int RunLiveMode(const Args& args, const Setup& setup, BuiltPlan built,
   options.eve_json = args.alert_mode == "json" || args.alert_mode == "both";
   options.worker = setup.worker;
   options.tenants = setup.tenants;
+  options.tenant_plans = std::move(tenant_plans);
   options.startup = built.startup;
   if (!args.user.empty()) options.after_open = [&] { return DropPrivileges(args.user); };
   std::optional<control::Ops> ops;
@@ -392,8 +418,12 @@ int RunLiveMode(const Args& args, const Setup& setup, BuiltPlan built,
     control::RulesSummary summary = control::Summarize(parsed.report, fresh->rule_files);
     auto plan = CompilePlan(args, *fresh, parsed, start, SecondsSince(start), false);
     if (!plan) return plan.error();
+    auto tenant_plans = CompileTenantPlans(args, *fresh, false);
+    if (!tenant_plans) return tenant_plans.error();
     if (ops) ops->StageRunConfig(std::move(summary), fresh->tenants);
-    return engine::Reloaded{.plan = std::move(plan->plan), .tenants = fresh->tenants};
+    return engine::Reloaded{.plan = std::move(plan->plan),
+                            .tenants = fresh->tenants,
+                            .tenant_plans = std::move(*tenant_plans)};
   };
   auto outcome =
       engine::RunLive(std::shared_ptr<const detect::DetectionPlan>(std::move(built.plan)), options,
@@ -432,14 +462,21 @@ int Run(const Args& args) {
   fmt::print(stderr, "{}\n", tally);
   const double parse_s = SecondsSince(start);
   control::RulesSummary rules_summary;
-  if (!args.interfaces.empty()) rules_summary = control::Summarize(parsed.report, setup->rule_files);
+  if (!args.interfaces.empty())
+    rules_summary = control::Summarize(parsed.report, setup->rule_files);
   auto built = CompilePlan(args, *setup, parsed, start, parse_s, true);
   if (!built) {
     PrintError(built.error());
     return 1;
   }
+  auto tenant_plans = CompileTenantPlans(args, *setup, true);
+  if (!tenant_plans) {
+    PrintError(tenant_plans.error());
+    return 1;
+  }
   if (!args.interfaces.empty()) {
-    return RunLiveMode(args, *setup, std::move(*built), std::move(rules_summary));
+    return RunLiveMode(args, *setup, std::move(*built), std::move(rules_summary),
+                       std::move(*tenant_plans));
   }
 
   engine::RunOptions options;
@@ -448,6 +485,7 @@ int Run(const Args& args) {
   options.input = args.read_path;
   options.threads = args.threads;
   options.tenants = setup->tenants;
+  options.tenant_plans = std::move(*tenant_plans);
   if (!setup->tenants.empty() && args.threads > 1) {
     fmt::print(stderr,
                "vigil: tenant accounting of a capture runs with one packet thread; "

@@ -196,6 +196,21 @@ base::Result<Config> Config::Load(const std::string& path) {
             for (const auto& x : v) spec.interfaces.push_back(x.as<std::string>());
           }
         }
+        if (YAML::Node files = t["rule-files"]) {
+          if (!files.IsSequence()) {
+            return YamlError(path, files.Mark(), "a tenant's rule-files must be a list");
+          }
+          for (const auto& f : files) {
+            std::filesystem::path p = f.as<std::string>();
+            spec.rule_files.push_back((p.is_absolute() ? p : base / p).string());
+          }
+        }
+        if (YAML::Node policy = t["policy"]) {
+          spec.policy = policy.as<std::string>();
+          if (spec.policy != "ids" && spec.policy != "ips") {
+            return YamlError(path, policy.Mark(), "a tenant's policy is ids or ips");
+          }
+        }
         if (YAML::Node ps = t["programs"]) {
           if (!ps.IsSequence()) return YamlError(path, ps.Mark(), "programs must be a list");
           for (const YAML::Node& p : ps) {

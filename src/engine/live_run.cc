@@ -20,6 +20,7 @@
 #include "decode/decoder.h"
 #include "ebpf/scratch.h"
 #include "engine/parallel.h"
+#include "engine/tenant_groups.h"
 #include "engine/tenant_stage.h"
 #include "net/reject.h"
 #include "output/alert_writers.h"
@@ -116,6 +117,8 @@ struct Shared {
   // The tenant table that goes with `plan` (null: no tenants), and the clock the workers'
   // accounting runs on.
   std::shared_ptr<const tenant::TenantTable> tenant_table;
+  std::vector<TenantPlan> tenant_plans;  // the tenants' own rules (TenantGroups)
+  bool inline_run = false;
   std::optional<tenant::CycleClock> clock;
   std::atomic<uint64_t> stats_epoch{0};
   AlertOutputs outputs;
@@ -167,8 +170,10 @@ struct Lane {
   std::optional<tenant::TenantAccounting> tenants;          // when the run has tenants
   std::shared_ptr<const tenant::TenantTable> tenant_table;  // what `tenants` classifies by
   ebpf::Scratch scratch;                                    // the tenants' programs' runs
-  std::atomic<uint64_t> plan_generation{0};                 // of the plan `worker` runs on
-  uint64_t number = 0;                                      // frames received, numbering them
+  WorkerConfig config;  // what `worker` (and the tenant groups' pipelines) were made with
+  TenantGroups groups;  // the pipelines of tenants with their own rules or policy
+  std::atomic<uint64_t> plan_generation{0};  // of the plan `worker` runs on
+  uint64_t number = 0;                       // frames received, numbering them
   LaneCounters counters;
   // The worker's counters as of the last stats request, for the control thread.
   std::mutex snapshot_mu;
@@ -199,6 +204,7 @@ void CollectCounters(Lane& lane, CounterSum& out) {
   lane.worker->rebuilt_decoder().stats().ForEach(
       [&](std::string_view n, uint64_t v) { out.Add(n, v); });
   lane.worker->ForEachStat([&](std::string_view n, uint64_t v) { out.Add(n, v); });
+  lane.groups.ForEachStat([&](std::string_view n, uint64_t v) { out.Add(n, v); });
   if (lane.tenants)
     lane.tenants->ForEachStat([&](std::string_view n, uint64_t v) { out.Add(n, v); });
 }
@@ -260,17 +266,24 @@ class LaneRunner {
       std::shared_ptr<const detect::DetectionPlan> plan;
       std::shared_ptr<detect::EventFilter> filter;
       std::shared_ptr<const tenant::TenantTable> table;
+      std::vector<TenantPlan> tenant_plans;
       {
         std::lock_guard lock(shared_.plan_mu);
         plan = shared_.plan;
         filter = shared_.event_filter;
         table = shared_.tenant_table;
+        tenant_plans = shared_.tenant_plans;
       }
       if (lane_.worker->SwapPlan(*plan, filter)) {
-        lane_.plan = std::move(plan);  // the old plan goes when its last worker lets go
+        lane_.plan = plan;  // the old plan goes when its last worker lets go
+        lane_.config.event_filter = filter;
         ++lane_.counters.plan_switches;
       }
       if (table != lane_.tenant_table) SwapTenants(std::move(table));
+      // The control thread checked that every tenant's rules were compiled: this cannot fail
+      // but for memory, and then the tenants' pipelines stay as they were.
+      (void)lane_.groups.Update(lane_.tenant_table.get(), tenant_plans, lane_.plan, lane_.config,
+                                shared_.inline_run);
       lane_.plan_generation.store(g, std::memory_order_release);
     }
     uint64_t epoch = shared_.stats_epoch.load(std::memory_order_acquire);
@@ -365,7 +378,8 @@ class LaneRunner {
     if (stage != nullptr) {
       const TenantStage::Programs programs{
           .scratch = &lane_.scratch, .ifindex = path.rx_ifindex, .frames = frames_.data()};
-      inspect = stage->Admit({packets_.data(), n}, path.ingress, /*admission=*/true, &programs);
+      inspect = stage->Admit({packets_.data(), n}, path.ingress, /*admission=*/true, &programs,
+                             lane_.groups.group_of_tenant());
       for (size_t i = 0; i < n; ++i) {
         if (!stage->admitted(i)) {
           drop_[i] = true;
@@ -376,7 +390,8 @@ class LaneRunner {
       }
     }
     size_t current = 0;
-    lane_.worker->Process(inspect, [&](const PacketResult& r) {
+    bool may_drop = true;  // the pipeline's policy (TenantGroups)
+    const Worker::Sink sink = [&](const PacketResult& r) {
       // Rebuilt datagrams and tunnels' insides follow the frame that carried them: their
       // verdict is that frame's.
       if (stage != nullptr) {
@@ -385,11 +400,22 @@ class LaneRunner {
         current = size_t(r.packet - packets_.data());
       }
       if (!r.alerts.empty()) shared_.outputs.Write(r);
-      if (!r.drop || path.tx == nullptr) return;
+      if (!r.drop || path.tx == nullptr || !may_drop) return;
       drop_[current] = true;
       rule_drop_[current] = true;
       Reject(*r.packet, RejectsOf(r.alerts), path);
-    });
+    };
+    if (stage == nullptr || lane_.groups.size() == 0) {
+      lane_.worker->Process(inspect, sink);
+    } else {
+      // Tenants with their own rules or policy: each group through its own pipeline.
+      for (size_t g = 0; g <= lane_.groups.size(); ++g) {
+        const std::span<const packet::Packet> part = stage->group(g);
+        if (part.empty()) continue;
+        may_drop = g == 0 || lane_.groups.may_drop(g);
+        (g == 0 ? *lane_.worker : lane_.groups.worker(g)).Process(part, sink);
+      }
+    }
     if (path.tx != nullptr) {
       size_t out = 0;
       for (size_t i = 0; i < n; ++i) {
@@ -616,6 +642,7 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
     auto w = Worker::Create(*plan, config);
     if (!w) return w.error();
     lane->worker = std::move(*w);
+    lane->config = config;
     lanes.push_back(std::move(lane));
   }
   auto open = [&](const std::string& name, uint32_t member,
@@ -665,18 +692,28 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
   shared.clock = *clock;
   // A tenant table for the run (reloads replace it), an admission and accounting stage per
   // worker (each worker's CPU is shared out on its own).
-  auto build_tenants = [&](const std::vector<tenant::TenantSpec>& specs)
+  auto build_tenants = [&](const std::vector<tenant::TenantSpec>& specs,
+                           const std::vector<TenantPlan>& plans)
       -> base::Result<std::shared_ptr<const tenant::TenantTable>> {
     if (specs.empty()) return std::shared_ptr<const tenant::TenantTable>();
+    for (const tenant::TenantSpec& spec : specs) {
+      bool compiled = false;
+      for (const TenantPlan& p : plans) compiled |= p.tenant == spec.name && p.plan != nullptr;
+      if (!spec.rule_files.empty() && !compiled) {
+        return base::MakeError("tenant '" + spec.name + "': its rules were not compiled");
+      }
+    }
     // A reload keeps the chains (and maps) of tenants whose programs have not changed.
     auto table = tenant::TenantTable::Build(specs, interfaces, shared.tenant_table.get());
     if (!table) return table.error();
     return std::make_shared<const tenant::TenantTable>(std::move(*table));
   };
   {
-    auto table = build_tenants(options.tenants);
+    auto table = build_tenants(options.tenants, options.tenant_plans);
     if (!table) return table.error();
     shared.tenant_table = *table;
+    shared.tenant_plans = options.tenant_plans;
+    shared.inline_run = inline_mode;
     if (*table != nullptr && !clock->invariant()) {
       log("tenants: the CPU does not report an invariant TSC; cycle counts may drift with "
           "frequency changes");
@@ -687,6 +724,11 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
       auto acct = tenant::TenantAccounting::Create(**table, *clock);
       if (!acct) return acct.error();
       lane->tenants.emplace(std::move(*acct));
+      if (auto st = lane->groups.Update(table->get(), options.tenant_plans, lane->plan,
+                                        lane->config, inline_mode);
+          !st) {
+        return st.error();
+      }
     }
   }
   if (options.after_open) {
@@ -806,7 +848,7 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
       double secs = SecondsSince(pending->started);
       auto& result = *pending->result;
       base::Result<std::shared_ptr<const tenant::TenantTable>> table =
-          result ? build_tenants(result->tenants)
+          result ? build_tenants(result->tenants, result->tenant_plans)
                  : base::Result<std::shared_ptr<const tenant::TenantTable>>(result.error());
       if (!result || !table) {
         ++reload_failures;
@@ -818,6 +860,7 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
           std::lock_guard lock(shared.plan_mu);
           shared.plan = result->plan;
           shared.tenant_table = *table;
+          shared.tenant_plans = result->tenant_plans;
           // Threshold windows go on: the new counters start from the old ones. (What workers
           // count in the old filter until their switch, a batch or so, is not carried.)
           auto filter = result->plan->event_filter().NewSharedFilter();

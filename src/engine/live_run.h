@@ -43,6 +43,7 @@
 #include "detect/detector.h"
 #include "engine/live_view.h"
 #include "engine/offline_run.h"
+#include "engine/tenant_groups.h"
 #include "engine/worker.h"
 #include "net/port.h"
 #include "tenant/tenant_table.h"
@@ -78,6 +79,8 @@ struct LiveOptions {
   // Tenants (tenant/tenant_table.h): each packet is charged to its tenant and admitted by the
   // tenant's fair share of its worker's CPU (tenant/scheduler.h). Empty: no tenant stage.
   std::vector<tenant::TenantSpec> tenants;
+  // The rules of tenants that have their own (engine/tenant_groups.h), compiled.
+  std::vector<TenantPlan> tenant_plans;
   std::vector<std::pair<std::string, double>> startup;
   // Called once every port is open, before any packet is read: where the CLI drops privileges.
   std::function<base::Status()> after_open;
@@ -93,10 +96,12 @@ struct LiveSignals {
   std::atomic<bool> reopen{false};
 };
 
-// What a reload switches to: the new plan and the tenants the configuration now names.
+// What a reload switches to: the new plan, the tenants the configuration now names and the rules
+// of those that have their own.
 struct Reloaded {
   std::shared_ptr<const detect::DetectionPlan> plan;
   std::vector<tenant::TenantSpec> tenants;
+  std::vector<TenantPlan> tenant_plans;
 };
 // Builds it (re-reading configuration and rules), or says why not.
 using PlanBuilder = std::function<base::Result<Reloaded>()>;

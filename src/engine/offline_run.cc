@@ -15,6 +15,7 @@
 #include "decode/decoder.h"
 #include "ebpf/scratch.h"
 #include "engine/parallel.h"
+#include "engine/tenant_groups.h"
 #include "engine/tenant_stage.h"
 #include "io/capture_source.h"
 #include "output/alert_writers.h"
@@ -112,6 +113,7 @@ base::Result<RunOutcome> RunOffline(const detect::DetectionPlan& plan, const Run
   std::optional<tenant::TenantAccounting> accounting;
   std::optional<TenantStage> stage;
   ebpf::Scratch scratch;  // the tenants' programs' runs
+  TenantGroups groups;    // tenants with their own rules or policy
   if (!options.tenants.empty() && worker) {
     auto table = tenant::TenantTable::Build(options.tenants, {});
     if (!table) return table.error();
@@ -122,6 +124,14 @@ base::Result<RunOutcome> RunOffline(const detect::DetectionPlan& plan, const Run
     if (!acct) return acct.error();
     accounting.emplace(std::move(*acct));
     stage.emplace(*accounting);
+    // (The plan outlives the run: the groups hold it without owning it.)
+    const std::shared_ptr<const detect::DetectionPlan> main_plan(
+        std::shared_ptr<const detect::DetectionPlan>(), &plan);
+    if (auto st = groups.Update(&*tenant_table, options.tenant_plans, main_plan, options.worker,
+                                options.worker.inline_mode);
+        !st) {
+      return st.error();
+    }
   }
   std::array<uint32_t, packet::Batch::kMaxPackets> bytes{};
   std::array<bool, packet::Batch::kMaxPackets> rule_drop{};
@@ -164,15 +174,26 @@ base::Result<RunOutcome> RunOffline(const detect::DetectionPlan& plan, const Run
       if (stage) {
         // The tenants' programs run here too; what they drop or send back is not inspected.
         const TenantStage::Programs programs{.scratch = &scratch};
-        inspect = stage->Admit({batch.begin(), batch.end()}, 0, /*admission=*/false, &programs);
+        inspect = stage->Admit({batch.begin(), batch.end()}, 0, /*admission=*/false, &programs,
+                               groups.group_of_tenant());
       }
-      worker->Process(inspect, [&](const PacketResult& r) {
-        if (stage) rule_drop[stage->OnResult(r)] |= r.drop;
+      bool may_drop = true;  // the pipeline's policy (TenantGroups)
+      const Worker::Sink sink = [&](const PacketResult& r) {
+        if (stage) rule_drop[stage->OnResult(r)] |= r.drop && may_drop;
         write_alerts(r);
         s.alerts += r.alerts.size();
         progress.Update(s.packets, s.bytes, s.alerts, (*source)->bytes_read(),
                         (*source)->total_bytes());
-      });
+      };
+      if (groups.size() == 0) {
+        worker->Process(inspect, sink);
+      } else {
+        for (size_t g = 0; g <= groups.size(); ++g) {
+          if (stage->group(g).empty()) continue;
+          may_drop = g == 0 || groups.may_drop(g);
+          (g == 0 ? *worker : groups.worker(g)).Process(stage->group(g), sink);
+        }
+      }
       if (stage) stage->EndBatch(bytes, not_sent, rule_drop);
     }
   }
@@ -199,6 +220,7 @@ base::Result<RunOutcome> RunOffline(const detect::DetectionPlan& plan, const Run
   }
   if (accounting) {
     accounting->ForEachStat([&](std::string_view name, uint64_t v) { counters.Add(name, v); });
+    groups.ForEachStat([&](std::string_view name, uint64_t v) { counters.Add(name, v); });
   }
   s.Add("capture.packets", s.packets);
   for (const auto& [name, v] : counters.counters()) s.Add(name, v);

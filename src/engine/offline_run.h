@@ -16,6 +16,7 @@
 
 #include "base/result.h"
 #include "detect/detector.h"
+#include "engine/tenant_groups.h"
 #include "engine/worker.h"
 #include "output/summary.h"
 #include "tenant/tenant_table.h"
@@ -41,6 +42,8 @@ struct RunOptions {
   // this machine's speed), and what the programs pass is inspected. Ignored with several
   // threads.
   std::vector<tenant::TenantSpec> tenants;
+  // The rules of tenants that have their own (engine/tenant_groups.h), compiled.
+  std::vector<TenantPlan> tenant_plans;
   // Start-up figures to write in stats.json ("parse_s", ...: RunSummary::startup).
   std::vector<std::pair<std::string, double>> startup;
 };

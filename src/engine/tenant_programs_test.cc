@@ -157,7 +157,9 @@ tenants:
            {"tenants:\n  - name: a\n    programs: x\n", "programs must be a list"},
            {"tenants:\n  - name: a\n    programs: [{section: xdp}]\n", "needs `program:"},
            {"tenants:\n  - name: a\n    programs: [{program: x, maps: {m: [[1]]}}]\n",
-            "each element is [key, value]"}}) {
+            "each element is [key, value]"},
+           {"tenants:\n  - name: a\n    policy: drop\n", "a tenant's policy is ids or ips"},
+           {"tenants:\n  - name: a\n    rule-files: a.rules\n", "rule-files must be a list"}}) {
     std::ofstream(path) << text;
     auto bad = Config::Load(path);
     ASSERT_FALSE(bad) << text;

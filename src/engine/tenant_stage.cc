@@ -8,7 +8,8 @@ namespace vigil::engine {
 
 std::span<const packet::Packet> TenantStage::Admit(std::span<packet::Packet> packets,
                                                    uint32_t ingress, bool admission,
-                                                   const Programs* programs) {
+                                                   const Programs* programs,
+                                                   std::span<const uint8_t> group_of_tenant) {
   n_ = std::min(packets.size(), kMax);
   for (size_t i = 0; i < n_; ++i) {
     tenant_[i] = acct_->Classify(packets[i], ingress);
@@ -55,15 +56,40 @@ std::span<const packet::Packet> TenantStage::Admit(std::span<packet::Packet> pac
     }
   }
   size_t m = 0;
-  for (size_t i = 0; i < n_; ++i) {
-    index_[m] = uint8_t(i);
-    if (admitted_[i] && action_[i] == ebpf::kXdpPass) ++m;
-  }
-  if (m == n_) {
-    inspected_ = packets.data();  // all admitted, the usual case: inspected where they are
-  } else {
-    for (size_t k = 0; k < m; ++k) kept_[k] = packets[index_[k]];
+  group_begin_.clear();
+  if (!group_of_tenant.empty()) {
+    // Ordered by group (a counting sort), each group's packets in arrival order.
+    uint8_t last = 0;
+    std::array<uint16_t, 256> count{};
+    for (size_t i = 0; i < n_; ++i) {
+      if (!admitted_[i] || action_[i] != ebpf::kXdpPass) continue;
+      const uint8_t g = group_of_tenant[tenant_[i]];
+      ++count[g];
+      last = std::max(last, g);
+    }
+    group_begin_.assign(size_t(last) + 2, 0);
+    for (size_t g = 0; g <= last; ++g) group_begin_[g + 1] = uint16_t(group_begin_[g] + count[g]);
+    std::array<uint16_t, 256> next{};
+    for (size_t i = 0; i < n_; ++i) {
+      if (!admitted_[i] || action_[i] != ebpf::kXdpPass) continue;
+      const uint8_t g = group_of_tenant[tenant_[i]];
+      const size_t k = group_begin_[g] + next[g]++;
+      index_[k] = uint8_t(i);
+      kept_[k] = packets[i];
+    }
+    m = group_begin_[last + 1];
     inspected_ = kept_.data();
+  } else {
+    for (size_t i = 0; i < n_; ++i) {
+      index_[m] = uint8_t(i);
+      if (admitted_[i] && action_[i] == ebpf::kXdpPass) ++m;
+    }
+    if (m == n_) {
+      inspected_ = packets.data();  // all admitted, the usual case: inspected where they are
+    } else {
+      for (size_t k = 0; k < m; ++k) kept_[k] = packets[index_[k]];
+      inspected_ = kept_.data();
+    }
   }
   inspected_count_ = m;
   current_ = 0;

@@ -33,6 +33,7 @@
 #include <array>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "decode/decoder.h"
 #include "ebpf/scratch.h"
@@ -67,9 +68,16 @@ class TenantStage {
   // `admission`, a packet whose tenant has no tokens is refused (charged at once) and left out.
   // With `programs`, the admitted packets of tenants with programs run through them, and only
   // those they pass stay. Returns the packets to inspect, in order; valid until the next Admit.
-  [[nodiscard]] std::span<const packet::Packet> Admit(std::span<packet::Packet> packets,
-                                                      uint32_t ingress, bool admission,
-                                                      const Programs* programs = nullptr);
+  // With `group_of_tenant` (engine/tenant_groups.h: per tenant, the pipeline that inspects it),
+  // the packets to inspect are ordered by group, each group's in arrival order: group(g).
+  [[nodiscard]] std::span<const packet::Packet> Admit(
+      std::span<packet::Packet> packets, uint32_t ingress, bool admission,
+      const Programs* programs = nullptr, std::span<const uint8_t> group_of_tenant = {});
+  // After an Admit with groups: the packets group g inspects (empty beyond the last group).
+  [[nodiscard]] std::span<const packet::Packet> group(size_t g) const {
+    if (g + 1 >= group_begin_.size()) return {};
+    return {inspected_ + group_begin_[g], size_t(group_begin_[g + 1] - group_begin_[g])};
+  }
 
   // The batch index of the packet a pipeline result belongs to (results of rebuilt datagrams and
   // tunnels' insides follow their frame's), and the end of that packet's work so far.
@@ -112,6 +120,7 @@ class TenantStage {
   std::array<uint64_t, kMax> cost_{};
   std::array<packet::Packet, kMax> kept_;
   std::array<uint8_t, kMax> index_{};  // kept_[k] is batch packet index_[k]
+  std::vector<uint16_t> group_begin_;  // group g is kept_[group_begin_[g], group_begin_[g + 1])
   // Tenant programs: per batch slot, whether they ran, their verdict, and the packet's copy.
   std::array<bool, kMax> ran_{};
   std::array<ebpf::XdpAction, kMax> action_{};

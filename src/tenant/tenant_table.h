@@ -12,6 +12,8 @@
 //                                                       # of a connection: see below)
 //         vlans: [100]
 //         interfaces: [va]             # where the packet came in
+//       rule-files: [web.rules]        # optional: its own rules (engine/tenant_groups.h)
+//       policy: ids                    # optional: alert only, even inline (or ips)
 //     - name: default
 //       weight: 1
 //
@@ -67,6 +69,11 @@ struct TenantSpec {
   std::vector<std::string> interfaces;
   // The XDP programs every packet of the tenant runs through, in order, before the IPS.
   std::vector<ProgramSpec> programs;
+  // Its own rules (Suricata's multi-tenant detection): files, resolved; empty = the run's rules.
+  std::vector<std::string> rule_files;
+  // "ids": its matches alert and never drop, even inline; "ips": its drop rules drop (inline);
+  // "": as the run.
+  std::string policy;
 };
 
 class TenantTable {

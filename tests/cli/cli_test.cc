@@ -282,5 +282,72 @@ TEST(CliTest, TenantsAreChargedOnACapture) {
   EXPECT_EQ(counter("tenant.lan.refused"), 0) << "offline, every packet is inspected";
 }
 
+// Multi-tenant detection: a tenant with its own rule files is inspected with those alone; a
+// tenant with policy ids alerts but drops nothing, even when the run drops (--simulate-ips).
+TEST(CliTest, TenantsWithTheirOwnRulesAndPolicy) {
+  const fs::path src(VIGIL_SOURCE_DIR);
+  const fs::path pcap = src / "tests/sample/sample.pcap";
+  Temp("web.rules",
+       "alert tcp any any -> any 80 (msg:\"web's own rule\"; content:\"HTTP/1.\"; sid:2000001;)\n");
+  const fs::path drop = Temp("drop.rules",
+                             "drop udp any any -> any 53 (msg:\"C2 lookup\"; "
+                             "content:\"|0a|badsite-c2|03|net|00|\"; sid:2000002;)\n");
+  auto run = [&](const std::string& dns_policy, const std::string& name) {
+    const fs::path out = fs::temp_directory_path() / ("vigil_cli_tenant_rules_" + name);
+    fs::remove_all(out);
+    fs::path config = Temp("tenant_rules.yaml",
+                           "tenants:\n"
+                           "  - name: web\n"
+                           "    match: { prefixes: [192.168.1.80/32] }\n"
+                           "    rule-files: [web.rules]\n"
+                           "  - name: dns\n"
+                           "    match: { prefixes: [10.0.0.53/32] }\n" +
+                               dns_policy);
+    Output o =
+        Vigil("-r '" + pcap.string() + "' -R '" + (src / "tests/sample/sample.rules").string() +
+              "' -R '" + drop.string() + "' -c '" + config.string() + "' -l '" + out.string() +
+              "' --simulate-ips --no-cache");
+    EXPECT_EQ(o.exit_code, 0) << o.out;
+    EXPECT_NE(o.out.find("tenant web: rules: loaded=1 failed=0"), std::string::npos) << o.out;
+    return out;
+  };
+  const fs::path ids = run("    policy: ids\n", "ids");
+  const std::string alerts = ReadAll(ids / "alert_fast.txt");
+  const std::string stats = ReadAll(ids / "stats.json");
+  auto count = [](const std::string& text, const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  // The web server's traffic: only web's own rule; the run's web rules never see it.
+  EXPECT_GT(count(alerts, "[1:2000001:"), 0u) << alerts;
+  for (const char* sid : {"[1:1000101:", "[1:1000103:", "[1:1000104:", "[1:1000108:"}) {
+    EXPECT_EQ(count(alerts, sid), 0u) << sid << alerts;
+  }
+  // The DNS server's traffic: the run's rules, alerting, dropping nothing.
+  EXPECT_EQ(count(alerts, "[1:1000106:"), 1u) << alerts;
+  EXPECT_EQ(count(alerts, "[1:2000002:"), 1u) << alerts;
+  auto counter = [](const std::string& stats, const std::string& name) -> int64_t {
+    size_t at = stats.find("\"" + name + "\":");
+    return at == std::string::npos ? -1 : std::stoll(stats.substr(at + name.size() + 3));
+  };
+  EXPECT_EQ(counter(stats, "tenant.dns.rule_drops"), 0) << stats;
+  // Without the policy the same lookup is dropped.
+  const fs::path ips = run("", "ips");
+  EXPECT_EQ(counter(ReadAll(ips / "stats.json"), "tenant.dns.rule_drops"), 1);
+  // Without tenants the run's rules see the web server's traffic (its ping included).
+  const fs::path plain_out = fs::temp_directory_path() / "vigil_cli_tenant_rules_plain";
+  Output plain =
+      Vigil("-r '" + pcap.string() + "' -R '" + (src / "tests/sample/sample.rules").string() +
+            "' -l '" + plain_out.string() + "' --no-cache");
+  ASSERT_EQ(plain.exit_code, 0) << plain.out;
+  const std::string plain_alerts = ReadAll(plain_out / "alert_fast.txt");
+  EXPECT_EQ(count(plain_alerts, "[1:1000107:"), 1u);
+  EXPECT_EQ(count(alerts, "[1:1000107:"), 0u) << "the ping to the web server is web's";
+  EXPECT_GT(count(plain_alerts, "[1:1000101:"), 0u) << "without tenants the run's web rules fire";
+}
+
 }  // namespace
 }  // namespace vigil::tests

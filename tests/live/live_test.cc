@@ -253,6 +253,36 @@ TEST_F(LiveTest, InlineDnsAnswersAllowedNamesAndDropsBlockedOnes) {
   EXPECT_EQ(Counter(stats, "engine.threads"), 2u);
 }
 
+// Multi-tenant detection inline: the DNS server's tenant is policy ids (its matches alert, its
+// traffic is never dropped) and the web server's has its own rules (the run's do not apply).
+TEST_F(LiveTest, TenantsHaveTheirOwnRulesAndPolicy) {
+  ASSERT_EQ(server_->Run("ip addr add 10.77.0.3/24 dev s0"), 0);
+  StartDnsServer();
+  StartHttpServer("10.77.0.3");
+  std::ofstream(dir_ / "web.rules")
+      << "drop http any any -> any any (msg:\"web's own drop\"; content:\"/web-drop\"; "
+         "sid:3000001;)\n";
+  std::ofstream(dir_ / "vigil.yaml") << "tenants:\n"
+                                        "  - name: dns\n"
+                                        "    match: { prefixes: [10.77.0.2/32] }\n"
+                                        "    policy: ids\n"
+                                        "  - name: web\n"
+                                        "    match: { prefixes: [10.77.0.3/32] }\n"
+                                        "    rule-files: [web.rules]\n";
+  StartVigil("-i va:vb -c " + (dir_ / "vigil.yaml").string());
+  if (HasFatalFailure()) return;
+  EXPECT_EQ(client_->Output("dig +short +time=2 +tries=1 @10.77.0.2 blocked.test"), "10.1.2.4\n")
+      << "policy ids: the run's drop rule alerts but does not drop";
+  EXPECT_EQ(Curl("http://10.77.0.3:8080/drop-me"), 22) << "the run's drop rule is not web's";
+  EXPECT_EQ(Curl("http://10.77.0.3:8080/web-drop"), 28) << "web's own drop rule";
+  nlohmann::json stats = StopVigil();
+  EXPECT_EQ(CountLines(Alerts(), "drop this query"), 1u) << Alerts();
+  EXPECT_EQ(CountLines(Alerts(), "drop this request"), 0u) << Alerts();
+  EXPECT_GE(CountLines(Alerts(), "web's own drop"), 1u) << Alerts();
+  EXPECT_EQ(Counter(stats, "tenant.dns.rule_drops"), 0u);
+  EXPECT_GE(Counter(stats, "tenant.web.rule_drops"), 1u);
+}
+
 TEST_F(LiveTest, IdleCostsAlmostNothing) {
   StartVigil("-i va:vb -z 2");
   auto cpu = [&] {
