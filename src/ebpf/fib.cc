@@ -251,6 +251,7 @@ int64_t FibTable::Lookup(FibParams& p, uint64_t flags) const {
     std::memcpy(p.smac, out->second.mac.data(), 6);
     p.h_vlan_proto = 0;
     p.h_vlan_tci = 0;
+    p.tot_len = uint16_t(mtu);  // the kernel's bpf_fib_set_fwd_params: mtu_result on success too
     return kFibSuccess;
   }
   return kFibNoNeighbour;

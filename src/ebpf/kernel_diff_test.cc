@@ -3,11 +3,17 @@
 // them, and BPF_PROG_TEST_RUN runs each packet once); the return codes, the output packets and, at
 // the end, the contents of every map must be identical. Skipped where the kernel refuses to load
 // BPF programs (no CAP_BPF, or a kernel without BPF_PROG_TEST_RUN for XDP).
+#include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <gtest/gtest.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <random>
@@ -16,6 +22,7 @@
 
 #include "craft/frame.h"
 #include "ebpf/elf_loader.h"
+#include "ebpf/fib.h"
 #include "ebpf/scratch.h"
 #include "ebpf/xdp.h"
 #include "fmt/format.h"
@@ -147,12 +154,17 @@ class KernelProgram {
     fd_ = bpf_program__fd(prog);
     return 0;
   }
-  // Runs one packet: the return code and the output packet.
-  int Run(const Bytes& in, uint32_t* retval, Bytes* out) {
+  // Runs one packet (received on `ingress_ifindex` when not 0): the return code and the output
+  // packet.
+  int Run(const Bytes& in, uint32_t* retval, Bytes* out, uint32_t ingress_ifindex = 0) {
     out->assign(4096, 0);
+    xdp_md ctx{};
+    ctx.data_end = uint32_t(in.size());
+    ctx.ingress_ifindex = ingress_ifindex;
     LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(), .data_out = out->data(),
                 .data_size_in = uint32_t(in.size()), .data_size_out = uint32_t(out->size()),
-                .repeat = 1);
+                .ctx_in = ingress_ifindex ? &ctx : nullptr,
+                .ctx_size_in = ingress_ifindex ? uint32_t(sizeof(ctx)) : 0u, .repeat = 1);
     if (int err = bpf_prog_test_run_opts(fd_, &opts); err != 0) return err;
     *retval = opts.retval;
     out->resize(opts.data_size_out);
@@ -364,6 +376,108 @@ INSTANTIATE_TEST_SUITE_P(Programs, KernelDiff,
                                            DiffCase{"adjust", "xdp", "vlan", 3},
                                            DiffCase{"synproxy", "xdp", "synproxy", 3, true}),
                          [](const auto& info) { return std::string(info.param.object); });
+
+// bpf_fib_lookup against the kernel's: in a network namespace of its own (a forked child), with
+// a veth pair, addresses, neighbours and routes of every kind set up with ip(8), the corpus
+// program fib_forward (tests/ebpf/verifier/pass) and fib_probe (tests/ebpf, which writes the
+// helper's whole answer into the frame) run in the kernel and in vigil, whose FibTable reads the
+// namespace's tables; each packet must come out the same: forwarded with rewritten addresses and
+// TTL, or passed, and the same BPF_FIB_LKUP_RET code, interface, MTU, metric and next hop for
+// every kind of route. Skipped without root, ip(8) or veth.
+TEST(KernelDiffFib, SameAnswersAsTheKernel) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root (a network namespace, the kernel's verifier)";
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (unshare(CLONE_NEWNET) != 0) _exit(77);
+    const char* setup =
+        "ip link set lo up && ip link add v0 type veth peer name v1 && ip link set v0 up && "
+        "ip link set v1 up && ip link set v0 mtu 1400 && ip addr add 10.0.0.1/24 dev v0 && "
+        "ip -6 addr add fd00::1/64 dev v0 nodad && "
+        "ip neigh add 10.0.0.2 lladdr 02:00:00:00:00:02 dev v0 nud permanent && "
+        "ip -6 neigh add fd00::2 lladdr 02:00:00:00:00:62 dev v0 nud permanent && "
+        "ip route add 20.0.0.0/8 via 10.0.0.2 && ip route add blackhole 40.0.0.0/8 && "
+        "ip route add unreachable 50.0.0.0/8 && ip route add prohibit 60.0.0.0/8 && "
+        "ip -6 route add 2001:db8::/32 via fd00::2 && "
+        "sysctl -qw net.ipv4.conf.all.forwarding=1 net.ipv6.conf.all.forwarding=1";
+    if (std::system(setup) != 0) _exit(77);
+    auto table = FibTable::FromHost();
+    if (!table) _exit(3);
+    FibTable::SetHost(std::make_shared<const FibTable>(std::move(*table)));
+    const uint32_t v1 = if_nametoindex("v1");
+    auto v4 = [](const char* dst, uint8_t ttl, uint16_t tot_len) {
+      Bytes f(14 + 28, 0);
+      f[12] = 0x08;
+      f[14] = 0x45;
+      f[16] = uint8_t(tot_len >> 8);
+      f[17] = uint8_t(tot_len);
+      f[22] = ttl;
+      f[23] = 17;
+      f[26] = 10, f[27] = 9, f[28] = 9, f[29] = 9;
+      inet_pton(AF_INET, dst, &f[30]);
+      return f;
+    };
+    auto v6 = [](const char* dst, uint8_t hops, uint16_t payload) {
+      Bytes f(14 + 48, 0);
+      f[12] = 0x86, f[13] = 0xdd;
+      f[14] = 0x60;
+      f[18] = uint8_t(payload >> 8);
+      f[19] = uint8_t(payload);
+      f[20] = 17;
+      f[21] = hops;
+      inet_pton(AF_INET6, "fd00::9", &f[22]);
+      inet_pton(AF_INET6, dst, &f[38]);
+      return f;
+    };
+    const std::vector<Bytes> packets = {
+        v4("20.1.2.3", 64, 28),     v4("10.0.0.2", 64, 28),   v4("10.0.0.3", 64, 28),
+        v4("30.0.0.1", 64, 28),     v4("10.0.0.1", 64, 28),   v4("40.1.1.1", 64, 28),
+        v4("50.1.1.1", 64, 28),     v4("60.1.1.1", 64, 28),   v4("20.1.2.3", 1, 28),
+        v4("20.1.2.3", 64, 1500),   v6("2001:db8::1", 64, 8), v6("fd00::2", 64, 8),
+        v6("fd00::3", 64, 8),       v6("2001:db9::1", 64, 8), v6("fd00::1", 64, 8),
+        v6("2001:db8::1", 64, 1500)};
+    int mismatches = 0, forwarded = 0;
+    const std::pair<std::string, const char*> programs[] = {
+        {std::string(VIGIL_BPF_OBJ_DIR) + "/verifier/pass/fib_forward.v1.o", "fib_forward"},
+        {std::string(VIGIL_BPF_OBJ_DIR) + "/fib_probe.o", "fib_probe"}};
+    for (const auto& [path, function] : programs) {
+      KernelProgram kernel;
+      if (kernel.Load(path, function) != 0) _exit(77);
+      auto obj = ElfObject::Open(path);
+      if (!obj) _exit(4);
+      auto loaded = obj->Load("xdp", {.type = ProgramType::kXdp});
+      if (!loaded) _exit(5);
+      Scratch scratch({.checked = true});
+      XdpBuffer buf;
+      for (size_t n = 0; n < packets.size(); ++n) {
+        uint32_t kret = 0;
+        Bytes kout;
+        if (kernel.Run(packets[n], &kret, &kout, v1) != 0) _exit(77);
+        buf.Assign(packets[n]);
+        auto v = RunXdp(*loaded->program, scratch, buf, {.ingress_ifindex = v1});
+        if (!v) _exit(6);
+        const Bytes vout(buf.data().begin(), buf.data().end());
+        forwarded += kret == kXdpRedirect;
+        if (uint32_t(v->raw) != kret || vout != kout) {
+          ++mismatches;
+          std::fprintf(stderr, "%s packet %zu: vigil %lu %s, kernel %u %s\n", function, n,
+                       (unsigned long)v->raw, Hex(vout).c_str(), kret, Hex(kout).c_str());
+        }
+      }
+    }
+    std::printf(
+        "fib lookups: %zu packets through fib_forward and fib_probe, %d forwarded by "
+        "the kernel, %d mismatches\n",
+        packets.size(), forwarded, mismatches);
+    std::fflush(stdout);
+    _exit(mismatches == 0 && forwarded >= 4 ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "no network namespace, veth or ip(8) here";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "see the mismatches above";
+}
 
 }  // namespace
 }  // namespace vigil::ebpf

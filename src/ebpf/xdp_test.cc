@@ -348,6 +348,7 @@ TEST(Xdp, FibLookupAnswersAsTheKernel) {
   EXPECT_EQ(rc, kFibSuccess);
   EXPECT_EQ(p.ifindex, 2u);
   EXPECT_EQ(p.tos_flowinfo_metric, 20u);
+  EXPECT_EQ(p.tot_len, 1500u) << "mtu_result, on success too";
   EXPECT_EQ(p.dmac[0], 9);
   EXPECT_EQ(p.smac[5], 2);
   EXPECT_EQ(std::memcmp(p.dst, v4(192, 168, 1, 1).data(), 4), 0) << "dst becomes the gateway";
