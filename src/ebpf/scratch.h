@@ -124,9 +124,13 @@ class Scratch {
     depth = 0;
     pending = false;
     stop_requested = false;
-    redirect_ifindex = 0;
-    redirect = {};
-    error.clear();
+    // Only a redirect or a failure left these set: tested rather than rewritten every run.
+    if (redirect.kind != RedirectKind::kNone || redirect_ifindex != 0) [[unlikely]] {
+      redirect_ifindex = 0;
+      redirect = {};
+    }
+    if (!error.empty()) [[unlikely]]
+      error.clear();
   }
 
   // Frame k's stack is [stack_top() - (k + 1) * kStackSize, stack_top() - k * kStackSize).
