@@ -407,9 +407,12 @@ TEST(VerifierCorpus, RandomProgramsMatchTheKernel) {
     }
     fds.push_back(fd);
   }
-  std::mt19937_64 rng(19);
+  // VIGIL_RANDOM_PROGRAMS: programs to compare (400 by default), VIGIL_RANDOM_SEED the seed.
+  const char* count_env = std::getenv("VIGIL_RANDOM_PROGRAMS");
+  const char* seed_env = std::getenv("VIGIL_RANDOM_SEED");
+  std::mt19937_64 rng(seed_env ? std::strtoull(seed_env, nullptr, 10) : 19);
   size_t same = 0, accepted = 0, differ = 0;
-  const size_t kPrograms = 400;
+  const size_t kPrograms = count_env ? std::strtoull(count_env, nullptr, 10) : 400;
   for (size_t n = 0; n < kPrograms; ++n) {
     const std::vector<Insn> insns = RandomXdpProgram(rng);
     Options o;
