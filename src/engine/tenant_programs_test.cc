@@ -73,6 +73,25 @@ TEST(ProgramChain, TheFirstVerdictOtherThanPassEndsTheChain) {
   }
 }
 
+// A CPU map redirect (tests/ebpf/verifier/pass/cpumap_spread.c) goes on to the IPS on the worker
+// that has the flow: the chain reads it as XDP_PASS.
+TEST(ProgramChain, ACpuRedirectIsInspectedHere) {
+  const std::string spread = std::string(VIGIL_BPF_OBJ_DIR) + "/verifier/pass/cpumap_spread.v1.o";
+  std::vector<tenant::MapEntrySpec> cpus;
+  for (const char* cpu : {"0", "1", "2", "3"}) cpus.push_back({"cpus", cpu, "192"});
+  auto chain = tenant::ProgramChain::Load({{.object = spread, .map_entries = cpus}}, "web");
+  ASSERT_TRUE(chain) << chain.error().ToString();
+  ebpf::Scratch scratch;
+  ebpf::XdpBuffer buffer;
+  buffer.Assign(Udp(53, "q"));
+  auto direct = ebpf::RunXdp(*(*chain)->loaded(0).program, scratch, buffer);
+  ASSERT_TRUE(direct);
+  ASSERT_EQ(direct->action, ebpf::kXdpRedirect);
+  EXPECT_EQ(direct->redirect.kind, ebpf::RedirectKind::kCpu);
+  buffer.Assign(Udp(53, "q"));
+  EXPECT_EQ((*chain)->Run(scratch, buffer, {}).action, ebpf::kXdpPass);
+}
+
 TEST(ProgramChain, LoadErrorsNameTheTenantTheProgramAndTheReason) {
   const std::pair<tenant::ProgramSpec, std::string> cases[] = {
       {{.object = "no-such-offload"}, "no offload named 'no-such-offload'"},

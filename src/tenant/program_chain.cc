@@ -168,6 +168,9 @@ ProgramChain::Verdict ProgramChain::Run(ebpf::Scratch& scratch, ebpf::XdpBuffer&
     // A verified program's run does not fail; a checked run's failure aborts, as the kernel's
     // XDP_ABORTED drops.
     if (!v) return {.action = ebpf::kXdpAborted};
+    // A CPU map's redirect asks for the packet to be processed on another CPU: vigil keeps
+    // each flow on one worker, so the worker that has it inspects and forwards it, as if passed.
+    if (v->action == ebpf::kXdpRedirect && v->redirect.kind == ebpf::RedirectKind::kCpu) break;
     if (v->action != ebpf::kXdpPass) {
       return {.action = v->action, .redirect_ifindex = v->redirect_ifindex};
     }

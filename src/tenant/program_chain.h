@@ -18,7 +18,11 @@
 //   // kXdpPass: on to the IPS, as rewritten in `buffer`; kXdpTx: back out of the interface it
 //   // came in on; kXdpRedirect: to verdict.redirect_ifindex; anything else: dropped.
 //
-// The first program that does not return XDP_PASS ends the chain with its verdict. Every program
+// The first program that does not return XDP_PASS ends the chain with its verdict. Redirects:
+// to an interface (bpf_redirect, a device map) the link's other interface is forwarded, the one
+// it came in on sent back, any other counted and dropped (capture.redirect_errors); to a CPU (a
+// CPU map) the packet goes on to the IPS on the worker that has its flow, as XDP_PASS; to an
+// AF_XDP socket (an XSK map) is not served: counted and dropped. Every program
 // is proven safe by vigil's verifier when it loads (ebpf::Program::Load); a chain that does not
 // load names the tenant's program, the file and the reason.
 //
