@@ -497,6 +497,8 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
       cr.tx_stage = int8_t(*stage);
     } else if (IsDnsRule(r)) {
       cr.tx_stage = int8_t(kDnsStage);
+    } else if (auto tls = TlsStageOf(r)) {
+      cr.tx_stage = int8_t(kTlsStage + size_t(*tls));
     }
     if (cr.tx_stage >= 0) {
       cr.fast_pattern = ChooseTxFastPattern(cr);
@@ -595,9 +597,7 @@ base::Result<std::unique_ptr<Detector>> Detector::Create(
     }
   }
   for (size_t st = 0; st < kAppStageCount; ++st) {
-    const DetectionPlan::TxStagePlan& stage =
-        st == kDnsStage ? plan.dns_stage() : plan.tx_stage(app::HttpStage(st));
-    for (const DetectionPlan::TxScanSet& set : stage.by_buffer) {
+    for (const DetectionPlan::TxScanSet& set : plan.stage_at(st).by_buffer) {
       if (!set.fast_patterns) continue;
       if (auto s = d->scratch_.Prepare(*set.fast_patterns); !s) return s.error();
     }
@@ -885,6 +885,7 @@ Verdict Detector::Inspect(const packet::Packet& p, const FlowContext& flow,
     }
   }
   InspectTransactions(p, flow);
+  InspectTls(p, flow);
   stats_.packets_full_match += stats_.candidates != candidates_before;
   return Finish(flow, alerts);
 }
@@ -980,11 +981,10 @@ void Detector::InspectTransactions(const packet::Packet& p, const FlowContext& f
                                   uint32_t(q.name.size()), scratch_, add(plain));
       }
       if (dotted.fast_patterns) {
-        char name[1 + 256] = {'.'};
-        const size_t n = std::min(q.name.size(), sizeof(name) - 1);
-        std::copy_n(q.name.data(), n, name + 1);
-        dotted.fast_patterns->Scan(reinterpret_cast<const uint8_t*>(name), uint32_t(n + 1),
-                                   scratch_, add(dotted));
+        DotPrefixed dot;
+        const std::string_view name = dot(q.name);
+        dotted.fast_patterns->Scan(reinterpret_cast<const uint8_t*>(name.data()),
+                                   uint32_t(name.size()), scratch_, add(dotted));
       }
     }
     for (uint32_t r : dns.always) AddCandidate(r);
@@ -992,6 +992,44 @@ void Detector::InspectTransactions(const packet::Packet& p, const FlowContext& f
     std::sort(candidates_.begin(), candidates_.end());
     MatchInput in = MatchInput::OfPacket(p, &flow);
     in.dns = &m;
+    for (uint32_t r : candidates_) {
+      ++stats_.tx_candidates;
+      ++stats_.candidates;
+      if (!MatchRule(plan_.rule(r), in)) continue;
+      RecordTxMatch(r, in);
+    }
+  }
+}
+
+void Detector::InspectTls(const packet::Packet& p, const FlowContext& flow) {
+  if (flow.tls_handshake == nullptr) return;
+  const app::TlsHandshake& hs = *flow.tls_handshake;
+  for (app::TlsStage e : flow.tls_events) {
+    const DetectionPlan::TxStagePlan& stage = plan_.tls_stage(e);
+    if (stage.rule_count == 0) continue;
+    ++stats_.transactions;
+    NewCandidates();
+    auto scan = [&](const DetectionPlan::TxScanSet& set, std::string_view buffer) {
+      if (!set.fast_patterns || buffer.empty()) return;
+      set.fast_patterns->Scan(reinterpret_cast<const uint8_t*>(buffer.data()),
+                              uint32_t(buffer.size()), scratch_, [&](uint32_t id) {
+                                for (uint32_t r : set.rules_of_pattern[id]) AddCandidate(r);
+                              });
+    };
+    scan(stage.by_buffer[kTlsSniBuffer - 1], hs.sni);
+    if (stage.by_buffer[kTlsSniDotBuffer - 1].fast_patterns) {
+      DotPrefixed dot;
+      scan(stage.by_buffer[kTlsSniDotBuffer - 1], dot(hs.sni));
+    }
+    for (const std::string& cert : hs.certs) scan(stage.by_buffer[kTlsCertsBuffer - 1], cert);
+    for (uint32_t r : stage.always) AddCandidate(r);
+    if (candidates_.empty()) continue;
+    std::sort(candidates_.begin(), candidates_.end());
+    // The stage's direction: the ClientHello travels to the server, the certificate back.
+    FlowContext tls_flow = flow;
+    tls_flow.to_server = e == app::TlsStage::kClientHello;
+    MatchInput in = MatchInput::OfPacket(p, &tls_flow);
+    in.tls = &hs;
     for (uint32_t r : candidates_) {
       ++stats_.tx_candidates;
       ++stats_.candidates;

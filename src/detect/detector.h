@@ -259,6 +259,12 @@ class DetectionPlan {
   // Rules that read DNS buffers (dns.query) likewise: evaluated once per DNS request
   // (FlowContext::dns_messages), their fast patterns scanned over each name it asks for.
   [[nodiscard]] const TxStagePlan& dns_stage() const { return tx_stages_[kDnsStage]; }
+  // ... and rules that read TLS buffers (tls.sni, tls.certs), once per handshake stage
+  // (FlowContext::tls_events).
+  [[nodiscard]] const TxStagePlan& tls_stage(app::TlsStage s) const {
+    return tx_stages_[kTlsStage + size_t(s)];
+  }
+  [[nodiscard]] const TxStagePlan& stage_at(size_t i) const { return tx_stages_[i]; }
 
  private:
   DetectionPlan() = default;
@@ -417,8 +423,11 @@ class Detector {
   Verdict Finish(const FlowContext& flow, std::vector<Alert>& alerts);
   // Evaluates the transaction rules of each stage in flow.http_events (on its transaction, with
   // the packet's payload for their pkt_data options), then the DNS rules on each request in
-  // flow.dns_messages, recording matches in matched_.
+  // flow.dns_messages and the TLS rules at each handshake stage in flow.tls_events, recording
+  // matches in matched_.
   void InspectTransactions(const packet::Packet& p, const FlowContext& flow);
+  // Evaluates the TLS rules of each handshake stage in flow.tls_events on flow.tls_handshake.
+  void InspectTls(const packet::Packet& p, const FlowContext& flow);
   // Records a transaction rule's match as Evaluate records a packet rule's.
   void RecordTxMatch(uint32_t r, const MatchInput& in);
   void AddCandidate(uint32_t rule) {

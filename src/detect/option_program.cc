@@ -173,8 +173,18 @@ class Compiler {
       cur_buffer_ = kPayloadBuffer;
       return {};
     }
+    const bool dot =
+        std::find(dotprefixed_.begin(), dotprefixed_.end(), name) != dotprefixed_.end();
     if (name == "dns.query") {
-      cur_buffer_ = dotprefix_ ? kDnsQueryDotBuffer : kDnsQueryBuffer;
+      cur_buffer_ = dot ? kDnsQueryDotBuffer : kDnsQueryBuffer;
+      return {};
+    }
+    if (name == "tls.sni") {
+      cur_buffer_ = dot ? kTlsSniDotBuffer : kTlsSniBuffer;
+      return {};
+    }
+    if (name == "tls.certs") {
+      cur_buffer_ = kTlsCertsBuffer;
       return {};
     }
     auto b = HttpBufferOf(name, response_side_);
@@ -374,8 +384,10 @@ class Compiler {
   // Suricata's dotprefix on dns.query: the options after it read "." + the name. Other transforms
   // change bytes the matcher does not rewrite yet.
   base::Status AddOption(const rules::TransformOption& t) {
-    if (t.name != "dotprefix" || t.buffer != "dns.query") return Unsupported(rules::Option(t));
-    dotprefix_ = true;
+    if (t.name != "dotprefix" || (t.buffer != "dns.query" && t.buffer != "tls.sni")) {
+      return Unsupported(rules::Option(t));
+    }
+    dotprefixed_.push_back(t.buffer);
     return {};
   }
 
@@ -434,7 +446,7 @@ class Compiler {
   uint8_t var_buffer_[kMaxRuleVariables] = {};  // per slot: the buffer that defines it
   uint8_t cur_buffer_ = kPayloadBuffer;
   bool response_side_ = false;
-  bool dotprefix_ = false;  // dns.query's options read "." + the name
+  std::vector<std::string> dotprefixed_;  // buffers whose later options read "." + the name
 };
 
 // One evaluation of the payload steps: a depth-first search over the occurrences of positive
@@ -678,16 +690,31 @@ bool IsDnsRule(const rules::Rule& rule) {
   return false;
 }
 
+std::optional<app::TlsStage> TlsStageOf(const rules::Rule& rule) {
+  bool sni = false, certs = false;
+  for (const rules::Option& o : rule.options) {
+    const std::string* b = rules::OptionBuffer(o);
+    if (b == nullptr) continue;
+    sni |= *b == "tls.sni";
+    certs |= *b == "tls.certs";
+  }
+  if (certs) return app::TlsStage::kServerCertificate;
+  if (sni) return app::TlsStage::kClientHello;
+  return std::nullopt;
+}
+
 std::optional<uint8_t> AppBufferOf(const rules::Rule& rule, const rules::ContentOption& c) {
-  if (c.buffer == "dns.query") {
-    // dotprefix applies to the dns.query options after it.
+  if (c.buffer == "tls.certs") return kTlsCertsBuffer;
+  if (c.buffer == "dns.query" || c.buffer == "tls.sni") {
+    // dotprefix applies to the options of its buffer after it.
     bool dot = false;
     for (const rules::Option& o : rule.options) {
       if (const auto* t = std::get_if<rules::TransformOption>(&o)) {
-        dot |= t->name == "dotprefix" && t->buffer == "dns.query";
+        dot |= t->name == "dotprefix" && t->buffer == c.buffer;
       }
       if (const auto* content = std::get_if<rules::ContentOption>(&o); content == &c) break;
     }
+    if (c.buffer == "tls.sni") return dot ? kTlsSniDotBuffer : kTlsSniBuffer;
     return dot ? kDnsQueryDotBuffer : kDnsQueryBuffer;
   }
   auto b = TxBufferOf(rule, c.buffer);
@@ -734,6 +761,52 @@ bool PassesPacketTest(const PacketTest& t, const MatchInput& in) {
   return false;
 }
 
+namespace {
+
+// True when the steps of `seg` hold on `buffer`, a whole buffer of its own (no stream positions).
+bool WalkHolds(const RuleProgram& program, const MatchInput& in, const BufferSegment& seg,
+               std::string_view buffer) {
+  MatchInput sub = in;
+  sub.data = reinterpret_cast<const uint8_t*>(buffer.data());
+  sub.len = uint32_t(buffer.size());
+  sub.origin = 0;
+  sub.min_end = 0;
+  Walk walk(program, sub, seg);
+  return walk.From(seg.begin, 0, 0) == Walk::Outcome::kMatch;
+}
+
+// True when the steps of `seg`, an application-layer buffer, hold on `in`'s transaction, DNS
+// message or TLS handshake. A multi-buffer (dns.query's names, tls.certs) holds when one of its
+// buffers does (Suricata's multi-buffer matching).
+bool SegmentHolds(const RuleProgram& program, const MatchInput& in, const BufferSegment& seg) {
+  DotPrefixed dotted;
+  switch (seg.buffer) {
+    case kTlsSniBuffer:
+    case kTlsSniDotBuffer:
+      if (in.tls == nullptr || !in.tls->client_hello) return false;
+      return WalkHolds(program, in, seg,
+                       seg.buffer == kTlsSniDotBuffer ? dotted(in.tls->sni) : in.tls->sni);
+    case kTlsCertsBuffer:
+      if (in.tls == nullptr) return false;
+      return std::any_of(in.tls->certs.begin(), in.tls->certs.end(), [&](const std::string& cert) {
+        return WalkHolds(program, in, seg, cert);
+      });
+    case kDnsQueryBuffer:
+    case kDnsQueryDotBuffer:
+      if (in.dns == nullptr || in.dns->response) return false;  // dns.query is a request's
+      return std::any_of(
+          in.dns->queries.begin(), in.dns->queries.end(), [&](const app::DnsRecord& q) {
+            return WalkHolds(program, in, seg,
+                             seg.buffer == kDnsQueryDotBuffer ? dotted(q.name) : q.name);
+          });
+    default:
+      if (in.tx == nullptr) return false;
+      return WalkHolds(program, in, seg, in.tx->Buffer(HttpBuffer(seg.buffer - 1)));
+  }
+}
+
+}  // namespace
+
 bool RunProgram(const RuleProgram& program, const MatchInput& in) {
   if (program.never_matches) return false;
   for (const PacketTest& t : program.packet_tests) {
@@ -745,43 +818,7 @@ bool RunProgram(const RuleProgram& program, const MatchInput& in) {
       if (walk.From(seg.begin, 0, 0) != Walk::Outcome::kMatch) return false;
       continue;
     }
-    if (seg.buffer >= kDnsQueryBuffer) {
-      // dns.query: the names a request asks for, each a buffer of its own (Suricata's
-      // multi-buffer): the segment holds when it holds on one of them.
-      if (in.dns == nullptr || in.dns->response) return false;
-      bool any = false;
-      for (const app::DnsRecord& q : in.dns->queries) {
-        char dotted[1 + 256];
-        std::string_view name = q.name;
-        if (seg.buffer == kDnsQueryDotBuffer) {
-          dotted[0] = '.';
-          const size_t n = std::min(name.size(), sizeof(dotted) - 1);
-          std::copy_n(name.data(), n, dotted + 1);
-          name = std::string_view(dotted, n + 1);
-        }
-        MatchInput sub = in;
-        sub.data = reinterpret_cast<const uint8_t*>(name.data());
-        sub.len = uint32_t(name.size());
-        sub.origin = 0;
-        sub.min_end = 0;
-        Walk walk(program, sub, seg);
-        if (walk.From(seg.begin, 0, 0) == Walk::Outcome::kMatch) {
-          any = true;
-          break;
-        }
-      }
-      if (!any) return false;
-      continue;
-    }
-    if (in.tx == nullptr) return false;
-    std::string_view buffer = in.tx->Buffer(HttpBuffer(seg.buffer - 1));
-    MatchInput sub = in;
-    sub.data = reinterpret_cast<const uint8_t*>(buffer.data());
-    sub.len = uint32_t(buffer.size());
-    sub.origin = 0;
-    sub.min_end = 0;
-    Walk walk(program, sub, seg);
-    if (walk.From(seg.begin, 0, 0) != Walk::Outcome::kMatch) return false;
+    if (!SegmentHolds(program, in, seg)) return false;
   }
   return true;
 }

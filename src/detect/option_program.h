@@ -64,10 +64,12 @@
 // negated one fails too, as in Suricata).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "app/http.h"
@@ -94,12 +96,18 @@ struct Operand {
 inline constexpr uint8_t kPayloadBuffer = 0;
 inline constexpr uint8_t kDnsQueryBuffer = 1 + app::kHttpBufferCount;
 inline constexpr uint8_t kDnsQueryDotBuffer = 2 + app::kHttpBufferCount;
+// The TLS buffers: tls.sni, and tls.certs (each certificate of the server's chain, DER).
+inline constexpr uint8_t kTlsSniBuffer = 3 + app::kHttpBufferCount;
+inline constexpr uint8_t kTlsCertsBuffer = 4 + app::kHttpBufferCount;
+inline constexpr uint8_t kTlsSniDotBuffer = 5 + app::kHttpBufferCount;  // after dotprefix
 // The buffers a transaction-like unit (an HTTP transaction, a DNS message) offers: buffer ids
 // 1 .. kAppBufferCount, indexed from 0 by the plan's per-buffer scan sets.
-inline constexpr size_t kAppBufferCount = app::kHttpBufferCount + 2;
-// The stage of DNS rules, after the HTTP stages (CompiledRule::tx_stage).
+inline constexpr size_t kAppBufferCount = app::kHttpBufferCount + 5;
+// The stage of DNS rules, after the HTTP stages, then the TLS handshake's stages, in
+// app::TlsStage order (CompiledRule::tx_stage).
 inline constexpr size_t kDnsStage = app::kHttpStageCount;
-inline constexpr size_t kAppStageCount = app::kHttpStageCount + 1;
+inline constexpr size_t kTlsStage = app::kHttpStageCount + 1;
+inline constexpr size_t kAppStageCount = kTlsStage + app::kTlsStageCount;
 
 struct PayloadStep {
   enum class Kind : uint8_t {
@@ -195,10 +203,30 @@ struct RuleProgram {
 // (CompiledRule::tx_stage kDnsStage), never on packets alone.
 [[nodiscard]] bool IsDnsRule(const rules::Rule& rule);
 
+// The TLS stage at which a rule reading TLS buffers is evaluated: the server's certificate when
+// it reads tls.certs, else the ClientHello (tls.sni); nullopt for a rule with no TLS buffer.
+[[nodiscard]] std::optional<app::TlsStage> TlsStageOf(const rules::Rule& rule);
+
 // The buffer id (PayloadStep::buffer) that content `c` of `rule` reads when it is not the payload:
-// 1 + app::HttpBuffer, kDnsQueryBuffer, kDnsQueryDotBuffer (after dotprefix); nullopt otherwise.
+// 1 + app::HttpBuffer, kDnsQueryBuffer, kTlsSniBuffer, kTlsCertsBuffer, or kDnsQueryDotBuffer /
+// kTlsSniDotBuffer after a dotprefix on its buffer; nullopt otherwise.
 [[nodiscard]] std::optional<uint8_t> AppBufferOf(const rules::Rule& rule,
                                                  const rules::ContentOption& c);
+
+// Suricata's dotprefix transform: "." + a name, in a buffer of its own (names longer than 255
+// bytes are cut there, as DNS names are); valid until the next call.
+class DotPrefixed {
+ public:
+  std::string_view operator()(std::string_view name) {
+    const size_t n = std::min(name.size(), sizeof(buf_) - 1);
+    buf_[0] = '.';
+    std::copy_n(name.data(), n, buf_ + 1);
+    return std::string_view(buf_, n + 1);
+  }
+
+ private:
+  char buf_[1 + 256];
+};
 
 // True when the packet test `t` (dsize, flags, flow, ...) holds for `in`.
 [[nodiscard]] bool PassesPacketTest(const PacketTest& t, const MatchInput& in);

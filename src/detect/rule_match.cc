@@ -146,7 +146,10 @@ bool MatchHeaderAndFlow(const CompiledRule& cr, const MatchInput& in) {
   if (!MatchHeader(cr.rule, *in.packet)) return false;
   if (!cr.rule.service.empty()) {
     if (in.flow == nullptr) return false;
-    if (!(cr.rule.service == "dns" ? in.flow->dns : in.flow->http)) return false;
+    const bool identified = cr.rule.service == "dns"   ? in.flow->dns
+                            : cr.rule.service == "tls" ? in.flow->tls
+                                                       : in.flow->http;
+    if (!identified) return false;
   }
   return cr.flowbits.tests.empty() ||
          TestAll(cr.flowbits, in.flow != nullptr ? in.flow->bits : nullptr);

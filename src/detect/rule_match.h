@@ -40,6 +40,7 @@
 
 #include "app/dns.h"
 #include "app/http.h"
+#include "app/tls.h"
 #include "base/result.h"
 #include "detect/flowbits.h"
 #include "packet/packet.h"
@@ -76,6 +77,12 @@ struct FlowContext {
   // requests the Detector evaluates the dns.query rules.
   bool dns = false;
   std::span<const app::DnsMessage> dns_messages;
+  // The flow is TLS (app/tls.h found a ClientHello): rules with `tls` in the header match only
+  // such flows; its handshake so far, and the handshake stages this packet's stream data
+  // completed, at which the Detector evaluates the tls.* rules.
+  bool tls = false;
+  const app::TlsHandshake* tls_handshake = nullptr;
+  std::span<const app::TlsStage> tls_events;
 };
 
 // Transport classes that rules are grouped by.
@@ -160,6 +167,8 @@ struct MatchInput {
   // The DNS message whose buffers (dns.query) the rule's DNS options read; null: a rule with such
   // options does not match.
   const app::DnsMessage* dns = nullptr;
+  // The TLS handshake whose buffers (tls.sni, tls.certs) the rule's TLS options read.
+  const app::TlsHandshake* tls = nullptr;
 
   // The packet's own payload.
   [[nodiscard]] static MatchInput OfPacket(const packet::Packet& p,

@@ -11,7 +11,8 @@ base::Result<std::unique_ptr<RuleProgram>> CompileSupported(const rules::Rule& r
   if (!rule.protocol_variant.empty()) {
     return base::MakeError("unsupported protocol " + rule.protocol_variant);
   }
-  if (!rule.service.empty() && rule.service != "http" && rule.service != "dns") {
+  if (!rule.service.empty() && rule.service != "http" && rule.service != "dns" &&
+      rule.service != "tls") {
     // Such a rule applies only to flows identified as that protocol; until vigil identifies
     // application protocols, evaluating it on every flow of the transport would be wrong.
     return base::MakeError("unsupported protocol " + rule.service +

@@ -245,8 +245,9 @@ TEST(TxBuffers, SupportedAndUnsupported) {
       UnsupportedReason(R(
           R"(alert tcp any any -> any any (file_data; content:"x"; service:ftp-data,http; sid:1;))")),
       std::nullopt);
-  EXPECT_EQ(UnsupportedReason(R(R"(alert tcp any any -> any any (tls.sni; content:"x"; sid:1;))")),
-            "unsupported buffer tls.sni");
+  EXPECT_EQ(UnsupportedReason(
+                R(R"(alert tcp any any -> any any (tls.cert_issuer; content:"x"; sid:1;))")),
+            "unsupported buffer tls.cert_issuer");
   EXPECT_EQ(UnsupportedReason(R(R"(alert tcp any any -> any any (bsize:>2; sid:1;))")),
             "unsupported keyword bsize on pkt_data");
   EXPECT_EQ(UnsupportedReason(R(R"(alert smtp any any -> any any (content:"x"; sid:1;))")),
@@ -476,6 +477,24 @@ TEST(DnsBuffers, RulesAndSupport) {
             "unsupported keyword to_lowercase");
 }
 
+// What the Detector reports for the packet of `in` in `ctx` (sids), and what MatchRule finds on
+// `in` among the plan's rules of `stage`.
+struct Answers {
+  std::multiset<uint32_t> got, want;
+};
+Answers Compare(Detector& detector, const DetectionPlan& plan, const FlowContext& ctx,
+                const MatchInput& in, size_t stage) {
+  Answers answers;
+  std::vector<Alert> alerts;
+  detector.Inspect(*in.packet, ctx, {}, alerts);
+  for (const Alert& a : alerts) answers.got.insert(a.rule->rule.sid);
+  for (size_t i = 0; i < plan.rule_count(); ++i) {
+    const CompiledRule& cr = plan.rule(i);
+    if (cr.tx_stage == int8_t(stage) && MatchRule(cr, in)) answers.want.insert(cr.rule.sid);
+  }
+  return answers;
+}
+
 // The Detector's DNS evaluation (per-name fast-pattern scan, with and without the dot) against
 // MatchRule on every DNS rule.
 TEST(DnsDetectorDifferential, SameAnswersAsBruteForce) {
@@ -520,20 +539,120 @@ TEST(DnsDetectorDifferential, SameAnswersAsBruteForce) {
     tp.p.dst_port = 53;
     FlowContext ctx{
         .has_flow = true, .to_server = true, .dns = true, .dns_messages = std::span(&m, 1)};
-    std::vector<Alert> alerts;
-    (*detector)->Inspect(tp.p, ctx, {}, alerts);
-    std::multiset<uint32_t> got;
-    for (const Alert& a : alerts) got.insert(a.rule->rule.sid);
-    std::multiset<uint32_t> want;
     MatchInput in = MatchInput::OfPacket(tp.p, &ctx);
     in.dns = &m;
-    for (size_t i = 0; i < (*plan)->rule_count(); ++i) {
-      const CompiledRule& cr = (*plan)->rule(i);
-      EXPECT_EQ(cr.tx_stage, int8_t(kDnsStage));
-      if (MatchRule(cr, in)) want.insert(cr.rule.sid);
+    const Answers a = Compare(**detector, **plan, ctx, in, kDnsStage);
+    EXPECT_EQ(a.got, a.want) << names[0];
+    alerts_seen += int(a.got.size());
+  }
+  EXPECT_GT(alerts_seen, 100);
+}
+
+// TLS: tls.sni and tls.certs rules on a handshake.
+bool MatchesTls(const std::string& rule_text, const app::TlsHandshake* hs, bool to_server = true,
+                bool tls_flow = true) {
+  CompiledRule cr{.rule = R(rule_text)};
+  auto st = CompileRule(cr);
+  EXPECT_TRUE(st) << rule_text << ": " << (st ? "" : st.error().ToString());
+  TestPacket tp{"\x16\x03\x01", to_server};
+  FlowContext flow{.has_flow = true, .established = true, .to_server = to_server, .tls = tls_flow};
+  MatchInput in = MatchInput::OfPacket(tp.p, &flow);
+  in.tls = hs;
+  return MatchRule(cr, in);
+}
+
+TEST(TlsBuffers, ServerNameAndCertificates) {
+  app::TlsHandshake hs;
+  hs.client_hello = true;
+  hs.sni = "api.Evil.example";
+  hs.certs = {std::string("\x30\x82 first cert CN=evil", 25), "second cert"};
+  EXPECT_TRUE(MatchesTls(
+      R"(alert tls any any -> any any (tls.sni; content:"evil.example"; nocase; endswith; sid:1;))",
+      &hs));
+  EXPECT_TRUE(MatchesTls(
+      R"(alert tls any any -> any any (tls.sni; dotprefix; content:".evil.example"; nocase; endswith; sid:1;))",
+      &hs));
+  EXPECT_FALSE(MatchesTls(
+      R"(alert tls any any -> any any (tls.sni; dotprefix; content:".api"; endswith; sid:1;))",
+      &hs));
+  EXPECT_TRUE(MatchesTls(
+      R"(alert tls any any -> any any (tls_sni; content:"api."; startswith; bsize:16; sid:1;))",
+      &hs));
+  EXPECT_TRUE(MatchesTls(
+      R"(alert tls any any -> any any (flow:to_client; tls.certs; content:"second"; sid:1;))", &hs,
+      false));
+  EXPECT_TRUE(MatchesTls(R"(alert tls any any -> any any (tls.certs; content:"CN=evil"; sid:1;))",
+                         &hs, false));
+  EXPECT_FALSE(MatchesTls(
+      R"(alert tls any any -> any any (tls.certs; content:"first cert CN=evil second"; sid:1;))",
+      &hs, false));  // each certificate is a buffer of its own
+  EXPECT_FALSE(MatchesTls(
+      R"(alert tls any any -> any any (tls.sni; content:"evil"; nocase; sid:1;))", nullptr));
+  // `alert tls` on the payload: only flows identified as TLS.
+  EXPECT_TRUE(MatchesTls(R"(alert tls any any -> any any (content:"|16 03|"; sid:1;))", &hs));
+  EXPECT_FALSE(
+      MatchesTls(R"(alert tls any any -> any any (content:"|16 03|"; sid:1;))", &hs, true, false));
+  EXPECT_EQ(TlsStageOf(R(R"(alert tls any any -> any any (tls.sni; content:"x"; sid:1;))")),
+            app::TlsStage::kClientHello);
+  EXPECT_EQ(
+      TlsStageOf(R(
+          R"(alert tls any any -> any any (tls.sni; content:"x"; tls.certs; content:"y"; sid:1;))")),
+      app::TlsStage::kServerCertificate);
+  EXPECT_EQ(UnsupportedReason(
+                R(R"(alert tls any any -> any any (tls.cert_subject; content:"x"; sid:1;))")),
+            "unsupported buffer tls.cert_subject");
+}
+
+// The Detector's TLS evaluation (per-stage fast-pattern scans over the server name, with and
+// without the dot, and each certificate) against MatchRule on every TLS rule.
+TEST(TlsDetectorDifferential, SameAnswersAsBruteForce) {
+  const char* names[] = {"example.com", "evil.example.com", "badexample.com", "cdn.EVIL.org"};
+  std::vector<std::string> texts;
+  uint32_t sid = 1;
+  for (const char* d : names) {
+    texts.push_back(fmt::format(
+        R"(alert tls any any -> any any (tls.sni; content:"{}"; nocase; endswith; sid:{};))", d,
+        sid++));
+    texts.push_back(fmt::format(
+        R"(alert tls any any -> any any (tls.sni; dotprefix; content:".{}"; endswith; sid:{};))", d,
+        sid++));
+    texts.push_back(fmt::format(
+        R"(alert tls any any -> any any (flow:to_client; tls.certs; content:"CN={}"; sid:{};))", d,
+        sid++));
+  }
+  texts.push_back(
+      fmt::format(R"(alert tls any any -> any any (tls.sni; content:!"example"; sid:{};))", sid++));
+  std::vector<rules::Rule> rs;
+  for (const auto& t : texts) rs.push_back(R(t));
+  auto plan = DetectionPlan::Build(rs, rules::ClassificationTable::Default());
+  ASSERT_TRUE(plan);
+  auto detector = Detector::Create(**plan);
+  ASSERT_TRUE(detector);
+  std::mt19937 rng(9);
+  const char* prefixes[] = {"", "www.", "bad", "x.cdn."};
+  int alerts_seen = 0;
+  for (int round = 0; round < 300; ++round) {
+    app::TlsHandshake hs;
+    hs.client_hello = true;
+    hs.sni = std::string(prefixes[rng() % 4]) + names[rng() % 4];
+    for (size_t k = 0, n = rng() % 3; k < n; ++k) {
+      hs.certs.push_back(std::string("cert CN=") + names[rng() % 4] + " end");
     }
-    EXPECT_EQ(got, want) << names[0];
-    alerts_seen += int(got.size());
+    const app::TlsStage stage =
+        rng() % 2 ? app::TlsStage::kClientHello : app::TlsStage::kServerCertificate;
+    const bool to_server = stage == app::TlsStage::kClientHello;
+    TestPacket tp{"x", to_server};
+    FlowContext ctx{.has_flow = true,
+                    .established = true,
+                    .to_server = to_server,
+                    .tls = true,
+                    .tls_handshake = &hs,
+                    .tls_events = std::span(&stage, 1)};
+    MatchInput in = MatchInput::OfPacket(tp.p, &ctx);
+    in.tls = &hs;
+    const Answers a = Compare(**detector, **plan, ctx, in, kTlsStage + size_t(stage));
+    EXPECT_EQ(a.got, a.want) << hs.sni;
+    alerts_seen += int(a.got.size());
   }
   EXPECT_GT(alerts_seen, 100);
 }

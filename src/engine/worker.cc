@@ -152,6 +152,7 @@ void Worker::ProcessPacket(const packet::Packet& p, const flow::KeyedPacket* key
   chunk_to_server_.clear();
   http_events_.clear();
   dns_messages_.clear();
+  tls_events_.clear();
   PacketResult r{.packet = &p, .rebuilt = rebuilt};
   detect::FlowContext ctx;
   FlowAction* action = nullptr;
@@ -178,6 +179,10 @@ void Worker::ProcessPacket(const packet::Packet& p, const flow::KeyedPacket* key
       }
       ctx.http = state.http != nullptr && state.http->is_http();
       ctx.http_events = http_events_;
+      FeedTls(state);
+      ctx.tls = state.tls_flow;
+      ctx.tls_handshake = state.tls != nullptr ? &state.tls->handshake() : nullptr;
+      ctx.tls_events = tls_events_;
     }
     if (p.src_port == 53 || p.dst_port == 53) {
       ctx.dns = FeedDns(p, state);
@@ -307,6 +312,33 @@ void Worker::FeedHttp(FlowState& state) {
   }
 }
 
+void Worker::FeedTls(FlowState& state) {
+  if (state.tls != nullptr && state.tls->done()) {
+    // The handshake is over (the earlier packets' events were inspected): nothing more to parse.
+    state.tls.reset();
+    state.tls_done = true;
+  }
+  if (state.tls_done || chunks_.empty()) return;
+  for (size_t i = 0; i < chunks_.size(); ++i) {
+    const detect::StreamChunk& c = chunks_[i];
+    const bool to_server = chunk_to_server_[i];
+    if (state.tls == nullptr) {
+      if (!to_server) continue;  // TLS is recognized from the client's bytes
+      state.tls = std::make_unique<app::TlsFlow>();
+    }
+    const int d = to_server ? 0 : 1;
+    const uint64_t start = c.stream_offset + c.new_from;
+    if (state.tls_next[d] != 0 && start != state.tls_next[d]) state.tls->Gap(to_server, tls_stats_);
+    state.tls_next[d] = c.stream_offset + c.len;
+    state.tls->Feed(to_server, c.data + c.new_from, c.len - c.new_from, tls_stats_, tls_events_);
+  }
+  state.tls_flow = state.tls != nullptr && state.tls->is_tls();
+  if (state.tls != nullptr && state.tls->state() == app::TlsFlow::State::kNotTls) {
+    state.tls.reset();
+    state.tls_done = true;
+  }
+}
+
 bool Worker::FeedDns(const packet::Packet& p, FlowState& state) {
   if (p.has_udp) {
     dns_messages_.resize(1);
@@ -360,6 +392,7 @@ void Worker::ForEachStat(const std::function<void(std::string_view, uint64_t)>& 
   f("detect.tx_candidates", d.tx_candidates);
   http_stats_.ForEach(f);
   dns_stats_.ForEach(f);
+  tls_stats_.ForEach(f);
 }
 
 }  // namespace vigil::engine

@@ -27,7 +27,9 @@
 //      WorkerConfig::http; http.* counters). DNS: a UDP payload to or from port 53 is parsed as a
 //      DNS message (app/dns.h), and so are the messages of a TCP flow on port 53 (a
 //      DnsTcpStream per flow); a packet whose message parses makes the flow DNS for `alert dns`
-//      rules, and the message goes to the Detector (dns.* counters).
+//      rules, and the message goes to the Detector (dns.* counters). TLS: the same bytes go to
+//      the flow's app::TlsFlow (app/tls.h), which recognizes a ClientHello by content and
+//      reports the handshake stages they complete (tls.* counters).
 //   5. Detection (detect::Detector::Inspect) with the flow's state, its HTTP stages and the
 //      delivered stream chunks: payload rules of a reassembled TCP flow see the stream, not the
 //      segment, so an attack split over segments, sent out of order or overlapped is judged on the
@@ -53,6 +55,7 @@
 
 #include "app/dns.h"
 #include "app/http.h"
+#include "app/tls.h"
 #include "base/result.h"
 #include "decode/decoder.h"
 #include "detect/detector.h"
@@ -189,6 +192,8 @@ class Worker {
   app::HttpStats http_stats_;
   std::vector<app::DnsMessage> dns_messages_;  // this packet's
   app::DnsStats dns_stats_;
+  std::vector<app::TlsStage> tls_events_;  // this packet's
+  app::TlsStats tls_stats_;
   std::vector<flow::KeyedPacket> keys_;  // per batch packet
   std::vector<uint8_t> keyed_;           // per batch packet: keys_[i] is valid
   // What detection keeps per flow, by flow entry (Flow::index), reset when the entry gets a new
@@ -207,17 +212,29 @@ class Worker {
     // DNS over TCP (port 53): its framing per direction, made on the flow's first bytes.
     std::unique_ptr<app::DnsTcpStream> dns_tcp;
     bool dns = false;  // a message of the flow parsed
+    // TLS handshake parsing (app/tls.h), made on the flow's first client bytes; freed once the
+    // flow is known not to be TLS, or its handshake is over (tls_done then stays set; a TLS flow
+    // keeps tls_flow for `alert tls` rules).
+    std::unique_ptr<app::TlsFlow> tls;
+    bool tls_done = false;
+    bool tls_flow = false;
+    uint64_t tls_next[2] = {0, 0};  // per direction: the stream offset fed up to (0: none yet)
     void ResetHttp() {
       http.reset();
       http_done = false;
       http_started[0] = http_started[1] = false;
       dns_tcp.reset();
       dns = false;
+      tls.reset();
+      tls_done = tls_flow = false;
+      tls_next[0] = tls_next[1] = 0;
     }
   };
   // Parses the packet's DNS messages into dns_messages_: its UDP payload, or the new bytes of
   // chunks_ of a TCP flow on port 53. True when the flow is DNS.
   bool FeedDns(const packet::Packet& p, FlowState& state);
+  // Feeds the new bytes of chunks_ to the flow's TLS parser, filling tls_events_.
+  void FeedTls(FlowState& state);
   // Feeds the new bytes of chunks_ to the flow's HTTP parser, filling http_events_.
   void FeedHttp(FlowState& state);
   std::vector<FlowState> flow_state_;

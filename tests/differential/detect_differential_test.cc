@@ -11,7 +11,9 @@
 // reference evaluates every transaction rule (http.uri, file.data, ...) on each transaction stage
 // the packet completed, as the Detector does after the packet's own rules. Likewise in a flow a UDP
 // payload to or from port 53 is parsed as a DNS message, and the reference evaluates every DNS
-// rule (dns.query) on it when it is a request.
+// rule (dns.query) on it when it is a request; and the stream's payloads go through a TLS
+// parser too (app::TlsFlow), the reference evaluating every TLS rule (tls.sni, tls.certs) at
+// each handshake stage.
 //
 // Reads ../shared/pcaps/mixed-traffic.pcap and ../shared/rules/<ruleset>/*.rules; skips with a
 // message when they are absent. When rules × packets is large, every k-th packet of the capture is
@@ -31,6 +33,7 @@
 
 #include "app/dns.h"
 #include "app/http.h"
+#include "app/tls.h"
 #include "decode/decoder.h"
 #include "detect/detector.h"
 #include "detect/support.h"
@@ -151,6 +154,9 @@ Comparison CompareShare(const detect::DetectionPlan& plan, std::span<const packe
   const app::HttpConfig http_config;
   app::HttpStats http_stats;
   std::vector<app::HttpEvent> events;
+  std::map<uint64_t, app::TlsFlow> tls_flows;  // by flow id
+  app::TlsStats tls_stats;
+  std::vector<app::TlsStage> tls_events;
   app::DnsMessage dns_message;
   app::DnsStats dns_stats;
   for (size_t i = 0; i < packets.size(); i += step) {
@@ -193,6 +199,13 @@ Comparison CompareShare(const detect::DetectionPlan& plan, std::span<const packe
         flow.http = http.is_http();
         flow.http_events = events;
         c.transactions += events.size();
+        app::TlsFlow& tls = tls_flows[s.flow_id];
+        tls_events.clear();
+        tls.Feed(flow.to_server, p.payload, p.payload_len, tls_stats, tls_events);
+        flow.tls = tls.is_tls();
+        flow.tls_handshake = &tls.handshake();
+        flow.tls_events = tls_events;
+        c.transactions += tls_events.size();
       }
       found.clear();
       (void)(*detector)->Inspect(
@@ -239,6 +252,21 @@ Comparison CompareShare(const detect::DetectionPlan& plan, std::span<const packe
         for (uint32_t r = 0; r < n_rules; ++r) {
           const detect::CompiledRule& cr = plan.rule(r);
           if (cr.tx_stage != int8_t(e.stage) || !detect::MatchRule(cr, tx_in)) continue;
+          tx_want += record(r, flow.flow_id);
+        }
+      }
+      for (app::TlsStage e : flow.tls_events) {
+        if (p.ip_version == 0) break;
+        detect::FlowContext tls_flow = flow;
+        tls_flow.to_server = e == app::TlsStage::kClientHello;
+        detect::MatchInput tls_in = detect::MatchInput::OfPacket(p, &tls_flow);
+        tls_in.tls = flow.tls_handshake;
+        for (uint32_t r = 0; r < n_rules; ++r) {
+          const detect::CompiledRule& cr = plan.rule(r);
+          if (cr.tx_stage != int8_t(detect::kTlsStage + size_t(e)) ||
+              !detect::MatchRule(cr, tls_in)) {
+            continue;
+          }
           tx_want += record(r, flow.flow_id);
         }
       }
@@ -294,8 +322,8 @@ TEST_P(DetectDifferentialTest, DetectorEqualsEveryRuleOnEveryPacket) {
             << c.alerts[0] << " alerts without a flow, " << c.alerts[1] << " in a flow, "
             << c.alerts[2] << " in a stream (" << c.history_scans_skipped
             << " chunks with a clean history), " << c.transactions
-            << " HTTP transaction stages and DNS requests (" << c.tx_alerts << " alerts), "
-            << c.mismatches << " mismatches\n";
+            << " HTTP transaction stages, DNS requests and TLS handshake stages (" << c.tx_alerts
+            << " alerts), " << c.mismatches << " mismatches\n";
   EXPECT_EQ(c.mismatches, 0u);
 }
 
@@ -341,8 +369,8 @@ TEST_P(DetectDifferentialTest, DetectorEqualsEveryRuleOnGeneratedTraffic) {
             << c.compared << " inspections compared, " << c.alerts[0] << " alerts without a flow, "
             << c.alerts[1] << " in a flow, " << c.alerts[2] << " in a stream ("
             << c.history_scans_skipped << " chunks with a clean history), " << c.transactions
-            << " HTTP transaction stages and DNS requests (" << c.tx_alerts << " alerts), "
-            << c.mismatches << " mismatches\n";
+            << " HTTP transaction stages, DNS requests and TLS handshake stages (" << c.tx_alerts
+            << " alerts), " << c.mismatches << " mismatches\n";
   EXPECT_GT(c.alerts[1], 0u) << "the attacks must trigger rules";
   EXPECT_EQ(c.mismatches, 0u);
 }

@@ -1,0 +1,107 @@
+// TLS handshakes (RFC 5246 / 8446 record and handshake layers) for the detector's tls.* buffers:
+// a TlsFlow per TCP flow, fed the in-order reassembled bytes of each direction, reassembles the
+// handshake messages of the records and reads the ClientHello (server name), the ServerHello
+// (version) and the server's Certificate message (the certificates, DER).
+//
+//   app::TlsFlow tls;                                      // one per flow (engine::Worker keeps
+//   it) std::vector<app::TlsEvent> events; tls.Feed(true, bytes, len, stats, events); // client ->
+//   server bytes, in order for (app::TlsEvent e : events) Inspect(tls.handshake(), e);
+//
+// Detection by content: the flow is TLS when the client's first bytes are a handshake record
+// (content type 22, version 3.x) holding a ClientHello; anything else makes it "not TLS" at once.
+//
+// What the handshake holds (TlsHandshake): tls.sni (the server_name extension's host name),
+// the ClientHello's and ServerHello's legacy versions, and tls.certs (each certificate of the
+// server's chain, DER, as Suricata's tls.certs multi-buffer holds them). Events: kClientHello when
+// the ClientHello is complete, kServerCertificate when the server's Certificate message is (TLS
+// 1.3 encrypts it: never then).
+//
+// Bounds: a handshake message is reassembled up to kMaxHandshakeBytes (a longer one is skipped,
+// tls.message_too_long); at most kMaxCertificates certificates are kept. After the handshake
+// (a ChangeCipherSpec or application data record) a direction is not parsed further. Malformed
+// input is never an error: it is counted (tls.malformed) and that direction stops being parsed.
+// Cost: one pass over the handshake bytes; one copy of each handshake message.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace vigil::app {
+
+inline constexpr size_t kMaxHandshakeBytes = 65536;
+inline constexpr size_t kMaxCertificates = 8;
+
+struct TlsHandshake {
+  std::string sni;
+  uint16_t client_version = 0;  // ClientHello.legacy_version
+  uint16_t server_version = 0;  // ServerHello.legacy_version
+  std::vector<std::string> certs;
+  bool client_hello = false;
+  bool server_certificate = false;
+};
+
+enum class TlsStage : uint8_t { kClientHello, kServerCertificate };
+inline constexpr size_t kTlsStageCount = 2;
+
+#define VIGIL_TLS_COUNTERS(X)                 \
+  X(flows, "tls.flows")                       \
+  X(not_tls, "tls.not_tls")                   \
+  X(client_hellos, "tls.client_hellos")       \
+  X(certificates, "tls.certificates")         \
+  X(malformed, "tls.malformed")               \
+  X(message_too_long, "tls.message_too_long") \
+  X(gaps, "tls.gaps")
+
+struct TlsStats {
+#define VIGIL_TLS_FIELD(field, name) uint64_t field = 0;
+  VIGIL_TLS_COUNTERS(VIGIL_TLS_FIELD)
+#undef VIGIL_TLS_FIELD
+  void ForEach(const std::function<void(std::string_view, uint64_t)>& f) const;
+};
+
+class TlsFlow {
+ public:
+  enum class State : uint8_t { kUnknown, kTls, kNotTls };
+
+  // Parses `len` in-order bytes of one direction (to_server: from the client), appending the
+  // stages they completed to `events`.
+  void Feed(bool to_server, const uint8_t* data, size_t len, TlsStats& stats,
+            std::vector<TlsStage>& events);
+  // Bytes of one direction are missing: that direction stops being parsed.
+  void Gap(bool to_server, TlsStats& stats);
+
+  [[nodiscard]] State state() const { return state_; }
+  [[nodiscard]] bool is_tls() const { return state_ == State::kTls; }
+  // True when more bytes would not be parsed.
+  [[nodiscard]] bool done() const;
+  [[nodiscard]] const TlsHandshake& handshake() const { return hs_; }
+
+ private:
+  struct Side {
+    std::string record;     // the record header and body being read
+    std::string message;    // the handshake message being reassembled
+    bool skipping = false;  // the current message is too long: its bytes are dropped
+    size_t skip_left = 0;
+    bool stopped = false;
+  };
+  // One complete record of `side`.
+  void Record(bool to_server, TlsStats& stats, std::vector<TlsStage>& events);
+  // One complete handshake message.
+  void Message(bool to_server, std::string_view msg, TlsStats& stats,
+               std::vector<TlsStage>& events);
+  void Stop(bool to_server, TlsStats& stats);
+
+  State state_ = State::kUnknown;
+  Side side_[2];
+  TlsHandshake hs_;
+};
+
+// The server name of a ClientHello message body (after the 4-byte handshake header); "" when it
+// has none. False when the message is malformed.
+[[nodiscard]] bool ParseClientHello(std::string_view body, TlsHandshake& out);
+
+}  // namespace vigil::app

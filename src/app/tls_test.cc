@@ -1,0 +1,130 @@
+#include "app/tls.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+namespace vigil::app {
+namespace {
+
+std::string Be(uint32_t v, int bytes) {
+  std::string s;
+  for (int i = bytes - 1; i >= 0; --i) s.push_back(char((v >> (8 * i)) & 0xff));
+  return s;
+}
+
+std::string Vec(std::string_view body, int width) {
+  return Be(uint32_t(body.size()), width) + std::string(body);
+}
+
+std::string Handshake(uint8_t type, std::string_view body) {
+  return std::string(1, char(type)) + Be(uint32_t(body.size()), 3) + std::string(body);
+}
+
+// Records of `type` carrying `payload`, cut at `max` bytes each.
+std::string Records(uint8_t type, std::string_view payload, size_t max = 16384) {
+  std::string out;
+  for (size_t i = 0; i < payload.size(); i += max) {
+    std::string_view part = payload.substr(i, max);
+    out += std::string(1, char(type)) + "\x03\x01" + Vec(part, 2);
+  }
+  return out;
+}
+
+std::string ClientHello(std::string_view sni) {
+  std::string body = Be(0x0303, 2) + std::string(32, 'r') + Vec("", 1) +
+                     Vec(Be(0x1301, 2) + Be(0xc02f, 2), 2) + Vec(std::string(1, '\0'), 1);
+  std::string ext;
+  ext += Be(10, 2) + Vec(Vec(Be(29, 2), 2), 2);  // supported_groups
+  if (!sni.empty()) ext += Be(0, 2) + Vec(Vec(std::string(1, '\0') + Vec(sni, 2), 2), 2);
+  body += Vec(ext, 2);
+  return Handshake(1, body);
+}
+
+std::string ServerFlight(const std::vector<std::string>& certs) {
+  std::string hello = Handshake(
+      2, Be(0x0303, 2) + std::string(32, 's') + Vec("", 1) + Be(0xc02f, 2) + std::string(1, '\0'));
+  std::string list;
+  for (const std::string& c : certs) list += Vec(c, 3);
+  return hello + Handshake(11, Vec(list, 3)) + Handshake(14, "");
+}
+
+struct Harness {
+  TlsFlow flow;
+  TlsStats stats;
+  std::vector<TlsStage> events;
+  void Feed(bool to_server, std::string_view bytes, size_t piece) {
+    for (size_t i = 0; i < bytes.size(); i += piece) {
+      std::string_view p = bytes.substr(i, piece);
+      flow.Feed(to_server, reinterpret_cast<const uint8_t*>(p.data()), p.size(), stats, events);
+    }
+  }
+};
+
+TEST(TlsFlow, ServerNameAndCertificates) {
+  const std::string client = Records(22, ClientHello("www.Example.com"));
+  const std::string cert1(1200, 'A'), cert2(900, 'B');
+  // The server's flight spans records.
+  const std::string server = Records(22, ServerFlight({cert1, cert2}), 1000) + Records(20, "\x01") +
+                             Records(23, "encrypted");
+  for (size_t piece : {size_t(100000), size_t(7), size_t(1)}) {
+    Harness h;
+    h.Feed(true, client, piece);
+    h.Feed(false, server, piece);
+    EXPECT_TRUE(h.flow.is_tls());
+    ASSERT_EQ(h.events.size(), 2u) << piece;
+    EXPECT_EQ(h.events[0], TlsStage::kClientHello);
+    EXPECT_EQ(h.events[1], TlsStage::kServerCertificate);
+    const TlsHandshake& hs = h.flow.handshake();
+    EXPECT_EQ(hs.sni, "www.Example.com");
+    EXPECT_EQ(hs.client_version, 0x0303);
+    EXPECT_EQ(hs.server_version, 0x0303);
+    ASSERT_EQ(hs.certs.size(), 2u);
+    EXPECT_EQ(hs.certs[0], cert1);
+    EXPECT_EQ(hs.certs[1], cert2);
+    EXPECT_EQ(h.stats.malformed, 0u);
+  }
+}
+
+TEST(TlsFlow, NotTlsIsRecognizedAtOnce) {
+  Harness h;
+  h.Feed(true, "GET / HTTP/1.1\r\n\r\n", 100);
+  EXPECT_EQ(h.flow.state(), TlsFlow::State::kNotTls);
+  EXPECT_TRUE(h.flow.done());
+  Harness alert;  // a TLS record, but not a handshake
+  alert.Feed(true, Records(21, "\x02\x28"), 100);
+  EXPECT_EQ(alert.flow.state(), TlsFlow::State::kNotTls);
+}
+
+TEST(TlsFlow, NoServerNameAndOversizedMessages) {
+  Harness h;
+  h.Feed(true, Records(22, ClientHello("")), 100000);
+  ASSERT_EQ(h.events.size(), 1u);
+  EXPECT_EQ(h.flow.handshake().sni, "");
+  // A certificate message over the cap is skipped, counted, and the flow goes on.
+  std::string huge = Handshake(11, Vec(Vec(std::string(kMaxHandshakeBytes, 'x'), 3), 3));
+  h.Feed(false, Records(22, huge), 100000);
+  EXPECT_EQ(h.stats.message_too_long, 1u);
+  EXPECT_EQ(h.events.size(), 1u);
+}
+
+TEST(TlsFlow, RandomInputNeverBreaksTheBounds) {
+  std::mt19937 rng(7);
+  const std::string seed = Records(22, ClientHello("a.example"));
+  const std::string server = Records(22, ServerFlight({std::string(300, 'c')}), 200);
+  for (int round = 0; round < 5000; ++round) {
+    std::string c = seed, s = server;
+    for (int k = 0; k < 3; ++k) c[rng() % c.size()] = char(rng());
+    for (int k = 0; k < 3; ++k) s[rng() % s.size()] = char(rng());
+    Harness h;
+    h.Feed(true, c, 1 + rng() % 64);
+    h.Feed(false, s, 1 + rng() % 64);
+    EXPECT_LE(h.flow.handshake().certs.size(), kMaxCertificates);
+    EXPECT_LE(h.events.size(), 2u);
+  }
+}
+
+}  // namespace
+}  // namespace vigil::app
