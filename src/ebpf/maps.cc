@@ -567,6 +567,8 @@ uint8_t* RingBuffer::Reserve(uint64_t size, uint64_t flags) {
   std::memcpy(&data_[at], &header, 4);
   producer_ += total;
   uint8_t* record = &data_[at + 8];
+  // Zeroed, unlike the kernel's: a program that reads before it writes sees no earlier record.
+  std::memset(record, 0, size);
   reserved_.emplace_back(uint64_t(record), size);
   return record;
 }

@@ -225,11 +225,27 @@ class Builder {
 // Every byte of every map: key -> value (per-CPU values as the host sees them).
 using MapContents = std::vector<std::map<std::vector<uint8_t>, std::vector<uint8_t>>>;
 
+bool IsEventMap(const Map& m) { return m.type() == kMapPerfEventArray || m.type() == kMapRingbuf; }
+
 MapContents Snapshot(const Program& program) {
   MapContents out;
   for (const auto& m : program.maps()) {
     auto& contents = out.emplace_back();
     if (m->type() == kMapProgArray) continue;
+    if (IsEventMap(*m)) {
+      // The records the run wrote to a perf event array or ring buffer, keyed by their order;
+      // taken out, so that every run starts from an empty ring.
+      std::vector<MapEvent> events;
+      m->DrainEvents(events, SIZE_MAX);
+      for (size_t k = 0; k < events.size(); ++k) {
+        std::vector<uint8_t> key(8), value(4);
+        std::memcpy(key.data(), &k, 8);
+        std::memcpy(value.data(), &events[k].cpu, 4);
+        value.insert(value.end(), events[k].data.begin(), events[k].data.end());
+        contents[std::move(key)] = std::move(value);
+      }
+      continue;
+    }
     for (auto& key : m->HostKeys()) {
       auto value = m->HostLookup(key);
       if (value) contents[std::move(key)] = std::move(*value);
@@ -241,7 +257,7 @@ MapContents Snapshot(const Program& program) {
 void Restore(const Program& program, const MapContents& contents) {
   for (size_t i = 0; i < contents.size(); ++i) {
     Map& m = *program.maps()[i];
-    if (m.type() == kMapProgArray) continue;
+    if (m.type() == kMapProgArray || IsEventMap(m)) continue;
     for (const auto& key : m.HostKeys()) {
       if (!contents[i].contains(key)) (void)m.HostDelete(key);
     }
