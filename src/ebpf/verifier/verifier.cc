@@ -1209,6 +1209,11 @@ bool Verifier::CallHelper(State& s, uint32_t pc, const Insn& i) {
       (f.regs[1].type == Type::kPacket || f.regs[1].type == Type::kPacketMeta))
     return Fail(pc, fmt::format("{}: cannot read its format from the packet ({})", sig->name,
                                 RegState(1, f.regs[1])));
+  // The helpers whose kernel proto lacks pkt_access take no packet memory: the kernel refuses
+  // "helper access to the packet", and so do we (copy the bytes to the stack first; the perf
+  // event helper appends packet bytes itself, BPF_F_CTXLEN_MASK).
+  const bool packet_access = sig->id != kHelperPerfEventOutput && sig->id != kHelperRingbufOutput &&
+                             sig->id != kHelperFibLookup;
   for (int a = 0; a < 5; ++a) {
     const Arg kind = sig->args[a];
     if (kind == Arg::kNone) break;
@@ -1216,6 +1221,10 @@ bool Verifier::CallHelper(State& s, uint32_t pc, const Insn& i) {
     const Reg& reg = f.regs[r];
     if (reg.type == Type::kNotInit)
       return Fail(pc, fmt::format("{}: argument r{} is not set", sig->name, r));
+    if (!packet_access && (reg.type == Type::kPacket || reg.type == Type::kPacketMeta))
+      return Fail(pc, fmt::format("{}: r{} = {}: this helper may not read or write the packet "
+                                  "(copy the bytes to the stack first)",
+                                  sig->name, r, Describe(reg)));
     switch (kind) {
       case Arg::kAnything:
         if ((IsPointer(reg.type) || reg.address) && o_.untrusted)
