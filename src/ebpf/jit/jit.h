@@ -18,6 +18,10 @@
 // by zero gives 0, modulo by zero leaves dst, INT_MIN / -1 wraps, shifts are masked, 32-bit
 // results are zero-extended; helpers are direct calls (the code's pages are asked for within 2 GiB
 // of vigil's code; where the kernel places them farther, through asmjit's address table);
+// lookups in an array, hash or LRU hash map that the code names (lddw r1, map just before) skip the
+// helper: inlined for arrays, a direct call of the map for the others, as the kernel's JIT does;
+// a verified program that calls nothing else enters through a lean entry that saves only the
+// registers it writes (compiler.cc says how tail calls stay correct);
 // bpf-to-bpf calls use the native stack for the return address and the saved r6-r9/r10, each callee
 // on its own 512-byte eBPF frame, at most 8 frames; a tail call (at most 33 per run) jumps into the
 // target's code on the current frame. A run that fails (a helper's Fail, too deep a call) unwinds
