@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -75,8 +76,9 @@ bool PrefixMatch(const uint8_t* a, const uint8_t* b, uint32_t bits) {
   return (a[bits / 8] & mask) == (b[bits / 8] & mask);
 }
 
+// Read by every lookup without a lock; the mutex only orders the first read of the host's tables.
 std::mutex host_mu;
-std::shared_ptr<const FibTable> host_table;
+std::atomic<std::shared_ptr<const FibTable>> host_table;
 
 }  // namespace
 
@@ -185,18 +187,18 @@ base::Result<FibTable> FibTable::FromHost() {
 }
 
 void FibTable::SetHost(std::shared_ptr<const FibTable> table) {
-  std::lock_guard lock(host_mu);
-  host_table = std::move(table);
+  host_table.store(std::move(table));
 }
 
 std::shared_ptr<const FibTable> FibTable::Host() {
+  if (auto t = host_table.load(std::memory_order_acquire)) return t;
   std::lock_guard lock(host_mu);
-  if (!host_table) {
-    auto t = FromHost();
-    // No rtnetlink (a sandbox): an empty table, where every lookup finds no interface.
-    host_table = std::make_shared<const FibTable>(t ? std::move(*t) : FibTable{});
-  }
-  return host_table;
+  if (auto t = host_table.load(std::memory_order_acquire)) return t;
+  auto read = FromHost();
+  // No rtnetlink (a sandbox): an empty table, where every lookup finds no interface.
+  auto t = std::make_shared<const FibTable>(read ? std::move(*read) : FibTable{});
+  host_table.store(t, std::memory_order_release);
+  return t;
 }
 
 int64_t FibTable::Lookup(FibParams& p, uint64_t flags) const {
