@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace vigil::tenant {
 namespace {
 
@@ -55,6 +57,33 @@ TEST(TenantTable, EverySelectorKindMustMatch) {
   EXPECT_EQ(t->Classify(Ip("192.0.2.1", "10.1.1.1", {102}), 1), 1u) << "wrong VLAN";
   EXPECT_EQ(t->Classify(Ip("192.0.2.1", "10.1.1.1"), 1), 1u) << "no VLAN";
   EXPECT_EQ(t->Classify(Ip("192.0.2.1", "11.1.1.1", {100}), 1), 1u) << "wrong prefix";
+}
+
+// Classify's own prefix match against base::IpAddress::InPrefix, the reference, at every prefix
+// length of both families, for addresses that differ from the network in one bit at a time.
+TEST(TenantTable, PrefixMatchAgreesWithIpAddressAtEveryLength) {
+  for (const char* net : {"10.20.30.40", "2001:db8:1234:5678:9abc:def0:1357:2468"}) {
+    const base::IpAddress network = *base::IpAddress::Parse(net);
+    for (int length = 0; length <= network.bit_width(); ++length) {
+      const std::string prefix = std::string(net) + "/" + std::to_string(length);
+      auto t = TenantTable::Build({{.name = "t", .prefixes = {prefix}}}, {});
+      ASSERT_TRUE(t) << prefix << ": " << t.error().ToString();
+      for (int bit = -1; bit < network.bit_width(); ++bit) {
+        base::IpAddress a = network;
+        if (bit >= 0) a.bytes[size_t(bit / 8)] ^= uint8_t(0x80 >> (bit % 8));
+        // The source differs from the network in its first bit: only the destination can match.
+        packet::Packet p = Ip(network.is_v4() ? "192.0.2.1" : "ffff::1", net);
+        p.dst_ip = a;
+        const uint32_t expected = a.InPrefix(network, length) ? 0u : 1u;
+        ASSERT_EQ(t->Classify(p, 0), expected) << prefix << ", bit " << bit;
+      }
+    }
+  }
+  // Another family never matches.
+  auto t = TenantTable::Build({{.name = "all-v4", .prefixes = {"0.0.0.0/0"}}}, {});
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->Classify(Ip("2001:db8::1", "2001:db8::2"), 0), 1u);
+  EXPECT_EQ(t->Classify(Ip("192.0.2.1", "198.51.100.1"), 0), 0u);
 }
 
 TEST(TenantTable, ANamedDefaultKeepsItsWeightAndGoesLast) {
