@@ -21,7 +21,9 @@ std::span<const packet::Packet> TenantStage::Admit(std::span<packet::Packet> pac
   uint64_t now = tenant::CycleClock::Now();
   arrival_share_ = n_ > 0 ? (now - batch_start_) / n_ : 0;
   for (size_t i = 0; i < n_; ++i) {
-    if (!admitted_[i]) acct_->Refused(tenant_[i], arrival_share_);
+    if (admitted_[i]) continue;
+    acct_->Refused(tenant_[i], arrival_share_);
+    cost_[i] = arrival_share_;
   }
   const tenant::TenantTable& table = acct_->table();
   if (programs != nullptr && table.has_programs()) {
@@ -94,6 +96,7 @@ std::span<const packet::Packet> TenantStage::Admit(std::span<packet::Packet> pac
   inspected_count_ = m;
   current_ = 0;
   tx_share_ = 0;
+  tail_ = 0;
   last_ = tenant::CycleClock::Now();
   return {inspected_, m};
 }
@@ -109,7 +112,11 @@ size_t TenantStage::OnResult(const PacketResult& r) {
 }
 
 void TenantStage::EndBatch(std::span<const uint32_t> bytes, std::span<const bool> sent,
-                           std::span<const bool> rule_drop) {
+                           std::span<const bool> rule_drop, size_t waiting) {
+  size_t admitted = 0;
+  for (size_t i = 0; i < n_; ++i) admitted += admitted_[i] ? 1 : 0;
+  const uint64_t tail_share =
+      admitted > 0 ? (tail_ + tenant::CycleClock::Now() - last_) / admitted : 0;
   for (size_t i = 0; i < n_; ++i) {
     if (!admitted_[i]) continue;
     tenant::Outcome outcome = rule_drop[i] ? tenant::Outcome::kRuleDrop : tenant::Outcome::kPassed;
@@ -126,8 +133,11 @@ void TenantStage::EndBatch(std::span<const uint32_t> bytes, std::span<const bool
         outcome = tenant::Outcome::kProgramDrop;
         break;
     }
-    acct_->Done(tenant_[i], bytes[i], arrival_share_ + cost_[i] + (sent[i] ? tx_share_ : 0),
-                outcome);
+    cost_[i] += arrival_share_ + tail_share + (sent[i] ? tx_share_ : 0);
+    acct_->Done(tenant_[i], bytes[i], cost_[i], outcome);
+  }
+  if (waiting > 0) {
+    for (size_t i = 0; i < n_; ++i) acct_->Waiting(tenant_[i]);
   }
   acct_->Refill(tenant::CycleClock::Now());
 }

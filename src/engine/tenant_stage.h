@@ -18,9 +18,14 @@
 //
 // A packet's cost: its share of receiving, decoding and demultiplexing the batch; the time from
 // the end of the packet before it to the end of its own work in the pipeline (the sink is called
-// when a packet is done, its rebuilt datagrams and tunnels' insides included); and, when it was
-// forwarded, its share of the transmit call. A refused packet costs its share of the first part
-// only, charged at once (before any other packet's work, as the scheduler wants).
+// when a packet is done, its rebuilt datagrams and tunnels' insides included); its share of the
+// batch's tail (the pipeline's work after the last packet, such as expiring idle flows, and the
+// caller's between the pipeline and the transmit call or EndBatch); and, when it was forwarded,
+// its share of the transmit call. A refused packet costs its share of the first part only,
+// charged at once (before any other packet's work, as the scheduler wants). So the whole batch,
+// from BeginBatch to EndBatch, is charged to its tenants: the scheduler hands out the time that
+// passes, and a part of every batch charged to nobody would be tokens that no CPU honours, left
+// with the tenants that spend slowest (see Stability in tenant/scheduler.h).
 //
 // Tenant programs (tenant/program_chain.h): an admitted packet of a tenant that has programs is
 // copied into an XDP buffer of the stage's and run through the chain; the time it takes is the
@@ -28,6 +33,8 @@
 // then points there, valid until the next Admit) and inspected; what it drops, sends back or
 // redirects is not inspected, and the caller acts on action(i).
 // Cost per packet: a TSC read (about 10 ns) at each sink call, plus a few per batch.
+// BeginBatch belongs before the receive call (its cost is the batch's arrival work), or right
+// after it when the call also waits for frames.
 #pragma once
 
 #include <array>
@@ -92,24 +99,38 @@ class TenantStage {
     return ran_[i] ? buffers_[i].data() : std::span<uint8_t>{};
   }
 
-  void BeginTransmit() { tx_start_ = tenant::CycleClock::Now(); }
+  void BeginTransmit() {
+    tx_start_ = tenant::CycleClock::Now();
+    tail_ += tx_start_ - last_;
+  }
   // `sent` frames were transmitted: each carries an equal share of the call.
   void EndTransmit(size_t sent) {
-    tx_share_ = sent > 0 ? (tenant::CycleClock::Now() - tx_start_) / sent : 0;
+    last_ = tenant::CycleClock::Now();
+    tx_share_ = sent > 0 ? (last_ - tx_start_) / sent : 0;
   }
 
   // Charges every admitted packet: `bytes[i]` its size, `sent[i]` whether it was transmitted
   // (forwarded, or sent back or redirected by a program), `rule_drop[i]` whether a rule dropped
-  // it; then hands out the tokens of the time elapsed.
+  // it; then hands out the tokens of the time elapsed. `waiting`: frames left in the receive
+  // queue behind this batch (0: none, or the receiver cannot tell); when there are, every
+  // tenant with a packet in the batch is marked waiting (TokenScheduler::MarkWaiting): the
+  // worker, not its traffic, may have held it back, and at the next hand-out a tenant that did
+  // not run out is offered half again what it spent, not just the growth margin.
   void EndBatch(std::span<const uint32_t> bytes, std::span<const bool> sent,
-                std::span<const bool> rule_drop);
+                std::span<const bool> rule_drop, size_t waiting = 0);
+
+  // Packet i's tenant (after Admit), and the cycles charged for it: a refused packet's after
+  // Admit, an admitted packet's after EndBatch.
+  [[nodiscard]] uint32_t tenant(size_t i) const { return tenant_[i]; }
+  [[nodiscard]] uint64_t charged(size_t i) const { return cost_[i]; }
 
  private:
   tenant::TenantAccounting* acct_;
   size_t n_ = 0;  // packets in the batch
   uint64_t batch_start_ = 0;
   uint64_t arrival_share_ = 0;
-  uint64_t last_ = 0;  // the end of the last result's work
+  uint64_t last_ = 0;  // the end of the last result's work (or of the transmit call)
+  uint64_t tail_ = 0;  // batch work after the last result, before the transmit call
   uint64_t tx_start_ = 0;
   uint64_t tx_share_ = 0;
   const packet::Packet* inspected_ = nullptr;

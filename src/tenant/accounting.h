@@ -68,6 +68,8 @@ class TenantAccounting {
     t.program_tx += outcome == Outcome::kProgramTx;
     t.program_redirects += outcome == Outcome::kProgramRedirect;
   }
+  // The tenant had a packet in a batch behind which frames waited (TokenScheduler::MarkWaiting).
+  void Waiting(uint32_t tenant) { scheduler_.MarkWaiting(tenant); }
   void Refill(uint64_t now_cycles) { scheduler_.Refill(now_cycles); }
   [[nodiscard]] const TenantTable& table() const { return *table_; }
 

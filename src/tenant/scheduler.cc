@@ -71,6 +71,10 @@ base::Result<TokenScheduler> TokenScheduler::Create(std::vector<TenantShare> sha
     return base::MakeError("tenant scheduler: growth " + std::to_string(options.growth) +
                            " is outside (0, 1]");
   }
+  if (!(options.waiting_growth > 0.0 && options.waiting_growth <= 10.0)) {
+    return base::MakeError("tenant scheduler: waiting_growth " +
+                           std::to_string(options.waiting_growth) + " is outside (0, 10]");
+  }
   if (!(options.bank_periods > 0.0 && options.bank_periods <= 1000.0)) {
     return base::MakeError("tenant scheduler: bank_periods " +
                            std::to_string(options.bank_periods) + " is outside (0, 1000]");
@@ -134,6 +138,9 @@ bool TokenScheduler::Refill(uint64_t now_cycles) {
     uint64_t cap = t.cap >= 1.0 ? elapsed : Fraction(elapsed, t.cap);
     uint64_t spent = s.cycles_charged - t.charged_mark;
     t.charged_mark = s.cycles_charged;
+    const bool waiting = s.waiting;
+    s.waiting = false;
+    t.waiting_periods += waiting ? 1 : 0;
     if (s.balance <= 0) {
       // Backlogged (see Demand in the header): its full part, up to its cap.
       room_[i] = cap;
@@ -147,9 +154,11 @@ bool TokenScheduler::Refill(uint64_t now_cycles) {
     uint64_t want = static_cast<uint64_t>(bank - s.balance);  // idle: back to its bank
     if (spent > 0) {
       // Active but not out of tokens: light, or starved of CPU by others' packets ahead of its
-      // own. What it spent plus a little more, so that a starved tenant's part grows back.
-      want = std::max(
-          want, spent + Fraction(MulDiv(elapsed, weights_[i], total_weight_), options_.growth));
+      // own. What it spent plus a little more, so that a starved tenant's part grows back; half
+      // again what it spent when its packets were seen waiting in the queue.
+      uint64_t margin = Fraction(MulDiv(elapsed, weights_[i], total_weight_), options_.growth);
+      if (waiting) margin = std::max(margin, Fraction(spent, options_.waiting_growth));
+      want = std::max(want, spent + margin);
     }
     room_[i] = std::min(cap, want);
   }
@@ -180,6 +189,7 @@ TenantCounters TokenScheduler::counters(uint32_t tenant) const {
       .cycles_charged = s.cycles_charged,
       .refusals_uncharged = s.refusals_uncharged,
       .cycles_unbilled = s.cycles_unbilled,
+      .waiting_periods = t.waiting_periods,
       .tokens_granted = t.tokens_granted,
       .tokens_expired = t.tokens_expired,
       .debt_paid = t.debt_paid,

@@ -43,24 +43,39 @@
 //  - balance <= 0, backlogged: it spent all it had and more would come (anything that arrived
 //    after was refused). It wants without limit, up to its cap: its full water-filled part,
 //    which pays its debt first.
+//  - balance > 0 and marked waiting (MarkWaiting) since the last hand-out: the worker saw its
+//    packets in a batch behind which more frames waited in the receive queue, so the worker,
+//    not the tenant's traffic, may be what kept it from spending more: behind a flood, a
+//    victim's packets wait in the queue (and are lost at its tail) while its tokens last, so it
+//    spends less than its part without running out. It wants what it spent plus
+//    `waiting_growth` (50%) of that, or the active tenant's margin below if more: a starved
+//    tenant's part so grows geometrically, by half again each period, to its fair share, as
+//    long as the worker charges no more than about a fifth of its CPU to no tenant (see
+//    Stability; scheduler_sim_test, WaitingMarkHoldsWhereTheGrowthMarginDoesNot). Not its full part
+//    at once: a light tenant's packets in a queue that a flood overflows wait too, and what it is
+//    offered and cannot spend is refused to the others until the queue drains; at half again what
+//    it spends, that is at most half its own use (scheduler_sim_test,
+//    LightTenantWithTheWaitingMark).
 //  - balance > 0 and nothing spent, idle: topped up to its bank, no more. An idle tenant at its
 //    bank takes nothing, so its part goes to the others, and it cannot save a burst larger than
 //    its bank however long it sleeps.
 //  - balance > 0 and something spent, active: it wants what it spent, plus `growth` (5%) of its
 //    fair share of the hand-out, or the top-up to its bank if that is more. A light tenant is so
 //    given back what it uses with a small margin, and the rest of its part goes to the others.
-//    The margin is there for the tenant that looks light but is starved: its packets wait in
-//    the receive ring behind a flood's, the flood having spent its tokens first, so it spends
-//    less than its part without ever running out. Topped up to exactly what it spent, it would
-//    be offered less every period, the flood more (see Stability); with the margin its part
-//    grows back each period until it runs out or reaches its fair share.
+//    The margin is also there for a starved tenant whose worker cannot say that frames wait
+//    (MarkWaiting is never called): topped up to exactly what it spent, it would be offered
+//    less every period, the flood more (see Stability); with the margin its part grows back
+//    each period until it runs out or reaches its fair share, but only while the margin
+//    exceeds the CPU the worker charges to no tenant. The waiting mark does not depend on that.
 //
 // Stability. Tokens must not promise much more CPU than the tenants can be given, nor much less.
 //  - More: cycles the worker charges to no tenant (receiving batches, Refill) are handed out
 //    all the same, as the hand-out is the time elapsed. The tokens the CPU cannot honour are
-//    left with the slowest spenders; `growth` must exceed that fraction of the CPU or the drift
-//    described above wins (scheduler_sim_test: a 3,000-cycle batch overhead, ~3% of the CPU,
-//    still leaves victims 93% of their share). What they cannot spend expires at their banks.
+//    left with the slowest spenders; without the waiting mark, `growth` must exceed that
+//    fraction of the CPU or the drift described above wins (scheduler_sim_test: a 3,000-cycle
+//    batch overhead, ~3% of the CPU, still leaves victims 93% of their share; 12,000 cycles,
+//    ~12%, gives the flood 81% of the CPU, the waiting mark a third). What they cannot spend
+//    expires at their banks. engine::TenantStage charges the whole batch to its packets.
 //  - Less: no part of the hand-out is kept back, because a shortage feeds itself: when every
 //    tenant with packets is out of tokens the worker only refuses, and if those refusals were
 //    charged they would become debt, shortening the next period's tokens, lengthening the next
@@ -68,8 +83,8 @@
 //    still serving someone (a flood pays for refusing its own packets, which is CPU taken from
 //    the others, 7% in the simulation) and stops after kFreeRefusalRun refusals in a row.
 //
-// Cost: Admit(), Charge() and ChargeRefused() touch one 48-byte slot of the tenant and one
-// scheduler word, no branch beyond the comparisons, no allocation, no atomic: about 1-3 ns
+// Cost: Admit(), Charge(), ChargeRefused() and MarkWaiting() touch one 56-byte slot of the tenant
+// and one scheduler word, no branch beyond the comparisons, no allocation, no atomic: about 1-3 ns
 // (scheduler_test, AdmitChargeCost). Refill() is O(tenants × rounds), no allocation; each round
 // hands out only what the last one left, so rounds stay few (2 to 8 measured, up to 1,024
 // tenants): about 1 µs for 64 tenants and 10-14 µs for 1,024 on the build VM, once a period.
@@ -113,6 +128,9 @@ struct SchedulerOptions {
   // leaves unused per period. 0 < growth <= 1; it must exceed the fraction of the worker's
   // cycles charged to no tenant.
   double growth = 0.05;
+  // A tenant marked waiting that did not run out is offered what it spent plus this fraction
+  // of it (or the growth margin if more; see Demand). 0 < waiting_growth <= 10.
+  double waiting_growth = 0.5;
   // A Refill() after a longer gap (the worker was idle or stuck) hands out at most this many
   // periods: tenants could not have used the CPU of a time when nothing ran.
   uint32_t max_catch_up_periods = 4;
@@ -125,6 +143,7 @@ struct TenantCounters {
   uint64_t cycles_charged = 0;      // all Charge()s and charged ChargeRefused()s
   uint64_t refusals_uncharged = 0;  // cycles of refusals not charged (runs of refusals)
   uint64_t cycles_unbilled = 0;     // of packets that cost more than the most charged (Charge)
+  uint64_t waiting_periods = 0;     // hand-outs at which it was marked waiting
   uint64_t tokens_granted = 0;      // all it received from hand-outs
   uint64_t tokens_expired = 0;      // cut off by the bank before hand-outs
   uint64_t debt_paid = 0;           // part of tokens_granted that went to pay debts
@@ -159,7 +178,8 @@ WaterFillResult WaterFill(std::span<const uint32_t> weights, std::span<uint64_t>
 class TokenScheduler {
  public:
   // Fails on no tenants, a weight outside 1..kMaxWeight, a cap outside (0, 1], a missing rate,
-  // a period under 1 µs or over 1 s, growth outside (0, 1], bank_periods outside (0, 1000],
+  // a period under 1 µs or over 1 s, growth outside (0, 1], waiting_growth outside (0, 10],
+  // bank_periods outside (0, 1000],
   // or no catch-up period. Every balance starts full (at its bank).
   [[nodiscard]] static base::Result<TokenScheduler> Create(std::vector<TenantShare> shares,
                                                            SchedulerOptions options);
@@ -204,9 +224,15 @@ class TokenScheduler {
   }
   static constexpr uint32_t kFreeRefusalRun = 64;  // two batches
 
+  // Between hand-outs: `tenant` had packets in a batch behind which frames were still waiting
+  // in the receive queue. At the next hand-out it may grow faster (see Demand).
+  void MarkWaiting(uint32_t tenant) { slots_[tenant].waiting = true; }
+
   // Between batches: when a period or more has passed since the last hand-out, hands out the
   // elapsed cycles (see the header comment) and returns true; otherwise does nothing (one
-  // comparison) and returns false. The first call only starts the clock.
+  // comparison) and returns false. The first call only starts the clock. A preemption of the
+  // worker is in the time elapsed, and in the cost of the packet it interrupted (the stage
+  // charges the whole batch), so hand-outs and charges stay in the same units.
   bool Refill(uint64_t now_cycles);
 
   [[nodiscard]] uint32_t tenant_count() const { return static_cast<uint32_t>(slots_.size()); }
@@ -217,7 +243,7 @@ class TokenScheduler {
   [[nodiscard]] const SchedulerCounters& scheduler_counters() const { return counters_; }
 
  private:
-  // What Admit and Charge touch, one slot per tenant, 48 bytes.
+  // What Admit and Charge touch, one slot per tenant, 56 bytes.
   struct Slot {
     int64_t balance = 0;
     uint64_t admitted = 0;
@@ -225,6 +251,7 @@ class TokenScheduler {
     uint64_t cycles_charged = 0;
     uint64_t refusals_uncharged = 0;
     uint64_t cycles_unbilled = 0;
+    bool waiting = false;  // MarkWaiting since the last hand-out
   };
   // What only Refill and the counters touch.
   struct Tenant {
@@ -233,6 +260,7 @@ class TokenScheduler {
     uint64_t tokens_granted = 0;
     uint64_t tokens_expired = 0;
     uint64_t debt_paid = 0;
+    uint64_t waiting_periods = 0;
     uint64_t charged_mark = 0;  // cycles_charged at the last hand-out
   };
 

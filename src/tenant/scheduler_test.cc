@@ -147,6 +147,9 @@ TEST(TokenSchedulerTest, CreateRejectsWhatItCannotSchedule) {
   bad.growth = 0;
   EXPECT_FALSE(TokenScheduler::Create({{}}, bad));
   bad = ok;
+  bad.waiting_growth = 0;
+  EXPECT_FALSE(TokenScheduler::Create({{}}, bad));
+  bad = ok;
   bad.bank_periods = 0;
   EXPECT_FALSE(TokenScheduler::Create({{}}, bad));
   bad = ok;
@@ -316,27 +319,58 @@ TEST(TokenSchedulerTest, LightTenantGetsWhatItSpentPlusGrowthAndTheRestGoesOn) {
   EXPECT_EQ(s->counters(0).tokens_expired, 25u * 15);
 }
 
+// One period of tenant 0 spending `spend` beside tenant 1, a flood always in debt, in a
+// two-tenant scheduler of 1,000 tokens a period; tenant 0 is marked waiting when `waiting`.
+// Returns what tenant 0 was granted at the hand-out that ends it.
+TokenScheduler StartedBesideAFlood() {
+  auto s = TokenScheduler::Create({{}, {}}, Exact(1000));
+  EXPECT_TRUE(s);
+  s->Refill(0);
+  return std::move(*s);
+}
+uint64_t PeriodBesideAFlood(TokenScheduler& s, uint64_t& now, uint64_t spend, bool waiting) {
+  const uint64_t before = s.counters(0).tokens_granted;
+  s.Charge(0, spend);
+  s.Charge(1, 5000);
+  if (waiting) s.MarkWaiting(0);
+  EXPECT_TRUE(s.Refill(now += 1000));
+  return s.counters(0).tokens_granted - before;
+}
+
 // A tenant starved of CPU (its packets wait behind a flood's, so it spends what it gets but never
 // runs out) is not mistaken for a light one for good: each hand-out offers it what it spent plus
 // the growth margin, so its part climbs back to its fair share and the flood's shrinks.
 TEST(TokenSchedulerTest, StarvedTenantWinsItsShareBack) {
-  auto s = TokenScheduler::Create({{}, {}}, Exact(1000));
-  ASSERT_TRUE(s);
-  s->Refill(0);
-  uint64_t now = 0;
-  uint64_t spend = 100;  // what the flood left it the first period
+  TokenScheduler s = StartedBesideAFlood();
+  uint64_t now = 0, spend = 100;  // what the flood left it the first period
   for (int period = 0; period < 30; ++period) {
-    uint64_t granted_before = s->counters(0).tokens_granted;
-    s->Charge(0, spend);
-    s->Charge(1, 5000);  // the flood: always in debt
-    s->Refill(now += 1000);
-    uint64_t granted = s->counters(0).tokens_granted - granted_before;
+    uint64_t granted = PeriodBesideAFlood(s, now, spend, /*waiting=*/false);
     EXPECT_EQ(granted, std::min<uint64_t>(spend + 25, 500)) << period;
     spend = granted;  // it spends all it was given, the CPU having been left to it
   }
   EXPECT_EQ(spend, 500u);
-  ASSERT_GT(s->counters(0).balance, 0);  // never ran out: a refusal played no part
-  EXPECT_EQ(s->counters(0).refused, 0u);
+  ASSERT_GT(s.counters(0).balance, 0);  // never ran out: a refusal played no part
+  EXPECT_EQ(s.counters(0).refused, 0u);
+}
+
+// A tenant marked waiting (its packets were in a batch behind which frames waited) that did not
+// run out is offered what it spent plus half of it (when that is more than the growth margin),
+// so that a starved tenant's part grows geometrically; the mark lasts one hand-out.
+TEST(TokenSchedulerTest, WaitingTenantGrowsByHalfWhatItSpent) {
+  TokenScheduler s = StartedBesideAFlood();
+  uint64_t now = 0, spend = 100;  // what the flood left it the first period
+  const uint64_t expected[] = {150, 225, 337, 500, 500};
+  for (uint64_t want : expected) {
+    const uint64_t granted = PeriodBesideAFlood(s, now, spend, /*waiting=*/true);
+    EXPECT_EQ(granted, want) << "spent " << spend;
+    spend = granted;
+  }
+  EXPECT_EQ(s.counters(0).waiting_periods, 5u);
+  // Not marked: what it spent plus the growth margin, 25.
+  EXPECT_EQ(PeriodBesideAFlood(s, now, 100, /*waiting=*/false), 125u);
+  // Marked, but half of what it spent is less than the margin: the margin.
+  EXPECT_EQ(PeriodBesideAFlood(s, now, 20, /*waiting=*/true), 20u + 25);
+  EXPECT_EQ(s.counters(0).waiting_periods, 6u);
 }
 
 // Refusals cost the refused tenant while the worker serves others; past a run of
