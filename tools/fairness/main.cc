@@ -8,8 +8,8 @@
 // to its own core, takes batches of up to 32 and runs them through a real engine::Worker and
 // DetectionPlan. Three policies:
 //   fifo    no fairness: every packet that got into the queue is inspected, in order;
-//   tokens  vigil's tenant stage (tenant::TenantAccounting: demux, token admission, per-packet
-//           cycles charged) exactly as live_run.cc's LaneRunner::ServeBlock uses it;
+//   tokens  vigil's tenant stage (engine::TenantStage over tenant::TenantAccounting: demux, token
+//           admission, per-packet cycles charged), the object live_run.cc and offline_run.cc use;
 //   cfs     a preemptive baseline: one thread per tenant, each with its own queue and its own
 //           engine::Worker, all pinned to the worker's core and scheduled by Linux (CFS, equal
 //           nice values, so equal weights).
@@ -17,9 +17,12 @@
 // adversary a flood of several CPUs' worth); from 1/3 to 2/3 of the run the second victim sends
 // nothing (its share must go to the others); then all three again.
 //
-// The worker thread(s) run at nice -10 (--worker-nice), and the process's autogroup too: the
-// token scheduler hands out wall-clock cycles of a worker that owns its core, and on a shared
-// machine another session's busy thread would otherwise take half of it (see AutogroupNice).
+// The worker thread(s) and the producer run at nice -10 (--worker-nice), and the process's
+// autogroup too: the token scheduler hands out wall-clock cycles of a worker that owns its core,
+// and on a shared machine another session's busy thread would otherwise take half of it (see
+// AutogroupNice); the producer stands for a NIC, which no other process slows down. The tokens
+// worker tells the stage how many frames wait in the queue behind each batch (the waiting mark,
+// tenant/scheduler.h), and counts the time it polls an empty queue (idle_s in the CSV).
 //
 // Measured per interval (100 ms) per tenant: throughput (packets inspected per second) and CPU
 // share, from an independent measure — packets served × that tenant's per-packet cost measured
@@ -68,6 +71,7 @@
 #include "craft/frame.h"
 #include "decode/decoder.h"
 #include "detect/support.h"
+#include "engine/tenant_stage.h"
 #include "engine/worker.h"
 #include "fairness/fairness.h"
 #include "rules/classification.h"
@@ -138,6 +142,10 @@ class Ring {
     head_.store(head + n, std::memory_order_release);
     return n;
   }
+  // Frames queued now (the consumer's view).
+  [[nodiscard]] size_t size() const {
+    return tail_.load(std::memory_order_acquire) - head_.load(std::memory_order_relaxed);
+  }
 
  private:
   std::vector<Entry> slots_;
@@ -173,10 +181,10 @@ uint64_t ThreadCpuNs(clockid_t clock) {
 
 uint64_t OwnCpuNs() { return ThreadCpuNs(CLOCK_THREAD_CPUTIME_ID); }
 
-// One worker's pipeline for batches of queued frames: decoding, the tenant stage when `tenants`
-// is set (as live_run.cc's ServeBlock: demux and admission per packet on arrival, each packet's
-// cost from the end of the previous packet's inspection to the end of its own plus its share of
-// the batch's arrival work, Done per admitted packet, Refill between batches), inspection.
+// One worker's pipeline for batches of queued frames: decoding, the tenant stage when `table` is
+// set — engine::TenantStage itself, as live_run.cc and offline_run.cc use it (demux and
+// admission per packet on arrival, each packet's cost charged when the batch is done, Refill
+// between batches) — and inspection by a real engine::Worker.
 class Lane {
  public:
   static base::Result<std::unique_ptr<Lane>> Create(const detect::DetectionPlan& plan,
@@ -190,15 +198,29 @@ class Lane {
       auto acct = tenant::TenantAccounting::Create(*table, clock);
       if (!acct) return acct.error();
       lane->acct_.emplace(std::move(*acct));
+      lane->stage_.emplace(*lane->acct_);
     }
     return lane;
   }
 
-  // Serves `n` <= kBatch frames; `use_tenants` false skips the tenant stage (overhead runs).
-  // Returns how many were inspected (not refused).
-  size_t Serve(const Entry* frames, size_t n, bool use_tenants = true) {
-    tenant::TenantAccounting* tenants = use_tenants && acct_ ? &*acct_ : nullptr;
-    const uint64_t t_receive = tenants != nullptr ? tenant::CycleClock::Now() : 0;
+  // Takes a batch from `ring` and serves it; the receive call is the batch's arrival work, so
+  // the tenant stage's batch starts before it. Returns the frames taken (0: the ring was empty).
+  size_t Receive(Ring& ring) {
+    if (stage_) stage_->BeginBatch();
+    std::array<Entry, kBatch> batch;
+    const size_t n = ring.Pop(batch.data(), kBatch);
+    if (n > 0) Serve(batch.data(), n, true, /*begun=*/true, ring.size());
+    return n;
+  }
+
+  // Serves `n` <= kBatch frames; `use_tenants` false skips the tenant stage (overhead runs,
+  // warm-up); `begun`: BeginBatch was called before the frames were received; `waiting`: the
+  // frames left in the queue behind them (TenantStage::EndBatch). Returns how many were
+  // inspected (not refused).
+  size_t Serve(const Entry* frames, size_t n, bool use_tenants = true, bool begun = false,
+               size_t waiting = 0) {
+    engine::TenantStage* stage = use_tenants && stage_ ? &*stage_ : nullptr;
+    if (stage != nullptr && !begun) stage->BeginBatch();
     timespec now{};
     clock_gettime(CLOCK_REALTIME_COARSE, &now);
     for (size_t i = 0; i < n; ++i) {
@@ -209,68 +231,32 @@ class Lane {
       p.ts = {now.tv_sec, uint32_t(now.tv_nsec)};
       p.number = ++number_;
       decoder_.Decode(p);
-      cost_[i] = 0;
     }
-    const packet::Packet* inspected = packets_.data();
-    size_t m = n;
-    uint64_t arrival_share = 0;
-    std::array<uint64_t, kTenants> refused{}, charged{};
-    if (tenants != nullptr) {
-      for (size_t i = 0; i < n; ++i) {
-        tenant_[i] = tenants->Classify(packets_[i], 0);
-        admitted_[i] = tenants->Admit(tenant_[i]);
-        mismatches_ += tenant_[i] != frames[i].tenant ? 1 : 0;
+    if (stage == nullptr) {
+      worker_->Process({packets_.data(), n}, [](const engine::PacketResult&) {});
+      if (counters_ != nullptr) {
+        std::array<uint64_t, kTenants> served{};
+        for (size_t i = 0; i < n; ++i) ++served[frames[i].tenant];
+        Publish(served, {}, {});
       }
-      arrival_share = (tenant::CycleClock::Now() - t_receive) / n;
-      m = 0;
-      for (size_t i = 0; i < n; ++i) {
-        if (admitted_[i]) {
-          kept_[m] = packets_[i];
-          index_[m++] = uint8_t(i);
-        } else {
-          tenants->Refused(tenant_[i], arrival_share);
-          ++refused[frames[i].tenant];
-          charged[frames[i].tenant] += arrival_share;
-        }
-      }
-      inspected = kept_.data();
-    } else {
-      for (size_t i = 0; i < n; ++i) index_[i] = uint8_t(i);
+      return n;
     }
-    size_t current = 0;
-    uint64_t last = tenants != nullptr ? tenant::CycleClock::Now() : 0;
-    worker_->Process({inspected, m}, [&](const engine::PacketResult& r) {
-      // Rebuilt datagrams follow the frame that completed them and are charged to it; the sink
-      // is called when a packet's work is done, so the time since the previous call is its cost.
-      if (r.packet >= inspected && r.packet < inspected + m) {
-        current = index_[size_t(r.packet - inspected)];
-      }
-      if (tenants != nullptr) {
-        const uint64_t t = tenant::CycleClock::Now();
-        cost_[current] += t - last;
-        last = t;
-      }
-    });
-    std::array<uint64_t, kTenants> served{};
-    if (tenants != nullptr) {
-      for (size_t i = 0; i < n; ++i) {
-        if (!admitted_[i]) continue;
-        tenants->Done(tenant_[i], frames[i].len, arrival_share + cost_[i],
-                      tenant::Outcome::kPassed);
-        ++served[frames[i].tenant];
-        charged[frames[i].tenant] += arrival_share + cost_[i];
-      }
-      tenants->Refill(tenant::CycleClock::Now());
-    } else {
-      for (size_t i = 0; i < n; ++i) ++served[frames[i].tenant];
+    const std::span<const packet::Packet> inspect =
+        stage->Admit({packets_.data(), n}, /*ingress=*/0, /*admission=*/true);
+    worker_->Process(inspect, [&](const engine::PacketResult& r) { stage->OnResult(r); });
+    std::array<uint32_t, kBatch> bytes;
+    for (size_t i = 0; i < n; ++i) bytes[i] = frames[i].len;
+    static constexpr std::array<bool, kBatch> kNone{};
+    stage->EndBatch({bytes.data(), n}, kNone, kNone, waiting);
+    std::array<uint64_t, kTenants> served{}, refused{}, charged{};
+    for (size_t i = 0; i < n; ++i) {
+      const uint32_t t = frames[i].tenant;
+      mismatches_ += stage->tenant(i) != t ? 1 : 0;
+      (stage->admitted(i) ? served : refused)[t] += 1;
+      charged[t] += stage->charged(i);
     }
-    if (counters_ == nullptr) return m;
-    for (int t = 0; t < kTenants; ++t) {
-      if (served[t]) (*counters_)[t].served.fetch_add(served[t], std::memory_order_relaxed);
-      if (refused[t]) (*counters_)[t].refused.fetch_add(refused[t], std::memory_order_relaxed);
-      if (charged[t]) (*counters_)[t].charged.fetch_add(charged[t], std::memory_order_relaxed);
-    }
-    return m;
+    if (counters_ != nullptr) Publish(served, refused, charged);
+    return inspect.size();
   }
 
   // An empty queue: the worker polls it, and hands out tokens as time passes all the same.
@@ -284,15 +270,22 @@ class Lane {
   Lane(std::unique_ptr<engine::Worker> worker, Counters* counters)
       : worker_(std::move(worker)), counters_(counters) {}
 
+  void Publish(const std::array<uint64_t, kTenants>& served,
+               const std::array<uint64_t, kTenants>& refused,
+               const std::array<uint64_t, kTenants>& charged) {
+    for (int t = 0; t < kTenants; ++t) {
+      if (served[t]) (*counters_)[t].served.fetch_add(served[t], std::memory_order_relaxed);
+      if (refused[t]) (*counters_)[t].refused.fetch_add(refused[t], std::memory_order_relaxed);
+      if (charged[t]) (*counters_)[t].charged.fetch_add(charged[t], std::memory_order_relaxed);
+    }
+  }
+
   std::unique_ptr<engine::Worker> worker_;
   std::optional<tenant::TenantAccounting> acct_;
+  std::optional<engine::TenantStage> stage_;  // over acct_
   decode::Decoder decoder_;
   Counters* counters_;
-  std::array<packet::Packet, kBatch> packets_, kept_;
-  std::array<uint32_t, kBatch> tenant_{};
-  std::array<bool, kBatch> admitted_{};
-  std::array<uint8_t, kBatch> index_{};
-  std::array<uint64_t, kBatch> cost_{};
+  std::array<packet::Packet, kBatch> packets_;
   uint64_t number_ = 0;
   uint64_t mismatches_ = 0;
 };
@@ -511,6 +504,7 @@ struct Sample {
   int phase = 0;  // 0: all backlogged, 1: victim-b idle, 2: all again
   bool settled = false;
   double worker_cpu_s = 0;  // CPU time the worker thread(s) got in the interval
+  double idle_s = 0;        // of it, polling an empty queue (the one worker of fifo and tokens)
   std::array<double, kTenants> offered_pps{}, dropped_pps{}, served_pps{}, refused_pps{};
   std::array<double, kTenants> cost_ns{};    // cost alone at the fraction served
   std::array<double, kTenants> work_s{};     // served × cost alone
@@ -528,6 +522,9 @@ void Produce(const Options& opt, const Traffic& traffic, const std::array<double
              std::span<Ring* const> rings, Counters& counters,
              std::chrono::steady_clock::time_point start, const std::atomic<bool>& stop) {
   Pin(opt.producer_cpu);
+  // The producer stands for the NIC, which no other process slows down: it runs at the
+  // workers' nice value too, so that the queue is fed as the schedule says on a loaded machine.
+  SetNice(opt.worker_nice);
   std::array<double, kTenants> due{};
   std::array<uint64_t, kTenants> sent{}, next{};
   auto last = start;
@@ -600,22 +597,23 @@ base::Result<std::vector<Sample>> RunPolicy(
   std::atomic<bool> stop{false};
   std::vector<std::thread> workers;
   std::atomic<int> ready{0};
+  std::atomic<uint64_t> idle_cycles{0};  // the worker's empty polls (one worker: fifo, tokens)
   for (int i = 0; i < lanes; ++i) {
     workers.emplace_back([&, i] {
       Pin(opt.worker_cpu);
       SetNice(opt.worker_nice);
       ready.fetch_add(1);
-      std::array<Entry, kBatch> batch;
       while (!stop.load(std::memory_order_relaxed)) {
-        size_t n = rings[i]->Pop(batch.data(), kBatch);
-        if (n > 0) {
-          lane[i]->Serve(batch.data(), n);
+        const uint64_t poll = tenant::CycleClock::Now();
+        if (lane[i]->Receive(*rings[i]) > 0) {
+          continue;
         } else if (policy == Policy::kCfs) {
           // Under CFS an idle tenant thread must give the core to the others: it sleeps.
           timespec pause{0, 50'000};
           nanosleep(&pause, nullptr);
         } else {
           lane[i]->Idle();  // run to completion: the one worker polls its queue
+          idle_cycles.fetch_add(tenant::CycleClock::Now() - poll, std::memory_order_relaxed);
         }
       }
     });
@@ -643,6 +641,7 @@ base::Result<std::vector<Sample>> RunPolicy(
   struct Snapshot {
     std::array<uint64_t, kTenants> offered{}, dropped{}, served{}, refused{}, charged{};
     uint64_t cpu_ns = 0;
+    uint64_t idle_cycles = 0;
   };
   auto snap = [&] {
     Snapshot s;
@@ -654,6 +653,7 @@ base::Result<std::vector<Sample>> RunPolicy(
       s.charged[i] = counters[i].charged.load(std::memory_order_relaxed);
     }
     s.cpu_ns = worker_cpu();
+    s.idle_cycles = idle_cycles.load(std::memory_order_relaxed);
     return s;
   };
   Snapshot prev = snap();
@@ -674,6 +674,7 @@ base::Result<std::vector<Sample>> RunPolicy(
     s.settled = s.t - dt - phase_start >= opt.settle_ms / 1000 - 1e-9 &&
                 PhaseAt(s.t - dt + 1e-6, opt.run_seconds) == PhaseAt(s.t - 1e-6, opt.run_seconds);
     s.worker_cpu_s = double(cur.cpu_ns - prev.cpu_ns) / 1e9;
+    s.idle_s = clock.ToSeconds(cur.idle_cycles - prev.idle_cycles);
     for (int i = 0; i < kTenants; ++i) {
       s.offered_pps[i] = double(cur.offered[i] - prev.offered[i]) / dt;
       s.dropped_pps[i] = double(cur.dropped[i] - prev.dropped[i]) / dt;
@@ -965,15 +966,17 @@ int Main(int argc, char** argv) {
     }
     fmt::print(f,
                "run,policy,t_s,phase,settled,tenant,cpu_share,acct_share,served_pps,offered_pps,"
-               "dropped_pps,refused_pps,worker_cpu_s,cost_ns\n");
+               "dropped_pps,refused_pps,worker_cpu_s,cost_ns,idle_s\n");
     for (const Sample& s : samples) {
       for (int i = 0; i < kTenants; ++i) {
-        fmt::print(
-            f, "{},{},{:.3f},{},{},{},{:.4f},{:.4f},{:.0f},{:.0f},{:.0f},{:.0f},{:.4f},{:.0f}\n",
-            s.run, kPolicyNames[int(s.policy)], s.t, s.phase, s.settled ? 1 : 0, kTenantNames[i],
-            s.worker_cpu_s > 0 ? s.work_s[i] / s.worker_cpu_s : 0,
-            s.worker_cpu_s > 0 ? s.charged_s[i] / s.worker_cpu_s : 0, s.served_pps[i],
-            s.offered_pps[i], s.dropped_pps[i], s.refused_pps[i], s.worker_cpu_s, s.cost_ns[i]);
+        fmt::print(f,
+                   "{},{},{:.3f},{},{},{},{:.4f},{:.4f},{:.0f},{:.0f},{:.0f},{:.0f},{:.4f},{:.0f},{"
+                   ":.4f}\n",
+                   s.run, kPolicyNames[int(s.policy)], s.t, s.phase, s.settled ? 1 : 0,
+                   kTenantNames[i], s.worker_cpu_s > 0 ? s.work_s[i] / s.worker_cpu_s : 0,
+                   s.worker_cpu_s > 0 ? s.charged_s[i] / s.worker_cpu_s : 0, s.served_pps[i],
+                   s.offered_pps[i], s.dropped_pps[i], s.refused_pps[i], s.worker_cpu_s,
+                   s.cost_ns[i], s.idle_s);
       }
     }
     // The plotted run, one gnuplot data block per policy: t, shares (%), throughputs (kpps).
