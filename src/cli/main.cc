@@ -85,6 +85,7 @@ struct Args {
   uint32_t ring_block_kb = 128;
   std::string unix_socket;  // control socket; empty: none
   std::string http;         // ADDR:PORT for /metrics and the dashboard; empty: none
+  std::vector<std::string> eve_outputs;  // redis://..., kafka://... (control/eve_shipper.h)
 };
 
 using Clock = std::chrono::steady_clock;
@@ -392,9 +393,15 @@ int RunLiveMode(const Args& args, const Setup& setup, BuiltPlan built,
   options.startup = built.startup;
   if (!args.user.empty()) options.after_open = [&] { return DropPrivileges(args.user); };
   std::optional<control::Ops> ops;
-  if (!args.unix_socket.empty() || !args.http.empty()) {
-    ops.emplace(control::OpsOptions{
-        .unix_socket = args.unix_socket, .http = args.http, .version = VIGIL_VERSION});
+  if (!args.unix_socket.empty() || !args.http.empty() || !args.eve_outputs.empty()) {
+    ops.emplace(control::OpsOptions{.unix_socket = args.unix_socket,
+                                    .http = args.http,
+                                    .version = VIGIL_VERSION,
+                                    .eve_outputs = args.eve_outputs});
+    if (auto st = ops->OpenOutputs(); !st) {
+      PrintError(st.error());
+      return 1;
+    }
     ops->SetRunConfig(std::move(rules_summary), setup.tenants);
     options.observer = &*ops;
   }
@@ -571,6 +578,9 @@ int main(int argc, char** argv) {
       ->default_str(vigil::control::kDefaultSocket);
   app.add_option("--http", args.http,
                  "live: serve Prometheus /metrics and the dashboard (/) on ADDR:PORT");
+  app.add_option("--eve-output", args.eve_outputs,
+                 "live: EVE alert records also to redis://HOST:PORT/KEY[?mode=list|channel] or "
+                 "kafka://BROKERS/TOPIC (bounded queue; drops counted; reconnects); repeatable");
   app.add_flag("-T,--test", args.test_only, "load the configuration and rules, report, and exit");
   app.add_option("-c,--config", args.config_path, "YAML configuration (Suricata layout)");
   app.add_option("--threshold-file", args.threshold_path,

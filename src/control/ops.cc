@@ -8,6 +8,7 @@
 
 #include "control/json_stream.h"
 #include "control/metrics.h"
+#include "output/alert_writers.h"
 
 namespace vigil::control {
 namespace {
@@ -155,6 +156,16 @@ Ops::Ops(OpsOptions options) : options_(std::move(options)), created_(Clock::now
 
 Ops::~Ops() { Detach(); }
 
+base::Status Ops::OpenOutputs() {
+  for (const std::string& url : options_.eve_outputs) {
+    auto shipper = EveShipper::Create(url, options_.eve_queue_records);
+    if (!shipper) return shipper.error();
+    shippers_.push_back(std::move(*shipper));
+    options_.log("EVE alerts also go to " + url);
+  }
+  return {};
+}
+
 void Ops::SetRunConfig(RulesSummary rules, std::vector<tenant::TenantSpec> tenants) {
   std::lock_guard lock(mu_);
   rules_ = std::move(rules);
@@ -168,6 +179,7 @@ void Ops::StageRunConfig(RulesSummary rules, std::vector<tenant::TenantSpec> ten
 
 void Ops::Attach(engine::LiveView& view) {
   view_ = &view;
+  inline_mode_.store(view.inline_mode());
   stopping_.store(false);
   last_sample_at_ = Clock::now();
   ServerOptions server_options{.max_clients = options_.max_clients};
@@ -235,6 +247,16 @@ void Ops::OnReload(const engine::ReloadRecord& record) {
 
 void Ops::OnAlerts(const engine::PacketResult& result) {
   alerts_.fetch_add(result.alerts.size(), std::memory_order_relaxed);
+  if (!shippers_.empty()) {
+    // Called under the run's outputs lock: eve_line_ is not shared with anyone else.
+    const output::AlertMeta meta{
+        .flow_id = result.flow_id, .rebuilt = result.rebuilt, .packet_alerts = result.alerts};
+    for (const detect::Alert& a : result.alerts) {
+      if (a.rule == nullptr) continue;
+      output::FormatEveAlert(eve_line_, *result.packet, a, meta, inline_mode_.load());
+      for (auto& shipper : shippers_) shipper->Offer(eve_line_);
+    }
+  }
   std::lock_guard lock(alerts_mu_);
   for (const detect::Alert& a : result.alerts) {
     if (a.rule == nullptr) continue;
@@ -561,6 +583,18 @@ std::string Ops::MetricsText() {
         double(http_requests_.load()));
   e.Add("vigil_stats_snapshots_total", MetricType::kCounter,
         "times the workers were asked to publish their counters", {}, double(worker_asks_.load()));
+  for (const auto& shipper : shippers_) {
+    const ShipperCounters c = shipper->counters();
+    const Labels l{{"output", shipper->name()}};
+    e.Add("vigil_eve_shipped_total", MetricType::kCounter, "EVE records the broker took", l,
+          double(c.shipped));
+    e.Add("vigil_eve_dropped_total", MetricType::kCounter,
+          "EVE records dropped: queue full or lost on a broken connection", l, double(c.dropped));
+    e.Add("vigil_eve_reconnects_total", MetricType::kCounter, "connections made again", l,
+          double(c.reconnects));
+    e.Add("vigil_eve_queued", MetricType::kGauge, "EVE records waiting for the broker", l,
+          double(c.queued));
+  }
   AddWorkerCounters(e, workers, view_->Interfaces(), view_->cycles_per_second());
   return e.Text();
 }

@@ -45,6 +45,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "control/eve_shipper.h"
 #include "control/http.h"
 #include "control/stream_server.h"
 #include "engine/live_view.h"
@@ -69,6 +70,9 @@ struct OpsOptions {
   uint32_t socket_mode = 0660;
   std::string http;  // "ADDR:PORT"; empty: none
   std::string version;
+  // EVE alert records also go to these (eve_shipper.h: redis://..., kafka://...).
+  std::vector<std::string> eve_outputs;
+  size_t eve_queue_records = 65536;
   uint32_t max_clients = 64;
   uint32_t min_refresh_ms = 100;
   uint32_t history_seconds = 300;
@@ -80,6 +84,8 @@ struct OpsOptions {
 class Ops : public engine::LiveObserver {
  public:
   explicit Ops(OpsOptions options);
+  // Opens the EVE outputs (before the run: a malformed URL fails start-up).
+  [[nodiscard]] base::Status OpenOutputs();
   ~Ops() override;
 
   // What the run loaded at start (rules, tenants), and what a reload in progress loaded: it
@@ -171,6 +177,11 @@ class Ops : public engine::LiveObserver {
   std::condition_variable sampler_cv_;
 
   std::atomic<uint64_t> requests_{0}, errors_{0}, http_requests_{0};
+
+  // EVE shipping: formatted in OnAlerts (under the run's outputs lock, so one buffer serves).
+  std::vector<std::unique_ptr<EveShipper>> shippers_;
+  std::atomic<bool> inline_mode_{false};
+  std::string eve_line_;
 };
 
 // The dashboard page (dashboard_page.cc): one self-contained HTML document.

@@ -254,6 +254,12 @@ base::Result<std::unique_ptr<EveWriter>> EveWriter::Open(const std::string& path
 }
 
 void EveWriter::Write(const packet::Packet& p, const detect::Alert& a, const AlertMeta& meta) {
+  FormatEveAlert(line_, p, a, meta, inline_mode_);
+  file_->Append(line_);
+}
+
+void FormatEveAlert(std::string& line, const packet::Packet& p, const detect::Alert& a,
+                    const AlertMeta& meta, bool inline_mode) {
   const detect::CompiledRule& cr = *a.rule;
   std::time_t t = std::time_t(p.ts.sec);
   std::tm tm{};
@@ -262,8 +268,8 @@ void EveWriter::Write(const packet::Packet& p, const detect::Alert& a, const Ale
   std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
   char zone[8];
   std::strftime(zone, sizeof zone, "%z", &tm);
-  line_.clear();
-  auto out = std::back_inserter(line_);
+  line.clear();
+  auto out = std::back_inserter(line);
   fmt::format_to(out, R"({{"timestamp":"{}.{:06}{}","flow_id":{},"pcap_cnt":{},)", when,
                  p.ts.nsec / 1000, zone, meta.flow_id != 0 ? meta.flow_id : FlowId(p), p.number);
   fmt::format_to(out, R"("event_type":"alert","src_ip":"{}",)", EveAddress(p.src_ip));
@@ -296,24 +302,24 @@ void EveWriter::Write(const packet::Packet& p, const detect::Alert& a, const Ale
   }
   // Whether the match was on reassembled stream data or on the packet's own bytes.
   fmt::format_to(out, R"("stream":{},)", a.in_stream ? 1 : 0);
-  const char* action = a.wants_drop && inline_mode_ ? "blocked" : "allowed";
+  const char* action = a.wants_drop && inline_mode ? "blocked" : "allowed";
   fmt::format_to(out, R"("alert":{{"action":"{}","gid":{},"signature_id":{},"rev":{},)", action,
                  cr.rule.gid, cr.rule.sid, cr.rule.rev);
-  line_ += R"("signature":")";
-  AppendJsonEscaped(line_, cr.rule.msg);
-  line_ += R"(","category":")";
-  AppendJsonEscaped(line_, cr.class_description);
+  line += R"("signature":")";
+  AppendJsonEscaped(line, cr.rule.msg);
+  line += R"(","category":")";
+  AppendJsonEscaped(line, cr.class_description);
   fmt::format_to(out, R"(","severity":{}}},)", cr.priority);
   // The packet as captured (for a rebuilt datagram: the first fragment's link-layer header, then
   // the whole datagram), as Suricata's `packet: yes`.
-  line_ += R"("packet":")";
-  AppendBase64(line_, p.data, p.caplen);
+  line += R"("packet":")";
+  AppendBase64(line, p.data, p.caplen);
   DataLink link = DataLinkOf(p.linktype);
   fmt::format_to(out, R"(","packet_info":{{"linktype":{},"linktype_name":"{}"}},)", link.value,
                  link.name);
   PacketVerdict verdict = VerdictOf(
       p, meta.packet_alerts.empty() ? std::span<const detect::Alert>(&a, 1) : meta.packet_alerts,
-      inline_mode_);
+      inline_mode);
   fmt::format_to(out, R"("verdict":{{"action":"{}")", verdict.action);
   if (verdict.reject_target != nullptr) {
     const char* reply = p.ip_proto == packet::kProtoTcp                 ? R"(["tcp-reset"])"
@@ -321,8 +327,7 @@ void EveWriter::Write(const packet::Packet& p, const detect::Alert& a, const Ale
                                                                         : "[]";
     fmt::format_to(out, R"(,"reject-target":"{}","reject":{})", verdict.reject_target, reply);
   }
-  line_ += "}}\n";
-  file_->Append(line_);
+  line += "}}\n";
 }
 
 }  // namespace vigil::output

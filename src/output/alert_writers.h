@@ -96,6 +96,11 @@ class AlertFastWriter {
   std::string line_;
 };
 
+// One EVE alert event (EveWriter's line below, newline included) into `line`, replacing what it
+// held: for other outputs of the same records (control/eve_shipper.h: Redis, Kafka).
+void FormatEveAlert(std::string& line, const packet::Packet& p, const detect::Alert& a,
+                    const AlertMeta& meta, bool inline_mode);
+
 // EVE alert events carry, beyond the 5-tuple and the `alert` object, the fields Suricata writes
 // when its alert output sets `packet: yes` and `verdict: yes`: `packet` (the packet's bytes from
 // its link-layer header, base64), `packet_info` ({linktype, linktype_name}) and `verdict`.
