@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run test bench fairness fuzz format clean
+.PHONY: all deps build run test bench fairness fuzz format clean install
 
 all: build
 
@@ -62,6 +62,29 @@ fuzz: deps
 	  -DVIGIL_FUZZ=ON >/dev/null
 	@cmake --build $(BUILD)-fuzz -j $(JOBS)
 	@bash fuzz/run.sh $(BUILD)-fuzz $(FUZZ_SECONDS)
+
+# Installs vigil under PREFIX (default /usr/local; DESTDIR for packaging): the binary, the example
+# configuration (etc/vigil.yaml, never over an existing one: that one gets .new beside it), the
+# classification and reference tables, the systemd unit (etc/vigil.service, pointed at these
+# paths) and the README.
+PREFIX ?= /usr/local
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+DESTDIR ?=
+install: build
+	@install -D -m 0755 $(BUILD)/src/cli/vigil $(DESTDIR)$(PREFIX)/bin/vigil
+	@mkdir -p $(DESTDIR)$(SYSCONFDIR)/vigil/rules
+	@for f in vigil.yaml classification.config reference.config rules/local.rules; do \
+	  dst=$(DESTDIR)$(SYSCONFDIR)/vigil/$$f; [ -e $$dst ] && [ $$f = rules/local.rules ] && continue; \
+	  [ -e $$dst ] && dst=$$dst.new; \
+	  if [ $$f = rules/local.rules ]; then echo "# your rules" > $$dst; \
+	  else sed 's|/etc/vigil/|$(SYSCONFDIR)/vigil/|g' etc/$$f > $$dst; fi; \
+	  chmod 0644 $$dst; done
+	@install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/vigil/README.md
+	@mkdir -p $(DESTDIR)$(PREFIX)/lib/systemd/system
+	@sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	  -e 's|@DOCDIR@|$(PREFIX)/share/doc/vigil|g' etc/vigil.service \
+	  > $(DESTDIR)$(PREFIX)/lib/systemd/system/vigil.service
+	@echo "installed vigil in $(DESTDIR)$(PREFIX) (configuration in $(DESTDIR)$(SYSCONFDIR)/vigil)"
 
 format:
 	@git ls-files '*.cc' '*.h' | xargs clang-format -i
