@@ -27,7 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   app::TlsStats stats;
   std::vector<app::TlsStage> events;
   size_t i = 0;
-  int seen[app::kTlsStageCount] = {0, 0};
+  int seen[app::kTlsStageCount] = {};
   while (i < size) {
     const uint8_t control = data[i++];
     const size_t n = std::min<size_t>(control & 0x3f, size - i);
@@ -38,8 +38,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     i += n;
     for (app::TlsStage e : events) {
       Require(++seen[size_t(e)] == 1);
-      Require(e == app::TlsStage::kClientHello ? flow.handshake().client_hello
-                                               : flow.handshake().server_certificate);
+      const app::TlsHandshake& hs = flow.handshake();
+      Require(e == app::TlsStage::kClientHello   ? hs.client_hello && hs.ja3_hash.size() == 32
+              : e == app::TlsStage::kServerHello ? hs.server_hello && hs.ja3s_hash.size() == 32
+                                                 : hs.server_certificate);
     }
     Require(flow.handshake().certs.size() <= app::kMaxCertificates);
   }

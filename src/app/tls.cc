@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "app/md5.h"
+
 namespace vigil::app {
 namespace {
 
@@ -71,6 +73,21 @@ bool ParseCertificates(std::string_view body, bool tls13, TlsHandshake& out) {
   return true;
 }
 
+// GREASE values (RFC 8701: 0x0a0a, 0x1a1a, ... 0xfafa) are left out of JA3 fingerprints.
+bool IsGrease(uint32_t v) { return (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff); }
+
+// Appends the 16-bit values of `list` (not GREASE) in decimal, '-' separated.
+void AppendU16List(std::string_view list, std::string& out) {
+  bool first = true;
+  for (size_t i = 0; i + 1 < list.size(); i += 2) {
+    const uint32_t v = uint32_t(uint8_t(list[i])) << 8 | uint8_t(list[i + 1]);
+    if (IsGrease(v)) continue;
+    if (!first) out.push_back('-');
+    out += std::to_string(v);
+    first = false;
+  }
+}
+
 }  // namespace
 
 void TlsStats::ForEach(const std::function<void(std::string_view, uint64_t)>& f) const {
@@ -89,13 +106,45 @@ bool ParseClientHello(std::string_view body, TlsHandshake& out) {
   }
   out.client_version = uint16_t(version);
   out.sni.clear();
-  if (r.empty()) return true;  // no extensions
+  // JA3: version, ciphers, extensions, supported groups, EC point formats.
+  std::string ja3 = std::to_string(version) + ",";
+  AppendU16List(ciphers, ja3);
+  ja3.push_back(',');
+  std::string groups, formats;
+  bool first_extension = true;
+  auto finish = [&] {
+    ja3 += "," + groups + ",";
+    for (size_t i = 0; i < formats.size(); ++i) {
+      if (i > 0) ja3.push_back('-');
+      ja3 += std::to_string(uint8_t(formats[i]));
+    }
+    out.ja3 = std::move(ja3);
+    out.ja3_hash = Md5Hex(out.ja3);
+    return true;
+  };
+  if (r.empty()) return finish();  // no extensions
   if (!Vector(r, 2, extensions)) return false;
   Reader ext(extensions);
   while (!ext.empty()) {
     uint32_t type = 0;
     std::string_view data;
     if (!ext.U16(type) || !Vector(ext, 2, data)) return false;
+    if (!IsGrease(type)) {
+      if (!first_extension) ja3.push_back('-');
+      ja3 += std::to_string(type);
+      first_extension = false;
+    }
+    if (type == 10 || type == 11) {  // supported_groups, ec_point_formats
+      Reader list(data);
+      std::string_view values;
+      if (!Vector(list, type == 10 ? 2 : 1, values)) return false;
+      if (type == 10) {
+        groups.clear();
+        AppendU16List(values, groups);
+      } else {
+        formats.assign(values);
+      }
+    }
     if (type != 0) continue;  // server_name
     Reader sn(data);
     std::string_view list;
@@ -108,6 +157,35 @@ bool ParseClientHello(std::string_view body, TlsHandshake& out) {
       if (name_type == 0 && out.sni.empty()) out.sni = name;  // host_name
     }
   }
+  return finish();
+}
+
+bool ParseServerHello(std::string_view body, TlsHandshake& out) {
+  Reader r(body);
+  uint32_t version = 0, cipher = 0, compression = 0;
+  std::string_view session, extensions;
+  if (!r.U16(version) || !r.Skip(32) || !Vector(r, 1, session) || !r.U16(cipher) ||
+      !r.U8(compression)) {
+    return false;
+  }
+  out.server_version = uint16_t(version);
+  std::string ja3s = std::to_string(version) + "," + std::to_string(cipher) + ",";
+  if (!r.empty()) {
+    if (!Vector(r, 2, extensions)) return false;
+    Reader ext(extensions);
+    bool first = true;
+    while (!ext.empty()) {
+      uint32_t type = 0;
+      std::string_view data;
+      if (!ext.U16(type) || !Vector(ext, 2, data)) return false;
+      if (IsGrease(type)) continue;
+      if (!first) ja3s.push_back('-');
+      ja3s += std::to_string(type);
+      first = false;
+    }
+  }
+  out.ja3s = std::move(ja3s);
+  out.ja3s_hash = Md5Hex(out.ja3s);
   return true;
 }
 
@@ -243,10 +321,13 @@ void TlsFlow::Message(bool to_server, std::string_view msg, TlsStats& stats,
     events.push_back(TlsStage::kClientHello);
     return;
   }
-  if (type == kServerHelloType) {
-    Reader r(body);
-    uint32_t version = 0;
-    if (r.U16(version)) hs_.server_version = uint16_t(version);
+  if (type == kServerHelloType && !hs_.server_hello) {
+    if (!ParseServerHello(body, hs_)) {
+      Stop(false, stats);
+      return;
+    }
+    hs_.server_hello = true;
+    events.push_back(TlsStage::kServerHello);
     return;
   }
   if (type == kCertificateType && !hs_.server_certificate) {

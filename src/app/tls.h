@@ -11,10 +11,12 @@
 // (content type 22, version 3.x) holding a ClientHello; anything else makes it "not TLS" at once.
 //
 // What the handshake holds (TlsHandshake): tls.sni (the server_name extension's host name),
-// the ClientHello's and ServerHello's legacy versions, and tls.certs (each certificate of the
-// server's chain, DER, as Suricata's tls.certs multi-buffer holds them). Events: kClientHello when
-// the ClientHello is complete, kServerCertificate when the server's Certificate message is (TLS
-// 1.3 encrypts it: never then).
+// the ClientHello's and ServerHello's legacy versions, JA3 and JA3S (the fingerprint strings of
+// the two hellos and their MD5 digests, ja3.hash / ja3s.hash; GREASE values left out, as the JA3
+// definition says), and tls.certs (each certificate of the server's chain, DER, as Suricata's
+// tls.certs multi-buffer holds them). Events: kClientHello when the ClientHello is complete,
+// kServerHello when the ServerHello is, kServerCertificate when the server's Certificate message
+// is (TLS 1.3 encrypts it: never then).
 //
 // Bounds: a handshake message is reassembled up to kMaxHandshakeBytes (a longer one is skipped,
 // tls.message_too_long); at most kMaxCertificates certificates are kept. After the handshake
@@ -39,13 +41,18 @@ struct TlsHandshake {
   std::string sni;
   uint16_t client_version = 0;  // ClientHello.legacy_version
   uint16_t server_version = 0;  // ServerHello.legacy_version
+  std::string ja3;              // "771,4865-4866,0-10-11,29-23,0"
+  std::string ja3_hash;         // MD5 of ja3, 32 lowercase hex digits
+  std::string ja3s;             // "771,4865,43-51"
+  std::string ja3s_hash;        // MD5 of ja3s
   std::vector<std::string> certs;
   bool client_hello = false;
+  bool server_hello = false;
   bool server_certificate = false;
 };
 
-enum class TlsStage : uint8_t { kClientHello, kServerCertificate };
-inline constexpr size_t kTlsStageCount = 2;
+enum class TlsStage : uint8_t { kClientHello, kServerHello, kServerCertificate };
+inline constexpr size_t kTlsStageCount = 3;
 
 #define VIGIL_TLS_COUNTERS(X)                 \
   X(flows, "tls.flows")                       \
@@ -100,8 +107,10 @@ class TlsFlow {
   TlsHandshake hs_;
 };
 
-// The server name of a ClientHello message body (after the 4-byte handshake header); "" when it
-// has none. False when the message is malformed.
+// The server name, version and JA3 of a ClientHello message body (after the 4-byte handshake
+// header) into `out`; sni "" when it has none. False when the message is malformed.
 [[nodiscard]] bool ParseClientHello(std::string_view body, TlsHandshake& out);
+// The version and JA3S of a ServerHello message body. False when it is malformed.
+[[nodiscard]] bool ParseServerHello(std::string_view body, TlsHandshake& out);
 
 }  // namespace vigil::app

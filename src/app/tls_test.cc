@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "app/md5.h"
+
 namespace vigil::app {
 namespace {
 
@@ -35,7 +37,8 @@ std::string Records(uint8_t type, std::string_view payload, size_t max = 16384) 
 
 std::string ClientHello(std::string_view sni) {
   std::string body = Be(0x0303, 2) + std::string(32, 'r') + Vec("", 1) +
-                     Vec(Be(0x1301, 2) + Be(0xc02f, 2), 2) + Vec(std::string(1, '\0'), 1);
+                     Vec(Be(0x0a0a, 2) + Be(0x1301, 2) + Be(0xc02f, 2), 2) +
+                     Vec(std::string(1, '\0'), 1);
   std::string ext;
   ext += Be(10, 2) + Vec(Vec(Be(29, 2), 2), 2);  // supported_groups
   if (!sni.empty()) ext += Be(0, 2) + Vec(Vec(std::string(1, '\0') + Vec(sni, 2), 2), 2);
@@ -74,13 +77,19 @@ TEST(TlsFlow, ServerNameAndCertificates) {
     h.Feed(true, client, piece);
     h.Feed(false, server, piece);
     EXPECT_TRUE(h.flow.is_tls());
-    ASSERT_EQ(h.events.size(), 2u) << piece;
+    ASSERT_EQ(h.events.size(), 3u) << piece;
     EXPECT_EQ(h.events[0], TlsStage::kClientHello);
-    EXPECT_EQ(h.events[1], TlsStage::kServerCertificate);
+    EXPECT_EQ(h.events[1], TlsStage::kServerHello);
+    EXPECT_EQ(h.events[2], TlsStage::kServerCertificate);
     const TlsHandshake& hs = h.flow.handshake();
     EXPECT_EQ(hs.sni, "www.Example.com");
     EXPECT_EQ(hs.client_version, 0x0303);
     EXPECT_EQ(hs.server_version, 0x0303);
+    // JA3: GREASE (0x0a0a) left out; no point formats.
+    EXPECT_EQ(hs.ja3, "771,4865-49199,10-0,29,");
+    EXPECT_EQ(hs.ja3_hash, Md5Hex(hs.ja3));
+    EXPECT_EQ(hs.ja3s, "771,49199,");
+    EXPECT_EQ(hs.ja3s_hash, Md5Hex("771,49199,"));
     ASSERT_EQ(hs.certs.size(), 2u);
     EXPECT_EQ(hs.certs[0], cert1);
     EXPECT_EQ(hs.certs[1], cert2);
@@ -122,7 +131,7 @@ TEST(TlsFlow, RandomInputNeverBreaksTheBounds) {
     h.Feed(true, c, 1 + rng() % 64);
     h.Feed(false, s, 1 + rng() % 64);
     EXPECT_LE(h.flow.handshake().certs.size(), kMaxCertificates);
-    EXPECT_LE(h.events.size(), 2u);
+    EXPECT_LE(h.events.size(), 3u);
   }
 }
 

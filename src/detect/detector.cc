@@ -54,7 +54,7 @@ const rules::ContentOption* ChooseFastPattern(const std::vector<const rules::Con
   const rules::ContentOption* best = nullptr;
   int best_score = 0;
   for (const rules::ContentOption* c : cs) {
-    if (c->negated || !c->buffer.empty()) continue;
+    if (c->negated || !(c->buffer.empty() || c->buffer == "raw_data")) continue;
     if (c->fast_pattern) return c;
     int score = FastPatternScore(*c);
     if (!best || score > best_score) {
@@ -1022,6 +1022,8 @@ void Detector::InspectTls(const packet::Packet& p, const FlowContext& flow) {
       scan(stage.by_buffer[kTlsSniDotBuffer - 1], dot(hs.sni));
     }
     for (const std::string& cert : hs.certs) scan(stage.by_buffer[kTlsCertsBuffer - 1], cert);
+    scan(stage.by_buffer[kJa3HashBuffer - 1], hs.ja3_hash);
+    scan(stage.by_buffer[kJa3sHashBuffer - 1], hs.ja3s_hash);
     for (uint32_t r : stage.always) AddCandidate(r);
     if (candidates_.empty()) continue;
     std::sort(candidates_.begin(), candidates_.end());

@@ -169,7 +169,9 @@ class Compiler {
 
   // Selects the buffer the option being added reads (cur_buffer_).
   base::Status UseBuffer(const std::string& name) {
-    if (name.empty()) {
+    // Snort 3's raw_data: the packet's payload as received — vigil normalizes no payload, so it
+    // is pkt_data evaluated on the packet only (ReadsPayload: never on a stream chunk).
+    if (name.empty() || name == "raw_data") {
       cur_buffer_ = kPayloadBuffer;
       return {};
     }
@@ -183,8 +185,10 @@ class Compiler {
       cur_buffer_ = dot ? kTlsSniDotBuffer : kTlsSniBuffer;
       return {};
     }
-    if (name == "tls.certs") {
-      cur_buffer_ = kTlsCertsBuffer;
+    if (name == "tls.certs" || name == "ja3.hash" || name == "ja3s.hash") {
+      cur_buffer_ = name == "tls.certs"  ? kTlsCertsBuffer
+                    : name == "ja3.hash" ? kJa3HashBuffer
+                                         : kJa3sHashBuffer;
       return {};
     }
     auto b = HttpBufferOf(name, response_side_);
@@ -691,20 +695,24 @@ bool IsDnsRule(const rules::Rule& rule) {
 }
 
 std::optional<app::TlsStage> TlsStageOf(const rules::Rule& rule) {
-  bool sni = false, certs = false;
+  bool client = false, server = false, certs = false;
   for (const rules::Option& o : rule.options) {
     const std::string* b = rules::OptionBuffer(o);
     if (b == nullptr) continue;
-    sni |= *b == "tls.sni";
+    client |= *b == "tls.sni" || *b == "ja3.hash";
+    server |= *b == "ja3s.hash";
     certs |= *b == "tls.certs";
   }
   if (certs) return app::TlsStage::kServerCertificate;
-  if (sni) return app::TlsStage::kClientHello;
+  if (server) return app::TlsStage::kServerHello;
+  if (client) return app::TlsStage::kClientHello;
   return std::nullopt;
 }
 
 std::optional<uint8_t> AppBufferOf(const rules::Rule& rule, const rules::ContentOption& c) {
   if (c.buffer == "tls.certs") return kTlsCertsBuffer;
+  if (c.buffer == "ja3.hash") return kJa3HashBuffer;
+  if (c.buffer == "ja3s.hash") return kJa3sHashBuffer;
   if (c.buffer == "dns.query" || c.buffer == "tls.sni") {
     // dotprefix applies to the options of its buffer after it.
     bool dot = false;
@@ -786,6 +794,12 @@ bool SegmentHolds(const RuleProgram& program, const MatchInput& in, const Buffer
       if (in.tls == nullptr || !in.tls->client_hello) return false;
       return WalkHolds(program, in, seg,
                        seg.buffer == kTlsSniDotBuffer ? dotted(in.tls->sni) : in.tls->sni);
+    case kJa3HashBuffer:
+      if (in.tls == nullptr || !in.tls->client_hello) return false;
+      return WalkHolds(program, in, seg, in.tls->ja3_hash);
+    case kJa3sHashBuffer:
+      if (in.tls == nullptr || !in.tls->server_hello) return false;
+      return WalkHolds(program, in, seg, in.tls->ja3s_hash);
     case kTlsCertsBuffer:
       if (in.tls == nullptr) return false;
       return std::any_of(in.tls->certs.begin(), in.tls->certs.end(), [&](const std::string& cert) {

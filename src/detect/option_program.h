@@ -100,9 +100,11 @@ inline constexpr uint8_t kDnsQueryDotBuffer = 2 + app::kHttpBufferCount;
 inline constexpr uint8_t kTlsSniBuffer = 3 + app::kHttpBufferCount;
 inline constexpr uint8_t kTlsCertsBuffer = 4 + app::kHttpBufferCount;
 inline constexpr uint8_t kTlsSniDotBuffer = 5 + app::kHttpBufferCount;  // after dotprefix
+inline constexpr uint8_t kJa3HashBuffer = 6 + app::kHttpBufferCount;    // ja3.hash
+inline constexpr uint8_t kJa3sHashBuffer = 7 + app::kHttpBufferCount;   // ja3s.hash
 // The buffers a transaction-like unit (an HTTP transaction, a DNS message) offers: buffer ids
 // 1 .. kAppBufferCount, indexed from 0 by the plan's per-buffer scan sets.
-inline constexpr size_t kAppBufferCount = app::kHttpBufferCount + 5;
+inline constexpr size_t kAppBufferCount = app::kHttpBufferCount + 7;
 // The stage of DNS rules, after the HTTP stages, then the TLS handshake's stages, in
 // app::TlsStage order (CompiledRule::tx_stage).
 inline constexpr size_t kDnsStage = app::kHttpStageCount;
@@ -204,7 +206,8 @@ struct RuleProgram {
 [[nodiscard]] bool IsDnsRule(const rules::Rule& rule);
 
 // The TLS stage at which a rule reading TLS buffers is evaluated: the server's certificate when
-// it reads tls.certs, else the ClientHello (tls.sni); nullopt for a rule with no TLS buffer.
+// it reads tls.certs, else the ServerHello when it reads ja3s.hash, else the ClientHello (tls.sni,
+// ja3.hash); nullopt for a rule with no TLS buffer.
 [[nodiscard]] std::optional<app::TlsStage> TlsStageOf(const rules::Rule& rule);
 
 // The buffer id (PayloadStep::buffer) that content `c` of `rule` reads when it is not the payload:

@@ -39,6 +39,9 @@ bool IsSupportedNumericField(rules::NumericField field) {
     case F::kIcode:
     case F::kIcmpId:
     case F::kIcmpSeq:
+    case F::kSeq:
+    case F::kAck:
+    case F::kWindow:
       return true;
     default:
       return false;
@@ -77,6 +80,12 @@ bool MatchNumeric(const rules::NumericOption& o, const packet::Packet& p) {
       return p.has_icmp && MatchNumber(o.test, p.icmp_type);
     case F::kIcode:
       return p.has_icmp && MatchNumber(o.test, p.icmp_code);
+    case F::kSeq:
+      return p.has_tcp && MatchNumber(o.test, p.tcp_seq);
+    case F::kAck:
+      return p.has_tcp && MatchNumber(o.test, p.tcp_ack);
+    case F::kWindow:
+      return p.has_tcp && MatchNumber(o.test, p.tcp_window);
     case F::kIcmpId:
     case F::kIcmpSeq: {
       auto v = IcmpQueryField(p, o.field == F::kIcmpId ? 4 : 6);

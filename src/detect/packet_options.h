@@ -23,8 +23,8 @@ namespace vigil::detect {
 [[nodiscard]] bool MatchNumber(const rules::NumberTest& test, int64_t value);
 
 // True when the numeric fields evaluated here are supported: dsize, ttl, id, ip_proto, itype,
-// icode, icmp_id, icmp_seq (bsize / bufferlen are payload steps, option_program.h; the others
-// need a header field vigil does not test yet).
+// icode, icmp_id, icmp_seq, seq, ack, window (bsize / bufferlen are payload steps,
+// option_program.h; the others need a header field vigil does not test yet).
 [[nodiscard]] bool IsSupportedNumericField(rules::NumericField field);
 
 // A numeric option on the packet: dsize is the packet's own payload size (also when the rule is
@@ -32,7 +32,9 @@ namespace vigil::detect {
 // (never matches IPv6, as in Suricata); ip_proto the transport protocol after IPv6 extension
 // headers; itype / icode the ICMP or ICMPv6 type / code (never match other packets); icmp_id /
 // icmp_seq the identifier / sequence number of an ICMP query (echo and its reply; for ICMPv4 also
-// timestamp, information and address mask: Suricata's list), never matching other messages.
+// timestamp, information and address mask: Suricata's list), never matching other messages;
+// seq / ack / window the TCP sequence number, acknowledgment number and window (never match
+// other packets).
 // False for an unsupported field.
 [[nodiscard]] bool MatchNumeric(const rules::NumericOption& option, const packet::Packet& p);
 

@@ -74,6 +74,9 @@ TEST(MatchNumericTest, HeaderFields) {
   tcp.ttl = 3;
   tcp.ip_id = 4321;
   tcp.payload_len = 12;
+  tcp.tcp_seq = 1000;
+  tcp.tcp_ack = 0;
+  tcp.tcp_window = 512;
   packet::Packet icmp = Ipv4();
   icmp.ip_proto = packet::kProtoIcmp;
   icmp.has_icmp = true;
@@ -90,6 +93,9 @@ TEST(MatchNumericTest, HeaderFields) {
     bool want;
   };
   const Case cases[] = {
+      {"seq:1000;", &tcp, true},      {"ack:0;", &tcp, true},
+      {"ack:0;", &icmp, false},       {"window:512;", &tcp, true},
+      {"window:>512;", &tcp, false},  {"seq:!1000;", &tcp, false},
       {"dsize:12;", &tcp, true},      {"dsize:>12;", &tcp, false},
       {"dsize:10<>13;", &tcp, true},  {"dsize:12<>20;", &tcp, false},
       {"dsize:0;", &icmp, true},      {"ttl:3;", &tcp, true},

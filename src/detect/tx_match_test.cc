@@ -127,6 +127,15 @@ TEST(TxBuffers, EachBufferHasItsOwnCursor) {
       tx));
 }
 
+TEST(TxBuffers, RawDataIsThePacketPayload) {
+  EXPECT_EQ(UnsupportedReason(R(R"(alert tcp any any -> any any (raw_data; content:"x"; sid:1;))")),
+            std::nullopt);
+  EXPECT_TRUE(Matches(R"(alert tcp any any -> any any (raw_data; content:"abc"; depth:5; sid:1;))",
+                      nullptr, "xxabc"));
+  EXPECT_FALSE(Matches(R"(alert tcp any any -> any any (raw_data; content:"abc"; depth:4; sid:1;))",
+                       nullptr, "xxabc"));
+}
+
 TEST(TxBuffers, NoTransactionNoMatch) {
   EXPECT_FALSE(Matches(R"(alert tcp any any -> any any (content:"GET"; http_method; sid:1;))",
                        nullptr, "GET / HTTP/1.1\r\n\r\n"));
@@ -601,6 +610,17 @@ TEST(TlsBuffers, ServerNameAndCertificates) {
   EXPECT_EQ(UnsupportedReason(
                 R(R"(alert tls any any -> any any (tls.cert_subject; content:"x"; sid:1;))")),
             "unsupported buffer tls.cert_subject");
+  hs.ja3_hash = "e7d705a3286e19ea42f587b344ee6865";
+  hs.server_hello = true;
+  hs.ja3s_hash = "0123456789abcdef0123456789abcdef";
+  EXPECT_TRUE(MatchesTls(
+      R"(alert tls any any -> any any (ja3.hash; content:"e7d705a3286e19ea42f587b344ee6865"; sid:1;))",
+      &hs));
+  EXPECT_TRUE(MatchesTls(
+      R"(alert tls any any -> any any (ja3s.hash; content:"0123456789abcdef"; startswith; sid:1;))",
+      &hs, false));
+  EXPECT_EQ(TlsStageOf(R(R"(alert tls any any -> any any (ja3s.hash; content:"x"; sid:1;))")),
+            app::TlsStage::kServerHello);
 }
 
 // The Detector's TLS evaluation (per-stage fast-pattern scans over the server name, with and
@@ -622,6 +642,9 @@ TEST(TlsDetectorDifferential, SameAnswersAsBruteForce) {
   }
   texts.push_back(
       fmt::format(R"(alert tls any any -> any any (tls.sni; content:!"example"; sid:{};))", sid++));
+  texts.push_back(fmt::format(
+      R"(alert tls any any -> any any (ja3.hash; content:"{}"; tls.sni; content:"evil"; nocase; sid:{};))",
+      std::string(32, 'a'), sid++));
   std::vector<rules::Rule> rs;
   for (const auto& t : texts) rs.push_back(R(t));
   auto plan = DetectionPlan::Build(rs, rules::ClassificationTable::Default());
@@ -635,6 +658,7 @@ TEST(TlsDetectorDifferential, SameAnswersAsBruteForce) {
     app::TlsHandshake hs;
     hs.client_hello = true;
     hs.sni = std::string(prefixes[rng() % 4]) + names[rng() % 4];
+    hs.ja3_hash = std::string(32, rng() % 2 ? 'a' : 'b');
     for (size_t k = 0, n = rng() % 3; k < n; ++k) {
       hs.certs.push_back(std::string("cert CN=") + names[rng() % 4] + " end");
     }
