@@ -86,6 +86,7 @@ struct Args {
   std::string unix_socket;  // control socket; empty: none
   std::string http;         // ADDR:PORT for /metrics and the dashboard; empty: none
   std::vector<std::string> eve_outputs;  // redis://..., kafka://... (control/eve_shipper.h)
+  std::string shard;                     // "I/N"
 };
 
 using Clock = std::chrono::steady_clock;
@@ -491,6 +492,16 @@ int Run(const Args& args) {
   options.startup = built->startup;
   options.input = args.read_path;
   options.threads = args.threads;
+  if (!args.shard.empty()) {
+    unsigned i = 0, n = 0;
+    char extra = 0;
+    if (std::sscanf(args.shard.c_str(), "%u/%u%c", &i, &n, &extra) != 2 || n == 0 || i >= n) {
+      PrintError(base::MakeError("--shard " + args.shard + ": expected I/N with 0 <= I < N"));
+      return 1;
+    }
+    options.shard_index = i;
+    options.shard_count = n;
+  }
   options.tenants = setup->tenants;
   options.tenant_plans = std::move(*tenant_plans);
   if (!setup->tenants.empty() && args.threads > 1) {
@@ -578,6 +589,9 @@ int main(int argc, char** argv) {
       ->default_str(vigil::control::kDefaultSocket);
   app.add_option("--http", args.http,
                  "live: serve Prometheus /metrics and the dashboard (/) on ADDR:PORT");
+  app.add_option("--shard", args.shard,
+                 "-r: read on only the flows whose symmetric address-pair hash falls in share I "
+                 "of N (I/N, 0-based): N runs split a capture without splitting a flow");
   app.add_option("--eve-output", args.eve_outputs,
                  "live: EVE alert records also to redis://HOST:PORT/KEY[?mode=list|channel] or "
                  "kafka://BROKERS/TOPIC (bounded queue; drops counted; reconnects); repeatable");

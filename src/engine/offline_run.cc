@@ -152,6 +152,11 @@ base::Result<RunOutcome> RunOffline(const detect::DetectionPlan& plan, const Run
       }
       if (*n == 0) break;
       decoder.DecodeBatch(batch);
+      if (options.shard_count > 1) {
+        batch.Retain([&](const packet::Packet& p) {
+          return ShardOf(p, options.shard_count) == options.shard_index;
+        });
+      }
       if (pool) {
         for (const packet::Packet& p : batch) {
           ++s.packets;

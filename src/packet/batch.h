@@ -26,6 +26,21 @@ class Batch {
 
   void Clear() { size_ = 0; }
 
+  // Keeps the packets for which keep(packet) is true, in order; each keeps its own bytes.
+  template <typename Keep>
+  void Retain(Keep&& keep) {
+    size_t n = 0;
+    for (size_t i = 0; i < size_; ++i) {
+      if (!keep(packets_[i])) continue;
+      if (n != i) {
+        std::swap(packets_[n], packets_[i]);
+        std::swap(buffers_[n], buffers_[i]);
+      }
+      ++n;
+    }
+    size_ = n;
+  }
+
   // Appends a packet whose `len` bytes are copied from `bytes`; returns it for the caller to fill
   // in the timestamp, wire length and number. Precondition: !full().
   Packet& Append(const uint8_t* bytes, uint32_t len) {
