@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -40,10 +41,15 @@ class Progress {
     double elapsed = SecondsSince(start_);
     if (elapsed < 1.0 || elapsed - last_ < 0.25) return;
     last_ = elapsed;
-    std::string pct =
-        total > 0 ? fmt::format(" {:5.1f}%", 100.0 * double(read) / double(total)) : "";
-    fmt::print(stderr, "\r{} packets  {:.1f} Mbit/s  {} alerts{}   ", packets,
-               bytes * 8 / elapsed / 1e6, alerts, pct);
+    // Bytes read of the total, packets per second, alerts, and the time left at this pace.
+    std::string of_total;
+    if (total > 0 && read > 0) {
+      const double left = elapsed * double(total - std::min(read, total)) / double(read);
+      of_total = fmt::format("{:.1f}/{:.1f} MiB ({:.1f}%)  ETA {:.0f} s  ", double(read) / 1048576,
+                             double(total) / 1048576, 100.0 * double(read) / double(total), left);
+    }
+    fmt::print(stderr, "\r{}{:.0f} packets/s  {:.1f} Mbit/s  {} alerts\x1b[K", of_total,
+               double(packets) / elapsed, double(bytes) * 8 / elapsed / 1e6, alerts);
     shown_ = true;
   }
   void Finish() {
