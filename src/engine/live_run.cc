@@ -437,7 +437,7 @@ class LaneRunner {
       c.program_tx_sent += sent_back;
       if (stage != nullptr) stage->EndTransmit(sent + sent_back);
     }
-    if (stage != nullptr) stage->EndBatch(bytes_, sent_, rule_drop_);
+    if (stage != nullptr) stage->EndBatch(bytes_, sent_, rule_drop_, path.rx->MoreWaiting());
     path.rx->Release();
     return true;
   }

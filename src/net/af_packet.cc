@@ -96,6 +96,10 @@ class AfPacketPort final : public Port {
     return (Status(Block((block_ + ahead) % blocks_)) & TP_STATUS_USER) != 0;
   }
 
+  bool MoreWaiting() const override {
+    return (open_ && left_ > 0) || (Status(Block((block_ + 1) % blocks_)) & TP_STATUS_USER) != 0;
+  }
+
   size_t Transmit(std::span<const Frame> frames) override {
     size_t sent = 0;
     while (sent < frames.size()) {

@@ -78,6 +78,21 @@ TEST_F(AfPacketTest, ReceivesFramesAsSentAndCountsThem) {
   EXPECT_EQ((*port)->counters().kernel_drops, 0u);
 }
 
+// MoreWaiting: frames behind those received so far (the tenant scheduler's signal).
+TEST_F(AfPacketTest, SaysWhenFramesWaitBehindTheReceivedOnes) {
+  auto port = OpenPort({.interface = "vb"});
+  ASSERT_TRUE(port) << port.error().ToString();
+  EXPECT_FALSE((*port)->MoreWaiting());
+  for (int i = 0; i < 100; ++i) Inject(UdpFrame("10.0.0.1", "10.0.0.2", uint16_t(1000 + i), "x"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // every block retired
+  ASSERT_TRUE((*port)->Wait(1000));
+  std::array<Frame, 10> first;
+  ASSERT_EQ((*port)->Receive(first), first.size());
+  EXPECT_TRUE((*port)->MoreWaiting());
+  EXPECT_EQ(ReceiveAll(**port, 90).size(), 90u);
+  EXPECT_FALSE((*port)->MoreWaiting());
+}
+
 TEST_F(AfPacketTest, PutsBackTheVlanTagTheKernelStripped) {
   auto port = OpenPort({.interface = "vb"});
   ASSERT_TRUE(port) << port.error().ToString();

@@ -245,11 +245,8 @@ class AfXdpPort final : public Port {
     held_.clear();
   }
 
-  bool Backlogged() const override {
-    uint32_t prod = std::atomic_ref<uint32_t>(*rx_.producer).load(std::memory_order_acquire);
-    uint32_t cons = std::atomic_ref<uint32_t>(*rx_.consumer).load(std::memory_order_relaxed);
-    return prod - cons > kRingSize / 4 * 3;
-  }
+  bool Backlogged() const override { return Queued() > kRingSize / 4 * 3; }
+  bool MoreWaiting() const override { return Queued() > 0; }
 
   size_t Transmit(std::span<const Frame> frames) override {
     Reclaim();
@@ -326,6 +323,12 @@ class AfXdpPort final : public Port {
 
  private:
   bool Ready() { return xsk_cons_nb_avail(&rx_, 1) > 0; }
+  // Frames in the receive ring not yet received.
+  uint32_t Queued() const {
+    uint32_t prod = std::atomic_ref<uint32_t>(*rx_.producer).load(std::memory_order_acquire);
+    uint32_t cons = std::atomic_ref<uint32_t>(*rx_.consumer).load(std::memory_order_relaxed);
+    return prod - cons;
+  }
   bool TxPending() const {
     return tx_.cached_prod !=
            std::atomic_ref<uint32_t>(*tx_.consumer).load(std::memory_order_acquire);

@@ -112,6 +112,9 @@ class Port {
   // half: a worker the scheduler held off the CPU for a moment catches up from a quarter-full
   // ring without losing anything.
   [[nodiscard]] virtual bool Backlogged() const = 0;
+  // Whether frames wait behind those received so far (the tenant scheduler's sign that the
+  // worker, not the traffic, held a tenant back: TenantStage::EndBatch's `waiting`).
+  [[nodiscard]] virtual bool MoreWaiting() const = 0;
   // Sends `frames` (their bytes are copied by the kernel); returns how many were sent.
   virtual size_t Transmit(std::span<const Frame> frames) = 0;
   // The kernel's counters since the last call, added to counters().
