@@ -18,11 +18,46 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 
 namespace vigil::test {
+
+// A file's whole contents ("" when it cannot be read).
+inline std::string ReadFile(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Polls `ready` every 50 ms until it is true or `timeout` has passed; its last answer.
+inline bool WaitFor(const std::function<bool()>& ready, std::chrono::milliseconds timeout) {
+  auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (ready()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return ready();
+}
+
+// Writes `bytes` pseudo-random bytes (xorshift64, the same every time) to `p`: a download that
+// compression cannot shorten, to compare byte for byte.
+inline void WriteRandomFile(const std::filesystem::path& p, size_t bytes) {
+  std::ofstream out(p, std::ios::binary);
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  for (size_t i = 0; i < bytes / 8; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    out.write(reinterpret_cast<const char*>(&x), 8);
+  }
+}
 
 // Runs `command` with /bin/sh; returns its exit status (-1 when it could not run).
 inline int Shell(const std::string& command) {

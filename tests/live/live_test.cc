@@ -34,28 +34,14 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using test::Netns;
 using test::Process;
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using test::ReadFile;
+using test::WaitFor;
 
 size_t CountLines(const std::string& text, const std::string& needle) {
   size_t n = 0;
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) n += line.find(needle) != std::string::npos;
   return n;
-}
-
-bool WaitFor(const std::function<bool()>& ready, std::chrono::milliseconds timeout) {
-  auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (ready()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return ready();
 }
 
 const char* kRules =
@@ -88,15 +74,7 @@ class LiveTest : public ::testing::Test {
     server_ = &topology_->server;
     std::ofstream(dir_ / "www/index.html") << "hello from the server\n";
     // 1 MiB of pseudo-random bytes for the download test.
-    std::ofstream big(dir_ / "www/big.bin", std::ios::binary);
-    uint64_t x = 0x9e3779b97f4a7c15ull;
-    for (int i = 0; i < (1 << 20) / 8; ++i) {
-      x ^= x << 13;
-      x ^= x >> 7;
-      x ^= x << 17;
-      big.write(reinterpret_cast<const char*>(&x), 8);
-    }
-    big.close();
+    test::WriteRandomFile(dir_ / "www/big.bin", 1 << 20);
     std::ofstream(dir_ / "test.rules") << kRules;
   }
 

@@ -34,22 +34,8 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 using test::Netns;
 using test::Process;
-
-std::string ReadFile(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-bool WaitFor(const std::function<bool()>& ready, std::chrono::milliseconds timeout) {
-  auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (ready()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return ready();
-}
+using test::ReadFile;
+using test::WaitFor;
 
 size_t CountOf(const std::string& text, const std::string& needle) {
   size_t n = 0;
@@ -98,15 +84,7 @@ class OffloadLiveTest : public ::testing::Test {
     ASSERT_EQ(client_->Run("ip addr add 10.80.0.1/24 dev c0"), 0);
     ASSERT_EQ(server_->Run("ip route add 10.80.0.0/24 dev s0"), 0);
     std::ofstream(dir_ / "www/index.html") << "hello from nginx\n";
-    std::ofstream big(dir_ / "www/big.bin", std::ios::binary);
-    uint64_t x = 0x9e3779b97f4a7c15ull;
-    for (int i = 0; i < (1 << 20) / 8; ++i) {
-      x ^= x << 13;
-      x ^= x >> 7;
-      x ^= x << 17;
-      big.write(reinterpret_cast<const char*>(&x), 8);
-    }
-    big.close();
+    test::WriteRandomFile(dir_ / "www/big.bin", 1 << 20);
     std::ofstream(dir_ / "empty.rules") << "";
   }
 

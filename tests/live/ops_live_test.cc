@@ -27,13 +27,7 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using test::Netns;
 using test::Process;
-
-std::string Slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using test::ReadFile;
 
 const char* kRules =
     R"(alert http any any -> any any (msg:"vigil ops signature"; content:"vigil-ops-signature"; sid:2000001; rev:1;)
@@ -89,12 +83,12 @@ class OpsLiveTest : public ::testing::Test {
         " --http 127.0.0.1:19100 > " + (dir_ / "vigil.log").string() + " 2>&1");
     auto until = std::chrono::steady_clock::now() + 30s;
     while (std::chrono::steady_clock::now() < until &&
-           Slurp(dir_ / "vigil.log").find("capturing on") == std::string::npos) {
+           ReadFile(dir_ / "vigil.log").find("capturing on") == std::string::npos) {
       std::this_thread::sleep_for(50ms);
     }
-    ASSERT_NE(Slurp(dir_ / "vigil.log").find("capturing on"), std::string::npos)
-        << Slurp(dir_ / "vigil.log");
-    ASSERT_NE(Slurp(dir_ / "vigil.log").find("control socket on"), std::string::npos);
+    ASSERT_NE(ReadFile(dir_ / "vigil.log").find("capturing on"), std::string::npos)
+        << ReadFile(dir_ / "vigil.log");
+    ASSERT_NE(ReadFile(dir_ / "vigil.log").find("control socket on"), std::string::npos);
     // The HTTP server answers through vigil before the tests send anything that counts.
     for (int i = 0; i < 100 && Curl("/index.html") != 0; ++i) std::this_thread::sleep_for(100ms);
   }
@@ -109,8 +103,8 @@ class OpsLiveTest : public ::testing::Test {
     const fs::path o = dir_ / ("ctl" + tag + ".out"), e = dir_ / ("ctl" + tag + ".err");
     int rc = test::Shell(Vigil() + " ctl --socket " + socket_ + " " + command + " > " + o.string() +
                          " 2> " + e.string());
-    if (out) *out = Slurp(o);
-    if (err) *err = Slurp(e);
+    if (out) *out = ReadFile(o);
+    if (err) *err = ReadFile(e);
     return rc;
   }
   json CtlJson(const std::string& command) {
@@ -238,9 +232,9 @@ TEST_F(OpsLiveTest, CtlStatsTenantsRulesReloadShutdown) {
   }
 
   EXPECT_EQ(Ctl("shutdown", &out, &err), 0) << err;
-  EXPECT_EQ(vigil_process_->Wait(20s), 0) << Slurp(dir_ / "vigil.log");
+  EXPECT_EQ(vigil_process_->Wait(20s), 0) << ReadFile(dir_ / "vigil.log");
   EXPECT_FALSE(fs::exists(socket_)) << "the socket file is removed at exit";
-  json final_stats = json::parse(Slurp(dir_ / "out/stats.json"), nullptr, false);
+  json final_stats = json::parse(ReadFile(dir_ / "out/stats.json"), nullptr, false);
   EXPECT_EQ(final_stats["counters"]["reload.count"], 1);
   EXPECT_EQ(final_stats["counters"]["reload.failures"], 1);
 }
@@ -266,12 +260,12 @@ TEST_F(OpsLiveTest, DashboardInChromium) {
                        "http://127.0.0.1:19100/ 2> " +
                        log.string());
     const size_t a = dom.find("<pre id=\"state\">"), b = dom.find("</pre>", a);
-    EXPECT_NE(a, std::string::npos) << dom.substr(0, 2000) << Slurp(log);
+    EXPECT_NE(a, std::string::npos) << dom.substr(0, 2000) << ReadFile(log);
     json state = a == std::string::npos
                      ? json()
                      : json::parse(dom.substr(a + 16, b - a - 16), nullptr, false);
     // Console errors (an exception, a failed fetch) are logged as CONSOLE lines at ERROR level.
-    std::istringstream lines(Slurp(log));
+    std::istringstream lines(ReadFile(log));
     for (std::string line; std::getline(lines, line);) {
       EXPECT_FALSE(line.find("CONSOLE") != std::string::npos &&
                    line.find(":ERROR:") != std::string::npos)
