@@ -73,6 +73,18 @@ TEST(UnsupportedReason, SupportedRules) {
       "alert tcp any any -> any any (pcre:\"/a/U\"; pcre:\"/b/H\"; pcre:\"/c/P\"; pcre:\"/d/M\"; "
       "pcre:\"/e/C\"; pcre:\"/f/S\"; pcre:\"/g/Y\"; pcre:\"/h/V\"; pcre:\"/i/W\"; pcre:\"/j/I\"; "
       "pcre:\"/k/D\"; pcre:\"/l/Z\"; sid:19;)",
+      // Evaluated since issue 23 (file.data, DNS, TLS, the http.* and numeric keywords).
+      "alert dns any any -> any any (sid:1;)",
+      "alert tls (content:\"x\"; sid:1;)",
+      "alert tcp any any -> any any (content:\"x\"; pcre:\"/x/U\"; file_data; content:\"y\"; "
+      "sid:1;)",
+      "alert tcp any any -> any any (file_data; content:\"x\"; sid:1;)",
+      "alert tcp any any -> any any (http.accept; content:\"x\"; sid:1;)",
+      "alert tcp any any -> any any (icmp_id:5; sid:1;)",
+      "alert tcp any any -> any any (window:5; sid:1;)",
+      "alert tcp any any -> any any (http.uri; bsize:5; sid:1;)",
+      "alert tcp any any -> any any (fragbits:M; sid:1;)",
+      "alert udp any any -> any any (dns.query; dotprefix; content:\".x\"; sid:1;)",
   };
   for (const char* text : rules) EXPECT_EQ(ReasonFor(text), std::nullopt) << text;
 }
@@ -83,24 +95,13 @@ TEST(UnsupportedReason, NamesTheFirstObstacleInRuleOrder) {
     const char* reason;
   };
   const Case cases[] = {
-      {"alert dns any any -> any any (sid:1;)",
-       "unsupported protocol dns (application-layer detection)"},
-      {"alert tls (content:\"x\"; sid:1;)",
-       "unsupported protocol tls (application-layer detection)"},
       {"alert file (sid:1;)", "unsupported protocol file (application-layer detection)"},
       {"alert tcp-pkt any any -> any any (content:\"x\"; sid:1;)", "unsupported protocol tcp-pkt"},
       {"alert ipv6 any any -> any any (sid:1;)", "unsupported protocol ipv6"},
-      {"alert tcp any any -> any any (content:\"x\"; pcre:\"/x/U\"; file_data; content:\"y\"; "
-       "sid:1;)",
-       "unsupported buffer file.data"},
       {"alert tcp any any -> any any (content:\"x\"; pcre:\"/a(b/\"; sid:1;)",
        "pcre does not compile: missing closing parenthesis at offset 3"},
       {"alert tcp any any -> any any (pcre:\"/a{2,1}/i\"; sid:1;)",
        "pcre does not compile: numbers out of order in {} quantifier at offset 5"},
-      {"alert tcp any any -> any any (file_data; content:\"x\"; sid:1;)",
-       "unsupported buffer file.data"},
-      {"alert tcp any any -> any any (http.accept; content:\"x\"; sid:1;)",
-       "unsupported buffer http.accept"},
       {"alert tcp any any -> any any (byte_test:10,=,0,0; sid:1;)",
        "unsupported byte_test reading 10 bytes as a binary number"},
       {"alert tcp any any -> any any (byte_jump:9,0; sid:1;)",
@@ -109,15 +110,9 @@ TEST(UnsupportedReason, NamesTheFirstObstacleInRuleOrder) {
        "byte_extract:1,3,d; byte_extract:1,4,e; byte_extract:1,5,f; byte_extract:1,6,g; "
        "byte_extract:1,7,h; byte_extract:1,8,a; byte_extract:1,9,i; sid:1;)",
        "more than 8 byte_extract / byte_math variables"},
-      {"alert tcp any any -> any any (icmp_id:5; sid:1;)", "unsupported keyword icmp_id"},
       {"alert tcp any any -> any any (tos:5; sid:1;)", "unsupported keyword tos"},
-      {"alert tcp any any -> any any (window:5; sid:1;)", "unsupported keyword window"},
-      {"alert tcp any any -> any any (http.uri; bsize:5; sid:1;)", "unsupported keyword bsize"},
-      {"alert tcp any any -> any any (fragbits:M; sid:1;)", "unsupported keyword fragbits"},
       {"alert tcp any any -> any any (geoip:src,RU; sid:1;)", "unsupported keyword geoip"},
       {"alert tcp any any -> any any (flowint:n,+,1; sid:1;)", "unsupported keyword flowint"},
-      {"alert udp any any -> any any (dns.query; dotprefix; content:\".x\"; sid:1;)",
-       "unsupported keyword dotprefix"},
   };
   for (const Case& c : cases) EXPECT_EQ(ReasonFor(c.rule), c.reason) << c.rule;
 }
@@ -145,13 +140,19 @@ class RulesetSupportTest : public testing::TestWithParam<const char*> {};
 // An option kind the full matcher evaluates, on the payload buffer or an HTTP transaction buffer.
 bool IsEvaluated(const rules::Rule& r, const rules::Option& o) {
   if (const std::string* buffer = rules::OptionBuffer(o); buffer && !buffer->empty()) {
-    if (!TxBufferOf(r, *buffer)) return false;
+    // raw_data (Snort 3) is the packet's own payload, as vigil does not normalize telnet.
+    if (*buffer == "raw_data") return true;
+    if (!TxBufferOf(r, *buffer) && !IsDnsRule(r) && !TlsStageOf(r)) return false;
   }
   if (const auto* n = std::get_if<rules::NumericOption>(&o)) {
     using F = rules::NumericField;
     return n->field == F::kDsize || n->field == F::kTtl || n->field == F::kId ||
-           n->field == F::kIpProto || n->field == F::kItype || n->field == F::kIcode;
+           n->field == F::kIpProto || n->field == F::kItype || n->field == F::kIcode ||
+           n->field == F::kBsize || n->field == F::kBufferlen || n->field == F::kSeq ||
+           n->field == F::kAck || n->field == F::kWindow || n->field == F::kIcmpId ||
+           n->field == F::kIcmpSeq;
   }
+  if (const auto* t = std::get_if<rules::TransformOption>(&o)) return t->name == "dotprefix";
   if (const auto* f = std::get_if<rules::FlagOption>(&o)) {
     return f->kind == rules::FlagOption::Kind::kSameip ||
            f->kind == rules::FlagOption::Kind::kNoalert;
@@ -164,6 +165,8 @@ bool IsEvaluated(const rules::Rule& r, const rules::Option& o) {
          std::holds_alternative<rules::ByteMathOption>(o) ||
          std::holds_alternative<rules::IsDataAtOption>(o) ||
          std::holds_alternative<rules::FlagsOption>(o) ||
+         std::holds_alternative<rules::FragbitsOption>(o) ||
+         std::holds_alternative<rules::UrilenOption>(o) ||
          std::holds_alternative<rules::FlowOption>(o) ||
          std::holds_alternative<rules::FlowbitsOption>(o) ||
          std::holds_alternative<rules::ThresholdOption>(o);
@@ -190,7 +193,9 @@ TEST_P(RulesetSupportTest, DisabledRulesByReason) {
       ++reasons[r.disabled_reason];
       continue;
     }
-    EXPECT_TRUE((r.service.empty() || r.service == "http") && r.protocol_variant.empty())
+    EXPECT_TRUE(
+        (r.service.empty() || r.service == "http" || r.service == "dns" || r.service == "tls") &&
+        r.protocol_variant.empty())
         << r.file << ":" << r.line;
     for (const rules::Option& o : r.options) {
       EXPECT_TRUE(IsEvaluated(r, o)) << r.file << ":" << r.line << ": " << rules::ToText(o);
