@@ -4,6 +4,7 @@
 #include <hiredis/hiredis.h>
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -278,9 +279,19 @@ void EveShipper::Loop() {
     }
     size_t lost = 0;
     const bool ok = Send(batch, lost);
-    dropped_ += lost;
     {
+      // What the broker did not confirm goes back to the front of the queue, in order, to be
+      // sent again once it is back (at least once: a record it took but did not confirm may
+      // arrive twice); only what no longer fits under the cap is dropped.
       std::lock_guard lock(mu_);
+      lost = std::min(lost, batch.size());
+      for (size_t i = batch.size(); i > batch.size() - lost; --i) {
+        if (queue_.size() >= max_records_) {
+          ++dropped_;
+        } else {
+          queue_.push_front(std::move(batch[i - 1]));
+        }
+      }
       busy_ = false;
     }
     if (!ok) {

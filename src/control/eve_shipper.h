@@ -10,8 +10,9 @@
 // (dropped()). The sender takes what is queued in batches (Redis: pipelined RPUSH or PUBLISH;
 // Kafka: produce calls into librdkafka's own queue, bounded the same way). A broker that goes
 // away is retried once a second (Redis: a fresh connection; Kafka: librdkafka reconnects by
-// itself); records that were in flight on a broken connection are counted as dropped, the
-// queue keeps filling up to its cap meanwhile, and shipping resumes when the broker is back.
+// itself); records that were in flight on a broken connection go back to the front of the
+// queue (at least once: one the broker took without confirming may arrive twice), the queue
+// keeps filling up to its cap meanwhile, and shipping resumes when the broker is back.
 // Counters: shipped, dropped, reconnects, errors.
 #pragma once
 
