@@ -8,6 +8,8 @@
 // map variable to its Map by storing the Map's address in the variable's first 8 bytes.
 #pragma once
 
+// linux/types.h first, and linux/bpf.h before libbpf's headers:
+// clang-format off
 #include <linux/types.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
@@ -19,6 +21,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
+// clang-format on
 
 #else  // native
 

@@ -83,8 +83,8 @@ struct Args {
   double stats_interval = 0;
   uint32_t ring_blocks = 256;
   uint32_t ring_block_kb = 128;
-  std::string unix_socket;  // control socket; empty: none
-  std::string http;         // ADDR:PORT for /metrics and the dashboard; empty: none
+  std::string unix_socket;               // control socket; empty: none
+  std::string http;                      // ADDR:PORT for /metrics and the dashboard; empty: none
   std::vector<std::string> eve_outputs;  // redis://..., kafka://... (control/eve_shipper.h)
   std::string shard;                     // "I/N"
 };

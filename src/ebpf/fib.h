@@ -15,10 +15,10 @@
 // gives FRAG_NEEDED with mtu_result; the next hop (the gateway, or the destination on a link
 // route) must have a valid neighbour entry (else NO_NEIGH); on success params->ifindex, smac and
 // dmac are the egress interface's and the neighbour's, rt_metric the route's, mtu_result the
-// egress MTU, and ipv4_dst / ipv6_dst the gateway when there is one. Policy routing rules other than the default ones, VRFs
-// and the lookup flags (DIRECT, OUTPUT, SKIP_NEIGH, TBID, SRC, MARK) are not modelled: flags
-// other than 0 return -EINVAL, so a program never gets an answer the kernel would not give.
-// The snapshot is immutable; lookups from several threads are safe.
+// egress MTU, and ipv4_dst / ipv6_dst the gateway when there is one. Policy routing rules other
+// than the default ones, VRFs and the lookup flags (DIRECT, OUTPUT, SKIP_NEIGH, TBID, SRC, MARK)
+// are not modelled: flags other than 0 return -EINVAL, so a program never gets an answer the kernel
+// would not give. The snapshot is immutable; lookups from several threads are safe.
 #pragma once
 
 #include <array>

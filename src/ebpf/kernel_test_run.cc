@@ -42,8 +42,8 @@ base::Result<KernelTiming> KernelNsPerRun(const std::string& object, const std::
     if (int err = bpf_map__update_elem(map, e.key.data(), e.key.size(), e.value.data(),
                                        e.value.size(), BPF_ANY);
         err != 0) {
-      return base::MakeError(fmt::format("the kernel refuses an update of '{}': {}", e.map,
-                                         strerror(-err)));
+      return base::MakeError(
+          fmt::format("the kernel refuses an update of '{}': {}", e.map, strerror(-err)));
     }
   }
   const int fd = bpf_program__fd(prog);
