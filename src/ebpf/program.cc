@@ -267,6 +267,7 @@ base::Result<std::shared_ptr<const Program>> Program::Load(std::span<const Insn>
     auto code = jit::Compile(*p, {.blind_constants = options.blind_constants});
     if (!code) return code.error();
     p->jit_ = std::move(*code);
+    if (p->jit_->lean()) p->lean_entry_ = p->jit_->entry();
   }
   return std::shared_ptr<const Program>(std::move(p));
 }

@@ -33,6 +33,10 @@ namespace vigil::ebpf {
 namespace jit {
 class Code;
 }
+class Scratch;
+
+// The entry of a program's machine code (jit::Code::Entry): r1, r2 and r10 = stack_top in; r0 out.
+using JitEntry = uint64_t (*)(Scratch* scratch, uint64_t r1, uint64_t r2, uint8_t* stack_top);
 
 enum class ProgramType {
   kRaw,  // r1 and r2 are whatever the caller passes (the test suites' memory and its length)
@@ -81,6 +85,9 @@ class Program {
   [[nodiscard]] std::span<const Op> ops() const { return ops_; }
   // The machine code, or null when loaded with LoadOptions::jit false.
   [[nodiscard]] const jit::Code* jit() const { return jit_.get(); }
+  // The machine code's entry when that code is lean (jit::Code::lean), else null: RunXdp's fast
+  // path calls it directly.
+  [[nodiscard]] JitEntry lean_entry() const { return lean_entry_; }
   [[nodiscard]] std::span<const Insn> insns() const { return insns_; }
   [[nodiscard]] const std::vector<std::shared_ptr<Map>>& maps() const { return maps_; }
   [[nodiscard]] const HelperTable& helpers() const { return *helpers_; }
@@ -97,6 +104,7 @@ class Program {
   std::vector<Insn> insns_;
   std::vector<Op> ops_;
   std::unique_ptr<const jit::Code> jit_;
+  JitEntry lean_entry_ = nullptr;
   std::vector<std::shared_ptr<Map>> maps_;
   const HelperTable* helpers_ = nullptr;
   ProgramType type_ = ProgramType::kRaw;

@@ -72,7 +72,12 @@ class Scratch {
   Scratch& operator=(const Scratch&) = delete;
 
   [[nodiscard]] const ScratchConfig& config() const { return config_; }
-  void set_checked(bool checked) { config_.checked = checked; }
+  void set_checked(bool checked) {
+    config_.checked = checked;
+    runs_jit_ = config_.jit && !checked;
+  }
+  // Whether a run takes a program's machine code when it has some (fast mode, JIT on).
+  [[nodiscard]] bool runs_jit() const { return runs_jit_; }
 
   // Regions a checked run may access besides the stack, packet and maps; cleared by ClearRegions.
   void AddRegion(const void* p, size_t size, bool writable);
@@ -145,6 +150,7 @@ class Scratch {
   [[nodiscard]] bool Allowed(uint64_t addr, uint64_t size, bool write) const;
 
   ScratchConfig config_;
+  bool runs_jit_ = config_.jit && !config_.checked;
   Region regions_[4];
   uint32_t num_regions_ = 0;
   uint64_t rng_;

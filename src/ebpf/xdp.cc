@@ -256,12 +256,7 @@ base::Result<XdpVerdict> Verdict(uint64_t r0, const Scratch& scratch) {
 
 }  // namespace
 
-base::Result<XdpVerdict> RunXdp(const Program& program, Scratch& scratch, XdpBuffer& buffer,
-                                const XdpRxInfo& rx) {
-  XdpContext& ctx = buffer.context();
-  ctx.ingress_ifindex = rx.ingress_ifindex;
-  ctx.rx_queue_index = rx.rx_queue_index;
-  ctx.egress_ifindex = 0;
+base::Result<XdpVerdict> RunXdpFull(const Program& program, Scratch& scratch, XdpContext& ctx) {
   scratch.xdp = &ctx;
   // The data plane's path, the JIT's machine code, inline (jit::Run's, minus its Result).
   if (!scratch.config().checked && scratch.config().jit && program.jit() != nullptr) [[likely]] {

@@ -20,12 +20,10 @@
 
 #include "base/result.h"
 #include "ebpf/isa.h"
+#include "ebpf/program.h"
 #include "ebpf/scratch.h"
 
 namespace vigil::ebpf {
-
-class Program;
-class Scratch;
 
 // What an XDP program's r1 points to at run time (the rewritten layout of struct xdp_md).
 struct XdpContext {
@@ -84,9 +82,26 @@ struct XdpVerdict {
   uint64_t raw = 0;               // r0 as the program returned it
 };
 
+// RunXdp's path for every program but a lean one's machine code: out of line.
+[[nodiscard]] base::Result<XdpVerdict> RunXdpFull(const Program& program, Scratch& scratch,
+                                                  XdpContext& ctx);
+
 // Runs `program` (type kXdp) on `buffer`. A return value outside 0..4 reads as kXdpAborted (the
-// kernel warns and drops). Fails only when a checked run fails.
-[[nodiscard]] base::Result<XdpVerdict> RunXdp(const Program& program, Scratch& scratch,
-                                              XdpBuffer& buffer, const XdpRxInfo& rx = {});
+// kernel warns and drops). Fails only when a checked run fails. Inline: for a lean program
+// (Program::lean_entry: it calls no helper, so it can neither fail nor redirect to a target) the
+// run is the context's set-up and one call, nothing of the Scratch but its stack.
+[[nodiscard]] inline base::Result<XdpVerdict> RunXdp(const Program& program, Scratch& scratch,
+                                                     XdpBuffer& buffer, const XdpRxInfo& rx = {}) {
+  XdpContext& ctx = buffer.context();
+  ctx.ingress_ifindex = rx.ingress_ifindex;
+  ctx.rx_queue_index = rx.rx_queue_index;
+  ctx.egress_ifindex = 0;
+  if (const JitEntry lean = program.lean_entry(); lean != nullptr && scratch.runs_jit())
+      [[likely]] {
+    const uint64_t r0 = lean(nullptr, uint64_t(&ctx), 0, scratch.stack_top());
+    return XdpVerdict{.action = r0 <= kXdpRedirect ? XdpAction(r0) : kXdpAborted, .raw = r0};
+  }
+  return RunXdpFull(program, scratch, ctx);
+}
 
 }  // namespace vigil::ebpf

@@ -13,11 +13,13 @@
 //
 // A lean entry, for verified programs that call no helper but map lookups it resolves itself
 // (below), no other function and have no invalid operation: it saves only the callee-saved
-// registers the program writes (padded to an even count for the alignment above) and keeps no
-// Scratch or entry stack pointer, which nothing of the body reads. Such a program never tail-calls;
-// entered by another program's tail call it runs on that program's full entry, which saved
-// everything. Verified programs skip zeroing the registers: the verifier refuses reads of unset
-// ones.
+// registers the program writes and keeps no Scratch or entry stack pointer, which nothing of the
+// body reads. It falls through into a copy of the body whose exits restore those registers and
+// return (no call and return of the body: a small program's run is mostly its fixed cost); the
+// body proper, whose exits are `ret`, is emitted after it for tail calls. Such a program never
+// tail-calls; entered by another program's tail call it runs on that program's full entry, which
+// saved everything. Verified programs skip zeroing the registers: the verifier refuses reads of
+// unset ones. RunXdp enters a lean program without the Scratch (Code::lean).
 //
 // Map lookups whose map is known where the helper is called (an `lddw r1, map` earlier in the
 // same straight-line code: no jump lands in between and nothing else writes r1) skip the helper,
@@ -172,9 +174,12 @@ class Emitter {
   void EmitAll();
   [[nodiscard]] Label entry() const { return entry_; }
   [[nodiscard]] Label body() const { return body_; }
+  [[nodiscard]] bool lean() const { return !full_entry_; }
 
  private:
   void EmitEntry();
+  void EmitBody();
+  void EmitLeanExit();
   void EmitOp(uint32_t pc);
   void EmitBinop(Binop op, bool is32, bool reg, const Op& o);
   void EmitShift(asmjit::InstId inst, bool is32, bool reg, const Op& o);
@@ -211,6 +216,8 @@ class Emitter {
   std::vector<Map*> lookup_map_;             // per instruction: a lookup's known map, or null
   bool full_entry_ = true;                   // the entry every program may use (see the top)
   std::vector<Gp> saved_;                    // the callee-saved registers the entry saves
+  bool pad_ = false;                         // the entry also moves rsp by 8 for alignment
+  bool lean_exits_ = false;                  // emitting the lean entry's copy of the body
 };
 
 // Finds the map lookups the code resolves itself and whether the lean entry will do.
@@ -284,16 +291,15 @@ void Emitter::Analyze() {
 
 void Emitter::EmitAll() {
   Analyze();
-  labels_.reserve(ops_.size());
-  for (size_t i = 0; i < ops_.size(); ++i) labels_.push_back(a_.newLabel());
   EmitEntry();
-  a_.bind(body_);
-  for (uint32_t pc = 0; pc < ops_.size(); ++pc) {
-    a_.bind(labels_[pc]);
-    EmitOp(pc);
-    if (ops_[pc].handler == kLddw) a_.bind(labels_[++pc]);
+  if (!full_entry_) {
+    lean_exits_ = true;
+    EmitBody();
+    lean_exits_ = false;
   }
-  for (const auto& emit : cold_) emit();
+  a_.bind(body_);
+  EmitBody();
+  if (!full_entry_) return;  // calls no helper: no pending stub, no end of a run elsewhere
 
   // A helper left Scratch::pending set (called, with r0 = the helper's result in rax).
   a_.bind(pending_stub_);
@@ -318,6 +324,26 @@ void Emitter::EmitAll() {
   a_.jmp(end_run_);
 }
 
+// One copy of the body, its out-of-line paths after it.
+void Emitter::EmitBody() {
+  labels_.clear();
+  for (size_t i = 0; i < ops_.size(); ++i) labels_.push_back(a_.newLabel());
+  for (uint32_t pc = 0; pc < ops_.size(); ++pc) {
+    a_.bind(labels_[pc]);
+    EmitOp(pc);
+    if (ops_[pc].handler == kLddw) a_.bind(labels_[++pc]);
+  }
+  for (const auto& emit : cold_) emit();
+  cold_.clear();
+}
+
+// An exit of the lean entry's body: the entry's epilogue, inline.
+void Emitter::EmitLeanExit() {
+  if (pad_) a_.add(x86::rsp, 8);
+  for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) a_.pop(*it);
+  a_.ret();
+}
+
 void Emitter::EmitEntry() {
   entry_ = a_.newLabel();
   epilogue_ = a_.newLabel();
@@ -326,9 +352,13 @@ void Emitter::EmitEntry() {
   pending_stub_ = a_.newLabel();
   a_.bind(entry_);
   for (const Gp& r : saved_) a_.push(r);
-  // The body runs with rsp 16-byte aligned: an odd count of pushes needs 8 bytes more.
-  const bool pad = saved_.size() % 2 == 1;
-  if (pad) a_.sub(x86::rsp, 8);
+  // The body runs with rsp 16-byte aligned: with the body called, an odd count of pushes needs 8
+  // bytes more; the lean body, entered without a call, needs them after an even count, and only
+  // when it calls anything (a map's lookup).
+  bool calls = false;
+  for (const Map* m : lookup_map_) calls |= m != nullptr;
+  pad_ = full_entry_ ? saved_.size() % 2 == 1 : calls && saved_.size() % 2 == 0;
+  if (pad_) a_.sub(x86::rsp, 8);
   // Entry(scratch, r1 = rsi, r2 = rdx, stack_top = rcx)
   if (full_entry_) {
     a_.mov(kScratchReg, x86::rdi);
@@ -342,9 +372,10 @@ void Emitter::EmitEntry() {
   if (!program_.verified()) {
     for (int r : {0, 3, 4, 5, 6, 7, 8, 9}) a_.xor_(kReg[r].r32(), kReg[r].r32());
   }
+  if (!full_entry_) return;  // falls through into the lean body, whose exits end the run
   a_.call(body_);
   a_.bind(epilogue_);
-  if (pad) a_.add(x86::rsp, 8);
+  if (pad_) a_.add(x86::rsp, 8);
   for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) a_.pop(*it);
   a_.ret();
   a_.bind(end_run_);
@@ -440,7 +471,11 @@ void Emitter::EmitOp(uint32_t pc) {
       }
       return;
     case kExit:
-      a_.ret();
+      if (lean_exits_) {
+        EmitLeanExit();
+      } else {
+        a_.ret();
+      }
       return;
     case kCallHelper:
       if (lookup_map_[pc] != nullptr) {
@@ -901,7 +936,7 @@ base::Result<std::unique_ptr<const Code>> Compile(const Program& program, const 
   return std::make_unique<const Code>(
       pages, mapped,
       reinterpret_cast<Code::Entry>(bytes + code.labelOffsetFromBase(emitter.entry())),
-      bytes + code.labelOffsetFromBase(emitter.body()), size);
+      bytes + code.labelOffsetFromBase(emitter.body()), size, emitter.lean());
 }
 
 base::Error RunFailure(const Scratch& scratch) { return base::MakeError(scratch.error); }

@@ -55,8 +55,8 @@ class Code {
   // The native entry: runs the program with r1, r2 and r10 = stack_top; returns r0.
   using Entry = uint64_t (*)(Scratch* scratch, uint64_t r1, uint64_t r2, uint8_t* stack_top);
 
-  Code(void* pages, size_t mapped, Entry entry, const void* body, size_t size)
-      : pages_(pages), mapped_(mapped), entry_(entry), body_(body), size_(size) {}
+  Code(void* pages, size_t mapped, Entry entry, const void* body, size_t size, bool lean)
+      : pages_(pages), mapped_(mapped), entry_(entry), body_(body), size_(size), lean_(lean) {}
   Code(const Code&) = delete;
   Code& operator=(const Code&) = delete;
   ~Code();
@@ -66,6 +66,9 @@ class Code {
   [[nodiscard]] const void* body() const { return body_; }
   // Bytes of machine code.
   [[nodiscard]] size_t size() const { return size_; }
+  // Whether the code enters through the lean entry (compiler.cc): it reads nothing of the Scratch
+  // and cannot fail, tail-call or redirect, so it may run with a null Scratch and no BeginRun.
+  [[nodiscard]] bool lean() const { return lean_; }
 
  private:
   void* pages_;
@@ -73,6 +76,7 @@ class Code {
   Entry entry_;
   const void* body_;
   size_t size_;
+  bool lean_;
 };
 
 // Compiles `program` (its decoded operations). Fails only when asmjit or the memory mapping does

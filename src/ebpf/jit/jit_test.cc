@@ -256,13 +256,60 @@ TEST(Jit, KnownMapLookupsSkipTheHelper) {
 TEST(Jit, LeanEntryForVerifiedProgramsWithoutCalls) {
   auto p = Load("mov %r0, 2\nexit", {.type = ProgramType::kXdp});
   ASSERT_TRUE(p && p->jit() && p->verified());
-  EXPECT_EQ(reinterpret_cast<const uint8_t*>(p->jit()->entry())[0], 0xe8);  // call body
+  EXPECT_TRUE(p->jit()->lean());
+  EXPECT_EQ(p->lean_entry(), p->jit()->entry());
+  // Nothing to save, no call of the body: the entry is the program's first instruction.
+  const auto* code = reinterpret_cast<const uint8_t*>(p->jit()->entry());
+  EXPECT_NE(code[0], 0xe8);  // call
   XdpBuffer buf;
   buf.Assign(std::vector<uint8_t>(64, 1));
   Scratch scratch;
   auto v = RunXdp(*p, scratch, buf);
   ASSERT_TRUE(v);
   EXPECT_EQ(v->action, kXdpPass);
+  // A helper call takes the full entry.
+  auto full = Load("call 7\nmov %r0, 2\nexit", {.type = ProgramType::kXdp});  // get_prandom_u32
+  ASSERT_TRUE(full && full->jit());
+  EXPECT_FALSE(full->jit()->lean());
+  EXPECT_EQ(full->lean_entry(), nullptr);
+}
+
+// The lean entry's copy of the body restores what it saved at every exit, keeps rsp aligned for a
+// map's lookup, and its redirect verdict names no target (no helper set one), even on a Scratch
+// that a previous program's redirect left a target in.
+TEST(Jit, LeanExitsRestoreRegistersAndRedirectWithoutTarget) {
+  auto counts = *Map::Create({.type = kMapHash, .key_size = 4, .value_size = 8, .max_entries = 4});
+  const uint32_t key = 7;
+  const uint64_t value = 41;
+  ASSERT_EQ(counts->Update(&key, &value, kUpdateAny, 0), 0);
+  // r6-r9 written (rbx, r13, r14, r15 saved), a hash lookup called with rsp aligned, two exits.
+  const char* source =
+      "mov %r6, 1\nmov %r7, 2\nmov %r8, 3\nmov %r9, 4\n"
+      "stw [%r10-4], 7\nmov %r2, %r10\nadd %r2, -4\nlddw %r1, map:0\ncall 1\n"
+      "jeq %r0, 0, none\nldxdw %r0, [%r0]\nadd %r0, %r6\nadd %r0, %r9\nand %r0, 3\nexit\n"
+      "none:\nmov %r0, 1\nexit";
+  auto p = Load(source, {.type = ProgramType::kXdp, .maps = {counts}});
+  ASSERT_TRUE(p && p->jit() && p->jit()->lean());
+  XdpBuffer buf;
+  buf.Assign(std::vector<uint8_t>(64, 1));
+  Scratch scratch;
+  scratch.redirect = {.kind = RedirectKind::kIfindex, .value = 9};
+  for (int i = 0; i < 3; ++i) {
+    auto v = RunXdp(*p, scratch, buf);
+    ASSERT_TRUE(v);
+    EXPECT_EQ(v->raw, (41u + 1 + 4) & 3);  // 2: XDP_PASS
+  }
+  ASSERT_EQ(counts->Delete(&key), 0);
+  auto v = RunXdp(*p, scratch, buf);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->action, kXdpDrop);
+  auto redirect = Load("mov %r0, 4\nexit", {.type = ProgramType::kXdp});
+  ASSERT_TRUE(redirect && redirect->jit()->lean());
+  v = RunXdp(*redirect, scratch, buf);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->action, kXdpRedirect);
+  EXPECT_EQ(v->redirect.kind, RedirectKind::kNone);
+  EXPECT_EQ(v->redirect_ifindex, 0u);
 }
 
 // With blinding no immediate of the program appears in the machine code, and results stay.
