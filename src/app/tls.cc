@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "app/md5.h"
+#include "app/x509.h"
 
 namespace vigil::app {
 namespace {
@@ -71,6 +72,26 @@ bool ParseCertificates(std::string_view body, bool tls13, TlsHandshake& out) {
     if (out.certs.size() < kMaxCertificates) out.certs.emplace_back(der);
   }
   return true;
+}
+
+// The SslFlag of a (major, minor) protocol version; 0 for one Snort does not name.
+uint32_t VersionFlag(uint32_t major, uint32_t minor) {
+  if (major != 3 || minor > 3) return 0;
+  constexpr uint32_t kFlags[] = {kSslV3, kTls10, kTls11, kTls12};
+  return kFlags[minor];
+}
+
+// The SslFlag of a handshake message of `type` sent by the client (to_server) or the server.
+uint32_t MessageFlag(uint8_t type, bool to_server) {
+  constexpr uint8_t kServerKeyExchange = 12, kClientKeyExchange = 16;
+  if (to_server) {
+    return type == kClientHelloType     ? kSslClientHello
+           : type == kClientKeyExchange ? kSslClientKeyx
+                                        : 0;
+  }
+  return type == kServerHelloType     ? kSslServerHello
+         : type == kServerKeyExchange ? kSslServerKeyx
+                                      : 0;
 }
 
 // GREASE values (RFC 8701: 0x0a0a, 0x1a1a, ... 0xfafa) are left out of JA3 fingerprints.
@@ -210,11 +231,27 @@ void TlsFlow::Gap(bool to_server, TlsStats& stats) {
   s.stopped = true;
 }
 
+void TlsFlow::Sslv2(const uint8_t* data, size_t len, TlsStats& stats) {
+  // A two-byte record header (top bit set), then the message type and the version: CLIENT-HELLO
+  // (1) of SSL 2.0 (0x0002) or of a 3.x client speaking SSLv2 for compatibility.
+  if (len >= 5 && data[2] == 1 && (data[3] == 0 || data[3] == 3)) {
+    versions_ |= kSslV2;
+    current_ |= kSslClientHello;
+  }
+  state_ = State::kNotTls;
+  ++stats.not_tls;
+}
+
 void TlsFlow::Feed(bool to_server, const uint8_t* data, size_t len, TlsStats& stats,
                    std::vector<TlsStage>& events) {
+  current_ = 0;
   if (state_ == State::kNotTls) return;
   if (!to_server && state_ != State::kTls) return;  // the server's bytes once the client's were TLS
   Side& s = side_[to_server ? 0 : 1];
+  if (state_ == State::kUnknown && s.record.empty() && len > 0 && (data[0] & 0x80) != 0) {
+    Sslv2(data, len, stats);
+    return;
+  }
   while (len > 0 && !s.stopped && state_ != State::kNotTls) {
     size_t want = kRecordHeader;
     if (s.record.size() >= kRecordHeader) {
@@ -239,6 +276,7 @@ void TlsFlow::Feed(bool to_server, const uint8_t* data, size_t len, TlsStats& st
         Stop(to_server, stats);
         return;
       }
+      versions_ |= VersionFlag(uint8_t(s.record[1]), uint8_t(s.record[2]));
       if (body > 0) continue;
     }
     if (s.record.size() < want) continue;
@@ -271,6 +309,7 @@ void TlsFlow::Record(bool to_server, TlsStats& stats, std::vector<TlsStage>& eve
       s.message.append(body.substr(0, n));
       body.remove_prefix(n);
       if (s.message.size() < want_header) break;
+      current_ |= MessageFlag(uint8_t(s.message[0]), to_server);
     }
     const size_t length = size_t(uint8_t(s.message[1])) << 16 | size_t(uint8_t(s.message[2])) << 8 |
                           uint8_t(s.message[3]);
@@ -317,6 +356,7 @@ void TlsFlow::Message(bool to_server, std::string_view msg, TlsStats& stats,
       ++stats.flows;
     }
     hs_.client_hello = true;
+    versions_ |= VersionFlag(hs_.client_version >> 8, hs_.client_version & 0xff);
     ++stats.client_hellos;
     events.push_back(TlsStage::kClientHello);
     return;
@@ -327,6 +367,7 @@ void TlsFlow::Message(bool to_server, std::string_view msg, TlsStats& stats,
       return;
     }
     hs_.server_hello = true;
+    versions_ |= VersionFlag(hs_.server_version >> 8, hs_.server_version & 0xff);
     events.push_back(TlsStage::kServerHello);
     return;
   }
@@ -338,6 +379,16 @@ void TlsFlow::Message(bool to_server, std::string_view msg, TlsStats& stats,
     }
     hs_.server_certificate = true;
     ++stats.certificates;
+    // Suricata reads the subject, issuer and serial of the server's own (first) certificate.
+    X509Fields fields;
+    hs_.cert_decoded = !hs_.certs.empty() && ParseX509(hs_.certs.front(), fields);
+    if (hs_.cert_decoded) {
+      hs_.cert_subject = std::move(fields.subject);
+      hs_.cert_issuer = std::move(fields.issuer);
+      hs_.cert_serial = std::move(fields.serial);
+    } else if (!hs_.certs.empty()) {
+      ++stats.bad_certificates;
+    }
     events.push_back(TlsStage::kServerCertificate);
   }
 }

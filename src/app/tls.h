@@ -13,10 +13,10 @@
 // What the handshake holds (TlsHandshake): tls.sni (the server_name extension's host name),
 // the ClientHello's and ServerHello's legacy versions, JA3 and JA3S (the fingerprint strings of
 // the two hellos and their MD5 digests, ja3.hash / ja3s.hash; GREASE values left out, as the JA3
-// definition says), and tls.certs (each certificate of the server's chain, DER, as Suricata's
-// tls.certs multi-buffer holds them). Events: kClientHello when the ClientHello is complete,
-// kServerHello when the ServerHello is, kServerCertificate when the server's Certificate message
-// is (TLS 1.3 encrypts it: never then).
+// definition says), tls.certs (each certificate of the server's chain, DER, as Suricata's
+// tls.certs multi-buffer holds them) and the subject, issuer and serial of the first one. Events:
+// kClientHello when the ClientHello is complete, kServerHello when the ServerHello is,
+// kServerCertificate when the server's Certificate message is (TLS 1.3 encrypts it: never then).
 //
 // Bounds: a handshake message is reassembled up to kMaxHandshakeBytes (a longer one is skipped,
 // tls.message_too_long); at most kMaxCertificates certificates are kept. After the handshake
@@ -46,9 +46,31 @@ struct TlsHandshake {
   std::string ja3s;             // "771,4865,43-51"
   std::string ja3s_hash;        // MD5 of ja3s
   std::vector<std::string> certs;
+  // The first certificate's fields (tls.cert_subject, tls.cert_issuer, tls.cert_serial), as
+  // app/x509.h renders them; cert_decoded false when there is none or it is not a certificate.
+  std::string cert_subject;
+  std::string cert_issuer;
+  std::string cert_serial;
+  bool cert_decoded = false;
   bool client_hello = false;
   bool server_hello = false;
   bool server_certificate = false;
+};
+
+// Snort's ssl_state and ssl_version flags (TlsFlow::current_flags, version_flags): the handshake
+// messages whose header the bytes of one Feed held (ClientHello and ClientKeyExchange from the
+// client, ServerHello and ServerKeyExchange from the server), and every protocol version a record
+// header or hello declared, SSLv2 for an SSLv2 ClientHello.
+enum SslFlag : uint32_t {
+  kSslClientHello = 1u << 0,
+  kSslServerHello = 1u << 1,
+  kSslClientKeyx = 1u << 2,
+  kSslServerKeyx = 1u << 3,
+  kSslV2 = 1u << 8,
+  kSslV3 = 1u << 9,
+  kTls10 = 1u << 10,
+  kTls11 = 1u << 11,
+  kTls12 = 1u << 12,
 };
 
 enum class TlsStage : uint8_t { kClientHello, kServerHello, kServerCertificate };
@@ -59,6 +81,7 @@ inline constexpr size_t kTlsStageCount = 3;
   X(not_tls, "tls.not_tls")                   \
   X(client_hellos, "tls.client_hellos")       \
   X(certificates, "tls.certificates")         \
+  X(bad_certificates, "tls.bad_certificates") \
   X(malformed, "tls.malformed")               \
   X(message_too_long, "tls.message_too_long") \
   X(gaps, "tls.gaps")
@@ -86,6 +109,10 @@ class TlsFlow {
   // True when more bytes would not be parsed.
   [[nodiscard]] bool done() const;
   [[nodiscard]] const TlsHandshake& handshake() const { return hs_; }
+  // The SslFlag handshake messages of the last Feed (an SSLv2 ClientHello counts, though the flow
+  // is then "not TLS"), and the SslFlag versions seen so far.
+  [[nodiscard]] uint32_t current_flags() const { return current_; }
+  [[nodiscard]] uint32_t version_flags() const { return versions_; }
 
  private:
   struct Side {
@@ -102,7 +129,12 @@ class TlsFlow {
                std::vector<TlsStage>& events);
   void Stop(bool to_server, TlsStats& stats);
 
+  // The client's first bytes are an SSLv2 record: notes its flags.
+  void Sslv2(const uint8_t* data, size_t len, TlsStats& stats);
+
   State state_ = State::kUnknown;
+  uint32_t current_ = 0;
+  uint32_t versions_ = 0;
   Side side_[2];
   TlsHandshake hs_;
 };

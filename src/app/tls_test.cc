@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "app/md5.h"
+#include "app/x509_test_cert.h"
 
 namespace vigil::app {
 namespace {
@@ -94,7 +95,60 @@ TEST(TlsFlow, ServerNameAndCertificates) {
     EXPECT_EQ(hs.certs[0], cert1);
     EXPECT_EQ(hs.certs[1], cert2);
     EXPECT_EQ(h.stats.malformed, 0u);
+    // Not X.509: no subject, issuer or serial; counted.
+    EXPECT_FALSE(hs.cert_decoded);
+    EXPECT_EQ(h.stats.bad_certificates, 1u);
   }
+}
+
+TEST(TlsFlow, FirstCertificateFields) {
+  const std::string der = FromHex(kDnsGoogleHex);
+  Harness h;
+  h.Feed(true, Records(22, ClientHello("dns.google")), 100000);
+  // The chain's second certificate is not the server's: only the first one is decoded.
+  h.Feed(false, Records(22, ServerFlight({der, std::string(50, 'x')})), 700);
+  ASSERT_EQ(h.events.size(), 3u);
+  const TlsHandshake& hs = h.flow.handshake();
+  ASSERT_TRUE(hs.cert_decoded);
+  EXPECT_EQ(hs.cert_subject, "C=US, ST=California, L=Mountain View, O=Google LLC, CN=dns.google");
+  EXPECT_EQ(hs.cert_issuer, "C=US, O=Google Trust Services, CN=GTS CA 1O1");
+  EXPECT_EQ(hs.cert_serial, "00:9B:DD:D5:38:0C:EF:68:46:02:00:00:00:00:47:D8:B0");
+  EXPECT_EQ(h.stats.bad_certificates, 0u);
+}
+
+TEST(TlsFlow, SslStateAndVersionFlags) {
+  TlsFlow flow;
+  TlsStats stats;
+  std::vector<TlsStage> events;
+  auto feed = [&](bool to_server, std::string_view bytes) {
+    flow.Feed(to_server, reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), stats,
+              events);
+  };
+  // Records of version 3.1 around a 1.2 ClientHello: both versions are declared.
+  feed(true, Records(22, ClientHello("a.example")));
+  EXPECT_EQ(flow.current_flags(), uint32_t(kSslClientHello));
+  EXPECT_EQ(flow.version_flags(), uint32_t(kTls10 | kTls12));
+  // The current flags are those of the last bytes fed only.
+  feed(true, "");
+  EXPECT_EQ(flow.current_flags(), 0u);
+  const std::string server = ServerFlight({"cert"});
+  feed(false, Records(22, server.substr(0, 10)));  // the ServerHello's header
+  EXPECT_EQ(flow.current_flags(), uint32_t(kSslServerHello));
+  feed(false, Records(22, server.substr(10)) + Records(22, Handshake(12, "keys")));
+  EXPECT_EQ(flow.current_flags(), uint32_t(kSslServerKeyx));
+  feed(true, Records(22, Handshake(16, "keys")));
+  EXPECT_EQ(flow.current_flags(), uint32_t(kSslClientKeyx));
+  // An SSLv2 ClientHello: SSLv2 and a client hello, and the flow is not TLS.
+  TlsFlow v2;
+  const std::string hello("\x80\x2e\x01\x00\x02\x00\x15", 7);
+  v2.Feed(true, reinterpret_cast<const uint8_t*>(hello.data()), hello.size(), stats, events);
+  EXPECT_EQ(v2.current_flags(), uint32_t(kSslClientHello));
+  EXPECT_EQ(v2.version_flags(), uint32_t(kSslV2));
+  EXPECT_EQ(v2.state(), TlsFlow::State::kNotTls);
+  // Plain text is neither.
+  TlsFlow http;
+  http.Feed(true, reinterpret_cast<const uint8_t*>("GET / HTTP/1.1\r\n"), 16, stats, events);
+  EXPECT_EQ(http.current_flags() | http.version_flags(), 0u);
 }
 
 TEST(TlsFlow, NotTlsIsRecognizedAtOnce) {

@@ -482,6 +482,7 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
       }
     }
     if (r.priority) cr.priority = *r.priority;
+    if (auto stream = StreamOfProtocol(r)) cr.stream = *stream;
     for (const rules::Option& o : r.options) {
       if (const auto* c = std::get_if<rules::ContentOption>(&o)) cr.contents.push_back(c);
       if (const auto* f = std::get_if<rules::FlowOption>(&o)) {
@@ -1024,6 +1025,11 @@ void Detector::InspectTls(const packet::Packet& p, const FlowContext& flow) {
     for (const std::string& cert : hs.certs) scan(stage.by_buffer[kTlsCertsBuffer - 1], cert);
     scan(stage.by_buffer[kJa3HashBuffer - 1], hs.ja3_hash);
     scan(stage.by_buffer[kJa3sHashBuffer - 1], hs.ja3s_hash);
+    if (hs.cert_decoded) {
+      scan(stage.by_buffer[kTlsCertSubjectBuffer - 1], hs.cert_subject);
+      scan(stage.by_buffer[kTlsCertIssuerBuffer - 1], hs.cert_issuer);
+      scan(stage.by_buffer[kTlsCertSerialBuffer - 1], hs.cert_serial);
+    }
     for (uint32_t r : stage.always) AddCandidate(r);
     if (candidates_.empty()) continue;
     std::sort(candidates_.begin(), candidates_.end());

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
+#include <span>
 #include <type_traits>
 #include <variant>
 
@@ -55,6 +57,35 @@ std::optional<HttpBuffer> HttpBufferOf(std::string_view name, bool response_side
   };
   for (const Entry& e : kNames) {
     if (e.name == name) return response_side ? e.response : e.request;
+  }
+  // Snort 3's http_header:field NAME: one header's value. The User-Agent's is Suricata's
+  // http.user_agent; the other fields have no buffer of their own yet.
+  constexpr std::string_view kField = "http.header:field ";
+  if (name.starts_with(kField)) {
+    std::string field(name.substr(kField.size()));
+    for (char& c : field) c = char(std::tolower(static_cast<unsigned char>(c)));
+    if (field == "user-agent") return HttpBuffer::kUserAgent;
+  }
+  return std::nullopt;
+}
+
+// The TLS buffer a rule's buffer name stands for (tls.sni without dotprefix is the caller's);
+// nullopt for the others.
+std::optional<uint8_t> TlsBufferOf(std::string_view name) {
+  struct Entry {
+    std::string_view name;
+    uint8_t buffer;
+  };
+  static constexpr Entry kNames[] = {
+      {"tls.certs", kTlsCertsBuffer},
+      {"ja3.hash", kJa3HashBuffer},
+      {"ja3s.hash", kJa3sHashBuffer},
+      {"tls.cert_subject", kTlsCertSubjectBuffer},
+      {"tls.cert_issuer", kTlsCertIssuerBuffer},
+      {"tls.cert_serial", kTlsCertSerialBuffer},
+  };
+  for (const Entry& e : kNames) {
+    if (e.name == name) return e.buffer;
   }
   return std::nullopt;
 }
@@ -185,10 +216,8 @@ class Compiler {
       cur_buffer_ = dot ? kTlsSniDotBuffer : kTlsSniBuffer;
       return {};
     }
-    if (name == "tls.certs" || name == "ja3.hash" || name == "ja3s.hash") {
-      cur_buffer_ = name == "tls.certs"  ? kTlsCertsBuffer
-                    : name == "ja3.hash" ? kJa3HashBuffer
-                                         : kJa3sHashBuffer;
+    if (auto tls = TlsBufferOf(name)) {
+      cur_buffer_ = *tls;
       return {};
     }
     auto b = HttpBufferOf(name, response_side_);
@@ -397,6 +426,39 @@ class Compiler {
 
   base::Status AddOption(const rules::FragbitsOption& f) {
     program_.packet_tests.push_back({.kind = PacketTest::Kind::kFragbits, .fragbits = f});
+    return {};
+  }
+
+  // Snort's ssl_state and ssl_version (the SSL inspector's flags, app::SslFlag).
+  base::Status AddOption(const rules::SslOption& o) {
+    struct Entry {
+      std::string_view name;
+      uint32_t bit;
+    };
+    static constexpr Entry kStates[] = {{"client_hello", app::kSslClientHello},
+                                        {"server_hello", app::kSslServerHello},
+                                        {"client_keyx", app::kSslClientKeyx},
+                                        {"server_keyx", app::kSslServerKeyx}};
+    static constexpr Entry kVersions[] = {{"sslv2", app::kSslV2},
+                                          {"sslv3", app::kSslV3},
+                                          {"tls1.0", app::kTls10},
+                                          {"tls1.1", app::kTls11},
+                                          {"tls1.2", app::kTls12}};
+    PacketTest t{.kind = PacketTest::Kind::kSsl};
+    for (const rules::SslOption::Item& item : o.items) {
+      uint32_t bit = 0;
+      for (const Entry& e :
+           o.version ? std::span<const Entry>(kVersions) : std::span<const Entry>(kStates)) {
+        if (e.name == item.name) bit = e.bit;
+      }
+      if (bit == 0) {
+        return base::MakeError(
+            fmt::format("unsupported {} {}", o.version ? "ssl_version" : "ssl_state", item.name));
+      }
+      t.ssl_bits |= bit;
+      if (item.negated) t.ssl_negated |= bit;
+    }
+    program_.packet_tests.push_back(t);
     return {};
   }
 
@@ -673,12 +735,24 @@ base::Result<std::unique_ptr<RuleProgram>> CompileProgram(const rules::Rule& rul
   program->steps.reserve(rule.options.size());  // at most one step an option; grown, they move
   Compiler compiler(*program, jit, pcres);
   compiler.SetResponseSide(ResponseSide(rule));
+  // Suricata's tcp-pkt and tcp-stream: TCP rules that match on the packets only, or on the
+  // reassembled stream only, as flow:no_stream and flow:only_stream say.
+  if (auto stream = StreamOfProtocol(rule)) {
+    program->packet_tests.push_back(
+        {.kind = PacketTest::Kind::kFlow, .flow = rules::FlowOption{.stream = *stream}});
+  }
   for (const rules::Option& option : rule.options) {
     if (auto st = compiler.Add(option); !st) return st.error();
   }
   compiler.Segment();
   compiler.SetRetries();
   return program;
+}
+
+std::optional<rules::FlowOption::Stream> StreamOfProtocol(const rules::Rule& rule) {
+  if (rule.protocol_variant == "tcp-pkt") return rules::FlowOption::Stream::kNoStream;
+  if (rule.protocol_variant == "tcp-stream") return rules::FlowOption::Stream::kOnlyStream;
+  return std::nullopt;
 }
 
 std::optional<app::HttpBuffer> TxBufferOf(const rules::Rule& rule, std::string_view buffer) {
@@ -701,7 +775,8 @@ std::optional<app::TlsStage> TlsStageOf(const rules::Rule& rule) {
     if (b == nullptr) continue;
     client |= *b == "tls.sni" || *b == "ja3.hash";
     server |= *b == "ja3s.hash";
-    certs |= *b == "tls.certs";
+    certs |= *b == "tls.certs" || *b == "tls.cert_subject" || *b == "tls.cert_issuer" ||
+             *b == "tls.cert_serial";
   }
   if (certs) return app::TlsStage::kServerCertificate;
   if (server) return app::TlsStage::kServerHello;
@@ -710,9 +785,7 @@ std::optional<app::TlsStage> TlsStageOf(const rules::Rule& rule) {
 }
 
 std::optional<uint8_t> AppBufferOf(const rules::Rule& rule, const rules::ContentOption& c) {
-  if (c.buffer == "tls.certs") return kTlsCertsBuffer;
-  if (c.buffer == "ja3.hash") return kJa3HashBuffer;
-  if (c.buffer == "ja3s.hash") return kJa3sHashBuffer;
+  if (auto tls = TlsBufferOf(c.buffer)) return tls;
   if (c.buffer == "dns.query" || c.buffer == "tls.sni") {
     // dotprefix applies to the options of its buffer after it.
     bool dot = false;
@@ -765,6 +838,10 @@ bool PassesPacketTest(const PacketTest& t, const MatchInput& in) {
       return MatchSameip(*in.packet);
     case PacketTest::Kind::kFragbits:
       return MatchFragbits(t.fragbits, *in.packet);
+    case PacketTest::Kind::kSsl:
+      // No SSL session (no flag at all): Snort's option does not match either.
+      return in.flow != nullptr && in.flow->ssl_flags != 0 &&
+             ((t.ssl_bits & in.flow->ssl_flags) ^ t.ssl_negated) != 0;
   }
   return false;
 }
@@ -800,6 +877,15 @@ bool SegmentHolds(const RuleProgram& program, const MatchInput& in, const Buffer
     case kJa3sHashBuffer:
       if (in.tls == nullptr || !in.tls->server_hello) return false;
       return WalkHolds(program, in, seg, in.tls->ja3s_hash);
+    case kTlsCertSubjectBuffer:
+    case kTlsCertIssuerBuffer:
+    case kTlsCertSerialBuffer:
+      // Absent (no match, negated or not) when the first certificate did not decode.
+      if (in.tls == nullptr || !in.tls->cert_decoded) return false;
+      return WalkHolds(program, in, seg,
+                       seg.buffer == kTlsCertSubjectBuffer  ? in.tls->cert_subject
+                       : seg.buffer == kTlsCertIssuerBuffer ? in.tls->cert_issuer
+                                                            : in.tls->cert_serial);
     case kTlsCertsBuffer:
       if (in.tls == nullptr) return false;
       return std::any_of(in.tls->certs.begin(), in.tls->certs.end(), [&](const std::string& cert) {

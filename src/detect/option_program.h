@@ -102,9 +102,13 @@ inline constexpr uint8_t kTlsCertsBuffer = 4 + app::kHttpBufferCount;
 inline constexpr uint8_t kTlsSniDotBuffer = 5 + app::kHttpBufferCount;  // after dotprefix
 inline constexpr uint8_t kJa3HashBuffer = 6 + app::kHttpBufferCount;    // ja3.hash
 inline constexpr uint8_t kJa3sHashBuffer = 7 + app::kHttpBufferCount;   // ja3s.hash
+// The server's first certificate: tls.cert_subject, tls.cert_issuer, tls.cert_serial.
+inline constexpr uint8_t kTlsCertSubjectBuffer = 8 + app::kHttpBufferCount;
+inline constexpr uint8_t kTlsCertIssuerBuffer = 9 + app::kHttpBufferCount;
+inline constexpr uint8_t kTlsCertSerialBuffer = 10 + app::kHttpBufferCount;
 // The buffers a transaction-like unit (an HTTP transaction, a DNS message) offers: buffer ids
 // 1 .. kAppBufferCount, indexed from 0 by the plan's per-buffer scan sets.
-inline constexpr size_t kAppBufferCount = app::kHttpBufferCount + 7;
+inline constexpr size_t kAppBufferCount = app::kHttpBufferCount + 10;
 // The stage of DNS rules, after the HTTP stages, then the TLS handshake's stages, in
 // app::TlsStage order (CompiledRule::tx_stage).
 inline constexpr size_t kDnsStage = app::kHttpStageCount;
@@ -156,12 +160,16 @@ struct PayloadStep {
 };
 
 struct PacketTest {
-  enum class Kind : uint8_t { kNumeric, kFlags, kFlow, kSameip, kFragbits };
+  enum class Kind : uint8_t { kNumeric, kFlags, kFlow, kSameip, kFragbits, kSsl };
   Kind kind = Kind::kNumeric;
   rules::NumericOption numeric;
   rules::FlagsOption flags;
   rules::FlowOption flow;
   rules::FragbitsOption fragbits;
+  // ssl_state / ssl_version, as Snort evaluates them: holds when (ssl_bits & the flow's
+  // app::SslFlag bits) ^ ssl_negated is not zero (ssl_negated: the bits of the "!" items).
+  uint32_t ssl_bits = 0;
+  uint32_t ssl_negated = 0;
 };
 
 // The steps of one buffer: steps[begin, end).
@@ -189,6 +197,10 @@ struct RuleProgram {
                                                                         bool jit = true,
                                                                         PcreCache* pcres = nullptr);
 
+// The stream condition of a rule's protocol: flow:no_stream's for Suricata's tcp-pkt,
+// flow:only_stream's for tcp-stream; nullopt for the others.
+[[nodiscard]] std::optional<rules::FlowOption::Stream> StreamOfProtocol(const rules::Rule& rule);
+
 // The transaction stage at which a rule with HTTP buffers is evaluated (the Detector evaluates it
 // once per transaction, then): kResponseComplete when it reads the response body,
 // kResponseHeaders when it reads another response buffer, kRequestComplete when it reads the
@@ -206,8 +218,8 @@ struct RuleProgram {
 [[nodiscard]] bool IsDnsRule(const rules::Rule& rule);
 
 // The TLS stage at which a rule reading TLS buffers is evaluated: the server's certificate when
-// it reads tls.certs, else the ServerHello when it reads ja3s.hash, else the ClientHello (tls.sni,
-// ja3.hash); nullopt for a rule with no TLS buffer.
+// it reads tls.certs or tls.cert_subject / _issuer / _serial, else the ServerHello when it reads
+// ja3s.hash, else the ClientHello (tls.sni, ja3.hash); nullopt for a rule with no TLS buffer.
 [[nodiscard]] std::optional<app::TlsStage> TlsStageOf(const rules::Rule& rule);
 
 // The buffer id (PayloadStep::buffer) that content `c` of `rule` reads when it is not the payload:

@@ -81,6 +81,9 @@ struct FlowContext {
   // such flows; its handshake so far, and the handshake stages this packet's stream data
   // completed, at which the Detector evaluates the tls.* rules.
   bool tls = false;
+  // Snort's SSL inspector's view of this packet (ssl_state, ssl_version): the app::SslFlag
+  // handshake messages its stream bytes began and the versions the flow declared so far.
+  uint32_t ssl_flags = 0;
   const app::TlsHandshake* tls_handshake = nullptr;
   std::span<const app::TlsStage> tls_events;
 };

@@ -435,6 +435,13 @@ TEST(MatchRuleTest, ChunkOriginAndMinEnd) {
   CompiledRule only = Compile("flow:only_stream; content:\"abc\";");
   EXPECT_TRUE(MatchesChunk(only, "........abc....", 100, 10));
   EXPECT_FALSE(Matches(only, "abc"));
+  // Suricata's tcp-stream and tcp-pkt protocols say the same as only_stream and no_stream.
+  CompiledRule stream = Compile("content:\"abc\";", "tcp-stream");
+  EXPECT_TRUE(MatchesChunk(stream, "........abc....", 100, 10));
+  EXPECT_FALSE(Matches(stream, "abc"));
+  CompiledRule pkt = Compile("content:\"abc\";", "tcp-pkt");
+  EXPECT_FALSE(MatchesChunk(pkt, "........abc....", 100, 10));
+  EXPECT_TRUE(Matches(pkt, "abc"));
 }
 
 TEST(MatchRuleTest, BadInputNeverReadsOutside) {

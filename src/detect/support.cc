@@ -8,7 +8,7 @@ namespace vigil::detect {
 
 base::Result<std::unique_ptr<RuleProgram>> CompileSupported(const rules::Rule& rule, bool jit,
                                                             PcreCache* pcres) {
-  if (!rule.protocol_variant.empty()) {
+  if (!rule.protocol_variant.empty() && !StreamOfProtocol(rule)) {
     return base::MakeError("unsupported protocol " + rule.protocol_variant);
   }
   if (!rule.service.empty() && rule.service != "http" && rule.service != "dns" &&

@@ -85,6 +85,11 @@ TEST(UnsupportedReason, SupportedRules) {
       "alert tcp any any -> any any (http.uri; bsize:5; sid:1;)",
       "alert tcp any any -> any any (fragbits:M; sid:1;)",
       "alert udp any any -> any any (dns.query; dotprefix; content:\".x\"; sid:1;)",
+      "alert tls any any -> any any (tls.cert_subject; content:\"CN=x\"; tls.cert_issuer; "
+      "content:\"O=y\"; tls.cert_serial; content:\"00\"; sid:1;)",
+      "alert tcp-pkt any any -> any any (content:\"x\"; sid:1;)",
+      "alert tcp-stream any any -> any any (content:\"x\"; sid:1;)",
+      "alert tcp any any -> any 443 (ssl_version:sslv2,!tls1.0; ssl_state:client_hello; sid:1;)",
   };
   for (const char* text : rules) EXPECT_EQ(ReasonFor(text), std::nullopt) << text;
 }
@@ -96,7 +101,6 @@ TEST(UnsupportedReason, NamesTheFirstObstacleInRuleOrder) {
   };
   const Case cases[] = {
       {"alert file (sid:1;)", "unsupported protocol file (application-layer detection)"},
-      {"alert tcp-pkt any any -> any any (content:\"x\"; sid:1;)", "unsupported protocol tcp-pkt"},
       {"alert ipv6 any any -> any any (sid:1;)", "unsupported protocol ipv6"},
       {"alert tcp any any -> any any (content:\"x\"; pcre:\"/a(b/\"; sid:1;)",
        "pcre does not compile: missing closing parenthesis at offset 3"},
@@ -169,7 +173,8 @@ bool IsEvaluated(const rules::Rule& r, const rules::Option& o) {
          std::holds_alternative<rules::UrilenOption>(o) ||
          std::holds_alternative<rules::FlowOption>(o) ||
          std::holds_alternative<rules::FlowbitsOption>(o) ||
-         std::holds_alternative<rules::ThresholdOption>(o);
+         std::holds_alternative<rules::ThresholdOption>(o) ||
+         std::holds_alternative<rules::SslOption>(o);
 }
 
 TEST_P(RulesetSupportTest, DisabledRulesByReason) {
@@ -195,7 +200,7 @@ TEST_P(RulesetSupportTest, DisabledRulesByReason) {
     }
     EXPECT_TRUE(
         (r.service.empty() || r.service == "http" || r.service == "dns" || r.service == "tls") &&
-        r.protocol_variant.empty())
+        (r.protocol_variant.empty() || StreamOfProtocol(r)))
         << r.file << ":" << r.line;
     for (const rules::Option& o : r.options) {
       EXPECT_TRUE(IsEvaluated(r, o)) << r.file << ":" << r.line << ": " << rules::ToText(o);

@@ -127,6 +127,19 @@ TEST(TxBuffers, EachBufferHasItsOwnCursor) {
       tx));
 }
 
+TEST(TxBuffers, HeaderFieldUserAgent) {
+  Parsed h("GET / HTTP/1.1\r\nHost: a\r\nUser-Agent: HttpBrowser/1.0\r\n\r\n");
+  const app::HttpTransaction& tx = h.tx();
+  EXPECT_TRUE(Matches(
+      R"(alert http (flow:to_server,established; http_header:field user-agent; content:"httpbrowser/1.0"; nocase; sid:1;))",
+      &tx, "x"));
+  EXPECT_FALSE(Matches(
+      R"(alert http (http_header:field User-Agent; content:"HttpBrowser/1.1"; sid:1;))", &tx, "x"));
+  EXPECT_EQ(UnsupportedReason(
+                R(R"(alert http (http_header:field x-forwarded-for; content:"a"; sid:1;))")),
+            "unsupported buffer http.header:field x-forwarded-for");
+}
+
 TEST(TxBuffers, RawDataIsThePacketPayload) {
   EXPECT_EQ(UnsupportedReason(R(R"(alert tcp any any -> any any (raw_data; content:"x"; sid:1;))")),
             std::nullopt);
@@ -255,8 +268,8 @@ TEST(TxBuffers, SupportedAndUnsupported) {
           R"(alert tcp any any -> any any (file_data; content:"x"; service:ftp-data,http; sid:1;))")),
       std::nullopt);
   EXPECT_EQ(UnsupportedReason(
-                R(R"(alert tcp any any -> any any (tls.cert_issuer; content:"x"; sid:1;))")),
-            "unsupported buffer tls.cert_issuer");
+                R(R"(alert tcp any any -> any any (tls.cert_fingerprint; content:"x"; sid:1;))")),
+            "unsupported buffer tls.cert_fingerprint");
   EXPECT_EQ(UnsupportedReason(R(R"(alert tcp any any -> any any (bsize:>2; sid:1;))")),
             "unsupported keyword bsize on pkt_data");
   EXPECT_EQ(UnsupportedReason(R(R"(alert smtp any any -> any any (content:"x"; sid:1;))")),
@@ -607,9 +620,9 @@ TEST(TlsBuffers, ServerNameAndCertificates) {
       TlsStageOf(R(
           R"(alert tls any any -> any any (tls.sni; content:"x"; tls.certs; content:"y"; sid:1;))")),
       app::TlsStage::kServerCertificate);
-  EXPECT_EQ(UnsupportedReason(
-                R(R"(alert tls any any -> any any (tls.cert_subject; content:"x"; sid:1;))")),
-            "unsupported buffer tls.cert_subject");
+  EXPECT_EQ(
+      UnsupportedReason(R(R"(alert tls any any -> any any (tls.random; content:"x"; sid:1;))")),
+      "unsupported buffer tls.random");
   hs.ja3_hash = "e7d705a3286e19ea42f587b344ee6865";
   hs.server_hello = true;
   hs.ja3s_hash = "0123456789abcdef0123456789abcdef";
@@ -621,6 +634,78 @@ TEST(TlsBuffers, ServerNameAndCertificates) {
       &hs, false));
   EXPECT_EQ(TlsStageOf(R(R"(alert tls any any -> any any (ja3s.hash; content:"x"; sid:1;))")),
             app::TlsStage::kServerHello);
+}
+
+TEST(TlsBuffers, FirstCertificateFields) {
+  app::TlsHandshake hs;
+  hs.server_certificate = true;
+  hs.certs = {"der"};
+  hs.cert_decoded = true;
+  hs.cert_subject = "C=US, O=Cloudflare, Inc., CN=cloudflare-dns.com";
+  hs.cert_issuer = "C=US, O=Let's Encrypt, CN=R3";
+  hs.cert_serial = "00:9B:DD";
+  EXPECT_TRUE(MatchesTls(
+      R"(alert tls any any -> any any (flow:to_client; tls.cert_subject; content:"CN=cloudflare-dns.com"; endswith; sid:1;))",
+      &hs, false));
+  EXPECT_TRUE(MatchesTls(
+      R"(alert tls any any -> any any (tls.cert_issuer; content:"C=US, O=Let's Encrypt, CN=R3"; bsize:28; sid:1;))",
+      &hs, false));
+  EXPECT_FALSE(MatchesTls(
+      R"(alert tls any any -> any any (tls.cert_issuer; content:"Let's Encrypt"; bsize:20; sid:1;))",
+      &hs, false));
+  EXPECT_TRUE(MatchesTls(
+      R"(alert tls any any -> any any (tls_cert_serial; content:"00:9B"; startswith; sid:1;))", &hs,
+      false));
+  // Each field is a buffer of its own, with its own cursor.
+  EXPECT_TRUE(MatchesTls(
+      R"(alert tls any any -> any any (tls.cert_subject; content:"CN="; tls.cert_issuer; content:"C=US"; startswith; sid:1;))",
+      &hs, false));
+  EXPECT_FALSE(MatchesTls(
+      R"(alert tls any any -> any any (tls.cert_subject; content:"R3"; sid:1;))", &hs, false));
+  EXPECT_TRUE(MatchesTls(
+      R"(alert tls any any -> any any (tls.cert_subject; content:!"R3"; sid:1;))", &hs, false));
+  // No decoded certificate: the buffers are absent, a negated content does not match either.
+  hs.cert_decoded = false;
+  EXPECT_FALSE(MatchesTls(
+      R"(alert tls any any -> any any (tls.cert_subject; content:!"R3"; sid:1;))", &hs, false));
+  EXPECT_FALSE(MatchesTls(R"(alert tls any any -> any any (tls.cert_issuer; content:"R3"; sid:1;))",
+                          &hs, false));
+  for (const char* buffer : {"tls.cert_subject", "tls.cert_issuer", "tls.cert_serial"}) {
+    EXPECT_EQ(TlsStageOf(R(fmt::format(
+                  R"(alert tls any any -> any any (tls.sni; content:"x"; {}; content:"y"; sid:1;))",
+                  buffer))),
+              app::TlsStage::kServerCertificate)
+        << buffer;
+  }
+}
+
+// Snort's ssl_state / ssl_version on the flow's app::SslFlag bits.
+bool MatchesSsl(const std::string& options, uint32_t ssl_flags) {
+  CompiledRule cr{.rule = R("alert tcp any any -> any any (" + options + " sid:1;)")};
+  auto st = CompileRule(cr);
+  EXPECT_TRUE(st) << options << ": " << (st ? "" : st.error().ToString());
+  TestPacket tp{"\x16\x03\x01", true};
+  FlowContext flow{
+      .has_flow = true, .established = true, .to_server = true, .ssl_flags = ssl_flags};
+  return MatchRule(cr, MatchInput::OfPacket(tp.p, &flow));
+}
+
+TEST(SslOptions, StateAndVersion) {
+  const uint32_t hello = app::kSslClientHello | app::kTls10 | app::kTls12;
+  EXPECT_TRUE(MatchesSsl("ssl_state:client_hello;", hello));
+  EXPECT_FALSE(MatchesSsl("ssl_state:server_hello;", hello));
+  EXPECT_TRUE(MatchesSsl("ssl_state:server_hello,client_hello;", hello));  // any of them
+  EXPECT_TRUE(MatchesSsl("ssl_state:!server_hello;", hello));
+  EXPECT_FALSE(MatchesSsl("ssl_state:!client_hello;", hello));
+  EXPECT_TRUE(MatchesSsl("ssl_version:tls1.2;", hello));
+  EXPECT_FALSE(MatchesSsl("ssl_version:sslv2;", hello));
+  EXPECT_TRUE(MatchesSsl("ssl_version:!sslv3;", hello));
+  EXPECT_TRUE(MatchesSsl("ssl_version:sslv2; ssl_state:client_hello; content:\"|16|\";",
+                         app::kSslV2 | app::kSslClientHello));
+  // No SSL session at all: not even a negated state holds.
+  EXPECT_FALSE(MatchesSsl("ssl_state:!server_hello;", 0));
+  EXPECT_EQ(UnsupportedReason(R(R"(alert tcp any any -> any any (ssl_state:unknown; sid:1;))")),
+            "unsupported ssl_state unknown");
 }
 
 // The Detector's TLS evaluation (per-stage fast-pattern scans over the server name, with and
@@ -640,6 +725,16 @@ TEST(TlsDetectorDifferential, SameAnswersAsBruteForce) {
         R"(alert tls any any -> any any (flow:to_client; tls.certs; content:"CN={}"; sid:{};))", d,
         sid++));
   }
+  for (const char* d : names) {
+    texts.push_back(fmt::format(
+        R"(alert tls any any -> any any (tls.cert_subject; content:"CN={}"; nocase; endswith; sid:{};))",
+        d, sid++));
+    texts.push_back(fmt::format(
+        R"(alert tls any any -> any any (tls.cert_issuer; content:"O={}"; tls.cert_serial; content:"01"; sid:{};))",
+        d, sid++));
+  }
+  texts.push_back(fmt::format(
+      R"(alert tls any any -> any any (tls.cert_subject; content:!"example"; sid:{};))", sid++));
   texts.push_back(
       fmt::format(R"(alert tls any any -> any any (tls.sni; content:!"example"; sid:{};))", sid++));
   texts.push_back(fmt::format(
@@ -662,6 +757,10 @@ TEST(TlsDetectorDifferential, SameAnswersAsBruteForce) {
     for (size_t k = 0, n = rng() % 3; k < n; ++k) {
       hs.certs.push_back(std::string("cert CN=") + names[rng() % 4] + " end");
     }
+    hs.cert_decoded = !hs.certs.empty() && rng() % 4 != 0;
+    hs.cert_subject = std::string("C=US, CN=") + names[rng() % 4];
+    hs.cert_issuer = std::string("C=US, O=") + names[rng() % 4];
+    hs.cert_serial = rng() % 2 ? "01:02" : "00:FF";
     const app::TlsStage stage =
         rng() % 2 ? app::TlsStage::kClientHello : app::TlsStage::kServerCertificate;
     const bool to_server = stage == app::TlsStage::kClientHello;

@@ -179,7 +179,7 @@ void Worker::ProcessPacket(const packet::Packet& p, const flow::KeyedPacket* key
       }
       ctx.http = state.http != nullptr && state.http->is_http();
       ctx.http_events = http_events_;
-      FeedTls(state);
+      ctx.ssl_flags = FeedTls(state);
       ctx.tls = state.tls_flow;
       ctx.tls_handshake = state.tls != nullptr ? &state.tls->handshake() : nullptr;
       ctx.tls_events = tls_events_;
@@ -312,13 +312,14 @@ void Worker::FeedHttp(FlowState& state) {
   }
 }
 
-void Worker::FeedTls(FlowState& state) {
+uint32_t Worker::FeedTls(FlowState& state) {
   if (state.tls != nullptr && state.tls->done()) {
     // The handshake is over (the earlier packets' events were inspected): nothing more to parse.
     state.tls.reset();
     state.tls_done = true;
   }
-  if (state.tls_done || chunks_.empty()) return;
+  if (state.tls_done || chunks_.empty()) return state.ssl_versions;
+  uint32_t current = 0;
   for (size_t i = 0; i < chunks_.size(); ++i) {
     const detect::StreamChunk& c = chunks_[i];
     const bool to_server = chunk_to_server_[i];
@@ -331,12 +332,15 @@ void Worker::FeedTls(FlowState& state) {
     if (state.tls_next[d] != 0 && start != state.tls_next[d]) state.tls->Gap(to_server, tls_stats_);
     state.tls_next[d] = c.stream_offset + c.len;
     state.tls->Feed(to_server, c.data + c.new_from, c.len - c.new_from, tls_stats_, tls_events_);
+    current |= state.tls->current_flags();
   }
+  if (state.tls != nullptr) state.ssl_versions |= state.tls->version_flags();
   state.tls_flow = state.tls != nullptr && state.tls->is_tls();
   if (state.tls != nullptr && state.tls->state() == app::TlsFlow::State::kNotTls) {
     state.tls.reset();
     state.tls_done = true;
   }
+  return current | state.ssl_versions;
 }
 
 bool Worker::FeedDns(const packet::Packet& p, FlowState& state) {

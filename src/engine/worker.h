@@ -219,6 +219,7 @@ class Worker {
     bool tls_done = false;
     bool tls_flow = false;
     uint64_t tls_next[2] = {0, 0};  // per direction: the stream offset fed up to (0: none yet)
+    uint32_t ssl_versions = 0;      // app::SslFlag versions the parser saw, kept after it is freed
     void ResetHttp() {
       http.reset();
       http_done = false;
@@ -228,13 +229,15 @@ class Worker {
       tls.reset();
       tls_done = tls_flow = false;
       tls_next[0] = tls_next[1] = 0;
+      ssl_versions = 0;
     }
   };
   // Parses the packet's DNS messages into dns_messages_: its UDP payload, or the new bytes of
   // chunks_ of a TCP flow on port 53. True when the flow is DNS.
   bool FeedDns(const packet::Packet& p, FlowState& state);
-  // Feeds the new bytes of chunks_ to the flow's TLS parser, filling tls_events_.
-  void FeedTls(FlowState& state);
+  // Feeds the new bytes of chunks_ to the flow's TLS parser, filling tls_events_. Returns the
+  // packet's ssl_state / ssl_version flags (detect::FlowContext::ssl_flags).
+  uint32_t FeedTls(FlowState& state);
   // Feeds the new bytes of chunks_ to the flow's HTTP parser, filling http_events_.
   void FeedHttp(FlowState& state);
   std::vector<FlowState> flow_state_;

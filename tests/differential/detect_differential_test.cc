@@ -203,6 +203,7 @@ Comparison CompareShare(const detect::DetectionPlan& plan, std::span<const packe
         tls_events.clear();
         tls.Feed(flow.to_server, p.payload, p.payload_len, tls_stats, tls_events);
         flow.tls = tls.is_tls();
+        flow.ssl_flags = tls.current_flags() | tls.version_flags();
         flow.tls_handshake = &tls.handshake();
         flow.tls_events = tls_events;
         c.transactions += tls_events.size();
