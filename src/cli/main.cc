@@ -36,6 +36,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -362,6 +363,18 @@ base::Status DropPrivileges(const std::string& user) {
   return {};
 }
 
+// --shard I/N as (I, N); (0, 1) when it is not given.
+base::Result<std::pair<uint32_t, uint32_t>> ParseShard(const std::string& text) {
+  if (text.empty()) return std::pair<uint32_t, uint32_t>(0, 1);
+  unsigned i = 0, n = 0;
+  char extra = 0;
+  if (std::sscanf(text.c_str(), "%u/%u%c", &i, &n, &extra) != 2 || n == 0 || i >= n ||
+      n > 65535) {
+    return base::MakeError("--shard " + text + ": expected I/N with 0 <= I < N <= 65535");
+  }
+  return std::pair<uint32_t, uint32_t>(i, n);
+}
+
 int RunLiveMode(const Args& args, const Setup& setup, BuiltPlan built,
                 control::RulesSummary rules_summary, std::vector<engine::TenantPlan> tenant_plans) {
   engine::LiveOptions options;
@@ -380,6 +393,12 @@ int RunLiveMode(const Args& args, const Setup& setup, BuiltPlan built,
   }
   options.backend = *backend;
   options.workers = args.threads;
+  if (auto shard = ParseShard(args.shard); !shard) {
+    PrintError(shard.error());
+    return 1;
+  } else {
+    std::tie(options.shard, options.shards) = *shard;
+  }
   options.fail_open = args.fail_open;
   options.busy_poll = args.busy_poll;
   options.stats_interval_s = args.stats_interval;
@@ -492,15 +511,11 @@ int Run(const Args& args) {
   options.startup = built->startup;
   options.input = args.read_path;
   options.threads = args.threads;
-  if (!args.shard.empty()) {
-    unsigned i = 0, n = 0;
-    char extra = 0;
-    if (std::sscanf(args.shard.c_str(), "%u/%u%c", &i, &n, &extra) != 2 || n == 0 || i >= n) {
-      PrintError(base::MakeError("--shard " + args.shard + ": expected I/N with 0 <= I < N"));
-      return 1;
-    }
-    options.shard_index = i;
-    options.shard_count = n;
+  if (auto shard = ParseShard(args.shard); !shard) {
+    PrintError(shard.error());
+    return 1;
+  } else {
+    std::tie(options.shard_index, options.shard_count) = *shard;
   }
   options.tenants = setup->tenants;
   options.tenant_plans = std::move(*tenant_plans);
@@ -590,8 +605,9 @@ int main(int argc, char** argv) {
   app.add_option("--http", args.http,
                  "live: serve Prometheus /metrics and the dashboard (/) on ADDR:PORT");
   app.add_option("--shard", args.shard,
-                 "-r: read on only the flows whose symmetric address-pair hash falls in share I "
-                 "of N (I/N, 0-based): N runs split a capture without splitting a flow");
+                 "read on only the flows whose symmetric address-pair hash falls in share I of "
+                 "N (I/N, 0-based): N runs split a capture, or N processes an interface (the "
+                 "kernel filters; AF_PACKET), without splitting a flow");
   app.add_option("--eve-output", args.eve_outputs,
                  "live: EVE alert records also to redis://HOST:PORT/KEY[?mode=list|channel] or "
                  "kafka://BROKERS/TOPIC (bounded queue; drops counted; reconnects); repeatable");

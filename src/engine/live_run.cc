@@ -364,7 +364,7 @@ class LaneRunner {
       p.ts = f.ts;
       p.number = ++lane_.number;
       p.linktype = packet::LinkType::kEthernet;
-      lane_.decoder.Decode(p);
+      if (stage == nullptr || stage->admitted(i)) lane_.decoder.Decode(p);
       c.bytes += f.caplen;
       bytes_[i] = f.caplen;
       drop_[i] = false;
@@ -651,6 +651,8 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
                                .backend = options.backend,
                                .members = workers,
                                .member = member,
+                               .shards = options.shards,
+                               .shard = options.shard,
                                .block_bytes = options.ring_block_bytes,
                                .blocks = options.ring_blocks,
                                .block_timeout_ms = 1,
@@ -750,8 +752,10 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
     for (const LiveLink& l : options.links) {
       names += (names.empty() ? "" : ", ") + (l.is_inline() ? l.in + " <-> " + l.out : l.in);
     }
-    log(fmt::format("capturing on {} ({}, {} worker{})", names, inline_mode ? "inline" : "IDS",
-                    workers, workers == 1 ? "" : "s"));
+    log(fmt::format("capturing on {} ({}, {} worker{}{})", names, inline_mode ? "inline" : "IDS",
+                    workers, workers == 1 ? "" : "s",
+                    options.shards > 1 ? fmt::format(", shard {}/{}", options.shard, options.shards)
+                                       : std::string()));
     if (options.backend == net::Backend::kAfXdp && workers > 1) {
       // AF_XDP cannot move frames between queues (net/af_xdp.h): flows stay whole only if the
       // interface spreads them over its queues by a symmetric hash.

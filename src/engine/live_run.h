@@ -65,6 +65,10 @@ struct LiveOptions {
   std::vector<LiveLink> links;
   net::Backend backend = net::Backend::kAfPacket;
   uint32_t workers = 1;
+  // --shard I/N: this process takes share `shard` of `shards` of every interface's flows
+  // (net::PortOptions::shards; AF_PACKET). Inline, only that share is forwarded by this process.
+  uint32_t shard = 0;
+  uint32_t shards = 1;
   bool fail_open = false;      // overload: forward uninspected instead of dropping
   bool busy_poll = false;      // spin on the rings instead of sleeping in poll()
   bool pin_workers = true;     // worker i runs on core i (modulo the cores there are)

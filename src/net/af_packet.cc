@@ -17,6 +17,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <span>
 
 namespace vigil::net {
 namespace {
@@ -293,6 +294,19 @@ base::Result<std::unique_ptr<Port>> AfPacketPort::Open(const PortOptions& o) {
       mmap(nullptr, port->ring_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
   if (ring == MAP_FAILED) return SystemError(o.interface, "cannot map the receive ring");
   port->ring_ = static_cast<uint8_t*>(ring);
+  if (o.shards > 1) {
+    if (o.shard >= o.shards || o.shards > 0xffff) {
+      return base::MakeError(fmt::format("{}: shard {} of {}: expected 0 <= I < N <= 65535",
+                                         o.interface, o.shard, o.shards));
+    }
+    // Attached before the socket is bound: no frame of another share reaches the ring.
+    std::vector<ClassicInsn> prog = ShardFilterProgram(o.shard, o.shards);
+    sock_fprog fprog{.len = uint16_t(prog.size()),
+                     .filter = reinterpret_cast<sock_filter*>(prog.data())};
+    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) != 0) {
+      return SystemError(o.interface, "cannot attach the shard filter");
+    }
+  }
   sockaddr_ll addr{};
   addr.sll_family = AF_PACKET;
   addr.sll_protocol = htons(ETH_P_ALL);
@@ -308,17 +322,23 @@ base::Result<std::unique_ptr<Port>> AfPacketPort::Open(const PortOptions& o) {
 
 }  // namespace
 
-std::vector<ClassicInsn> AddressPairFanoutProgram() {
+namespace {
+
+ClassicInsn Stmt(uint16_t code, uint32_t k) { return ClassicInsn{code, 0, 0, k}; }
+
+// The symmetric address-pair hash (AddressPairHash) into A, then `on_hash`; `on_other` for a
+// frame that is neither IPv4 nor IPv6.
+std::vector<ClassicInsn> AddressPairProgram(std::span<const ClassicInsn> on_hash,
+                                            ClassicInsn on_other) {
   // Loads relative to the network header (SKF_NET_OFF), so VLAN tags and link types do not move
   // the offsets; X accumulates the XOR of the address words, which is the same both ways.
-  auto stmt = [](uint16_t code, uint32_t k) { return ClassicInsn{code, 0, 0, k}; };
   auto load_net = [&](uint32_t off) {
-    return stmt(BPF_LD | BPF_W | BPF_ABS, uint32_t(SKF_NET_OFF) + off);
+    return Stmt(BPF_LD | BPF_W | BPF_ABS, uint32_t(SKF_NET_OFF) + off);
   };
-  const ClassicInsn tax = stmt(BPF_MISC | BPF_TAX, 0);
-  const ClassicInsn xor_x = stmt(BPF_ALU | BPF_XOR | BPF_X, 0);
+  const ClassicInsn tax = Stmt(BPF_MISC | BPF_TAX, 0);
+  const ClassicInsn xor_x = Stmt(BPF_ALU | BPF_XOR | BPF_X, 0);
   std::vector<ClassicInsn> p;
-  p.push_back(stmt(BPF_LD | BPF_H | BPF_ABS, uint32_t(SKF_AD_OFF + SKF_AD_PROTOCOL)));
+  p.push_back(Stmt(BPF_LD | BPF_H | BPF_ABS, uint32_t(SKF_AD_OFF + SKF_AD_PROTOCOL)));
   size_t is_v4 = p.size();
   p.push_back({BPF_JMP | BPF_JEQ | BPF_K, 0, 0, ETH_P_IP});
   p.push_back(load_net(12));  // IPv4 source
@@ -326,10 +346,10 @@ std::vector<ClassicInsn> AddressPairFanoutProgram() {
   p.push_back(load_net(16));  // IPv4 destination
   p.push_back(xor_x);
   size_t v4_done = p.size();
-  p.push_back(stmt(BPF_JMP | BPF_JA, 0));
+  p.push_back(Stmt(BPF_JMP | BPF_JA, 0));
   size_t is_v6 = p.size();
   p.push_back({BPF_JMP | BPF_JEQ | BPF_K, 0, 0, ETH_P_IPV6});
-  p.push_back(stmt(BPF_LDX | BPF_IMM, 0));
+  p.push_back(Stmt(BPF_LDX | BPF_IMM, 0));
   for (uint32_t w = 0; w < 4; ++w) {
     p.push_back(load_net(8 + 4 * w));  // source word w
     p.push_back(xor_x);
@@ -338,23 +358,59 @@ std::vector<ClassicInsn> AddressPairFanoutProgram() {
     p.push_back(xor_x);
     p.push_back(tax);
   }
-  p.push_back(stmt(BPF_MISC | BPF_TXA, 0));
+  p.push_back(Stmt(BPF_MISC | BPF_TXA, 0));
   size_t mix = p.size();
   // A := h ^ (h >> 16) with h = A * golden ratio: the kernel takes the result modulo the group
   // size, so the low bits must depend on every address bit.
-  p.push_back(stmt(BPF_ALU | BPF_MUL | BPF_K, 0x9e3779b1u));
-  p.push_back(stmt(BPF_ST, 0));
-  p.push_back(stmt(BPF_ALU | BPF_RSH | BPF_K, 16));
+  p.push_back(Stmt(BPF_ALU | BPF_MUL | BPF_K, 0x9e3779b1u));
+  p.push_back(Stmt(BPF_ST, 0));
+  p.push_back(Stmt(BPF_ALU | BPF_RSH | BPF_K, 16));
   p.push_back(tax);
-  p.push_back(stmt(BPF_LD | BPF_MEM, 0));
+  p.push_back(Stmt(BPF_LD | BPF_MEM, 0));
   p.push_back(xor_x);
-  p.push_back(stmt(BPF_RET | BPF_A, 0));
+  p.insert(p.end(), on_hash.begin(), on_hash.end());
   size_t other = p.size();
-  p.push_back(stmt(BPF_RET | BPF_K, 0));
+  p.push_back(on_other);
   p[is_v4].jf = uint8_t(is_v6 - is_v4 - 1);
   p[v4_done].k = uint32_t(mix - v4_done - 1);
   p[is_v6].jf = uint8_t(other - is_v6 - 1);
   return p;
+}
+
+}  // namespace
+
+std::vector<ClassicInsn> AddressPairFanoutProgram() {
+  const ClassicInsn ret_a = Stmt(BPF_RET | BPF_A, 0);
+  return AddressPairProgram({&ret_a, 1}, Stmt(BPF_RET | BPF_K, 0));
+}
+
+std::vector<ClassicInsn> ShardFilterProgram(uint32_t shard, uint32_t shards) {
+  // A socket filter returns how many bytes of the frame to keep: all of them, or none.
+  constexpr uint32_t kKeep = 0xffffffffu;
+  // ShareOf in 32-bit arithmetic: ((hash >> 16) * shards) >> 16.
+  const ClassicInsn on_hash[] = {
+      Stmt(BPF_ALU | BPF_RSH | BPF_K, 16), Stmt(BPF_ALU | BPF_MUL | BPF_K, shards),
+      Stmt(BPF_ALU | BPF_RSH | BPF_K, 16), {BPF_JMP | BPF_JEQ | BPF_K, 0, 1, shard},
+      Stmt(BPF_RET | BPF_K, kKeep),        Stmt(BPF_RET | BPF_K, 0),
+  };
+  return AddressPairProgram(on_hash, Stmt(BPF_RET | BPF_K, shard == 0 ? kKeep : 0));
+}
+
+uint32_t AddressPairHash(std::span<const uint8_t> src, std::span<const uint8_t> dst) {
+  auto word = [](std::span<const uint8_t> a, size_t i) {
+    return uint32_t(a[4 * i]) << 24 | uint32_t(a[4 * i + 1]) << 16 | uint32_t(a[4 * i + 2]) << 8 |
+           uint32_t(a[4 * i + 3]);
+  };
+  uint32_t x = 0;
+  for (size_t i = 0; i < src.size() / 4; ++i) x ^= word(src, i) ^ word(dst, i);
+  uint32_t h = x * 0x9e3779b1u;
+  return h ^ (h >> 16);
+}
+
+uint32_t ShardOfAddressPair(std::span<const uint8_t> src, std::span<const uint8_t> dst,
+                            uint32_t shards) {
+  if (shards <= 1 || (src.size() != 4 && src.size() != 16) || src.size() != dst.size()) return 0;
+  return ((AddressPairHash(src, dst) >> 16) * shards) >> 16;
 }
 
 base::Result<std::unique_ptr<Port>> OpenAfPacket(const PortOptions& options) {

@@ -17,11 +17,16 @@
 // the fragments of a datagram, which carry no ports after the first, would reach another worker
 // than the datagram's flow; vigil defragments in the worker, so it keeps the addresses only.)
 //
+// Sharding across processes (--shard I/N): a classic BPF socket filter computes the same hash
+// and keeps only share I of N, so N vigil processes on one host split an interface by flow with
+// the kernel doing the split (each process still fans its share out over its own workers).
+//
 // Outgoing frames are not captured (PACKET_IGNORE_OUTGOING): what one worker forwards on an
 // interface is not received again by the others.
 #pragma once
 
 #include <memory>
+#include <span>
 #include <vector>
 
 #include "base/result.h"
@@ -40,5 +45,18 @@ struct ClassicInsn {
   uint32_t k;
 };
 [[nodiscard]] std::vector<ClassicInsn> AddressPairFanoutProgram();
+
+// The socket filter of --shard I/N (PortOptions::shards): keeps a frame whose address-pair hash
+// falls in share `shard` of `shards`, and a frame that is not IP when `shard` is 0.
+[[nodiscard]] std::vector<ClassicInsn> ShardFilterProgram(uint32_t shard, uint32_t shards);
+
+// What those programs compute, for tests and tools: the hash of the source and destination
+// addresses (4 or 16 bytes each, network order; the same with the two swapped), and the share of
+// N it falls in: ((hash >> 16) * N) >> 16. The share takes the hash's high half and the fanout
+// the remainder of the whole hash by the worker count, so the workers of one shard still each get
+// a part of its flows.
+[[nodiscard]] uint32_t AddressPairHash(std::span<const uint8_t> src, std::span<const uint8_t> dst);
+[[nodiscard]] uint32_t ShardOfAddressPair(std::span<const uint8_t> src,
+                                          std::span<const uint8_t> dst, uint32_t shards);
 
 }  // namespace vigil::net

@@ -165,6 +165,106 @@ TEST_F(AfPacketTest, FanoutKeepsBothDirectionsAndFragmentsOnOneMember) {
   EXPECT_EQ(used.size(), kMembers) << "the hash should spread 120 pairs over every member";
 }
 
+// --shard I/N across processes: three shards of two fanout members each on one interface (as
+// three vigil processes with -z 2). Every frame reaches exactly one socket, the one of the share
+// that ShardOfAddressPair names (the kernel's classic BPF filter and the C++ reference agree),
+// both directions and every fragment of a pair stay together, frames that are not IP go to
+// shard 0 only, and both members of each shard get a part of its pairs.
+TEST_F(AfPacketTest, ShardsSplitAnInterfaceByAddressPairAsTheReferenceSays) {
+  constexpr uint32_t kShards = 3, kMembers = 2;
+  std::vector<std::unique_ptr<Port>> ports;  // shard s, member m at s * kMembers + m
+  for (uint32_t s = 0; s < kShards; ++s) {
+    for (uint32_t m = 0; m < kMembers; ++m) {
+      auto port = OpenPort(
+          {.interface = "vb", .members = kMembers, .member = m, .shards = kShards, .shard = s});
+      ASSERT_TRUE(port) << port.error().ToString();
+      ports.push_back(std::move(*port));
+    }
+  }
+  auto bytes_of = [](const std::string& text) {
+    std::array<uint8_t, 16> b{};
+    bool v6 = text.find(':') != std::string::npos;
+    EXPECT_EQ(inet_pton(v6 ? AF_INET6 : AF_INET, text.c_str(), b.data()), 1) << text;
+    return std::vector<uint8_t>(b.begin(), b.begin() + (v6 ? 16 : 4));
+  };
+  std::map<std::string, uint32_t> expected_shard;  // pair tag -> share
+  size_t total = 0;
+  for (int pair = 0; pair < 60; ++pair) {
+    std::string a = "10.1." + std::to_string(pair) + ".1", b = "10.2.0." + std::to_string(pair);
+    std::string a6 = "2001:db8::" + std::to_string(pair + 1), b6 = "2001:db8:1::9";
+    std::string tag = "pair" + std::to_string(pair), tag6 = "pair" + std::to_string(100 + pair);
+    expected_shard[tag] = ShardOfAddressPair(bytes_of(a), bytes_of(b), kShards);
+    EXPECT_EQ(expected_shard[tag], ShardOfAddressPair(bytes_of(b), bytes_of(a), kShards));
+    expected_shard[tag6] = ShardOfAddressPair(bytes_of(a6), bytes_of(b6), kShards);
+    Inject(UdpFrame(a.c_str(), b.c_str(), uint16_t(2000 + pair), tag));
+    Inject(UdpFrame(b.c_str(), a.c_str(), 53, tag));
+    Inject(UdpFrame(a6.c_str(), b6.c_str(), 3000, tag6));
+    Inject(UdpFrame(b6.c_str(), a6.c_str(), 53, tag6));
+    // Later fragments carry no tag: their payload bytes are all 'x'; the tag rides in front.
+    auto pieces =
+        craft::Fragment(UdpFrame(a.c_str(), b.c_str(), 4000, tag + std::string(600, 'x')), 200);
+    ASSERT_TRUE(pieces);
+    for (const Bytes& f : *pieces) Inject(f);
+    total += 4 + pieces->size();
+  }
+  // An ARP request (not IP): shard 0 only, so that inline shards forward it once.
+  Bytes arp(42, 0);
+  std::fill(arp.begin(), arp.begin() + 6, 0xff);
+  arp[12] = 0x08;
+  arp[13] = 0x06;
+  Inject(arp);
+  ++total;
+
+  std::map<std::string, std::set<uint32_t>> shards_of;
+  std::map<std::string, uint32_t> fragment_shard;  // later fragments, by source address
+  std::vector<std::set<uint32_t>> members_used(kShards);
+  size_t got = 0, arps = 0;
+  for (uint32_t i = 0; i < ports.size(); ++i) {
+    const uint32_t shard = i / kMembers;
+    for (const Bytes& f : ReceiveAll(*ports[i], total)) {
+      ++got;
+      if (f.size() >= 14 && f[12] == 0x08 && f[13] == 0x06) {
+        ++arps;
+        EXPECT_EQ(shard, 0u) << "ARP outside shard 0";
+        continue;
+      }
+      members_used[shard].insert(i % kMembers);
+      std::string text(f.begin(), f.end());
+      size_t at = text.find("pair");
+      if (at == std::string::npos) {
+        std::string src = std::to_string(f[26]) + "." + std::to_string(f[27]) + "." +
+                          std::to_string(f[28]) + "." + std::to_string(f[29]);
+        auto [it, fresh] = fragment_shard.emplace(src, shard);
+        EXPECT_EQ(it->second, shard) << "fragments of " << src << " in two shards";
+        continue;
+      }
+      size_t end = at + 4;
+      while (end < text.size() && isdigit(uint8_t(text[end]))) ++end;
+      shards_of[text.substr(at, end - at)].insert(shard);
+    }
+  }
+  EXPECT_EQ(got, total) << "a frame reached no shard, or two";
+  EXPECT_EQ(arps, 1u);
+  ASSERT_EQ(shards_of.size(), expected_shard.size());
+  std::vector<size_t> per_shard(kShards);
+  for (const auto& [tag, shards] : shards_of) {
+    ASSERT_EQ(shards.size(), 1u) << tag << " reached several shards";
+    EXPECT_EQ(*shards.begin(), expected_shard[tag]) << tag;
+    ++per_shard[*shards.begin()];
+  }
+  for (uint32_t s = 0; s < kShards; ++s) {
+    EXPECT_GT(per_shard[s], 20u) << "shard " << s << " of 120 pairs";
+    EXPECT_EQ(members_used[s].size(), kMembers) << "shard " << s << " fed one worker only";
+  }
+}
+
+TEST(AfPacketOpen, RefusesABadShard) {
+  if (auto why = test::NetnsUnavailable()) GTEST_SKIP() << *why;
+  auto port = OpenPort({.interface = "lo", .shards = 2, .shard = 2});
+  ASSERT_FALSE(port);
+  EXPECT_NE(port.error().message.find("shard 2 of 2"), std::string::npos) << port.error().message;
+}
+
 TEST_F(AfPacketTest, TransmitsFramesAndDoesNotCaptureThemAgain) {
   auto port_b = OpenPort({.interface = "vb"});
   auto port_a = OpenPort({.interface = "va"});

@@ -377,6 +377,12 @@ class AfXdpPort final : public Port {
 base::Result<std::unique_ptr<Port>> AfXdpPort::Open(const PortOptions& o) {
   int ifindex = int(if_nametoindex(o.interface.c_str()));
   if (ifindex == 0) return base::MakeError(o.interface + ": no such network interface");
+  if (o.shards > 1) {
+    // Its queues are the NIC's: shard with the NIC's RSS or flow steering, or with AF_PACKET.
+    return base::MakeError(o.interface +
+                           ": --shard on a live interface needs the AF_PACKET backend "
+                           "(--capture afpacket)");
+  }
   uint32_t queues = ReceiveQueues(o.interface);
   if (o.members != queues) {
     // Every queue needs its socket: libxdp's program passes the frames of a queue without one to

@@ -72,6 +72,13 @@ struct PortOptions {
   // Members must be opened in order 0, 1, ... in one process.
   uint32_t members = 1;
   uint32_t member = 0;
+  // Sharding across processes (--shard I/N, AF_PACKET only): the socket receives only the
+  // frames whose symmetric address-pair hash falls in share `shard` of `shards`, and frames that
+  // are not IP in share 0 only; the kernel filters (SO_ATTACH_FILTER) before copying a frame into
+  // the ring, so N processes on one interface split it without one seeing another's frames or
+  // splitting a flow (net::ShardOfAddressPair says which share a frame is in).
+  uint32_t shards = 1;
+  uint32_t shard = 0;
   // AF_PACKET ring: blocks of block_bytes (a frame larger than a block is truncated and
   // counted), handed to the worker when full or after block_timeout_ms.
   // The kernel retires a block after block_timeout_ms even when it holds few frames, so at a low
