@@ -429,6 +429,12 @@ class Compiler {
     return {};
   }
 
+  // Snort's sip_method and sip_stat_code on the packet's SIP message (packet_options.h).
+  base::Status AddOption(const rules::SipOption& o) {
+    program_.packet_tests.push_back({.kind = PacketTest::Kind::kSip, .sip = o});
+    return {};
+  }
+
   // Snort's ssl_state and ssl_version (the SSL inspector's flags, app::SslFlag).
   base::Status AddOption(const rules::SslOption& o) {
     struct Entry {
@@ -838,6 +844,8 @@ bool PassesPacketTest(const PacketTest& t, const MatchInput& in) {
       return MatchSameip(*in.packet);
     case PacketTest::Kind::kFragbits:
       return MatchFragbits(t.fragbits, *in.packet);
+    case PacketTest::Kind::kSip:
+      return MatchSip(t.sip, *in.packet);
     case PacketTest::Kind::kSsl:
       // No SSL session (no flag at all): Snort's option does not match either.
       return in.flow != nullptr && in.flow->ssl_flags != 0 &&

@@ -1,6 +1,9 @@
 #include "detect/packet_options.h"
 
+#include <algorithm>
+#include <cctype>
 #include <optional>
+#include <string_view>
 
 namespace vigil::detect {
 
@@ -195,6 +198,52 @@ bool MatchFragbits(const rules::FragbitsOption& o, const packet::Packet& p) {
       return (have & o.bits) == 0;
   }
   return false;
+}
+
+namespace {
+
+// The first line of a SIP message in `payload`, without its CRLF; empty when there is none.
+std::string_view SipFirstLine(std::string_view payload) {
+  const size_t end = payload.find("\r\n");
+  if (end == std::string_view::npos || end == 0) return {};
+  return payload.substr(0, end);
+}
+
+bool EqualsNoCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+}  // namespace
+
+bool MatchSip(const rules::SipOption& o, const packet::Packet& p) {
+  constexpr std::string_view kVersion = "SIP/2.0";
+  const std::string_view line =
+      SipFirstLine(std::string_view(reinterpret_cast<const char*>(p.payload), p.payload_len));
+  if (line.empty()) return false;
+  if (o.stat_code) {
+    // "SIP/2.0 404 Not Found"
+    if (!line.starts_with(kVersion) || line.size() < kVersion.size() + 4 ||
+        line[kVersion.size()] != ' ') {
+      return false;
+    }
+    const std::string_view code = line.substr(kVersion.size() + 1, 3);
+    if (!std::all_of(code.begin(), code.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      return false;
+    }
+    return std::any_of(o.values.begin(), o.values.end(), [&](const std::string& v) {
+      return v.size() == 1 ? v[0] == code[0] : v == code;
+    });
+  }
+  // "INVITE sip:bob@example.com SIP/2.0"
+  const size_t space = line.find(' ');
+  if (space == std::string_view::npos || space == 0 || !line.ends_with(" SIP/2.0")) return false;
+  const std::string_view method = line.substr(0, space);
+  const bool listed = std::any_of(o.values.begin(), o.values.end(),
+                                  [&](const std::string& v) { return EqualsNoCase(v, method); });
+  return listed != o.negated;
 }
 
 }  // namespace vigil::detect

@@ -61,4 +61,11 @@ namespace vigil::detect {
 // flags compares TCP flags: exactly, '+' at least, '*' any of, '!' none of these.
 [[nodiscard]] bool MatchFragbits(const rules::FragbitsOption& option, const packet::Packet& p);
 
+// Snort's sip_method / sip_stat_code on the packet's own payload, a SIP message recognized by its
+// first line: a request line "METHOD SP Request-URI SP SIP/2.0" (sip_method: the method is one of
+// the listed ones, compared without case; negated: a request whose method is none of them) or a
+// status line "SIP/2.0 SP 3DIGIT SP ..." (sip_stat_code: the code is one of the listed codes, a
+// one-digit value standing for its whole class, as "4" for 4xx). False for anything else.
+[[nodiscard]] bool MatchSip(const rules::SipOption& o, const packet::Packet& p);
+
 }  // namespace vigil::detect

@@ -1,7 +1,9 @@
-// packet_options.h: numeric comparisons, header fields, TCP flags, flow and sameip.
+// packet_options.h: numeric comparisons, header fields, TCP flags, flow, sameip and SIP.
 #include "detect/packet_options.h"
 
 #include <gtest/gtest.h>
+
+#include <cstring>
 
 #include "rules/parser.h"
 #include "rules/variables.h"
@@ -298,6 +300,39 @@ TEST(MatchSameipTest, ComparesTheAddresses) {
   p.dst_ip = *base::IpAddress::Parse("fe80::1");
   p.ip_version = 6;
   EXPECT_TRUE(MatchSameip(p));
+}
+
+TEST(MatchSipTest, MethodsAndStatusCodes) {
+  struct Case {
+    const char* option;
+    const char* payload;
+    bool want;
+  };
+  const Case cases[] = {
+      {"sip_method:invite;", "INVITE sip:bob@example.com SIP/2.0\r\nVia: x\r\n", true},
+      {"sip_method:invite;", "invite sip:bob@example.com SIP/2.0\r\n", true},  // without case
+      {"sip_method:options;", "INVITE sip:bob@example.com SIP/2.0\r\n", false},
+      {"sip_method:!options;", "INVITE sip:bob@example.com SIP/2.0\r\n", true},
+      {"sip_method:!invite;", "INVITE sip:bob@example.com SIP/2.0\r\n", false},
+      {"sip_method:invite;", "INVITE / HTTP/1.1\r\n", false},               // not SIP
+      {"sip_method:invite;", "INVITE sip:bob@example.com SIP/2.0", false},  // no line end
+      {"sip_method:!options;", "SIP/2.0 200 OK\r\n", false},  // a response is no request
+      {"sip_stat_code:180;", "SIP/2.0 180 Ringing\r\n", true},
+      {"sip_stat_code:4;", "SIP/2.0 404 Not Found\r\n", true},
+      {"sip_stat_code:4;", "SIP/2.0 503 Service Unavailable\r\n", false},
+      {"sip_stat_code:200,180;", "SIP/2.0 180 Ringing\r\n", true},
+      {"sip_stat_code:180;", "INVITE sip:bob@example.com SIP/2.0\r\n", false},
+      {"sip_stat_code:180;", "SIP/2.0 18x Ringing\r\n", false},
+  };
+  for (const Case& c : cases) {
+    auto o = FirstOption(c.option);
+    const auto* sip = std::get_if<rules::SipOption>(&o);
+    ASSERT_NE(sip, nullptr) << c.option;
+    packet::Packet p = Ipv4();
+    p.payload = reinterpret_cast<const uint8_t*>(c.payload);
+    p.payload_len = uint32_t(std::strlen(c.payload));
+    EXPECT_EQ(MatchSip(*sip, p), c.want) << c.option << " on " << c.payload;
+  }
 }
 
 }  // namespace

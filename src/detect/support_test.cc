@@ -90,6 +90,7 @@ TEST(UnsupportedReason, SupportedRules) {
       "alert tcp-pkt any any -> any any (content:\"x\"; sid:1;)",
       "alert tcp-stream any any -> any any (content:\"x\"; sid:1;)",
       "alert tcp any any -> any 443 (ssl_version:sslv2,!tls1.0; ssl_state:client_hello; sid:1;)",
+      "alert udp any any -> any 5060 (sip_method:invite; sip_stat_code:4,180; sid:1;)",
   };
   for (const char* text : rules) EXPECT_EQ(ReasonFor(text), std::nullopt) << text;
 }
@@ -174,7 +175,7 @@ bool IsEvaluated(const rules::Rule& r, const rules::Option& o) {
          std::holds_alternative<rules::FlowOption>(o) ||
          std::holds_alternative<rules::FlowbitsOption>(o) ||
          std::holds_alternative<rules::ThresholdOption>(o) ||
-         std::holds_alternative<rules::SslOption>(o);
+         std::holds_alternative<rules::SslOption>(o) || std::holds_alternative<rules::SipOption>(o);
 }
 
 TEST_P(RulesetSupportTest, DisabledRulesByReason) {
