@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <initializer_list>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -87,6 +88,26 @@ inline std::optional<std::string> NetnsUnavailable() {
   }
   Shell("ip netns del " + probe);
   return std::nullopt;
+}
+
+// Why a namespace test that runs `tools` (curl, python3, ...) cannot run here, or nothing.
+inline std::optional<std::string> NetnsTestUnavailable(std::initializer_list<const char*> tools) {
+  if (auto why = NetnsUnavailable()) return why;
+  for (const char* tool : tools) {
+    if (Shell(std::string("command -v ") + tool + " >/dev/null") != 0) {
+      return std::string(tool) + " is missing (scripts/install-deps.sh installs it)";
+    }
+  }
+  return std::nullopt;
+}
+
+// An empty directory "<tmp>/<prefix>_<pid>_<test>" for one test's files.
+inline std::filesystem::path FreshTestDir(const std::string& prefix, const std::string& test) {
+  auto dir = std::filesystem::temp_directory_path() /
+             (prefix + "_" + std::to_string(getpid()) + "_" + test);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
 }
 
 class Netns {

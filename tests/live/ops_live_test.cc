@@ -37,16 +37,9 @@ alert http any any -> any any (msg:"response seen"; flow:to_client; content:"hel
 class OpsLiveTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (auto why = test::NetnsUnavailable()) GTEST_SKIP() << *why;
-    for (const char* tool : {"python3", "curl"}) {
-      if (test::Shell(std::string("command -v ") + tool + " >/dev/null") != 0) {
-        GTEST_SKIP() << tool << " is missing (scripts/install-deps.sh installs it)";
-      }
-    }
-    dir_ = fs::temp_directory_path() /
-           ("vigil_ops_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
+    if (auto why = test::NetnsTestUnavailable({"python3", "curl"})) GTEST_SKIP() << *why;
+    dir_ = test::FreshTestDir("vigil_ops",
+                              ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_ / "www");
     fs::create_directories(dir_ / "out");
     topology_ = std::make_unique<test::ForwarderTopology>("o", "10.78");

@@ -84,16 +84,9 @@ std::vector<Record> ReadAlerts(const fs::path& eve) {
 class ShardLiveTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (auto why = test::NetnsUnavailable()) GTEST_SKIP() << *why;
-    for (const char* tool : {"python3", "curl"}) {
-      if (test::Shell(std::string("command -v ") + tool + " >/dev/null") != 0) {
-        GTEST_SKIP() << tool << " is missing (scripts/install-deps.sh installs it)";
-      }
-    }
-    dir_ = fs::temp_directory_path() /
-           ("vigil_shard_" + std::to_string(getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
+    if (auto why = test::NetnsTestUnavailable({"python3", "curl"})) GTEST_SKIP() << *why;
+    dir_ = test::FreshTestDir("vigil_shard",
+                              ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::create_directories(dir_ / "www");
     std::ofstream(dir_ / "www/index.html") << "hello from the server\n";
     std::ofstream(dir_ / "test.rules") << kRules;
