@@ -19,6 +19,7 @@
 #include "engine/tenant_groups.h"
 #include "engine/tenant_stage.h"
 #include "io/capture_source.h"
+#include "net/af_packet.h"
 #include "output/alert_writers.h"
 #include "packet/batch.h"
 
@@ -160,7 +161,14 @@ base::Result<RunOutcome> RunOffline(const detect::DetectionPlan& plan, const Run
       decoder.DecodeBatch(batch);
       if (options.shard_count > 1) {
         batch.Retain([&](const packet::Packet& p) {
-          return ShardOf(p, options.shard_count) == options.shard_index;
+          // The outermost addresses, as the kernel's filter of a live shard reads them.
+          const packet::Packet* o = &p;
+          while (o->outer != nullptr) o = o->outer;
+          if (o->ip_version == 0) return options.shard_index == 0;
+          const size_t len = o->ip_version == 4 ? 4 : 16;
+          return net::ShardOfAddressPair({o->src_ip.bytes.data(), len},
+                                         {o->dst_ip.bytes.data(), len},
+                                         options.shard_count) == options.shard_index;
         });
       }
       if (pool) {

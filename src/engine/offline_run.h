@@ -36,9 +36,10 @@ struct RunOptions {
   // Packet threads: 1 runs everything on the calling thread; more run a WorkerPool (parallel.h)
   // fed by the calling thread, which reads and decodes.
   uint32_t threads = 1;
-  // --shard I/N: only the packets whose address pair hashes (ShardOf, symmetric) to share I of
-  // N are read on; N processes or machines with I = 0..N-1 split a capture without splitting a
-  // flow (or a fragmented datagram). 1: everything.
+  // --shard I/N: only the packets whose outermost address pair hashes (net::ShardOfAddressPair,
+  // symmetric) to share I of N are read on; N processes or machines with I = 0..N-1 split a
+  // capture without splitting a flow (or a fragmented datagram), exactly as `-i --shard I/N`
+  // splits a live interface. 1: everything.
   uint32_t shard_index = 0;
   uint32_t shard_count = 1;
   // Tenants (tenant/tenant_table.h): with one packet thread, each packet is charged to its
