@@ -745,7 +745,8 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
   for (auto& lane : lanes) {
     Lane* l = lane.get();
     l->thread = std::thread([l, &shared] { LaneRunner(*l, shared).Run(); });
-    if (options.pin_workers) Pin(l->thread, l->index);
+    // Shard I's workers take the cores after those of shards 0..I-1 (one host, N processes).
+    if (options.pin_workers) Pin(l->thread, options.shard * workers + l->index);
   }
   {
     std::string names;
