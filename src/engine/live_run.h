@@ -71,7 +71,7 @@ struct LiveOptions {
   uint32_t shards = 1;
   bool fail_open = false;      // overload: forward uninspected instead of dropping
   bool busy_poll = false;      // spin on the rings instead of sleeping in poll()
-  bool pin_workers = true;     // worker i runs on core i (modulo the cores there are)
+  bool pin_workers = true;     // worker i on core shard * workers + i (modulo the cores)
   uint32_t ring_blocks = 256;  // net::PortOptions explains the defaults
   uint32_t ring_block_bytes = 1 << 17;
   double stats_interval_s = 0;  // 0: stats.json at exit only
