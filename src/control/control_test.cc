@@ -56,6 +56,10 @@ class FakeView : public engine::LiveView {
       out[w].Add("tenant.alpha.cycles", k * 3000);
       out[w].Add("tenant.alpha.refused", k / 50);
       out[w].Add("tenant.alpha.rule_drops", 0);
+      // Worker 0's scheduler holds 5,000 cycles of alpha's tokens, worker 1's is 2,000 in debt.
+      out[w].Add("tenant.alpha.tokens", w == 0 ? 5000 : 0);
+      out[w].Add("tenant.alpha.debt", w == 0 ? 0 : 2000);
+      out[w].Add("tenant.alpha.token_bank", 40000);
       out[w].Add("tenant.default.packets", k - k / 4);
       out[w].Add("tenant.default.bytes", k * 600);
       out[w].Add("tenant.default.cycles", k * 1000);
@@ -244,6 +248,9 @@ TEST(MetricsTest, NamesLabelsAndEscapes) {
   std::vector<engine::CounterSum> workers(1);
   workers[0].Add("capture.eth0.1.packets", 5);  // a VLAN interface's name has a dot
   workers[0].Add("tenant.x.cycles", 2000000);
+  workers[0].Add("tenant.x.tokens", 0);
+  workers[0].Add("tenant.x.debt", 250000);
+  workers[0].Add("tenant.x.token_bank", 1500000);
   workers[0].Add("flow.active", 4);
   workers[0].Add("engine.packets", 9);
   AddWorkerCounters(e, workers, {"eth0.1"}, 1000000);
@@ -253,6 +260,13 @@ TEST(MetricsTest, NamesLabelsAndEscapes) {
       << text;
   EXPECT_NE(text.find("vigil_tenant_cpu_seconds_total{tenant=\"x\",worker=\"0\"} 2\n"),
             std::string::npos);
+  EXPECT_NE(text.find("# TYPE vigil_tenant_tokens_seconds gauge\n"
+                      "vigil_tenant_tokens_seconds{tenant=\"x\",worker=\"0\"} -0.25\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("vigil_tenant_token_bank_seconds{tenant=\"x\",worker=\"0\"} 1.5\n"),
+            std::string::npos);
+  EXPECT_EQ(text.find("vigil_tenant_debt"), std::string::npos) << "debt is in the balance";
   EXPECT_NE(text.find("# TYPE vigil_flow_active gauge\nvigil_flow_active{worker=\"0\"} 4\n"),
             std::string::npos);
   EXPECT_NE(text.find("# TYPE vigil_engine_packets_total counter\n"), std::string::npos);
@@ -305,6 +319,11 @@ TEST_F(OpsTest, AnswersCommandsAndErrorsAsObjects) {
   EXPECT_NEAR(list[0]["cpu_share_total"].get<double>(), 0.75, 1e-6);
   EXPECT_NEAR(list[0]["cpu_share_last_second"].get<double>(), 0.75, 0.01);
   EXPECT_GT(list[0]["drops"].get<uint64_t>(), 0u);
+  // The balances of both workers' schedulers: 5,000 - 2,000 cycles, at 10^6 cycles a second.
+  EXPECT_EQ(list[0]["tokens"], 3000);
+  EXPECT_NEAR(list[0]["tokens_cpu_seconds"].get<double>(), 0.003, 1e-12);
+  EXPECT_NEAR(list[0]["token_bank_cpu_seconds"].get<double>(), 0.08, 1e-12);
+  EXPECT_EQ(list[1]["tokens"], 0);  // default: no scheduler counters in this view
 
   // Junk that is not an object ends the connection, with an error object first.
   c.Send("stats\n");

@@ -117,7 +117,24 @@ void AddWorkerCounters(Exposition& e, const std::vector<engine::CounterSum>& wor
       if (done) continue;
       std::string_view tenant, counter;
       if (SplitTenantCounter(n, tenant, counter)) {
-        if (counter == "cycles") {
+        if (counter == "tokens" || counter == "token_bank") {
+          // Levels in cycles; the balance is tokens - debt (negative in debt).
+          const double level =
+              counter == "tokens"
+                  ? double(value) -
+                        double(workers[w].Get("tenant." + std::string(tenant) + ".debt"))
+                  : double(value);
+          const bool balance = counter == "tokens";
+          e.Add(balance ? "vigil_tenant_tokens_seconds" : "vigil_tenant_token_bank_seconds",
+                MetricType::kGauge,
+                balance ? "the tenant's token balance in the worker's scheduler (CPU seconds; "
+                          "negative: debt paid from the next hand-outs)"
+                        : "the most token balance a tenant carries across a hand-out (CPU seconds)",
+                {{"tenant", std::string(tenant)}, {"worker", worker}},
+                cycles_per_second > 0 ? level / double(cycles_per_second) : 0);
+        } else if (counter == "debt") {
+          // In vigil_tenant_tokens_seconds.
+        } else if (counter == "cycles") {
           e.Add("vigil_tenant_cpu_seconds_total", MetricType::kCounter,
                 "CPU time spent on the tenant's packets (measured in TSC cycles)",
                 {{"tenant", std::string(tenant)}, {"worker", worker}},

@@ -421,7 +421,11 @@ json Ops::Tenants() {
            {"cpu_seconds", double(get("cycles")) / hz},
            {"cpu_share_total", all_cycles ? double(get("cycles")) / double(all_cycles) : 0.0},
            {"drops", get("refused")},
-           {"rule_drops", get("rule_drops")}};
+           {"rule_drops", get("rule_drops")},
+           // The scheduler's balances now, summed over workers (each worker schedules its own).
+           {"tokens", int64_t(get("tokens")) - int64_t(get("debt"))},
+           {"tokens_cpu_seconds", (double(get("tokens")) - double(get("debt"))) / hz},
+           {"token_bank_cpu_seconds", double(get("token_bank")) / hz}};
     auto spec = std::find_if(specs.begin(), specs.end(),
                              [&](const tenant::TenantSpec& s) { return s.name == name; });
     if (spec != specs.end()) {
@@ -441,7 +445,9 @@ json Ops::Tenants() {
               {"workers", view_->workers()},
               {"note",
                "cpu_* are fractions of one worker's CPU (cpu_last_second) or of all tenants' "
-               "measured cycles (cpu_share_*); drops: packets refused for want of tokens"}};
+               "measured cycles (cpu_share_*); drops: packets refused for want of tokens; "
+               "tokens: the token schedulers' balances now, in cycles summed over workers "
+               "(negative: debt), also in CPU seconds beside the bank they may fill up to"}};
 }
 
 json Ops::Rules() {

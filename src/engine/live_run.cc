@@ -205,8 +205,10 @@ void CollectCounters(Lane& lane, CounterSum& out) {
       [&](std::string_view n, uint64_t v) { out.Add(n, v); });
   lane.worker->ForEachStat([&](std::string_view n, uint64_t v) { out.Add(n, v); });
   lane.groups.ForEachStat([&](std::string_view n, uint64_t v) { out.Add(n, v); });
-  if (lane.tenants)
+  if (lane.tenants) {
     lane.tenants->ForEachStat([&](std::string_view n, uint64_t v) { out.Add(n, v); });
+    lane.tenants->ForEachTokenLevel([&](std::string_view n, uint64_t v) { out.Add(n, v); });
+  }
 }
 
 // Which ends a dropping packet's reject rules want reset (none when no reject took effect).

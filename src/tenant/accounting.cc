@@ -49,4 +49,15 @@ void TenantAccounting::ForEachStat(const std::function<void(std::string_view, ui
   }
 }
 
+void TenantAccounting::ForEachTokenLevel(
+    const std::function<void(std::string_view, uint64_t)>& f) const {
+  for (uint32_t t = 0; t < totals_.size(); ++t) {
+    const std::string prefix = "tenant." + table_->spec(t).name + ".";
+    const TenantCounters c = scheduler_.counters(t);
+    f(prefix + "tokens", c.balance > 0 ? uint64_t(c.balance) : 0);
+    f(prefix + "debt", c.debt);
+    f(prefix + "token_bank", scheduler_.bank(t));
+  }
+}
+
 }  // namespace vigil::tenant

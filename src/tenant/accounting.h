@@ -79,6 +79,11 @@ class TenantAccounting {
 
   // "tenant.<name>.packets", ... for every tenant.
   void ForEachStat(const std::function<void(std::string_view, uint64_t)>& f) const;
+  // The scheduler's state now, in cycles, for every tenant (levels, not totals; live runs only:
+  // offline they would only measure this machine's speed): "tenant.<name>.tokens" (the positive
+  // balance), ".debt" (the negative one: balance = tokens - debt) and ".token_bank" (the most a
+  // balance carries across a hand-out).
+  void ForEachTokenLevel(const std::function<void(std::string_view, uint64_t)>& f) const;
 
  private:
   struct TenantTotals {

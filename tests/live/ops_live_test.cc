@@ -156,6 +156,11 @@ TEST_F(OpsLiveTest, CtlStatsTenantsRulesReloadShutdown) {
   EXPECT_GT((*web)["packets"].get<uint64_t>(), 10u);
   EXPECT_GT((*web)["cpu_seconds"].get<double>(), 0);
   EXPECT_EQ((*web)["weight"], 3);
+  // The scheduler's balance: never above what the bank lets a tenant carry.
+  ASSERT_TRUE((*web)["tokens"].is_number_integer()) << *web;
+  EXPECT_GT((*web)["token_bank_cpu_seconds"].get<double>(), 0);
+  EXPECT_LE((*web)["tokens_cpu_seconds"].get<double>(),
+            (*web)["token_bank_cpu_seconds"].get<double>());
 
   json rules = CtlJson("rules");
   EXPECT_EQ(rules["loaded"], 2);
@@ -219,6 +224,9 @@ TEST_F(OpsLiveTest, CtlStatsTenantsRulesReloadShutdown) {
   EXPECT_NE(metrics.find("vigil_tenant_packets_total{tenant=\"web\",worker=\"0\"}"),
             std::string::npos);
   EXPECT_NE(metrics.find("vigil_reloads_total{result=\"failure\"} 1"), std::string::npos);
+  EXPECT_NE(metrics.find("# TYPE vigil_tenant_tokens_seconds gauge\n"
+                         "vigil_tenant_tokens_seconds{tenant=\"web\",worker=\"0\"}"),
+            std::string::npos);
   if (test::Shell("command -v promtool >/dev/null") == 0) {
     std::ofstream(dir_ / "metrics.txt") << metrics;
     EXPECT_EQ(test::Shell("promtool check metrics < " + (dir_ / "metrics.txt").string()), 0);
