@@ -9,8 +9,9 @@
 //   timestamps negotiated end to end (tcpdump and `ss -ti` on both ends); during a SYN flood from
 //   spoofed sources (hping3 --rand-source) the server's stack sees none of it (its TCP segment
 //   counters stay flat, no SYN cookie of its own, no half-open socket) and curl still succeeds.
-// - DNS: a flooding /24 gets rate x time + burst answers, within 10%; another source, none
-//   refused; over the limit, truncated answers (TC=1), on which dig retries over TCP.
+// - DNS: a flooding /24, and a name flooded from three /24s, each get rate x time + burst queries
+//   through to the server, within 10%; another source asking for another name, none refused;
+//   over the limit, truncated answers (TC=1), on which dig retries over TCP.
 // Needs root, nginx, hping3, dnsmasq, dig, curl, ss, nstat; skips naming what is missing.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -141,6 +143,7 @@ class OffloadLiveTest : public ::testing::Test {
                             " -i va:vb -c " + (dir_ / "vigil.yaml").string() + " -R " +
                             (dir_ / "empty.rules").string() + " -l " + (dir_ / "out").string() +
                             " > " + (dir_ / "vigil.log").string() + " 2>&1";
+    fs::remove(dir_ / "vigil.log");  // a run before this one said "capturing on" there
     vigil_process_ = std::make_unique<Process>(cmd);
     ASSERT_TRUE(WaitFor(
         [&] { return ReadFile(dir_ / "vigil.log").find("capturing on") != std::string::npos; },
@@ -170,9 +173,10 @@ class OffloadLiveTest : public ::testing::Test {
 
 const char* kSynproxy = "      - program: synproxy\n        maps: { ports: [[80, 1]] }\n";
 
-// The `ss -tin` line after the one naming `peer`: the connection's TCP information.
+// The `ss -tin` line after the one naming `peer`, of an established connection (not one still in
+// SYN-SENT, nor the last one closing): its TCP information.
 std::string SsInfo(const Netns& ns, const std::string& peer) {
-  const std::string out = ns.Output("ss -tin");
+  const std::string out = ns.Output("ss -tin state established");
   const size_t at = out.find(peer);
   if (at == std::string::npos) return "";
   const size_t eol = out.find('\n', at);
@@ -271,12 +275,15 @@ TEST_F(OffloadLiveTest, SpoofedSynFloodNeverReachesTheServer) {
   EXPECT_GT(Counter(stats, "capture.program_tx"), 10000u) << "the flood's SYN-ACKs";
 }
 
-// struct dns_config of dns_ratelimit.bpf.c as the hex bytes the YAML takes ("64 00 ..."):
-// per-source rate and burst, slip.
-std::string DnsConfigHex(uint32_t src_rate, uint32_t src_burst, uint32_t slip) {
+// struct dns_config of dns_ratelimit.bpf.c as the hex bytes the YAML takes ("64 00 ..."): the
+// per-source and per-name rates and bursts, and the slip.
+std::string DnsConfigHex(uint32_t src_rate, uint32_t src_burst, uint32_t name_rate,
+                         uint32_t name_burst, uint32_t slip) {
   uint8_t c[56] = {};
   std::memcpy(c, &src_rate, 4);
   std::memcpy(c + 4, &src_burst, 4);
+  std::memcpy(c + 8, &name_rate, 4);
+  std::memcpy(c + 12, &name_burst, 4);
   std::memcpy(c + 16, &slip, 4);
   std::string hex;
   for (uint8_t b : c) {
@@ -288,87 +295,194 @@ std::string DnsConfigHex(uint32_t src_rate, uint32_t src_burst, uint32_t slip) {
   return hex;
 }
 
-// Sends `qps` queries a second for `seconds` from `source` and counts the answers: "sent answers
-// truncated elapsed".
-const char* kQueryLoop = R"(import socket, struct, sys, time
-src, qps, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.bind((src, 0))
-s.setblocking(False)
-q = b'\x00\x01\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x04test\x00\x00\x01\x00\x01'
-sent = answers = truncated = 0
-start = time.time()
+// Query streams, all from one process on one clock: `query_streams.py SECONDS SRC:QPS:NAME ...`
+// sends each stream's queries at its rate for SECONDS (catching up after a stall, as a
+// token bucket allows) and prints a line per stream, "sent answers truncated" (and "sending" on
+// stderr once the first queries are out). A '#' in NAME is
+// the query's number: a fresh name for each query.
+const char* kQueryStreams = R"(import select, socket, struct, sys, time
+seconds = float(sys.argv[1])
+streams = []
+poller = select.poll()
+for spec in sys.argv[2:]:
+    src, qps, name = spec.split(':')
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    s.bind((src, 0))
+    s.setblocking(False)
+    poller.register(s.fileno(), select.POLLIN)
+    streams.append({'sock': s, 'qps': float(qps), 'name': name, 'sent': 0, 'answers': 0,
+                    'truncated': 0})
+by_fd = {st['sock'].fileno(): st for st in streams}
+def query(name, n):
+    labels = name.replace('#', str(n)).split('.')
+    qname = b''.join(bytes([len(l)]) + l.encode() for l in labels) + b'\0'
+    return struct.pack('>HHHHHH', n & 0xffff, 0x0100, 1, 0, 0, 0) + qname + b'\0\1\0\1'
+start = time.monotonic()
 end = start + seconds
+started = False
 while True:
-    now = time.time()
+    now = time.monotonic()
     if now >= end + 0.5:
         break
-    if now < end and sent < (now - start) * qps:
-        try:
-            s.sendto(struct.pack('>H', sent & 0xffff) + q[2:], ('10.79.0.2', 53))
-            sent += 1
-            continue
-        except BlockingIOError:
-            pass
-    try:
-        d = s.recv(512)
-        if d[2] & 0x02:
-            truncated += 1
-        elif struct.unpack('>H', d[6:8])[0] > 0:
-            answers += 1
-    except BlockingIOError:
-        time.sleep(0.0005)
-print(sent, answers, truncated, seconds)
+    if now < end:
+        for st in streams:
+            due = int((now - start) * st['qps']) + 1
+            while st['sent'] < due:
+                try:
+                    st['sock'].sendto(query(st['name'], st['sent']), ('10.79.0.2', 53))
+                except BlockingIOError:
+                    break
+                st['sent'] += 1
+        if not started:
+            sys.stderr.write('sending\n')
+            sys.stderr.flush()
+            started = True
+    for fd, _ in poller.poll(1):
+        st = by_fd[fd]
+        while True:
+            try:
+                d = st['sock'].recv(512)
+            except BlockingIOError:
+                break
+            if d[2] & 0x02:
+                st['truncated'] += 1
+            elif struct.unpack('>H', d[6:8])[0] > 0:
+                st['answers'] += 1
+for st in streams:
+    print(st['sent'], st['answers'], st['truncated'])
 )";
 
-// Disabled for now: on this loaded 2-core machine (load average 14) a fifth of the queries of an
-// unlimited source at 40 q/s never reach dnsmasq's log either, so the 10% bound cannot be told
-// from the machine's losses; and dig's query after the burst was answered, not truncated, in the
-// runs so far. The unit tests (offloads/dns_ratelimit_test.cc) hold the limits within 10%.
-TEST_F(OffloadLiveTest, DISABLED_DnsLimitsHoldAndTruncatedAnswersSendDigToTcp) {
+struct StreamCounts {
+  uint64_t sent = 0, answers = 0, truncated = 0;
+};
+
+// The rate limiter inline in front of dnsmasq, limits of 100 queries a second (burst 100) per
+// source /24 and per query name, every refused query answered truncated (slip 1). For 4 s, from
+// one process:
+//  - 10.79.0.1 floods at 400 q/s, a fresh name each query: its /24's limit;
+//  - 10.81.0.1, 10.82.0.1 and 10.83.0.1 ask for hot.example.test at 100 q/s each, every
+//    source within its own limit: the name's limit;
+//  - 10.80.0.1 asks for cold.example.test at 40 q/s: another source and another name, never
+//    refused.
+// What reaches the server is counted in dnsmasq's own log (answers lost on a loaded machine's
+// way back do not blur the limits). Then dig, refused, gets a truncated answer and retries over
+// TCP.
+TEST_F(OffloadLiveTest, DnsLimitsHoldAndTruncatedAnswersSendDigToTcp) {
+  const char* sources[] = {"10.81.0.1", "10.82.0.1", "10.83.0.1", "10.84.0.1"};
+  for (const char* a : sources) {
+    const std::string net = std::string(a).substr(0, 6) + "0/24";
+    ASSERT_EQ(client_->Run(std::string("ip addr add ") + a + "/24 dev c0"), 0);
+    ASSERT_EQ(server_->Run("ip route add " + net + " dev s0"), 0);
+  }
   StartDnsmasq();
   StartVigil("      - program: dns_ratelimit\n        maps: { config: [[0, \"" +
-             DnsConfigHex(100, 100, 1) + "\"]] }\n");
-  std::ofstream(dir_ / "query_loop.py") << kQueryLoop;
-  const std::string loop = "python3 " + (dir_ / "query_loop.py").string();
-  // The flooding /24 and a quiet source at once.
-  Process quiet(client_->Exec() + loop + " 10.80.0.1 40 4 > " + (dir_ / "quiet.txt").string());
-  const std::string flood = client_->Output(loop + " 10.79.0.1 400 4");
-  quiet.Wait(10s);
-  uint64_t sent = 0, answers = 0, truncated = 0;
-  double seconds = 0;
-  std::istringstream(flood) >> sent >> answers >> truncated >> seconds;
-  uint64_t qsent = 0, qanswers = 0, qtruncated = 0;
-  std::istringstream(ReadFile(dir_ / "quiet.txt")) >> qsent >> qanswers >> qtruncated;
-  // What reached the server, from its own log (answers lost on a loaded machine's way back do
-  // not blur the limit).
-  const std::string log = ReadFile(dir_ / "dnsmasq.log");
-  const size_t reached = CountOf(log, "example.test from 10.79.0.1");
-  const size_t quiet_reached = CountOf(log, "example.test from 10.80.0.1");
-  EXPECT_GT(sent, 1000u) << flood;
+             DnsConfigHex(100, 100, 100, 100, 1) + "\"]] }\n");
+  std::ofstream(dir_ / "query_streams.py") << kQueryStreams;
+  const std::string streams = "python3 " + (dir_ / "query_streams.py").string();
+  // One answered query from each source first: the neighbours (ARP) on both sides are resolved
+  // and vigil's first packets are behind it before anything is counted.
+  for (const char* a :
+       {"10.79.0.1", "10.80.0.1", "10.81.0.1", "10.82.0.1", "10.83.0.1", "10.84.0.1"}) {
+    ASSERT_EQ(client_->Run(std::string("dig +short +time=1 +tries=3 -b ") + a +
+                           " @10.79.0.2 warm.example.test | grep -q 10.1.2.3"),
+              0)
+        << a;
+  }
+  std::this_thread::sleep_for(1100ms);  // the buckets full again (burst / rate = 1 s)
+  const size_t log_start = ReadFile(dir_ / "dnsmasq.log").size();
+  const double seconds = 4;
+  const std::string out =
+      client_->Output(streams + " 4 10.79.0.1:400:q#.flood.example.test " +
+                      "10.81.0.1:100:hot.example.test 10.82.0.1:100:hot.example.test " +
+                      "10.83.0.1:100:hot.example.test 10.80.0.1:40:cold.example.test");
+  std::istringstream in(out);
+  StreamCounts flood, hot[3], cold;
+  for (StreamCounts* s : {&flood, &hot[0], &hot[1], &hot[2], &cold})
+    in >> s->sent >> s->answers >> s->truncated;
+  ASSERT_TRUE(in) << out;
+  // dnsmasq writes its log from its main loop: wait until it has caught up.
+  std::string log;
+  WaitFor(
+      [&] {
+        const std::string now = ReadFile(dir_ / "dnsmasq.log");
+        const bool still = now.size() == log.size() && !now.empty();
+        log = now;
+        return still;
+      },
+      3s);
+  log = log.substr(std::min(log_start, log.size()));
+  // Every hop's losses, for the messages below.
+  nlohmann::json stats = StopVigil();
+  std::string why =
+      "streams (sent answers truncated):\n" + out +
+      "server: " + server_->Output("nstat -az UdpInDatagrams UdpRcvbufErrors | tail -n +2") +
+      "client: " + client_->Output("nstat -az UdpInDatagrams UdpRcvbufErrors | tail -n +2") +
+      "links: " + client_->Output("ip -s -o link show c0") +
+      server_->Output("ip -s -o link show s0") + "vigil:";
+  for (const char* c : {"capture.kernel_drops", "tenant.web.refused", "tenant.default.refused",
+                        "capture.program_tx", "capture.program_tx_sent", "capture.forwarded"})
+    why += std::string(" ") + c + "=" + std::to_string(Counter(stats, c));
+  std::cout << "reached the server: flooding /24 " << CountOf(log, " from 10.79.0.1\n")
+            << ", flooded name " << CountOf(log, "] hot.example.test from ") << ", quiet source "
+            << CountOf(log, "] cold.example.test from 10.80.0.1\n") << " (expected 500, 500, all)\n"
+            << why << "\n";
+  EXPECT_GT(Counter(stats, "capture.program_tx"), 1000u) << "truncated answers";
+
+  // The flooding /24: rate x time + burst reached the server, within 10%; the rest were answered
+  // truncated (most of those answers reach the client).
+  const size_t flood_reached = CountOf(log, " from 10.79.0.1\n");
   const double expected = 100 * seconds + 100;
-  EXPECT_GE(double(reached), 0.9 * expected) << flood;
-  EXPECT_LE(double(reached), 1.1 * expected) << flood;
-  EXPECT_GT(truncated, (sent - reached) / 2) << "slip 1: refused ones answered TC=1: " << flood;
-  EXPECT_GT(qsent, 100u);
-  EXPECT_GE(double(quiet_reached), 0.97 * double(qsent)) << "the other /24 is not limited";
-  EXPECT_EQ(qtruncated, 0u);
-  // dig from the flooding /24 right after a burst that empties its bucket: a truncated answer,
-  // then the same over TCP.
-  std::ofstream(dir_ / "burst.py")
-      << "import socket\n"
-         "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
-         "s.bind(('10.79.0.1', 0))\n"
-         "q = b'\\0\\1\\1\\0\\0\\1' + bytes(6) + b'\\7example\\4test\\0\\0\\1\\0\\1'\n"
-         "for i in range(300):\n"
-         "    s.sendto(q, ('10.79.0.2', 53))\n";
-  const std::string dig = client_->Output("python3 " + (dir_ / "burst.py").string() +
-                                          "; dig +tries=1 +time=2 -b 10.79.0.1 @10.79.0.2 "
-                                          "example.test A 2>&1");
+  EXPECT_GT(double(flood.sent), 2 * expected) << why;
+  EXPECT_GE(double(flood_reached), 0.9 * expected) << why;
+  EXPECT_LE(double(flood_reached), 1.1 * expected) << why;
+  EXPECT_GT(flood.truncated, (flood.sent - flood_reached) * 3 / 4) << why;
+  // The flooded name, from three sources each within its own limit: the same bound.
+  const size_t hot_reached = CountOf(log, "] hot.example.test from ");
+  EXPECT_GT(double(hot[0].sent + hot[1].sent + hot[2].sent), 2 * expected) << why;
+  EXPECT_GE(double(hot_reached), 0.9 * expected) << why;
+  EXPECT_LE(double(hot_reached), 1.1 * expected) << why;
+  EXPECT_GT(hot[0].truncated + hot[1].truncated + hot[2].truncated, 0u) << why;
+  // Another source asking for another name: never refused by the limiter (with slip 1 every
+  // refusal is a truncated answer, and there is none), and every query reached the server and
+  // was answered, but for the frames vigil's tenant stage itself refused: when the machine
+  // starves vigil's worker, the tenant's fair share (tenant/scheduler.h) is charged the time it
+  // was preempted and refuses what follows until it is paid (0 to 15 frames a run at load 8-11
+  // here; one run lost 9 of the 160). Those never reach the limiter and are not its doing.
+  const size_t cold_reached = CountOf(log, "] cold.example.test from 10.80.0.1\n");
+  const uint64_t refused = Counter(stats, "tenant.web.refused");
+  EXPECT_GE(cold.sent, 150u) << why;
+  EXPECT_EQ(cold.truncated, 0u) << why;
+  EXPECT_LE(cold.sent - std::min<uint64_t>(cold_reached, cold.sent), refused) << why;
+  EXPECT_LE(cold.sent - std::min(cold.answers, cold.sent), refused) << why;
+  EXPECT_GE(double(cold.answers), 0.9 * double(cold.sent)) << why;
+
+  // dig from a /24 whose limit is one query a second, which another of its addresses takes as
+  // soon as it is there (50 q/s): dig's query is refused and answered truncated, and dig asks
+  // again over TCP, which the limiter leaves alone. (At 100 q/s a query every 10 ms is let
+  // through, and on a loaded machine a flood falls behind: dig's query too often finds one.)
+  // A dig query that found the moment the token was free (one in fifty) is answered over UDP;
+  // dig then asks again.
+  ASSERT_EQ(client_->Run("ip addr add 10.84.0.2/24 dev c0"), 0);
+  StartVigil("      - program: dns_ratelimit\n        maps: { config: [[0, \"" +
+             DnsConfigHex(1, 1, 0, 0, 1) + "\"]] }\n");
+  Process drain(client_->Exec() + streams + " 20 10.84.0.2:50:drain.example.test > /dev/null 2> " +
+                (dir_ / "drain.err").string());
+  ASSERT_TRUE(WaitFor(
+      [&] { return ReadFile(dir_ / "drain.err").find("sending") != std::string::npos; }, 10s));
+  std::this_thread::sleep_for(100ms);
+  std::string dig;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    dig = client_->Output("dig +tries=1 +time=2 -b 10.84.0.1 @10.79.0.2 example.test A 2>&1");
+    if (dig.find("Truncated, retrying in TCP mode") != std::string::npos) break;
+    std::cout << "dig attempt " << attempt + 1 << " was answered over UDP\n";
+  }
+  drain.Signal(SIGKILL);
   EXPECT_NE(dig.find("Truncated, retrying in TCP mode"), std::string::npos) << dig;
   EXPECT_NE(dig.find("10.1.2.3"), std::string::npos) << dig;
-  nlohmann::json stats = StopVigil();
-  EXPECT_GT(Counter(stats, "capture.program_tx"), 1000u) << "truncated answers";
+  EXPECT_NE(dig.find("(TCP)"), std::string::npos) << dig;
+  stats = StopVigil();
+  EXPECT_GT(Counter(stats, "capture.program_tx"), 0u) << "truncated answers";
 }
 
 }  // namespace
