@@ -429,6 +429,12 @@ class Compiler {
     return {};
   }
 
+  // Suricata's stream_size on the TCP session's sizes (packet_options.h).
+  base::Status AddOption(const rules::StreamSizeOption& o) {
+    program_.packet_tests.push_back({.kind = PacketTest::Kind::kStreamSize, .stream_size = o});
+    return {};
+  }
+
   // Snort's sip_method and sip_stat_code on the packet's SIP message (packet_options.h).
   base::Status AddOption(const rules::SipOption& o) {
     program_.packet_tests.push_back({.kind = PacketTest::Kind::kSip, .sip = o});
@@ -844,6 +850,8 @@ bool PassesPacketTest(const PacketTest& t, const MatchInput& in) {
       return MatchSameip(*in.packet);
     case PacketTest::Kind::kFragbits:
       return MatchFragbits(t.fragbits, *in.packet);
+    case PacketTest::Kind::kStreamSize:
+      return MatchStreamSize(t.stream_size, in);
     case PacketTest::Kind::kSip:
       return MatchSip(t.sip, *in.packet);
     case PacketTest::Kind::kSsl:

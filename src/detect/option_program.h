@@ -160,13 +160,23 @@ struct PayloadStep {
 };
 
 struct PacketTest {
-  enum class Kind : uint8_t { kNumeric, kFlags, kFlow, kSameip, kFragbits, kSsl, kSip };
+  enum class Kind : uint8_t {
+    kNumeric,
+    kFlags,
+    kFlow,
+    kSameip,
+    kFragbits,
+    kSsl,
+    kSip,
+    kStreamSize
+  };
   Kind kind = Kind::kNumeric;
   rules::NumericOption numeric;
   rules::FlagsOption flags;
   rules::FlowOption flow;
   rules::FragbitsOption fragbits;
   rules::SipOption sip;
+  rules::StreamSizeOption stream_size;
   // ssl_state / ssl_version, as Snort evaluates them: holds when (ssl_bits & the flow's
   // app::SslFlag bits) ^ ssl_negated is not zero (ssl_negated: the bits of the "!" items).
   uint32_t ssl_bits = 0;

@@ -218,6 +218,24 @@ bool EqualsNoCase(std::string_view a, std::string_view b) {
 
 }  // namespace
 
+bool MatchStreamSize(const rules::StreamSizeOption& o, const MatchInput& in) {
+  if (in.flow == nullptr || !in.flow->tcp_session || !in.packet->has_tcp) return false;
+  const rules::NumberTest test{.op = o.op, .lo = o.value};
+  const bool client = MatchNumber(test, in.flow->stream_size[0]);
+  const bool server = MatchNumber(test, in.flow->stream_size[1]);
+  switch (o.side) {
+    case rules::StreamSizeOption::Side::kClient:
+      return client;
+    case rules::StreamSizeOption::Side::kServer:
+      return server;
+    case rules::StreamSizeOption::Side::kBoth:
+      return client && server;
+    case rules::StreamSizeOption::Side::kEither:
+      return client || server;
+  }
+  return false;
+}
+
 bool MatchSip(const rules::SipOption& o, const packet::Packet& p) {
   constexpr std::string_view kVersion = "SIP/2.0";
   const std::string_view line =

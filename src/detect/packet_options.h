@@ -61,6 +61,10 @@ namespace vigil::detect {
 // flags compares TCP flags: exactly, '+' at least, '*' any of, '!' none of these.
 [[nodiscard]] bool MatchFragbits(const rules::FragbitsOption& option, const packet::Packet& p);
 
+// Suricata's stream_size on a TCP packet of a flow with a TCP session: the client's, the server's,
+// both or either of in.flow->stream_size compared with the value. False for other packets.
+[[nodiscard]] bool MatchStreamSize(const rules::StreamSizeOption& o, const MatchInput& in);
+
 // Snort's sip_method / sip_stat_code on the packet's own payload, a SIP message recognized by its
 // first line: a request line "METHOD SP Request-URI SP SIP/2.0" (sip_method: the method is one of
 // the listed ones, compared without case; negated: a request whose method is none of them) or a

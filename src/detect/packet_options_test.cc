@@ -302,6 +302,37 @@ TEST(MatchSameipTest, ComparesTheAddresses) {
   EXPECT_TRUE(MatchSameip(p));
 }
 
+TEST(MatchStreamSizeTest, SidesAndSession) {
+  packet::Packet p = Ipv4();
+  p.has_tcp = true;
+  FlowContext flow{.has_flow = true, .tcp_session = true, .stream_size = {120, 1}};
+  MatchInput in = MatchInput::OfPacket(p, &flow);
+  struct Case {
+    const char* option;
+    bool want;
+  };
+  const Case cases[] = {
+      {"stream_size:server,<,5;", true},     {"stream_size:server,=,1;", true},
+      {"stream_size:client,<,5;", false},    {"stream_size:client,>=,120;", true},
+      {"stream_size:both,>,0;", true},       {"stream_size:both,>,1;", false},
+      {"stream_size:either,>,100;", true},   {"stream_size:either,>,200;", false},
+      {"stream_size:client,!=,120;", false},
+  };
+  for (const Case& c : cases) {
+    auto o = FirstOption(c.option);
+    const auto* s = std::get_if<rules::StreamSizeOption>(&o);
+    ASSERT_NE(s, nullptr) << c.option;
+    EXPECT_EQ(MatchStreamSize(*s, in), c.want) << c.option;
+  }
+  auto server_small = FirstOption("stream_size:server,<,5;");
+  const auto& s = std::get<rules::StreamSizeOption>(server_small);
+  flow.tcp_session = false;  // no TCP session: never
+  EXPECT_FALSE(MatchStreamSize(s, in));
+  flow.tcp_session = true;
+  p.has_tcp = false;  // not TCP: never
+  EXPECT_FALSE(MatchStreamSize(s, in));
+}
+
 TEST(MatchSipTest, MethodsAndStatusCodes) {
   struct Case {
     const char* option;

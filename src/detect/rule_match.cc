@@ -140,15 +140,16 @@ const RuleProgram& ProgramOf(const CompiledRule& cr) {
   return *program;
 }
 
-// Header, `alert http` / `alert dns`'s flow check (only flows identified as that protocol) and
-// flowbits tests.
+// Header, `alert http` / `dns` / `tls` / `smtp`'s flow check (only flows identified as that
+// protocol) and flowbits tests.
 bool MatchHeaderAndFlow(const CompiledRule& cr, const MatchInput& in) {
   if (!MatchHeader(cr.rule, *in.packet)) return false;
   if (!cr.rule.service.empty()) {
     if (in.flow == nullptr) return false;
-    const bool identified = cr.rule.service == "dns"   ? in.flow->dns
-                            : cr.rule.service == "tls" ? in.flow->tls
-                                                       : in.flow->http;
+    const bool identified = cr.rule.service == "dns"    ? in.flow->dns
+                            : cr.rule.service == "tls"  ? in.flow->tls
+                            : cr.rule.service == "smtp" ? in.flow->smtp
+                                                        : in.flow->http;
     if (!identified) return false;
   }
   return cr.flowbits.tests.empty() ||

@@ -77,10 +77,18 @@ struct FlowContext {
   // requests the Detector evaluates the dns.query rules.
   bool dns = false;
   std::span<const app::DnsMessage> dns_messages;
+  // The flow is SMTP (app/smtp.h: the client opened with EHLO, HELO or QUIT): rules with `smtp`
+  // in the header match only such flows.
+  bool smtp = false;
   // The flow is TLS (app/tls.h found a ClientHello): rules with `tls` in the header match only
   // such flows; its handshake so far, and the handshake stages this packet's stream data
   // completed, at which the Detector evaluates the tls.* rules.
   bool tls = false;
+  // The TCP session's stream sizes (Suricata's stream_size): the sequence space each side has
+  // sent so far, next_seq - isn (SYN and FIN count one), client's then server's; tcp_session
+  // false when the flow's TCP tracking has no session (no SYN seen, no midstream pickup).
+  bool tcp_session = false;
+  uint32_t stream_size[2] = {0, 0};
   // Snort's SSL inspector's view of this packet (ssl_state, ssl_version): the app::SslFlag
   // handshake messages its stream bytes began and the versions the flow declared so far.
   uint32_t ssl_flags = 0;

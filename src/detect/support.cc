@@ -11,8 +11,16 @@ base::Result<std::unique_ptr<RuleProgram>> CompileSupported(const rules::Rule& r
   if (!rule.protocol_variant.empty() && !StreamOfProtocol(rule)) {
     return base::MakeError("unsupported protocol " + rule.protocol_variant);
   }
-  if (!rule.service.empty() && rule.service != "http" && rule.service != "dns" &&
-      rule.service != "tls") {
+  if (rule.service == "smtp") {
+    // SMTP flows are recognized (app/smtp.h), not parsed: only the payload can be inspected.
+    for (const rules::Option& o : rule.options) {
+      const std::string* b = rules::OptionBuffer(o);
+      if (b != nullptr && !b->empty() && *b != "raw_data") {
+        return base::MakeError("unsupported buffer " + *b + " of protocol smtp");
+      }
+    }
+  } else if (!rule.service.empty() && rule.service != "http" && rule.service != "dns" &&
+             rule.service != "tls") {
     // Such a rule applies only to flows identified as that protocol; until vigil identifies
     // application protocols, evaluating it on every flow of the transport would be wrong.
     return base::MakeError("unsupported protocol " + rule.service +

@@ -91,6 +91,7 @@ TEST(UnsupportedReason, SupportedRules) {
       "alert tcp-stream any any -> any any (content:\"x\"; sid:1;)",
       "alert tcp any any -> any 443 (ssl_version:sslv2,!tls1.0; ssl_state:client_hello; sid:1;)",
       "alert udp any any -> any 5060 (sip_method:invite; sip_stat_code:4,180; sid:1;)",
+      "alert tcp any any -> any any (stream_size:server,<,5; content:\"x\"; sid:1;)",
   };
   for (const char* text : rules) EXPECT_EQ(ReasonFor(text), std::nullopt) << text;
 }
@@ -175,7 +176,9 @@ bool IsEvaluated(const rules::Rule& r, const rules::Option& o) {
          std::holds_alternative<rules::FlowOption>(o) ||
          std::holds_alternative<rules::FlowbitsOption>(o) ||
          std::holds_alternative<rules::ThresholdOption>(o) ||
-         std::holds_alternative<rules::SslOption>(o) || std::holds_alternative<rules::SipOption>(o);
+         std::holds_alternative<rules::SslOption>(o) ||
+         std::holds_alternative<rules::SipOption>(o) ||
+         std::holds_alternative<rules::StreamSizeOption>(o);
 }
 
 TEST_P(RulesetSupportTest, DisabledRulesByReason) {
@@ -199,9 +202,9 @@ TEST_P(RulesetSupportTest, DisabledRulesByReason) {
       ++reasons[r.disabled_reason];
       continue;
     }
-    EXPECT_TRUE(
-        (r.service.empty() || r.service == "http" || r.service == "dns" || r.service == "tls") &&
-        (r.protocol_variant.empty() || StreamOfProtocol(r)))
+    EXPECT_TRUE((r.service.empty() || r.service == "http" || r.service == "dns" ||
+                 r.service == "tls" || r.service == "smtp") &&
+                (r.protocol_variant.empty() || StreamOfProtocol(r)))
         << r.file << ":" << r.line;
     for (const rules::Option& o : r.options) {
       EXPECT_TRUE(IsEvaluated(r, o)) << r.file << ":" << r.line << ": " << rules::ToText(o);

@@ -273,7 +273,12 @@ TEST(TxBuffers, SupportedAndUnsupported) {
   EXPECT_EQ(UnsupportedReason(R(R"(alert tcp any any -> any any (bsize:>2; sid:1;))")),
             "unsupported keyword bsize on pkt_data");
   EXPECT_EQ(UnsupportedReason(R(R"(alert smtp any any -> any any (content:"x"; sid:1;))")),
-            "unsupported protocol smtp (application-layer detection)");
+            std::nullopt);
+  EXPECT_EQ(
+      UnsupportedReason(R(R"(alert smtp any any -> any any (file.data; content:"x"; sid:1;))")),
+      "unsupported buffer file.data of protocol smtp");
+  EXPECT_EQ(UnsupportedReason(R(R"(alert ftp any any -> any any (content:"x"; sid:1;))")),
+            "unsupported protocol ftp (application-layer detection)");
   // A variable may not cross buffers.
   EXPECT_NE(
       UnsupportedReason(R(
@@ -677,6 +682,17 @@ TEST(TlsBuffers, FirstCertificateFields) {
               app::TlsStage::kServerCertificate)
         << buffer;
   }
+}
+
+// `alert smtp`: the payload of flows recognized as SMTP only.
+TEST(SmtpRules, OnlySmtpFlows) {
+  CompiledRule cr{.rule = R(R"(alert smtp any any -> any any (content:"MAIL FROM"; sid:1;))")};
+  ASSERT_TRUE(CompileRule(cr));
+  TestPacket tp{"MAIL FROM:<a@b.example>\r\n", true};
+  FlowContext smtp{.has_flow = true, .established = true, .to_server = true, .smtp = true};
+  FlowContext other{.has_flow = true, .established = true, .to_server = true};
+  EXPECT_TRUE(MatchRule(cr, MatchInput::OfPacket(tp.p, &smtp)));
+  EXPECT_FALSE(MatchRule(cr, MatchInput::OfPacket(tp.p, &other)));
 }
 
 // Snort's ssl_state / ssl_version on the flow's app::SslFlag bits.

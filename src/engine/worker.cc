@@ -4,6 +4,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "app/smtp.h"
+
 namespace vigil::engine {
 namespace {
 
@@ -172,6 +174,11 @@ void Worker::ProcessPacket(const packet::Packet& p, const flow::KeyedPacket* key
     ctx.bits = &state.bits;
     if (p.has_tcp) {
       TrackTcp(p, *l.flow, dir, ctx);
+      ctx.tcp_session = l.flow->tcp_state != flow::TcpState::kNone;
+      for (int side = 0; side < 2; ++side) {
+        const flow::TcpHalf& h = l.flow->tcp[side];
+        ctx.stream_size[side] = (h.flags & flow::TcpHalf::kStarted) ? h.next_seq - h.isn : 0;
+      }
       FeedHttp(state);
       if ((p.tcp_flags & (packet::kTcpFin | packet::kTcpRst)) && state.http != nullptr) {
         // A response framed by the end of the connection is complete when its sender closes.
@@ -180,6 +187,7 @@ void Worker::ProcessPacket(const packet::Packet& p, const flow::KeyedPacket* key
       ctx.http = state.http != nullptr && state.http->is_http();
       ctx.http_events = http_events_;
       ctx.ssl_flags = FeedTls(state);
+      ctx.smtp = DetectSmtp(state);
       ctx.tls = state.tls_flow;
       ctx.tls_handshake = state.tls != nullptr ? &state.tls->handshake() : nullptr;
       ctx.tls_events = tls_events_;
@@ -310,6 +318,17 @@ void Worker::FeedHttp(FlowState& state) {
     state.http.reset();
     state.http_done = true;
   }
+}
+
+bool Worker::DetectSmtp(FlowState& state) {
+  for (size_t i = 0; i < chunks_.size() && state.smtp == 0; ++i) {
+    const detect::StreamChunk& c = chunks_[i];
+    if (!chunk_to_server_[i] || c.new_from == c.len) continue;
+    // Only the connection's first client bytes tell; a flow picked up later is not SMTP.
+    const bool first = c.stream_offset + c.new_from == 0;
+    state.smtp = first && app::IsSmtpClientStart(c.data, c.len) ? 1 : 2;
+  }
+  return state.smtp == 1;
 }
 
 uint32_t Worker::FeedTls(FlowState& state) {

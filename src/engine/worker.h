@@ -220,6 +220,8 @@ class Worker {
     bool tls_flow = false;
     uint64_t tls_next[2] = {0, 0};  // per direction: the stream offset fed up to (0: none yet)
     uint32_t ssl_versions = 0;      // app::SslFlag versions the parser saw, kept after it is freed
+    // SMTP detection (app/smtp.h) on the client's first bytes: 0 not decided yet, 1 SMTP, 2 not.
+    uint8_t smtp = 0;
     void ResetHttp() {
       http.reset();
       http_done = false;
@@ -230,11 +232,14 @@ class Worker {
       tls_done = tls_flow = false;
       tls_next[0] = tls_next[1] = 0;
       ssl_versions = 0;
+      smtp = 0;
     }
   };
   // Parses the packet's DNS messages into dns_messages_: its UDP payload, or the new bytes of
   // chunks_ of a TCP flow on port 53. True when the flow is DNS.
   bool FeedDns(const packet::Packet& p, FlowState& state);
+  // Decides whether the flow is SMTP from the client's first bytes in chunks_ (once); true if so.
+  bool DetectSmtp(FlowState& state);
   // Feeds the new bytes of chunks_ to the flow's TLS parser, filling tls_events_. Returns the
   // packet's ssl_state / ssl_version flags (detect::FlowContext::ssl_flags).
   uint32_t FeedTls(FlowState& state);

@@ -33,6 +33,7 @@
 
 #include "app/dns.h"
 #include "app/http.h"
+#include "app/smtp.h"
 #include "app/tls.h"
 #include "decode/decoder.h"
 #include "detect/detector.h"
@@ -155,6 +156,7 @@ Comparison CompareShare(const detect::DetectionPlan& plan, std::span<const packe
   app::HttpStats http_stats;
   std::vector<app::HttpEvent> events;
   std::map<uint64_t, app::TlsFlow> tls_flows;  // by flow id
+  std::map<uint64_t, uint8_t> smtp_flows;      // by flow id: 0 undecided, 1 SMTP, 2 not
   app::TlsStats tls_stats;
   std::vector<app::TlsStage> tls_events;
   app::DnsMessage dns_message;
@@ -180,6 +182,13 @@ Comparison CompareShare(const detect::DetectionPlan& plan, std::span<const packe
         auto [id, fresh] = flow_ids.try_emplace(std::minmax(src, dst), flow_ids.size() + 1);
         Stream& s = streams[{src, dst}];
         s.flow_id = id->second;
+        // SMTP is decided on the client's first bytes (app/smtp.h), as the worker does.
+        uint8_t& smtp = smtp_flows[s.flow_id];
+        if (smtp == 0 && flow.to_server) {
+          const bool first = s.tail.empty() && s.dropped == 0;
+          smtp = first && app::IsSmtpClientStart(p.payload, p.payload_len) ? 1 : 2;
+        }
+        flow.smtp = smtp == 1;
         chunk_bytes = s.tail;
         chunk_bytes.append(reinterpret_cast<const char*>(p.payload), p.payload_len);
         chunk = {.data = reinterpret_cast<const uint8_t*>(chunk_bytes.data()),
