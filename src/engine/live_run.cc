@@ -355,7 +355,13 @@ class LaneRunner {
     }
     // The tenant stage runs (and reads the TSC) only when there are tenants.
     TenantStage* stage = lane_.tenants ? &*stage_ : nullptr;
-    if (stage != nullptr) stage->BeginBatch();
+    if (stage != nullptr) {
+      // Admission before decoding: a refused frame costs a header read (TenantStage::Classify).
+      stage->BeginBatch();
+      stage->Classify(n, path.ingress, /*admission=*/true, [&](size_t i) {
+        return std::span<const uint8_t>(frames_[i].data, frames_[i].caplen);
+      });
+    }
     for (size_t i = 0; i < n; ++i) {
       const net::Frame& f = frames_[i];
       packet::Packet& p = packets_[i];

@@ -10,20 +10,23 @@ std::span<const packet::Packet> TenantStage::Admit(std::span<packet::Packet> pac
                                                    uint32_t ingress, bool admission,
                                                    const Programs* programs,
                                                    std::span<const uint8_t> group_of_tenant) {
-  n_ = std::min(packets.size(), kMax);
-  for (size_t i = 0; i < n_; ++i) {
-    tenant_[i] = acct_->Classify(packets[i], ingress);
-    admitted_[i] = !admission || acct_->Admit(tenant_[i]);
-    cost_[i] = 0;
-    ran_[i] = false;
-    action_[i] = ebpf::kXdpPass;
-  }
-  uint64_t now = tenant::CycleClock::Now();
-  arrival_share_ = n_ > 0 ? (now - batch_start_) / n_ : 0;
-  for (size_t i = 0; i < n_; ++i) {
-    if (admitted_[i]) continue;
-    acct_->Refused(tenant_[i], arrival_share_);
-    cost_[i] = arrival_share_;
+  uint64_t now;
+  if (classified_) {
+    // Decoded after Classify: the decoding is the admitted packets' alone.
+    classified_ = false;
+    now = tenant::CycleClock::Now();
+    size_t admitted = 0;
+    for (size_t i = 0; i < n_; ++i) admitted += admitted_[i] ? 1 : 0;
+    decode_share_ = admitted > 0 ? (now - classified_at_) / admitted : 0;
+  } else {
+    n_ = std::min(packets.size(), kMax);
+    for (size_t i = 0; i < n_; ++i) {
+      tenant_[i] = acct_->Classify(packets[i], ingress);
+      admitted_[i] = !admission || acct_->Admit(tenant_[i]);
+    }
+    ChargeRefusals();
+    decode_share_ = 0;
+    now = classified_at_;
   }
   const tenant::TenantTable& table = acct_->table();
   if (programs != nullptr && table.has_programs()) {
@@ -101,6 +104,19 @@ std::span<const packet::Packet> TenantStage::Admit(std::span<packet::Packet> pac
   return {inspected_, m};
 }
 
+void TenantStage::ChargeRefusals() {
+  classified_at_ = tenant::CycleClock::Now();
+  arrival_share_ = n_ > 0 ? (classified_at_ - batch_start_) / n_ : 0;
+  for (size_t i = 0; i < n_; ++i) {
+    ran_[i] = false;
+    action_[i] = ebpf::kXdpPass;
+    cost_[i] = 0;
+    if (admitted_[i]) continue;
+    acct_->Refused(tenant_[i], arrival_share_);
+    cost_[i] = arrival_share_;
+  }
+}
+
 size_t TenantStage::OnResult(const PacketResult& r) {
   if (r.packet >= inspected_ && r.packet < inspected_ + inspected_count_) {
     current_ = index_[size_t(r.packet - inspected_)];
@@ -133,7 +149,7 @@ void TenantStage::EndBatch(std::span<const uint32_t> bytes, std::span<const bool
         outcome = tenant::Outcome::kProgramDrop;
         break;
     }
-    cost_[i] += arrival_share_ + tail_share + (sent[i] ? tx_share_ : 0);
+    cost_[i] += arrival_share_ + decode_share_ + tail_share + (sent[i] ? tx_share_ : 0);
     acct_->Done(tenant_[i], bytes[i], cost_[i], outcome);
   }
   if (waiting > 0) {

@@ -5,7 +5,8 @@
 //
 //   TenantStage stage(accounting);                // per worker; accounting may change (reload)
 //   stage.BeginBatch();                           // before receiving/decoding the batch
-//   ... decode packets[0..n) ...
+//   stage.Classify(n, ingress, true, [&](size_t i) { return FrameBytes(i); });  // live: optional
+//   ... decode packets[0..n) (after Classify: only those stage.admitted(i)) ...
 //   auto inspect = stage.Admit(packets, ingress, /*admission=*/true, &programs);
 //   ... stage.action(i): what the tenant's programs decided (kXdpPass: inspect, forward
 //       stage.rewritten(i) when not empty; kXdpTx: send it back; ...) ...
@@ -15,6 +16,13 @@
 //   });
 //   stage.BeginTransmit(); port.Transmit(...); stage.EndTransmit(sent);
 //   stage.EndBatch(bytes, sent_mask, rule_drop_mask);
+//
+// Refusing before decoding. Classify takes each frame's tenant from its headers
+// (TenantTable::ClassifyFrame) and admits or refuses it before anything is decoded; the caller
+// then decodes only the admitted frames, and Admit keeps those decisions. A flood's excess, and a
+// tenant's own beyond its tokens, so costs a header read and a refusal, not a decode: what a
+// refusal costs is taken from its tenant's tokens, and the refused are not decoded (nor counted
+// by the decoder). Without Classify, Admit classifies the decoded packets itself.
 //
 // A packet's cost: its share of receiving, decoding and demultiplexing the batch; the time from
 // the end of the packet before it to the end of its own work in the pipeline (the sink is called
@@ -71,8 +79,24 @@ class TenantStage {
     const net::Frame* frames = nullptr;
   };
 
-  // Classifies `packets` (decoded, at most kMax, all from interface `ingress`); with
-  // `admission`, a packet whose tenant has no tokens is refused (charged at once) and left out.
+  // Before decoding: the tenant of each of `n` frames (at most kMax, all from interface
+  // `ingress`; frame_at(i) gives frame i's bytes) from its headers, and with `admission` whether
+  // its tokens admit it (admitted(i)); a refused frame is charged its share of the batch's
+  // arrival work at once. Admit then keeps these decisions (see the header comment).
+  template <class FrameAt>
+  void Classify(size_t n, uint32_t ingress, bool admission, FrameAt frame_at) {
+    n_ = std::min(n, kMax);
+    const tenant::TenantTable& table = acct_->table();
+    for (size_t i = 0; i < n_; ++i) {
+      tenant_[i] = table.ClassifyFrame(frame_at(i), ingress);
+      admitted_[i] = !admission || acct_->Admit(tenant_[i]);
+    }
+    ChargeRefusals();
+    classified_ = true;
+  }
+  // Classifies `packets` (decoded, at most kMax, all from interface `ingress`) unless Classify
+  // did for this batch; with `admission`, a packet whose tenant has no tokens is refused (charged
+  // at once) and left out.
   // With `programs`, the admitted packets of tenants with programs run through them, and only
   // those they pass stay. Returns the packets to inspect, in order; valid until the next Admit.
   // With `group_of_tenant` (engine/tenant_groups.h: per tenant, the pipeline that inspects it),
@@ -125,12 +149,19 @@ class TenantStage {
   [[nodiscard]] uint64_t charged(size_t i) const { return cost_[i]; }
 
  private:
+  // Resets the batch's per-packet state, and charges the refused their share of the arrival
+  // work so far.
+  void ChargeRefusals();
+
   tenant::TenantAccounting* acct_;
-  size_t n_ = 0;  // packets in the batch
+  size_t n_ = 0;             // packets in the batch
+  bool classified_ = false;  // Classify ran for this batch (before decoding)
   uint64_t batch_start_ = 0;
   uint64_t arrival_share_ = 0;
-  uint64_t last_ = 0;  // the end of the last result's work (or of the transmit call)
-  uint64_t tail_ = 0;  // batch work after the last result, before the transmit call
+  uint64_t classified_at_ = 0;  // the end of the arrival work the refused share
+  uint64_t decode_share_ = 0;   // after Classify: each admitted packet's share of decoding
+  uint64_t last_ = 0;           // the end of the last result's work (or of the transmit call)
+  uint64_t tail_ = 0;           // batch work after the last result, before the transmit call
   uint64_t tx_start_ = 0;
   uint64_t tx_share_ = 0;
   const packet::Packet* inspected_ = nullptr;

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "decode/decoder.h"
 #include "tenant/program_chain.h"
 
 namespace vigil::tenant {
@@ -100,17 +101,65 @@ inline bool InPrefix(const base::IpAddress& a, const base::IpAddress& network, i
 }  // namespace
 
 uint32_t TenantTable::Classify(const packet::Packet& p, uint32_t ingress) const {
+  const bool ip = p.ip_version != 0;
+  return ClassifyKeys({.has_vlan = p.vlan_count > 0,
+                       .vlan = p.vlan_ids[0],
+                       .src = ip ? &p.src_ip : nullptr,
+                       .dst = ip ? &p.dst_ip : nullptr},
+                      ingress);
+}
+
+uint32_t TenantTable::ClassifyFrame(std::span<const uint8_t> frame, uint32_t ingress) const {
+  // The decoder's rules (decode/decoder.cc: DecodeEthertype, DecodeIpv4, DecodeIpv6), reduced to
+  // what selectors read; tenant_table_test holds the two to the same answers.
+  Keys keys;
+  base::IpAddress src, dst;
+  auto be16 = [&](size_t at) { return uint16_t(frame[at] << 8 | frame[at + 1]); };
+  if (frame.size() < 14) return ClassifyKeys(keys, ingress);
+  uint16_t type = be16(12);
+  size_t at = 14;
+  int tags = 0;
+  while (type == 0x8100 || type == 0x88a8 || type == 0x9100) {  // 802.1Q, 802.1ad, pre-standard
+    if (tags == decode::kMaxVlanTags || frame.size() - at < 4) return ClassifyKeys(keys, ingress);
+    if (tags == 0) {
+      keys.has_vlan = true;
+      keys.vlan = be16(at) & 0x0fff;
+    }
+    ++tags;
+    type = be16(at + 2);
+    at += 4;
+  }
+  const uint8_t* ip = frame.data() + at;
+  const size_t left = frame.size() - at;
+  if (type == 0x0800 && left >= 20 && ip[0] >> 4 == 4) {
+    const size_t header_len = size_t(ip[0] & 0x0f) * 4;
+    if (header_len >= 20 && header_len <= left && size_t(ip[2] << 8 | ip[3]) >= header_len) {
+      src = base::IpAddress::V4(ip + 12);
+      dst = base::IpAddress::V4(ip + 16);
+      keys.src = &src;
+      keys.dst = &dst;
+    }
+  } else if (type == 0x86dd && left >= 40 && ip[0] >> 4 == 6) {
+    src = base::IpAddress::V6(ip + 8);
+    dst = base::IpAddress::V6(ip + 24);
+    keys.src = &src;
+    keys.dst = &dst;
+  }
+  return ClassifyKeys(keys, ingress);
+}
+
+uint32_t TenantTable::ClassifyKeys(const Keys& keys, uint32_t ingress) const {
   auto matches = [&](const Selector& sel, const base::IpAddress* address) {
     if (!sel.interfaces.empty() &&
         std::find(sel.interfaces.begin(), sel.interfaces.end(), ingress) == sel.interfaces.end()) {
       return false;
     }
-    if (!sel.vlans.empty() && (p.vlan_count == 0 || std::find(sel.vlans.begin(), sel.vlans.end(),
-                                                              p.vlan_ids[0]) == sel.vlans.end())) {
+    if (!sel.vlans.empty() && (!keys.has_vlan || std::find(sel.vlans.begin(), sel.vlans.end(),
+                                                           keys.vlan) == sel.vlans.end())) {
       return false;
     }
     if (sel.prefixes.empty()) return true;
-    if (address == nullptr || p.ip_version == 0) return false;
+    if (address == nullptr) return false;
     for (const Prefix& pre : sel.prefixes) {
       if (InPrefix(*address, pre.network, pre.length)) return true;
     }
@@ -118,7 +167,7 @@ uint32_t TenantTable::Classify(const packet::Packet& p, uint32_t ingress) const 
   };
   // Destination first, over every tenant; then the source; selectors without prefixes match on
   // the first pass already.
-  for (const base::IpAddress* address : {&p.dst_ip, &p.src_ip}) {
+  for (const base::IpAddress* address : {keys.dst, keys.src}) {
     for (uint32_t t = 0; t < default_; ++t) {
       if (matches(selectors_[t], address)) return t;
     }

@@ -31,6 +31,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -89,6 +90,11 @@ class TenantTable {
 
   // The tenant of `p` (decoded), which arrived on interface `ingress`.
   [[nodiscard]] uint32_t Classify(const packet::Packet& p, uint32_t ingress) const;
+  // The same from an Ethernet frame's bytes, before (or without) decoding it: what Classify
+  // gives for the frame decoded (decode::Decoder, LinkType::kEthernet), from the few header
+  // fields it reads — VLAN tags as the decoder keeps them, the IPv4 or IPv6 addresses of a header
+  // the decoder accepts — so that a frame refused for its tenant's tokens costs no decoding.
+  [[nodiscard]] uint32_t ClassifyFrame(std::span<const uint8_t> frame, uint32_t ingress) const;
 
   [[nodiscard]] uint32_t size() const { return uint32_t(specs_.size()); }
   [[nodiscard]] const TenantSpec& spec(uint32_t tenant) const { return specs_[tenant]; }
@@ -109,6 +115,14 @@ class TenantTable {
     std::vector<uint16_t> vlans;
     std::vector<uint32_t> interfaces;  // indices
   };
+  // What selectors look at: the outer VLAN tag (if any), the IP addresses (null: not IP).
+  struct Keys {
+    bool has_vlan = false;
+    uint16_t vlan = 0;
+    const base::IpAddress* src = nullptr;
+    const base::IpAddress* dst = nullptr;
+  };
+  [[nodiscard]] uint32_t ClassifyKeys(const Keys& keys, uint32_t ingress) const;
   std::vector<TenantSpec> specs_;
   std::vector<Selector> selectors_;  // per tenant; the default tenant's is never consulted
   uint32_t default_ = 0;

@@ -221,6 +221,12 @@ class Lane {
                size_t waiting = 0) {
     engine::TenantStage* stage = use_tenants && stage_ ? &*stage_ : nullptr;
     if (stage != nullptr && !begun) stage->BeginBatch();
+    // As the live worker: admission from the headers, then only the admitted are decoded.
+    if (stage != nullptr) {
+      stage->Classify(n, /*ingress=*/0, /*admission=*/true, [&](size_t i) {
+        return std::span<const uint8_t>(frames[i].data, frames[i].len);
+      });
+    }
     timespec now{};
     clock_gettime(CLOCK_REALTIME_COARSE, &now);
     for (size_t i = 0; i < n; ++i) {
@@ -230,7 +236,7 @@ class Lane {
       p.caplen = p.wirelen = frames[i].len;
       p.ts = {now.tv_sec, uint32_t(now.tv_nsec)};
       p.number = ++number_;
-      decoder_.Decode(p);
+      if (stage == nullptr || stage->admitted(i)) decoder_.Decode(p);
     }
     if (stage == nullptr) {
       worker_->Process({packets_.data(), n}, [](const engine::PacketResult&) {});
