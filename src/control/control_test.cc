@@ -288,6 +288,7 @@ TEST_F(OpsTest, AnswersCommandsAndErrorsAsObjects) {
   EXPECT_EQ(counters["decode.ipv4.bad_ihl"], 6);  // summed over two workers
   EXPECT_EQ(stats["message"]["per_worker"].size(), 2u);
   EXPECT_EQ(stats["message"]["per_worker"][1]["flow.active"], 17);
+  EXPECT_EQ(stats["message"]["cycles_per_second"], 1000000);
 
   json unknown = c.Ask({{"command", "frobnicate"}});
   EXPECT_EQ(unknown["return"], "NOK");

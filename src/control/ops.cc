@@ -371,6 +371,8 @@ json Ops::Stats() {
   out["workers"] = workers.size();
   out["interfaces"] = view_->Interfaces();
   out["alerts"] = alerts_.load();
+  // The rate of the workers' cycle counters (stats.snapshot_cycles, tenant.NAME.cycles).
+  out["cycles_per_second"] = view_->cycles_per_second();
   json total = json::object();
   const engine::CounterSum sum = Sum(workers);
   for (const auto& [name, v] : sum.counters()) total[name] = v;

@@ -25,6 +25,7 @@
 #include "net/reject.h"
 #include "output/alert_writers.h"
 #include "tenant/accounting.h"
+#include "tenant/cycle_clock.h"
 
 namespace vigil::engine {
 namespace {
@@ -142,7 +143,9 @@ struct Shared {
   X(program_tx_sent, "capture.program_tx_sent")     \
   X(resets_sent, "capture.resets_sent")             \
   X(unreachables_sent, "capture.unreachables_sent") \
-  X(plan_switches, "reload.worker_switches")
+  X(plan_switches, "reload.worker_switches")        \
+  X(stats_snapshots, "stats.snapshots")             \
+  X(stats_snapshot_cycles, "stats.snapshot_cycles")
 
 struct LaneCounters {
 #define VIGIL_LANE_FIELD(field, name) uint64_t field = 0;
@@ -290,12 +293,17 @@ class LaneRunner {
     }
     uint64_t epoch = shared_.stats_epoch.load(std::memory_order_acquire);
     if (epoch != lane_.snapshot_epoch.load(std::memory_order_relaxed)) {
+      // What answering the control plane costs this worker, counted by itself (TSC cycles; the
+      // snapshot shows the total up to the one before it).
+      const uint64_t start = tenant::CycleClock::Now();
+      ++lane_.counters.stats_snapshots;
       CounterSum sum;
       CollectCounters(lane_, sum);
       {
         std::lock_guard lock(lane_.snapshot_mu);
         lane_.snapshot = std::move(sum);
       }
+      lane_.counters.stats_snapshot_cycles += tenant::CycleClock::Now() - start;
       lane_.snapshot_epoch.store(epoch, std::memory_order_release);
     }
   }
@@ -755,6 +763,8 @@ base::Result<RunOutcome> RunLive(std::shared_ptr<const detect::DetectionPlan> pl
     l->thread = std::thread([l, &shared] { LaneRunner(*l, shared).Run(); });
     // Shard I's workers take the cores after those of shards 0..I-1 (one host, N processes).
     if (options.pin_workers) Pin(l->thread, options.shard * workers + l->index);
+    // "vigil-w0", ...: top -H and /proc/PID/task/*/comm tell the workers apart.
+    (void)pthread_setname_np(l->thread.native_handle(), fmt::format("vigil-w{}", l->index).c_str());
   }
   {
     std::string names;
