@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "app/md5.h"
+#include "app/sha1.h"
 #include "app/x509.h"
 
 namespace vigil::app {
@@ -85,13 +86,11 @@ uint32_t VersionFlag(uint32_t major, uint32_t minor) {
 uint32_t MessageFlag(uint8_t type, bool to_server) {
   constexpr uint8_t kServerKeyExchange = 12, kClientKeyExchange = 16;
   if (to_server) {
-    return type == kClientHelloType     ? kSslClientHello
-           : type == kClientKeyExchange ? kSslClientKeyx
-                                        : 0;
+    if (type == kClientHelloType) return kSslClientHello;
+    return type == kClientKeyExchange ? kSslClientKeyx : 0u;
   }
-  return type == kServerHelloType     ? kSslServerHello
-         : type == kServerKeyExchange ? kSslServerKeyx
-                                      : 0;
+  if (type == kServerHelloType) return kSslServerHello;
+  return type == kServerKeyExchange ? kSslServerKeyx : 0u;
 }
 
 // GREASE values (RFC 8701: 0x0a0a, 0x1a1a, ... 0xfafa) are left out of JA3 fingerprints.
@@ -379,13 +378,15 @@ void TlsFlow::Message(bool to_server, std::string_view msg, TlsStats& stats,
     }
     hs_.server_certificate = true;
     ++stats.certificates;
-    // Suricata reads the subject, issuer and serial of the server's own (first) certificate.
+    // Suricata reads the subject, issuer, serial and fingerprint of the server's own (first)
+    // certificate.
     X509Fields fields;
     hs_.cert_decoded = !hs_.certs.empty() && ParseX509(hs_.certs.front(), fields);
     if (hs_.cert_decoded) {
       hs_.cert_subject = std::move(fields.subject);
       hs_.cert_issuer = std::move(fields.issuer);
       hs_.cert_serial = std::move(fields.serial);
+      hs_.cert_fingerprint = Sha1Fingerprint(hs_.certs.front());
     } else if (!hs_.certs.empty()) {
       ++stats.bad_certificates;
     }

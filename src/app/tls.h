@@ -14,7 +14,8 @@
 // the ClientHello's and ServerHello's legacy versions, JA3 and JA3S (the fingerprint strings of
 // the two hellos and their MD5 digests, ja3.hash / ja3s.hash; GREASE values left out, as the JA3
 // definition says), tls.certs (each certificate of the server's chain, DER, as Suricata's
-// tls.certs multi-buffer holds them) and the subject, issuer and serial of the first one. Events:
+// tls.certs multi-buffer holds them) and the subject, issuer, serial and SHA-1 fingerprint of the
+// first one. Events:
 // kClientHello when the ClientHello is complete, kServerHello when the ServerHello is,
 // kServerCertificate when the server's Certificate message is (TLS 1.3 encrypts it: never then).
 //
@@ -47,10 +48,12 @@ struct TlsHandshake {
   std::string ja3s_hash;        // MD5 of ja3s
   std::vector<std::string> certs;
   // The first certificate's fields (tls.cert_subject, tls.cert_issuer, tls.cert_serial), as
-  // app/x509.h renders them; cert_decoded false when there is none or it is not a certificate.
+  // app/x509.h renders them, and its fingerprint; cert_decoded false when there is none or it is
+  // not a certificate (Suricata then has none of them either).
   std::string cert_subject;
   std::string cert_issuer;
   std::string cert_serial;
+  std::string cert_fingerprint;  // tls.cert_fingerprint: SHA-1 of its DER, "be:73:46:..."
   bool cert_decoded = false;
   bool client_hello = false;
   bool server_hello = false;

@@ -113,6 +113,8 @@ TEST(TlsFlow, FirstCertificateFields) {
   EXPECT_EQ(hs.cert_subject, "C=US, ST=California, L=Mountain View, O=Google LLC, CN=dns.google");
   EXPECT_EQ(hs.cert_issuer, "C=US, O=Google Trust Services, CN=GTS CA 1O1");
   EXPECT_EQ(hs.cert_serial, "00:9B:DD:D5:38:0C:EF:68:46:02:00:00:00:00:47:D8:B0");
+  // openssl x509 -fingerprint: BE:73:46:2A:2E:FB:A9:E9:42:D0:71:10:1B:8C:BF:44:6A:5D:AD:53.
+  EXPECT_EQ(hs.cert_fingerprint, "be:73:46:2a:2e:fb:a9:e9:42:d0:71:10:1b:8c:bf:44:6a:5d:ad:53");
   EXPECT_EQ(h.stats.bad_certificates, 0u);
 }
 

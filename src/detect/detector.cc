@@ -1029,6 +1029,7 @@ void Detector::InspectTls(const packet::Packet& p, const FlowContext& flow) {
       scan(stage.by_buffer[kTlsCertSubjectBuffer - 1], hs.cert_subject);
       scan(stage.by_buffer[kTlsCertIssuerBuffer - 1], hs.cert_issuer);
       scan(stage.by_buffer[kTlsCertSerialBuffer - 1], hs.cert_serial);
+      scan(stage.by_buffer[kTlsCertFingerprintBuffer - 1], hs.cert_fingerprint);
     }
     for (uint32_t r : stage.always) AddCandidate(r);
     if (candidates_.empty()) continue;

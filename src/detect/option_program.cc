@@ -83,6 +83,7 @@ std::optional<uint8_t> TlsBufferOf(std::string_view name) {
       {"tls.cert_subject", kTlsCertSubjectBuffer},
       {"tls.cert_issuer", kTlsCertIssuerBuffer},
       {"tls.cert_serial", kTlsCertSerialBuffer},
+      {"tls.cert_fingerprint", kTlsCertFingerprintBuffer},
   };
   for (const Entry& e : kNames) {
     if (e.name == name) return e.buffer;
@@ -788,7 +789,7 @@ std::optional<app::TlsStage> TlsStageOf(const rules::Rule& rule) {
     client |= *b == "tls.sni" || *b == "ja3.hash";
     server |= *b == "ja3s.hash";
     certs |= *b == "tls.certs" || *b == "tls.cert_subject" || *b == "tls.cert_issuer" ||
-             *b == "tls.cert_serial";
+             *b == "tls.cert_serial" || *b == "tls.cert_fingerprint";
   }
   if (certs) return app::TlsStage::kServerCertificate;
   if (server) return app::TlsStage::kServerHello;
@@ -896,12 +897,14 @@ bool SegmentHolds(const RuleProgram& program, const MatchInput& in, const Buffer
     case kTlsCertSubjectBuffer:
     case kTlsCertIssuerBuffer:
     case kTlsCertSerialBuffer:
+    case kTlsCertFingerprintBuffer:
       // Absent (no match, negated or not) when the first certificate did not decode.
       if (in.tls == nullptr || !in.tls->cert_decoded) return false;
       return WalkHolds(program, in, seg,
                        seg.buffer == kTlsCertSubjectBuffer  ? in.tls->cert_subject
                        : seg.buffer == kTlsCertIssuerBuffer ? in.tls->cert_issuer
-                                                            : in.tls->cert_serial);
+                       : seg.buffer == kTlsCertSerialBuffer ? in.tls->cert_serial
+                                                            : in.tls->cert_fingerprint);
     case kTlsCertsBuffer:
       if (in.tls == nullptr) return false;
       return std::any_of(in.tls->certs.begin(), in.tls->certs.end(), [&](const std::string& cert) {

@@ -102,13 +102,15 @@ inline constexpr uint8_t kTlsCertsBuffer = 4 + app::kHttpBufferCount;
 inline constexpr uint8_t kTlsSniDotBuffer = 5 + app::kHttpBufferCount;  // after dotprefix
 inline constexpr uint8_t kJa3HashBuffer = 6 + app::kHttpBufferCount;    // ja3.hash
 inline constexpr uint8_t kJa3sHashBuffer = 7 + app::kHttpBufferCount;   // ja3s.hash
-// The server's first certificate: tls.cert_subject, tls.cert_issuer, tls.cert_serial.
+// The server's first certificate: tls.cert_subject, tls.cert_issuer, tls.cert_serial,
+// tls.cert_fingerprint.
 inline constexpr uint8_t kTlsCertSubjectBuffer = 8 + app::kHttpBufferCount;
 inline constexpr uint8_t kTlsCertIssuerBuffer = 9 + app::kHttpBufferCount;
 inline constexpr uint8_t kTlsCertSerialBuffer = 10 + app::kHttpBufferCount;
+inline constexpr uint8_t kTlsCertFingerprintBuffer = 11 + app::kHttpBufferCount;
 // The buffers a transaction-like unit (an HTTP transaction, a DNS message) offers: buffer ids
 // 1 .. kAppBufferCount, indexed from 0 by the plan's per-buffer scan sets.
-inline constexpr size_t kAppBufferCount = app::kHttpBufferCount + 10;
+inline constexpr size_t kAppBufferCount = app::kHttpBufferCount + 11;
 // The stage of DNS rules, after the HTTP stages, then the TLS handshake's stages, in
 // app::TlsStage order (CompiledRule::tx_stage).
 inline constexpr size_t kDnsStage = app::kHttpStageCount;
@@ -229,8 +231,9 @@ struct RuleProgram {
 [[nodiscard]] bool IsDnsRule(const rules::Rule& rule);
 
 // The TLS stage at which a rule reading TLS buffers is evaluated: the server's certificate when
-// it reads tls.certs or tls.cert_subject / _issuer / _serial, else the ServerHello when it reads
-// ja3s.hash, else the ClientHello (tls.sni, ja3.hash); nullopt for a rule with no TLS buffer.
+// it reads tls.certs or tls.cert_subject / _issuer / _serial / _fingerprint, else the ServerHello
+// when it reads ja3s.hash, else the ClientHello (tls.sni, ja3.hash); nullopt for a rule with no TLS
+// buffer.
 [[nodiscard]] std::optional<app::TlsStage> TlsStageOf(const rules::Rule& rule);
 
 // The buffer id (PayloadStep::buffer) that content `c` of `rule` reads when it is not the payload:

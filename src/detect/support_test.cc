@@ -86,7 +86,8 @@ TEST(UnsupportedReason, SupportedRules) {
       "alert tcp any any -> any any (fragbits:M; sid:1;)",
       "alert udp any any -> any any (dns.query; dotprefix; content:\".x\"; sid:1;)",
       "alert tls any any -> any any (tls.cert_subject; content:\"CN=x\"; tls.cert_issuer; "
-      "content:\"O=y\"; tls.cert_serial; content:\"00\"; sid:1;)",
+      "content:\"O=y\"; tls.cert_serial; content:\"00\"; tls.cert_fingerprint; content:\"be:\"; "
+      "sid:1;)",
       "alert tcp-pkt any any -> any any (content:\"x\"; sid:1;)",
       "alert tcp-stream any any -> any any (content:\"x\"; sid:1;)",
       "alert tcp any any -> any 443 (ssl_version:sslv2,!tls1.0; ssl_state:client_hello; sid:1;)",

@@ -267,9 +267,8 @@ TEST(TxBuffers, SupportedAndUnsupported) {
       UnsupportedReason(R(
           R"(alert tcp any any -> any any (file_data; content:"x"; service:ftp-data,http; sid:1;))")),
       std::nullopt);
-  EXPECT_EQ(UnsupportedReason(
-                R(R"(alert tcp any any -> any any (tls.cert_fingerprint; content:"x"; sid:1;))")),
-            "unsupported buffer tls.cert_fingerprint");
+  EXPECT_EQ(UnsupportedReason(R(R"(alert tcp any any -> any any (tls.alpn; content:"x"; sid:1;))")),
+            "unsupported buffer tls.alpn");
   EXPECT_EQ(UnsupportedReason(R(R"(alert tcp any any -> any any (bsize:>2; sid:1;))")),
             "unsupported keyword bsize on pkt_data");
   EXPECT_EQ(UnsupportedReason(R(R"(alert smtp any any -> any any (content:"x"; sid:1;))")),
@@ -649,6 +648,7 @@ TEST(TlsBuffers, FirstCertificateFields) {
   hs.cert_subject = "C=US, O=Cloudflare, Inc., CN=cloudflare-dns.com";
   hs.cert_issuer = "C=US, O=Let's Encrypt, CN=R3";
   hs.cert_serial = "00:9B:DD";
+  hs.cert_fingerprint = "be:73:46:2a:2e:fb:a9:e9:42:d0:71:10:1b:8c:bf:44:6a:5d:ad:53";
   EXPECT_TRUE(MatchesTls(
       R"(alert tls any any -> any any (flow:to_client; tls.cert_subject; content:"CN=cloudflare-dns.com"; endswith; sid:1;))",
       &hs, false));
@@ -661,6 +661,9 @@ TEST(TlsBuffers, FirstCertificateFields) {
   EXPECT_TRUE(MatchesTls(
       R"(alert tls any any -> any any (tls_cert_serial; content:"00:9B"; startswith; sid:1;))", &hs,
       false));
+  EXPECT_TRUE(MatchesTls(
+      R"(alert tls any any -> any any (tls.cert_fingerprint; content:"be:73:46:2a:2e:fb:a9:e9:42:d0:71:10:1b:8c:bf:44:6a:5d:ad:53"; sid:1;))",
+      &hs, false));
   // Each field is a buffer of its own, with its own cursor.
   EXPECT_TRUE(MatchesTls(
       R"(alert tls any any -> any any (tls.cert_subject; content:"CN="; tls.cert_issuer; content:"C=US"; startswith; sid:1;))",
@@ -675,7 +678,8 @@ TEST(TlsBuffers, FirstCertificateFields) {
       R"(alert tls any any -> any any (tls.cert_subject; content:!"R3"; sid:1;))", &hs, false));
   EXPECT_FALSE(MatchesTls(R"(alert tls any any -> any any (tls.cert_issuer; content:"R3"; sid:1;))",
                           &hs, false));
-  for (const char* buffer : {"tls.cert_subject", "tls.cert_issuer", "tls.cert_serial"}) {
+  for (const char* buffer :
+       {"tls.cert_subject", "tls.cert_issuer", "tls.cert_serial", "tls.cert_fingerprint"}) {
     EXPECT_EQ(TlsStageOf(R(fmt::format(
                   R"(alert tls any any -> any any (tls.sni; content:"x"; {}; content:"y"; sid:1;))",
                   buffer))),
@@ -751,6 +755,9 @@ TEST(TlsDetectorDifferential, SameAnswersAsBruteForce) {
   }
   texts.push_back(fmt::format(
       R"(alert tls any any -> any any (tls.cert_subject; content:!"example"; sid:{};))", sid++));
+  texts.push_back(fmt::format(
+      R"(alert tls any any -> any any (tls.cert_fingerprint; content:"aa:bb"; startswith; sid:{};))",
+      sid++));
   texts.push_back(
       fmt::format(R"(alert tls any any -> any any (tls.sni; content:!"example"; sid:{};))", sid++));
   texts.push_back(fmt::format(
@@ -777,6 +784,7 @@ TEST(TlsDetectorDifferential, SameAnswersAsBruteForce) {
     hs.cert_subject = std::string("C=US, CN=") + names[rng() % 4];
     hs.cert_issuer = std::string("C=US, O=") + names[rng() % 4];
     hs.cert_serial = rng() % 2 ? "01:02" : "00:FF";
+    hs.cert_fingerprint = rng() % 2 ? "aa:bb:cc" : "dd:ee:ff";
     const app::TlsStage stage =
         rng() % 2 ? app::TlsStage::kClientHello : app::TlsStage::kServerCertificate;
     const bool to_server = stage == app::TlsStage::kClientHello;
