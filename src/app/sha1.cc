@@ -1,6 +1,6 @@
 #include "app/sha1.h"
 
-#include <cstring>
+#include "app/block_digest.h"
 
 namespace vigil::app {
 namespace {
@@ -48,17 +48,7 @@ void Block(const uint8_t* p, uint32_t h[5]) {
 
 std::array<uint8_t, 20> Sha1(std::string_view data) {
   uint32_t h[5] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
-  const auto* p = reinterpret_cast<const uint8_t*>(data.data());
-  size_t n = data.size();
-  for (; n >= 64; n -= 64, p += 64) Block(p, h);
-  // The tail, a 1 bit, zeros, and the length in bits (big-endian) to a multiple of 64 bytes.
-  uint8_t tail[128] = {};
-  std::memcpy(tail, p, n);
-  tail[n] = 0x80;
-  const size_t blocks = n + 9 <= 64 ? 1 : 2;
-  const uint64_t bits = uint64_t(data.size()) * 8;
-  for (int i = 0; i < 8; ++i) tail[blocks * 64 - 1 - i] = uint8_t(bits >> (8 * i));
-  for (size_t b = 0; b < blocks; ++b) Block(tail + 64 * b, h);
+  FeedBlocks(data, /*big_endian_length=*/true, [&](const uint8_t* block) { Block(block, h); });
   std::array<uint8_t, 20> out;
   for (int i = 0; i < 20; ++i) out[i] = uint8_t(h[i / 4] >> (24 - 8 * (i % 4)));
   return out;
