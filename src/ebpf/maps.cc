@@ -64,11 +64,13 @@ class ArrayMap final : public Map {
     uint32_t i;
     std::memcpy(&i, key, 4);
     if (i >= spec_.max_entries) return nullptr;
-    uint8_t* v = Slot(i) + size_t(PerCpu() ? cpu % spec_.num_cpus : 0) * Stride();
+    uint8_t* v = Slot(i) + CpuOffset(cpu);
     // The redirect maps' empty entries, as the kernel's: a device map entry with ifindex 0, a CPU
     // map entry with queue size 0, an AF_XDP socket map entry never set (or deleted).
-    const bool empty_word = v[0] == 0 && v[1] == 0 && v[2] == 0 && v[3] == 0;
-    if ((spec_.type == kMapDevmap || spec_.type == kMapCpumap) && empty_word) return nullptr;
+    if ((spec_.type == kMapDevmap || spec_.type == kMapCpumap) &&
+        (v[0] == 0 && v[1] == 0 && v[2] == 0 && v[3] == 0)) {
+      return nullptr;
+    }
     if (spec_.type == kMapXskmap && !present_[i]) return nullptr;
     return v;
   }
@@ -78,8 +80,7 @@ class ArrayMap final : public Map {
     if (flags > kUpdateExist) return -kEINVAL;
     if (i >= spec_.max_entries) return -kE2BIG;
     if (flags == kUpdateNoExist) return -kEEXIST;
-    std::memcpy(Slot(i) + size_t(PerCpu() ? cpu % spec_.num_cpus : 0) * Stride(), value,
-                spec_.value_size);
+    std::memcpy(Slot(i) + CpuOffset(cpu), value, spec_.value_size);
     if (!present_.empty()) present_[i] = 1;
     return 0;
   }
@@ -152,13 +153,12 @@ class HashMap : public Map {
     const uint32_t e = Find(key);
     if (e == kEmpty) return nullptr;
     if (lru_) Touch(e);
-    return Value(e) + size_t(PerCpu() ? cpu % spec_.num_cpus : 0) * Stride();
+    return Value(e) + CpuOffset(cpu);
   }
   int64_t Update(const void* key, const void* value, uint64_t flags, uint32_t cpu) override {
     uint32_t e;
     if (int64_t rc = Place(key, flags, &e); rc != 0) return rc;
-    std::memcpy(Value(e) + size_t(PerCpu() ? cpu % spec_.num_cpus : 0) * Stride(), value,
-                spec_.value_size);
+    std::memcpy(Value(e) + CpuOffset(cpu), value, spec_.value_size);
     return 0;
   }
   int64_t Delete(const void* key) override {

@@ -115,6 +115,13 @@ class Map {
   }
   // Bytes between the values of two CPUs (value_size rounded up to 8).
   [[nodiscard]] uint32_t Stride() const { return (spec_.value_size + 7) & ~7u; }
+  // Where CPU `cpu`'s value of an entry lies, in bytes from the entry's first (0 for a map that
+  // is not per-CPU). A CPU number past the map's copies wraps; the division only then (it is
+  // most of a lookup's cost otherwise).
+  [[nodiscard]] size_t CpuOffset(uint32_t cpu) const {
+    if (!PerCpu()) return 0;
+    return size_t(cpu < spec_.num_cpus ? cpu : cpu % spec_.num_cpus) * Stride();
+  }
   // Per-CPU maps: a pointer to all CPUs' values of `key`, or nullptr.
   virtual uint8_t* LookupAllCpus(const void* key) { return static_cast<uint8_t*>(Lookup(key, 0)); }
   // Inserts or replaces `key` with all CPUs' values at once (host updates of per-CPU maps).

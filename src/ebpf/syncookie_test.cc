@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <random>
 #include <vector>
 
 #include "ebpf/helpers.h"
@@ -135,6 +136,47 @@ TEST(Syncookie, HelpersRoundTripWithTheMssTable) {
       EXPECT_EQ(int64_t(Call(scratch, check, uint64_t(bad.ip()), uint64_t(bad.tcp()))), -13)
           << "field " << field;
     }
+  }
+}
+
+// The cookies against the kernel's formula written out with the reference SipHash over the bytes
+// cookie_hash hashes (the helpers' own hashing is word by word, both hashes at once):
+// hash(key 0, count 0) + ISN + (count << 24) + ((hash(key 1, count) + MSS index) & 0xffffff).
+TEST(Syncookie, CookiesAreTheKernelsFormula) {
+  std::mt19937_64 next(21);
+  for (int round = 0; round < 200; ++round) {
+    const SyncookieKeys keys{{{next(), next()}, {next(), next()}}};
+    const bool v6 = round % 2;
+    const uint16_t sport = uint16_t(next()), dport = uint16_t(next());
+    const uint32_t seq = uint32_t(next()), count = uint32_t(next());
+    Segment syn = Syn(v6, sport, dport, seq, 1460);
+    for (size_t i = 0; i < (v6 ? 32u : 8u); ++i) syn.ip()[(v6 ? 8 : 12) + i] = uint8_t(next());
+    auto hash = [&](const uint64_t key[2], uint32_t c) {
+      uint8_t bytes[40];
+      size_t n;
+      if (v6) {  // saddr, daddr, count, sport, dport
+        std::memcpy(bytes, syn.ip() + 8, 32);
+        std::memcpy(bytes + 32, &c, 4);
+        std::memcpy(bytes + 36, syn.tcp(), 4);
+        n = 40;
+      } else {  // saddr, daddr, sport << 16 | dport (a host-order word), count
+        std::memcpy(bytes, syn.ip() + 12, 8);
+        uint16_t ports[2];
+        std::memcpy(ports, syn.tcp(), 4);
+        const uint32_t word = uint32_t(ports[0]) << 16 | ports[1];
+        std::memcpy(bytes + 8, &word, 4);
+        std::memcpy(bytes + 12, &c, 4);
+        n = 16;
+      }
+      return uint32_t(SipHash24({bytes, n}, key));
+    };
+    const uint32_t index = v6 ? 2 : 3;  // 1460 is 1460 in IPv4's table, 1440 in IPv6's
+    const uint32_t want = hash(keys.key[0], 0) + seq + (count << 24) +
+                          ((hash(keys.key[1], count) + index) & 0xffffff);
+    uint16_t mss = 1460;
+    const uint32_t got = v6 ? CookieV6Init(keys, syn.ip(), syn.tcp(), &mss, count)
+                            : CookieV4Init(keys, syn.ip(), syn.tcp(), &mss, count);
+    EXPECT_EQ(got, want) << "round " << round;
   }
 }
 
