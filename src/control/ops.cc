@@ -249,8 +249,10 @@ void Ops::OnAlerts(const engine::PacketResult& result) {
   alerts_.fetch_add(result.alerts.size(), std::memory_order_relaxed);
   if (!shippers_.empty()) {
     // Called under the run's outputs lock: eve_line_ is not shared with anyone else.
-    const output::AlertMeta meta{
-        .flow_id = result.flow_id, .rebuilt = result.rebuilt, .packet_alerts = result.alerts};
+    const output::AlertMeta meta{.flow_id = result.flow_id,
+                                 .rebuilt = result.rebuilt,
+                                 .packet_alerts = result.alerts,
+                                 .alert_only = result.alert_only};
     for (const detect::Alert& a : result.alerts) {
       if (a.rule == nullptr) continue;
       output::FormatEveAlert(eve_line_, *result.packet, a, meta, inline_mode_.load());

@@ -50,10 +50,13 @@ class AlertOutputs {
     return OpenLocked();
   }
   void Write(const PacketResult& r) {
-    output::AlertMeta meta{.flow_id = r.flow_id, .rebuilt = r.rebuilt, .packet_alerts = r.alerts};
+    output::AlertMeta meta{.flow_id = r.flow_id,
+                           .rebuilt = r.rebuilt,
+                           .packet_alerts = r.alerts,
+                           .alert_only = r.alert_only};
     std::lock_guard lock(mu_);
     for (const detect::Alert& a : r.alerts) {
-      if (fast_) fast_->Write(*r.packet, a);
+      if (fast_) fast_->Write(*r.packet, a, r.alert_only);
       if (eve_) eve_->Write(*r.packet, a, meta);
     }
     alerts_ += r.alerts.size();

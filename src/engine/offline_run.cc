@@ -89,9 +89,12 @@ base::Result<RunOutcome> RunOffline(const detect::DetectionPlan& plan, const Run
   output::RunSummary& s = outcome.summary;
   std::mutex output_mu;  // workers write alerts concurrently when there are several
   auto write_alerts = [&](const PacketResult& r) {
-    output::AlertMeta meta{.flow_id = r.flow_id, .rebuilt = r.rebuilt, .packet_alerts = r.alerts};
+    output::AlertMeta meta{.flow_id = r.flow_id,
+                           .rebuilt = r.rebuilt,
+                           .packet_alerts = r.alerts,
+                           .alert_only = r.alert_only};
     for (const detect::Alert& a : r.alerts) {
-      if (fast) fast->Write(*r.packet, a);
+      if (fast) fast->Write(*r.packet, a, r.alert_only);
       if (eve) eve->Write(*r.packet, a, meta);
     }
   };

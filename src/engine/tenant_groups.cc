@@ -42,6 +42,7 @@ base::Status TenantGroups::Update(const tenant::TenantTable* table,
     if (g.worker == nullptr) {
       WorkerConfig c = config;
       c.inline_mode = may_drop;
+      c.alert_only = inline_run && !may_drop;
       if (own_plan) c.event_filter = plan->event_filter().NewSharedFilter();
       auto w = Worker::Create(*plan, c);
       if (!w) return base::MakeError("tenant '" + spec.name + "': " + w.error().ToString());

@@ -219,6 +219,7 @@ void Worker::ProcessPacket(const packet::Packet& p, const flow::KeyedPacket* key
     if (action != nullptr && v.drop_flow && config_.inline_mode) *action = FlowAction::kDrop;
   }
   r.alerts = alerts_;
+  r.alert_only = config_.alert_only;
   sink(r);
 
   // A tunnel: the packet inside goes through the pipeline too, after the one that carried it.

@@ -85,6 +85,10 @@ struct WorkerConfig {
   // Inline (or --simulate-ips): a packet a drop rule matched is dropped, and a drop with flow
   // scope drops the rest of its flow unseen. Offline, drops are only reported ("would drop").
   bool inline_mode = false;
+  // The pipeline of a tenant whose policy is "ids" in an inline run (engine/tenant_groups.h): its
+  // drop rules alert and never drop, and its results say so (PacketResult::alert_only), so that
+  // outputs do not report their packets dropped.
+  bool alert_only = false;
   app::HttpConfig http;  // HTTP parsing bounds (app/http.h)
   // Threshold and detection_filter counters shared by the workers of one run
   // (EventFilter::NewSharedFilter; RunInMemory and WorkerPool set it); null: the worker's own.
@@ -95,9 +99,10 @@ struct WorkerConfig {
 struct PacketResult {
   const packet::Packet* packet = nullptr;
   std::span<const detect::Alert> alerts;
-  uint64_t flow_id = 0;  // 0 when the packet has no flow (not IP, or a fragment)
-  bool rebuilt = false;  // a datagram rebuilt from fragments
-  bool drop = false;     // an alert's rule drops or rejects
+  uint64_t flow_id = 0;     // 0 when the packet has no flow (not IP, or a fragment)
+  bool rebuilt = false;     // a datagram rebuilt from fragments
+  bool drop = false;        // an alert's rule drops or rejects
+  bool alert_only = false;  // from a pipeline that never drops (WorkerConfig::alert_only)
 };
 
 // Detection as the worker calls it; replaceable so that tests can observe or compare it.

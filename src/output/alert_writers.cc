@@ -225,7 +225,7 @@ base::Result<std::unique_ptr<AlertFastWriter>> AlertFastWriter::Open(const std::
   return std::unique_ptr<AlertFastWriter>(new AlertFastWriter(std::move(*f)));
 }
 
-void AlertFastWriter::Write(const packet::Packet& p, const detect::Alert& a) {
+void AlertFastWriter::Write(const packet::Packet& p, const detect::Alert& a, bool alert_only) {
   const detect::CompiledRule& cr = *a.rule;
   std::time_t t = std::time_t(p.ts.sec);
   std::tm tm{};
@@ -234,7 +234,7 @@ void AlertFastWriter::Write(const packet::Packet& p, const detect::Alert& a) {
   line_.clear();
   fmt::format_to(std::back_inserter(line_), "{:02}/{:02}-{:02}:{:02}:{:02}.{:06} ", tm.tm_mon + 1,
                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, p.ts.nsec / 1000);
-  if (a.wants_drop) line_ += "[Drop] ";
+  if (a.wants_drop) line_ += alert_only ? "[wDrop] " : "[Drop] ";
   fmt::format_to(std::back_inserter(line_), "[**] [{}:{}:{}] \"{}\" [**] ", cr.rule.gid,
                  cr.rule.sid, cr.rule.rev, cr.rule.msg);
   if (!cr.class_description.empty()) {
@@ -260,6 +260,7 @@ void EveWriter::Write(const packet::Packet& p, const detect::Alert& a, const Ale
 
 void FormatEveAlert(std::string& line, const packet::Packet& p, const detect::Alert& a,
                     const AlertMeta& meta, bool inline_mode) {
+  inline_mode = inline_mode && !meta.alert_only;
   const detect::CompiledRule& cr = *a.rule;
   std::time_t t = std::time_t(p.ts.sec);
   std::tm tm{};

@@ -71,6 +71,9 @@ struct AlertMeta {
   // Every alert of the packet (this one included), for the packet's verdict; empty: this alert
   // is the packet's only one.
   std::span<const detect::Alert> packet_alerts;
+  // The packet's pipeline never drops (a tenant's `policy: ids` in an inline run): its drop
+  // rules' alerts read as in IDS mode ("allowed", verdict "alert"; alert_fast "[wDrop]").
+  bool alert_only = false;
 };
 
 // The packet's final verdict as Suricata 8's EVE `verdict` object states it, from all of the
@@ -87,7 +90,9 @@ struct PacketVerdict {
 class AlertFastWriter {
  public:
   static base::Result<std::unique_ptr<AlertFastWriter>> Open(const std::string& path);
-  void Write(const packet::Packet& p, const detect::Alert& a);
+  // A drop rule's alert starts "[Drop] ", or "[wDrop] " (would drop, as Suricata marks it) when
+  // `alert_only` (AlertMeta::alert_only).
+  void Write(const packet::Packet& p, const detect::Alert& a, bool alert_only = false);
   base::Status Flush() { return file_->Flush(); }
 
  private:

@@ -91,6 +91,33 @@ TEST_F(OutputTest, AlertFastIcmpAndIpv6Forms) {
   EXPECT_NE(text.find("{TCP} [2001:db8::1]:51234 -> [2001:db8::2]:80\n"), std::string::npos);
 }
 
+// A tenant with `policy: ids` in an inline run: its drop rules' alerts read as would-drop.
+TEST_F(OutputTest, AlertOnlyPipelineReportsWouldDrop) {
+  Fixture f;
+  auto fast_path = TempPath("fast_alert_only.txt");
+  auto eve_path = TempPath("eve_alert_only.json");
+  {
+    auto fast = AlertFastWriter::Open(fast_path);
+    auto eve = EveWriter::Open(eve_path, /*inline_mode=*/true);
+    ASSERT_TRUE(fast && eve);
+    const detect::Alert a{&f.rule, true};
+    (*fast)->Write(f.packet, a, /*alert_only=*/true);
+    (*fast)->Write(f.packet, a);
+    (*eve)->Write(f.packet, a, {.alert_only = true});
+    (*eve)->Write(f.packet, a);
+  }
+  const std::string fast = ReadAll(fast_path);
+  const size_t would = fast.find("[wDrop] [**] [1:2019401:3]");
+  ASSERT_NE(would, std::string::npos) << fast;
+  EXPECT_NE(fast.find("[Drop] [**] [1:2019401:3]", would), std::string::npos) << fast;
+  const std::string eve = ReadAll(eve_path);
+  const size_t allowed = eve.find(R"("action":"allowed")");
+  ASSERT_NE(allowed, std::string::npos) << eve;
+  EXPECT_LT(allowed, eve.find('\n')) << "the first record's alert is allowed";
+  EXPECT_NE(eve.find(R"("verdict":{"action":"alert")"), std::string::npos) << eve;
+  EXPECT_NE(eve.find(R"("action":"blocked")", eve.find('\n')), std::string::npos) << eve;
+}
+
 TEST_F(OutputTest, EveAlertHasSuricataFields) {
   Fixture f;
   auto path = TempPath("eve.json");

@@ -334,9 +334,19 @@ TEST(CliTest, TenantsWithTheirOwnRulesAndPolicy) {
     return at == std::string::npos ? -1 : std::stoll(stats.substr(at + name.size() + 3));
   };
   EXPECT_EQ(counter(stats, "tenant.dns.rule_drops"), 0) << stats;
+  // ... and its outputs say so: "would drop" in alert_fast, "allowed" in EVE.
+  EXPECT_EQ(count(alerts, "[wDrop] [**] [1:2000002:"), 1u) << alerts;
+  EXPECT_EQ(count(alerts, "[Drop] "), 0u) << alerts;
+  const std::string eve = ReadAll(ids / "eve.json");
+  EXPECT_EQ(count(eve, R"("action":"allowed","gid":1,"signature_id":2000002,)"), 1u) << eve;
+  EXPECT_EQ(count(eve, "blocked"), 0u) << eve;
   // Without the policy the same lookup is dropped.
   const fs::path ips = run("", "ips");
   EXPECT_EQ(counter(ReadAll(ips / "stats.json"), "tenant.dns.rule_drops"), 1);
+  EXPECT_EQ(count(ReadAll(ips / "alert_fast.txt"), "[Drop] [**] [1:2000002:"), 1u);
+  EXPECT_EQ(
+      count(ReadAll(ips / "eve.json"), R"("action":"blocked","gid":1,"signature_id":2000002,)"),
+      1u);
   // Without tenants the run's rules see the web server's traffic (its ping included).
   const fs::path plain_out = fs::temp_directory_path() / "vigil_cli_tenant_rules_plain";
   Output plain =

@@ -255,6 +255,8 @@ TEST_F(LiveTest, TenantsHaveTheirOwnRulesAndPolicy) {
   EXPECT_EQ(Curl("http://10.77.0.3:8080/web-drop"), 28) << "web's own drop rule";
   nlohmann::json stats = StopVigil();
   EXPECT_EQ(CountLines(Alerts(), "drop this query"), 1u) << Alerts();
+  EXPECT_EQ(CountLines(Alerts(), "[wDrop] [**] [1:1000004:1] \"drop this query\""), 1u)
+      << "policy ids: reported as would-drop, not as dropped: " << Alerts();
   EXPECT_EQ(CountLines(Alerts(), "drop this request"), 0u) << Alerts();
   EXPECT_GE(CountLines(Alerts(), "web's own drop"), 1u) << Alerts();
   EXPECT_EQ(Counter(stats, "tenant.dns.rule_drops"), 0u);
