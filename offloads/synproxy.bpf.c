@@ -637,6 +637,14 @@ static __always_inline int client_packet(struct xdp_md* volatile* ctxp, __u32 l3
                          .server_port = tcp->dest};
   struct conn* c = find_conn(cfg, &key, now);
   if (!c) return client_ack(ctxp, l3, cfg, opts, ip, tcp, &key, now);
+  // The addresses and ports of a closed connection used again: a client may reuse its port at
+  // once when the server closed first (the server keeps TIME-WAIT, the client nothing), as ab
+  // does within a second. A handshake ACK with a valid cookie then starts the new connection
+  // (as conntrack reopens a closed one on a new SYN); translated into the old connection's
+  // numbers it would only draw the server's TIME-WAIT ACK, and the client would wait forever.
+  if (c->state == CONN_CLOSING && (flags & (TCP_SYN | TCP_FIN | TCP_RST | TCP_ACK)) == TCP_ACK &&
+      bpf_tcp_raw_check_syncookie_ipv4(ip, tcp) == 0)
+    return client_ack(ctxp, l3, cfg, opts, ip, tcp, &key, now);
   if (c->state == CONN_SYN_SENT) {
     // The same ACK again sends the SYN again; anything else waits for the server.
     if (bpf_ntohl(tcp->ack_seq) == c->cookie + 1 && bpf_ntohl(tcp->seq) == c->client_isn + 1 &&

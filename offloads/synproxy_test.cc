@@ -361,6 +361,50 @@ TEST_P(SynproxyTest, ProxiesAWholeConnection) {
   EXPECT_EQ(e.Keys("conns").size(), 1u);
 }
 
+// A client that reuses its port as soon as the last connection closed (the server closed first:
+// the server is in TIME-WAIT, the client holds nothing): its handshake ACK starts a new
+// connection, the SYN with its new ISN goes to the server; the old connection's numbers are not
+// applied to it.
+TEST_P(SynproxyTest, APortUsedAgainAfterCloseStartsANewConnection) {
+  OPEN_OR_SKIP(p);
+  const uint32_t srv_isn = 900000;
+  uint32_t isn = 1000;
+  for (int incarnation = 0; incarnation < 2; ++incarnation, isn += 7777777) {
+    auto r = p.Run({.seq = isn, .flags = packet::kTcpSyn, .window = 64240, .options = Mss(1460)});
+    ASSERT_EQ(r.action, kTx) << incarnation;
+    const uint32_t cookie = Out{r.frame}.seq();
+    r = p.Run({.seq = isn + 1, .ack = cookie + 1, .flags = packet::kTcpAck, .window = 502});
+    ASSERT_EQ(r.action, kPass) << incarnation;
+    Out syn{r.frame};
+    EXPECT_EQ(syn.flags(), packet::kTcpSyn) << incarnation;
+    EXPECT_EQ(syn.seq(), isn) << incarnation;
+    r = p.Run({.from_client = false,
+               .seq = srv_isn + incarnation,
+               .ack = isn + 1,
+               .flags = packet::kTcpSyn | packet::kTcpAck,
+               .window = 65160,
+               .options = Mss(1460)});
+    ASSERT_EQ(r.action, kPass) << incarnation;
+    // The server closes first, then the client: both FINs through, the connection closing.
+    r = p.Run({.from_client = false,
+               .seq = srv_isn + incarnation + 1,
+               .ack = isn + 1,
+               .flags = packet::kTcpAck | packet::kTcpFin,
+               .window = 500});
+    ASSERT_EQ(r.action, kPass) << incarnation;
+    r = p.Run({.seq = isn + 1,
+               .ack = cookie + 2,
+               .flags = packet::kTcpAck | packet::kTcpFin,
+               .window = 500});
+    ASSERT_EQ(r.action, kPass) << incarnation;
+    EXPECT_EQ(Out{r.frame}.ack(), srv_isn + incarnation + 2) << incarnation;
+  }
+  OffloadEngine& e = p.engine();
+  EXPECT_EQ(e.Counter("counters", kAckValid), 2u);
+  EXPECT_EQ(e.Counter("counters", kSynAck), 2u);
+  EXPECT_EQ(e.Keys("conns").size(), 1u);
+}
+
 // With SYNPROXY_ACK_SERVER_FIRST the server's first SYN-ACK is answered with the ACK at once;
 // without timestamps the client's options are lost (as in SYNPROXY) but its MSS is not.
 TEST_P(SynproxyTest, AcksTheServerFirstWhenConfiguredAndWorksWithoutTimestamps) {
