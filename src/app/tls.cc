@@ -125,6 +125,7 @@ bool ParseClientHello(std::string_view body, TlsHandshake& out) {
     return false;
   }
   out.client_version = uint16_t(version);
+  out.client_tls_version = uint16_t(version);
   out.sni.clear();
   // JA3: version, ciphers, extensions, supported groups, EC point formats.
   std::string ja3 = std::to_string(version) + ",";
@@ -153,6 +154,16 @@ bool ParseClientHello(std::string_view body, TlsHandshake& out) {
       if (!first_extension) ja3.push_back('-');
       ja3 += std::to_string(type);
       first_extension = false;
+    }
+    if (type == 43) {  // supported_versions: a list of 16-bit versions
+      Reader list(data);
+      std::string_view versions;
+      if (!Vector(list, 1, versions)) return false;
+      for (size_t i = 0; i + 1 < versions.size(); i += 2) {
+        if (uint8_t(versions[i]) == 3 && uint8_t(versions[i + 1]) == 4) {
+          out.client_tls_version = 0x0304;
+        }
+      }
     }
     if (type == 10 || type == 11) {  // supported_groups, ec_point_formats
       Reader list(data);
@@ -189,6 +200,7 @@ bool ParseServerHello(std::string_view body, TlsHandshake& out) {
     return false;
   }
   out.server_version = uint16_t(version);
+  out.server_tls_version = uint16_t(version);
   std::string ja3s = std::to_string(version) + "," + std::to_string(cipher) + ",";
   if (!r.empty()) {
     if (!Vector(r, 2, extensions)) return false;
@@ -198,6 +210,9 @@ bool ParseServerHello(std::string_view body, TlsHandshake& out) {
       uint32_t type = 0;
       std::string_view data;
       if (!ext.U16(type) || !Vector(ext, 2, data)) return false;
+      if (type == 43 && data.size() == 2) {  // supported_versions: the selected version
+        out.server_tls_version = uint16_t(uint8_t(data[0]) << 8 | uint8_t(data[1]));
+      }
       if (IsGrease(type)) continue;
       if (!first) ja3s.push_back('-');
       ja3s += std::to_string(type);

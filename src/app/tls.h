@@ -42,10 +42,15 @@ struct TlsHandshake {
   std::string sni;
   uint16_t client_version = 0;  // ClientHello.legacy_version
   uint16_t server_version = 0;  // ServerHello.legacy_version
-  std::string ja3;              // "771,4865-4866,0-10-11,29-23,0"
-  std::string ja3_hash;         // MD5 of ja3, 32 lowercase hex digits
-  std::string ja3s;             // "771,4865,43-51"
-  std::string ja3s_hash;        // MD5 of ja3s
+  // The versions tls.version reads, as Suricata sets them: the client's is 0x0304 when its
+  // supported_versions extension offers TLS 1.3, else its legacy version; the server's is the
+  // version its supported_versions extension selected, else its legacy version.
+  uint16_t client_tls_version = 0;
+  uint16_t server_tls_version = 0;
+  std::string ja3;        // "771,4865-4866,0-10-11,29-23,0"
+  std::string ja3_hash;   // MD5 of ja3, 32 lowercase hex digits
+  std::string ja3s;       // "771,4865,43-51"
+  std::string ja3s_hash;  // MD5 of ja3s
   std::vector<std::string> certs;
   // The first certificate's fields (tls.cert_subject, tls.cert_issuer, tls.cert_serial), as
   // app/x509.h renders them, and its fingerprint; cert_decoded false when there is none or it is

@@ -86,6 +86,8 @@ TEST(TlsFlow, ServerNameAndCertificates) {
     EXPECT_EQ(hs.sni, "www.Example.com");
     EXPECT_EQ(hs.client_version, 0x0303);
     EXPECT_EQ(hs.server_version, 0x0303);
+    EXPECT_EQ(hs.client_tls_version, 0x0303);  // no supported_versions: the legacy versions
+    EXPECT_EQ(hs.server_tls_version, 0x0303);
     // JA3: GREASE (0x0a0a) left out; no point formats.
     EXPECT_EQ(hs.ja3, "771,4865-49199,10-0,29,");
     EXPECT_EQ(hs.ja3_hash, Md5Hex(hs.ja3));
@@ -116,6 +118,25 @@ TEST(TlsFlow, FirstCertificateFields) {
   // openssl x509 -fingerprint: BE:73:46:2A:2E:FB:A9:E9:42:D0:71:10:1B:8C:BF:44:6A:5D:AD:53.
   EXPECT_EQ(hs.cert_fingerprint, "be:73:46:2a:2e:fb:a9:e9:42:d0:71:10:1b:8c:bf:44:6a:5d:ad:53");
   EXPECT_EQ(h.stats.bad_certificates, 0u);
+}
+
+TEST(TlsFlow, Tls13VersionsFromSupportedVersions) {
+  TlsHandshake hs;
+  // A ClientHello offering 1.3 and 1.2 (supported_versions, 43), GREASE first.
+  std::string body =
+      Be(0x0303, 2) + std::string(32, 'r') + Vec("", 1) + Vec(Be(0x1301, 2), 2) +
+      Vec(std::string(1, '\0'), 1) +
+      Vec(Be(43, 2) + Vec(Vec(Be(0x0a0a, 2) + Be(0x0304, 2) + Be(0x0303, 2), 1), 2), 2);
+  ASSERT_TRUE(ParseClientHello(body, hs));
+  EXPECT_EQ(hs.client_version, 0x0303);
+  EXPECT_EQ(hs.client_tls_version, 0x0304);
+  // The ServerHello selects 1.3.
+  std::string server = Be(0x0303, 2) + std::string(32, 's') + Vec("", 1) + Be(0x1301, 2) +
+                       std::string(1, '\0') + Vec(Be(43, 2) + Vec(Be(0x0304, 2), 2), 2);
+  ASSERT_TRUE(ParseServerHello(server, hs));
+  EXPECT_EQ(hs.server_version, 0x0303);
+  EXPECT_EQ(hs.server_tls_version, 0x0304);
+  EXPECT_EQ(hs.ja3s, "771,4865,43");
 }
 
 TEST(TlsFlow, SslStateAndVersionFlags) {

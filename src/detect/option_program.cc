@@ -430,6 +430,21 @@ class Compiler {
     return {};
   }
 
+  // Suricata's tls.version: the version of the packet's side of the handshake (packet_options.h).
+  // Its older value keywords (tls.subject, tls.issuerdn, tls.fingerprint) are not evaluated.
+  base::Status AddOption(const rules::TlsOption& t) {
+    if (t.field != rules::TlsOption::Field::kVersion) return Unsupported(rules::Option(t));
+    uint16_t version = 0;
+    if (t.value.starts_with("0x")) {
+      version = uint16_t(std::stoul(t.value, nullptr, 16));  // the parser checked the number
+    } else {
+      version = uint16_t(0x0300 + 1 + (t.value.back() - '0'));  // "1.0" .. "1.3"
+    }
+    program_.packet_tests.push_back(
+        {.kind = PacketTest::Kind::kTlsVersion, .tls_version = version});
+    return {};
+  }
+
   // Suricata's stream_size on the TCP session's sizes (packet_options.h).
   base::Status AddOption(const rules::StreamSizeOption& o) {
     program_.packet_tests.push_back({.kind = PacketTest::Kind::kStreamSize, .stream_size = o});
@@ -851,6 +866,8 @@ bool PassesPacketTest(const PacketTest& t, const MatchInput& in) {
       return MatchSameip(*in.packet);
     case PacketTest::Kind::kFragbits:
       return MatchFragbits(t.fragbits, *in.packet);
+    case PacketTest::Kind::kTlsVersion:
+      return MatchTlsVersion(t.tls_version, in);
     case PacketTest::Kind::kStreamSize:
       return MatchStreamSize(t.stream_size, in);
     case PacketTest::Kind::kSip:

@@ -170,7 +170,8 @@ struct PacketTest {
     kFragbits,
     kSsl,
     kSip,
-    kStreamSize
+    kStreamSize,
+    kTlsVersion
   };
   Kind kind = Kind::kNumeric;
   rules::NumericOption numeric;
@@ -179,6 +180,7 @@ struct PacketTest {
   rules::FragbitsOption fragbits;
   rules::SipOption sip;
   rules::StreamSizeOption stream_size;
+  uint16_t tls_version = 0;  // tls.version: 0x0303 for "1.2"
   // ssl_state / ssl_version, as Snort evaluates them: holds when (ssl_bits & the flow's
   // app::SslFlag bits) ^ ssl_negated is not zero (ssl_negated: the bits of the "!" items).
   uint32_t ssl_bits = 0;

@@ -218,6 +218,13 @@ bool EqualsNoCase(std::string_view a, std::string_view b) {
 
 }  // namespace
 
+bool MatchTlsVersion(uint16_t version, const MatchInput& in) {
+  if (in.flow == nullptr || in.flow->tls_handshake == nullptr) return false;
+  const app::TlsHandshake& hs = *in.flow->tls_handshake;
+  if (in.flow->to_server) return hs.client_hello && hs.client_tls_version == version;
+  return hs.server_hello && hs.server_tls_version == version;
+}
+
 bool MatchStreamSize(const rules::StreamSizeOption& o, const MatchInput& in) {
   if (in.flow == nullptr || !in.flow->tcp_session || !in.packet->has_tcp) return false;
   const rules::NumberTest test{.op = o.op, .lo = o.value};

@@ -61,6 +61,12 @@ namespace vigil::detect {
 // flags compares TCP flags: exactly, '+' at least, '*' any of, '!' none of these.
 [[nodiscard]] bool MatchFragbits(const rules::FragbitsOption& option, const packet::Packet& p);
 
+// Suricata's tls.version: the version of the TLS handshake's side the packet travels from (the
+// client's to the server, the server's to the client; app::TlsHandshake::client_tls_version,
+// server_tls_version) equals `version`. False before that side's hello, and once the flow's
+// handshake parser is gone (its handshake over).
+[[nodiscard]] bool MatchTlsVersion(uint16_t version, const MatchInput& in);
+
 // Suricata's stream_size on a TCP packet of a flow with a TCP session: the client's, the server's,
 // both or either of in.flow->stream_size compared with the value. False for other packets.
 [[nodiscard]] bool MatchStreamSize(const rules::StreamSizeOption& o, const MatchInput& in);

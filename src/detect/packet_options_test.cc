@@ -302,6 +302,24 @@ TEST(MatchSameipTest, ComparesTheAddresses) {
   EXPECT_TRUE(MatchSameip(p));
 }
 
+TEST(MatchTlsVersionTest, EachSidesVersion) {
+  packet::Packet p = Ipv4();
+  p.has_tcp = true;
+  app::TlsHandshake hs;
+  hs.client_hello = true;
+  hs.client_tls_version = 0x0304;  // offered 1.3
+  FlowContext up{.has_flow = true, .to_server = true, .tls_handshake = &hs};
+  FlowContext down{.has_flow = true, .to_server = false, .tls_handshake = &hs};
+  EXPECT_TRUE(MatchTlsVersion(0x0304, MatchInput::OfPacket(p, &up)));
+  EXPECT_FALSE(MatchTlsVersion(0x0303, MatchInput::OfPacket(p, &up)));
+  EXPECT_FALSE(MatchTlsVersion(0x0303, MatchInput::OfPacket(p, &down)));  // no ServerHello yet
+  hs.server_hello = true;
+  hs.server_tls_version = 0x0303;
+  EXPECT_TRUE(MatchTlsVersion(0x0303, MatchInput::OfPacket(p, &down)));
+  FlowContext gone{.has_flow = true, .to_server = false};
+  EXPECT_FALSE(MatchTlsVersion(0x0303, MatchInput::OfPacket(p, &gone)));
+}
+
 TEST(MatchStreamSizeTest, SidesAndSession) {
   packet::Packet p = Ipv4();
   p.has_tcp = true;

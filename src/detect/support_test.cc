@@ -93,6 +93,7 @@ TEST(UnsupportedReason, SupportedRules) {
       "alert tcp any any -> any 443 (ssl_version:sslv2,!tls1.0; ssl_state:client_hello; sid:1;)",
       "alert udp any any -> any 5060 (sip_method:invite; sip_stat_code:4,180; sid:1;)",
       "alert tcp any any -> any any (stream_size:server,<,5; content:\"x\"; sid:1;)",
+      "alert tls any any -> any any (tls.version:1.2; content:\"x\"; sid:1;)",
   };
   for (const char* text : rules) EXPECT_EQ(ReasonFor(text), std::nullopt) << text;
 }
@@ -179,7 +180,8 @@ bool IsEvaluated(const rules::Rule& r, const rules::Option& o) {
          std::holds_alternative<rules::ThresholdOption>(o) ||
          std::holds_alternative<rules::SslOption>(o) ||
          std::holds_alternative<rules::SipOption>(o) ||
-         std::holds_alternative<rules::StreamSizeOption>(o);
+         std::holds_alternative<rules::StreamSizeOption>(o) ||
+         std::holds_alternative<rules::TlsOption>(o);
 }
 
 TEST_P(RulesetSupportTest, DisabledRulesByReason) {
