@@ -8,11 +8,16 @@
 #   client ns [c0 10.79.0.1 (ab), 10.80.0.1 (dnsperf), 10.81.0.1 (DNS flood)]
 #     — veth — [va  vigil -i va:vb  vb] — veth — [s0 10.79.0.2: nginx :80, dnsmasq :53] server ns
 #
-# HTTP: ab (keep-alive off, 20 concurrent, going on after errors) while hping3 sends spoofed SYNs (--rand-source) to
-# port 80; DNS: dnsperf from 10.80.0.1 at up to 5,000 q/s while dnsperf floods from 10.81.0.1 at
-# 50,000 q/s. vigil runs inline in both columns (the same forwarding path), with the tenant's
-# programs (synproxy; dns_ratelimit at 10,000 q/s per /24) or without. Needs root, nginx, hping3, ab,
-# dnsperf, dnsmasq (scripts/install-deps.sh).
+# HTTP: ab (keep-alive off, 20 concurrent, going on after errors, a 10 s poll timeout: with 2 s
+# one stalled moment ended the run with no figure) while hping3 sends spoofed SYNs
+# (--rand-source) to port 80, at fixed rates (-i u100, -i u20: both columns are offered the same
+# flood) and at --flood (what one hping3 process sends, which depends on what else the cores run);
+# DNS: dnsperf from 10.80.0.1 at up to 5,000 q/s while dnsperf floods from 10.81.0.1 at 10,000
+# and 50,000 q/s. Each measurement runs its own vigil, inline in both columns (the same forwarding
+# path), with the tenant's programs (synproxy; dns_ratelimit at 10,000 q/s per /24) or without;
+# the table gives, beside each rate, the frames a second vigil received from the client side and
+# the frames its tenant stage refused. HTTP_FLOODS / DNS_FLOODS ('|'-separated) choose the rows.
+# Needs root, nginx, hping3, ab, dnsperf, dnsmasq (scripts/install-deps.sh).
 set -euo pipefail
 build=$(realpath "${1:?usage: bench/offload_table.sh BUILD_DIR [SECONDS]}")
 secs=${2:-8}
@@ -60,7 +65,12 @@ printf 'example.test A\n' >"$work/queries"
 # struct dns_config: 10,000 q/s per /24 (above the legitimate client's 5,000), burst 10,000, slip 2.
 dns_config=$(python3 -c 'import struct; print(" ".join("%02x" % b for b in struct.pack("<IIIII", 10000, 10000, 0, 0, 2) + bytes(36)))')
 
-run_column() {  # $1: with|without; prints "http_rps dns_qps"
+# One measurement: vigil inline ($1: with|without the offloads), the server under a flood ($2:
+# http|dns) at $3 (hping3's interval, or dnsperf's q/s; "none": no flood), the legitimate
+# client's rate. Prints "rate flood_pps refused": what the client got, the frames a second vigil
+# received from the client side (the flood and the client: what both columns must see alike), and
+# the frames vigil's tenant stage refused (the tenant's fair share, before any program ran).
+measure() {
   local yaml=$work/vigil-$1.yaml
   if [ "$1" = with ]; then
     cat >"$yaml" <<EOF
@@ -76,45 +86,84 @@ EOF
   else
     printf 'tenants:\n  - name: web\n    match: { prefixes: [10.79.0.2/32] }\n' >"$yaml"
   fi
-  $V "$vigil" -i va:vb -c "$yaml" -R "$work/empty.rules" -l "$work/out" >"$work/vigil-$1.log" 2>&1 &
+  rm -rf "$work/out" "$work/vigil.log"
+  $V "$vigil" -i va:vb -c "$yaml" -R "$work/empty.rules" -l "$work/out" >"$work/vigil.log" 2>&1 &
   local vpid=$!
-  for i in $(seq 100); do grep -q "capturing on" "$work/vigil-$1.log" && break; sleep 0.1; done
+  for i in $(seq 100); do grep -q "capturing on" "$work/vigil.log" 2>/dev/null && break; sleep 0.1; done
+  # Neighbours resolved on both sides, and vigil's first frames, before anything is measured.
   $C curl -s -o /dev/null -m 2 http://10.79.0.2/ || true
-  # HTTP under a spoofed SYN flood.
-  $C timeout $((secs + 2)) hping3 -q -S -p 80 --rand-source --flood 10.79.0.2 >/dev/null 2>&1 &
-  local fpid=$!
-  sleep 1
-  local rps
-  rps=$($C ab -q -r -t "$secs" -n 1000000 -c 20 -s 2 http://10.79.0.2/index.html 2>/dev/null |
-    awk '/Requests per second/ {print $4}' || true)
-  kill $fpid 2>/dev/null || true
-  wait $fpid 2>/dev/null || true
-  # DNS under a query flood from another /24.
-  $C timeout $((secs + 2)) dnsperf -s 10.79.0.2 -a 10.81.0.1 -d "$work/queries" -l $((secs + 1)) \
-    -Q 50000 -c 20 -q 1000 >/dev/null 2>&1 &
-  fpid=$!
-  sleep 1
-  local qps
-  qps=$($C dnsperf -s 10.79.0.2 -a 10.80.0.1 -d "$work/queries" -l "$secs" -Q 5000 -t 1 2>/dev/null |
-    awk '/Queries per second/ {print $4}' || true)
-  kill $fpid 2>/dev/null || true
-  wait $fpid 2>/dev/null || true
+  for a in 10.80.0.1 10.81.0.1; do
+    $C dig +short +time=1 +tries=2 -b $a @10.79.0.2 example.test >/dev/null || true
+  done
+  local fpid="" rate t0 t1
+  t0=$(date +%s.%N)
+  if [ "$2" = http ]; then
+    if [ "$3" != none ]; then
+      $C timeout $((secs + 2)) hping3 -q -S -p 80 --rand-source $3 10.79.0.2 >/dev/null 2>&1 &
+      fpid=$!
+      sleep 1
+    fi
+    rate=$($C ab -q -r -t "$secs" -n 1000000 -c 20 -s 10 http://10.79.0.2/index.html 2>/dev/null |
+      awk '/Requests per second/ {print $4}' || true)
+  else
+    if [ "$3" != none ]; then
+      $C timeout $((secs + 2)) dnsperf -s 10.79.0.2 -a 10.81.0.1 -d "$work/queries" \
+        -l $((secs + 1)) -Q "$3" -c 20 -q 1000 >/dev/null 2>&1 &
+      fpid=$!
+      sleep 1
+    fi
+    rate=$($C dnsperf -s 10.79.0.2 -a 10.80.0.1 -d "$work/queries" -l "$secs" -Q 5000 -t 1 \
+      2>/dev/null | awk '/Queries per second/ {print $4}' || true)
+  fi
+  if [ -n "$fpid" ]; then
+    kill $fpid 2>/dev/null || true
+    wait $fpid 2>/dev/null || true
+  fi
+  t1=$(date +%s.%N)
   kill -INT $vpid
   wait $vpid || true
-  echo "${rps:-0} ${qps:-0}"
+  python3 - "$work/out/stats.json" "${rate:-0}" "$t0" "$t1" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1])).get("counters", {})
+seconds = float(sys.argv[4]) - float(sys.argv[3])
+print(sys.argv[2], round(c.get("capture.va.packets", 0) / seconds), c.get("tenant.web.refused", 0))
+PY
 }
 
-read -r without_rps without_qps < <(run_column without)
-read -r with_rps with_qps < <(run_column with)
+# The floods, from none to what one hping3 process sends at most (--flood). At the fixed rates
+# both columns are offered the same flood; at --flood how much leaves the client depends on what
+# else the two cores run (the server's own SYN handling, without the offload), so the columns see
+# different floods there: compare the pps columns before the ratio.
+http_floods=${HTTP_FLOODS:-"none|-i u100|-i u20|--flood"}
+dns_floods=${DNS_FLOODS:-"none|10000|50000"}
+row() {  # legitimate client, flood, then without's and with's "rate pps refused"
+  python3 - "$@" <<'PY'
+import sys
+client, flood, a, af, ar, b, bf, br = sys.argv[1:]
+ratio = f"{float(b) / float(a):.2f}x" if float(a) > 0 else "-"
+print(f"| {client} | {flood} | {float(a):.0f} | {af} | {ar} | {float(b):.0f} | {bf} | {br} | {ratio} |")
+PY
+}
 out=$build/offload-table.md
 {
-  echo "| under flood ($secs s each, $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)) | without offload | with offload | ratio |"
-  echo "|---|---|---|---|"
-  python3 - "$without_rps" "$with_rps" "$without_qps" "$with_qps" <<'PY'
-import sys
-a, b, c, d = map(float, sys.argv[1:])
-r = lambda x, y: f"{y / x:.1f}x" if x > 0 else "-"
-print(f"| HTTP requests/s (ab -c 20) under a spoofed SYN flood (hping3 --flood --rand-source) | {a:.0f} | {b:.0f} | {r(a, b)} |")
-print(f"| DNS answers/s (dnsperf, 5,000 q/s offered) under a 50,000 q/s query flood from another /24 | {c:.0f} | {d:.0f} | {r(c, d)} |")
-PY
+  echo "Server throughput under flood, vigil inline in both columns (with: synproxy, and"
+  echo "dns_ratelimit at 10,000 q/s per /24; without: the server's own SYN cookies, dnsmasq alone)."
+  echo "$secs s each, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start."
+  echo "pps: frames a second vigil received from the client side (flood and legitimate client);"
+  echo "refused: frames vigil's tenant stage refused for the tenant's fair share, legitimate or not."
+  echo
+  echo "| legitimate client | flood | without: rate | pps | refused | with: rate | pps | refused | with / without |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  IFS='|' read -ra floods <<<"$http_floods"
+  for f in "${floods[@]}"; do
+    row "ab -c 20, requests/s" "hping3 -S --rand-source $f" $(measure without http "$f") \
+      $(measure with http "$f")
+  done
+  IFS='|' read -ra floods <<<"$dns_floods"
+  for f in "${floods[@]}"; do
+    row "dnsperf at 5,000 q/s, answers/s" "dnsperf from another /24, $f q/s" \
+      $(measure without dns "$f") $(measure with dns "$f")
+  done
+  echo
+  echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
 } | tee "$out"
