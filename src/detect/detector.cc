@@ -948,6 +948,16 @@ void Detector::InspectTransactions(const packet::Packet& p, const FlowContext& f
                                 for (uint32_t r : set.rules_of_pattern[id]) AddCandidate(r);
                               });
     }
+    // http.host after dotprefix: "." + the host.
+    if (const DetectionPlan::TxScanSet& set = stage.by_buffer[kHttpHostDotBuffer - 1];
+        set.fast_patterns) {
+      DotPrefixed dot;
+      const std::string_view host = dot(e.tx->Buffer(app::HttpBuffer::kHost));
+      set.fast_patterns->Scan(reinterpret_cast<const uint8_t*>(host.data()), uint32_t(host.size()),
+                              scratch_, [&](uint32_t id) {
+                                for (uint32_t r : set.rules_of_pattern[id]) AddCandidate(r);
+                              });
+    }
     for (uint32_t r : stage.always) AddCandidate(r);
     if (candidates_.empty()) continue;
     std::sort(candidates_.begin(), candidates_.end());

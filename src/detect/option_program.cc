@@ -221,6 +221,10 @@ class Compiler {
       cur_buffer_ = *tls;
       return {};
     }
+    if (name == "http.host" && dot) {
+      cur_buffer_ = kHttpHostDotBuffer;
+      return {};
+    }
     auto b = HttpBufferOf(name, response_side_);
     if (!b) return BufferError(name);
     cur_buffer_ = uint8_t(1 + size_t(*b));
@@ -415,10 +419,11 @@ class Compiler {
                    "urilen");
   }
 
-  // Suricata's dotprefix on dns.query: the options after it read "." + the name. Other transforms
-  // change bytes the matcher does not rewrite yet.
+  // Suricata's dotprefix on dns.query, tls.sni and http.host: the options after it read "." + the
+  // name. Other transforms change bytes the matcher does not rewrite yet.
   base::Status AddOption(const rules::TransformOption& t) {
-    if (t.name != "dotprefix" || (t.buffer != "dns.query" && t.buffer != "tls.sni")) {
+    if (t.name != "dotprefix" ||
+        (t.buffer != "dns.query" && t.buffer != "tls.sni" && t.buffer != "http.host")) {
       return Unsupported(rules::Option(t));
     }
     dotprefixed_.push_back(t.buffer);
@@ -814,7 +819,7 @@ std::optional<app::TlsStage> TlsStageOf(const rules::Rule& rule) {
 
 std::optional<uint8_t> AppBufferOf(const rules::Rule& rule, const rules::ContentOption& c) {
   if (auto tls = TlsBufferOf(c.buffer)) return tls;
-  if (c.buffer == "dns.query" || c.buffer == "tls.sni") {
+  if (c.buffer == "dns.query" || c.buffer == "tls.sni" || c.buffer == "http.host") {
     // dotprefix applies to the options of its buffer after it.
     bool dot = false;
     for (const rules::Option& o : rule.options) {
@@ -824,7 +829,8 @@ std::optional<uint8_t> AppBufferOf(const rules::Rule& rule, const rules::Content
       if (const auto* content = std::get_if<rules::ContentOption>(&o); content == &c) break;
     }
     if (c.buffer == "tls.sni") return dot ? kTlsSniDotBuffer : kTlsSniBuffer;
-    return dot ? kDnsQueryDotBuffer : kDnsQueryBuffer;
+    if (c.buffer == "dns.query") return dot ? kDnsQueryDotBuffer : kDnsQueryBuffer;
+    if (dot) return kHttpHostDotBuffer;
   }
   auto b = TxBufferOf(rule, c.buffer);
   if (!b) return std::nullopt;
@@ -935,6 +941,9 @@ bool SegmentHolds(const RuleProgram& program, const MatchInput& in, const Buffer
             return WalkHolds(program, in, seg,
                              seg.buffer == kDnsQueryDotBuffer ? dotted(q.name) : q.name);
           });
+    case kHttpHostDotBuffer:
+      if (in.tx == nullptr) return false;
+      return WalkHolds(program, in, seg, dotted(in.tx->Buffer(HttpBuffer::kHost)));
     default:
       if (in.tx == nullptr) return false;
       return WalkHolds(program, in, seg, in.tx->Buffer(HttpBuffer(seg.buffer - 1)));

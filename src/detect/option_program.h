@@ -108,9 +108,11 @@ inline constexpr uint8_t kTlsCertSubjectBuffer = 8 + app::kHttpBufferCount;
 inline constexpr uint8_t kTlsCertIssuerBuffer = 9 + app::kHttpBufferCount;
 inline constexpr uint8_t kTlsCertSerialBuffer = 10 + app::kHttpBufferCount;
 inline constexpr uint8_t kTlsCertFingerprintBuffer = 11 + app::kHttpBufferCount;
+// http.host after Suricata's dotprefix transform ("." + the host).
+inline constexpr uint8_t kHttpHostDotBuffer = 12 + app::kHttpBufferCount;
 // The buffers a transaction-like unit (an HTTP transaction, a DNS message) offers: buffer ids
 // 1 .. kAppBufferCount, indexed from 0 by the plan's per-buffer scan sets.
-inline constexpr size_t kAppBufferCount = app::kHttpBufferCount + 11;
+inline constexpr size_t kAppBufferCount = app::kHttpBufferCount + 12;
 // The stage of DNS rules, after the HTTP stages, then the TLS handshake's stages, in
 // app::TlsStage order (CompiledRule::tx_stage).
 inline constexpr size_t kDnsStage = app::kHttpStageCount;

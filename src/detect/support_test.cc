@@ -94,6 +94,7 @@ TEST(UnsupportedReason, SupportedRules) {
       "alert udp any any -> any 5060 (sip_method:invite; sip_stat_code:4,180; sid:1;)",
       "alert tcp any any -> any any (stream_size:server,<,5; content:\"x\"; sid:1;)",
       "alert tls any any -> any any (tls.version:1.2; content:\"x\"; sid:1;)",
+      "alert http any any -> any any (http.host; dotprefix; content:\".x.example\"; sid:1;)",
   };
   for (const char* text : rules) EXPECT_EQ(ReasonFor(text), std::nullopt) << text;
 }

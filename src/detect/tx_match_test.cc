@@ -140,6 +140,22 @@ TEST(TxBuffers, HeaderFieldUserAgent) {
             "unsupported buffer http.header:field x-forwarded-for");
 }
 
+TEST(TxBuffers, HostWithDotPrefix) {
+  Parsed h(kGet);  // Host: Www.Example.com (http.host: lowercase)
+  const app::HttpTransaction* tx = &h.tx();
+  EXPECT_TRUE(Matches(
+      R"(alert http any any -> any any (http.host; dotprefix; content:".example.com"; endswith; sid:1;))",
+      tx));
+  EXPECT_TRUE(Matches(
+      R"(alert http any any -> any any (http.host; dotprefix; content:".www.example.com"; startswith; sid:1;))",
+      tx));
+  EXPECT_FALSE(Matches(
+      R"(alert http any any -> any any (http.host; dotprefix; content:"www.example.com"; startswith; sid:1;))",
+      tx));
+  // Without the transform the host has no dot in front.
+  EXPECT_FALSE(Matches(R"(alert http any any -> any any (http.host; content:".www"; sid:1;))", tx));
+}
+
 TEST(TxBuffers, RawDataIsThePacketPayload) {
   EXPECT_EQ(UnsupportedReason(R(R"(alert tcp any any -> any any (raw_data; content:"x"; sid:1;))")),
             std::nullopt);
@@ -321,6 +337,13 @@ TEST(TxDetectorDifferential, SameAnswersAsBruteForce) {
         m, sid++));
   }
   texts.push_back(fmt::format(R"(alert tcp any any -> any any (pcre:"/t[wh]/U"; sid:{};))", sid++));
+  // Suricata's dotprefix on http.host: "." + the host.
+  texts.push_back(fmt::format(
+      R"(alert http any any -> any any (http.host; dotprefix; content:".example.com"; endswith; sid:{};))",
+      sid++));
+  texts.push_back(fmt::format(
+      R"(alert http any any -> any any (http.host; dotprefix; content:".www."; startswith; sid:{};))",
+      sid++));
   // Bodies (file.data of each direction, http.response_body), sizes and header buffers.
   texts.push_back(fmt::format(
       R"(alert tcp any any -> any any (flow:to_client; file_data; content:"secret"; sid:{};))",
