@@ -12,8 +12,9 @@
 # one stalled moment ended the run with no figure) while hping3 sends spoofed SYNs
 # (--rand-source) to port 80, at fixed rates (-i u100, -i u20: both columns are offered the same
 # flood) and at --flood (what one hping3 process sends, which depends on what else the cores run);
-# DNS: dnsperf from 10.80.0.1 at up to 5,000 q/s while dnsperf floods from 10.81.0.1 at 10,000
-# and 50,000 q/s. Each measurement runs its own vigil, inline in both columns (the same forwarding
+# DNS: dnsperf from 10.80.0.1 at up to 5,000 q/s while hping3 sends queries from 10.81.0.1 at
+# the same rates (open loop: a closed-loop dnsperf flood slows down by itself when its queries go
+# unanswered). Each measurement runs its own vigil, inline in both columns (the same forwarding
 # path), with the tenant's programs (synproxy; dns_ratelimit at 10,000 q/s per /24) or without;
 # the table gives, beside each rate, the frames a second vigil received from the client side and
 # the frames its tenant stage refused. HTTP_FLOODS / DNS_FLOODS ('|'-separated) choose the rows.
@@ -60,13 +61,16 @@ $S dnsmasq --keep-in-foreground --conf-file=/dev/null --no-resolv --no-hosts --l
   --bind-interfaces --pid-file= --user=root --address=/example.test/10.1.2.3 2>/dev/null &
 for i in $(seq 50); do $S curl -s -o /dev/null -m 1 http://10.79.0.2/ && break; sleep 0.1; done
 printf 'example.test A\n' >"$work/queries"
+# The flood's query for hping3 (example.test A, 30 bytes).
+printf '\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x04test\x00\x00\x01\x00\x01' \
+  >"$work/query.bin"
 : >"$work/empty.rules"
 
 # struct dns_config: 10,000 q/s per /24 (above the legitimate client's 5,000), burst 10,000, slip 2.
 dns_config=$(python3 -c 'import struct; print(" ".join("%02x" % b for b in struct.pack("<IIIII", 10000, 10000, 0, 0, 2) + bytes(36)))')
 
 # One measurement: vigil inline ($1: with|without the offloads), the server under a flood ($2:
-# http|dns) at $3 (hping3's interval, or dnsperf's q/s; "none": no flood), the legitimate
+# http|dns) at $3 (hping3's rate: -i uN or --flood; "none": no flood), the legitimate
 # client's rate. Prints "rate flood_pps refused": what the client got, the frames a second vigil
 # received from the client side (the flood and the client: what both columns must see alike), and
 # the frames vigil's tenant stage refused (the tenant's fair share, before any program ran).
@@ -107,8 +111,8 @@ EOF
       awk '/Requests per second/ {print $4}' || true)
   else
     if [ "$3" != none ]; then
-      $C timeout $((secs + 2)) dnsperf -s 10.79.0.2 -a 10.81.0.1 -d "$work/queries" \
-        -l $((secs + 1)) -Q "$3" -c 20 -q 1000 >/dev/null 2>&1 &
+      $C timeout $((secs + 2)) hping3 -q -2 -p 53 -a 10.81.0.1 -d 30 -E "$work/query.bin" \
+        $3 10.79.0.2 >/dev/null 2>&1 &
       fpid=$!
       sleep 1
     fi
@@ -135,7 +139,7 @@ PY
 # else the two cores run (the server's own SYN handling, without the offload), so the columns see
 # different floods there: compare the pps columns before the ratio.
 http_floods=${HTTP_FLOODS:-"none|-i u100|-i u20|--flood"}
-dns_floods=${DNS_FLOODS:-"none|10000|50000"}
+dns_floods=${DNS_FLOODS:-"none|-i u100|-i u20|--flood"}
 row() {  # legitimate client, flood, then without's and with's "rate pps refused"
   python3 - "$@" <<'PY'
 import sys
@@ -161,7 +165,7 @@ out=$build/offload-table.md
   done
   IFS='|' read -ra floods <<<"$dns_floods"
   for f in "${floods[@]}"; do
-    row "dnsperf at 5,000 q/s, answers/s" "dnsperf from another /24, $f q/s" \
+    row "dnsperf at 5,000 q/s, answers/s" "hping3 -2 queries from another /24, $f" \
       $(measure without dns "$f") $(measure with dns "$f")
   done
   echo
