@@ -1,5 +1,7 @@
 #include "tenant/accounting.h"
 
+#include <time.h>
+
 #include <string>
 
 namespace vigil::tenant {
@@ -13,7 +15,24 @@ base::Result<TenantAccounting> TenantAccounting::Create(const TenantTable& table
   auto scheduler =
       TokenScheduler::Create(std::move(shares), {.cycles_per_second = clock.cycles_per_second()});
   if (!scheduler) return scheduler.error();
-  return TenantAccounting(table, std::move(*scheduler));
+  return TenantAccounting(table, std::move(*scheduler), clock.cycles_per_second());
+}
+
+void TenantAccounting::Refill(uint64_t now_cycles) {
+  if (wall_mark_ != 0 && now_cycles - wall_mark_ < scheduler_.period_cycles()) return;
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  const uint64_t cpu_ns = uint64_t(ts.tv_sec) * 1'000'000'000 + uint64_t(ts.tv_nsec);
+  uint64_t stolen = 0;
+  if (wall_mark_ != 0 && now_cycles > wall_mark_) {
+    const auto ran = static_cast<uint64_t>(static_cast<double>(cpu_ns - cpu_mark_ns_) *
+                                           static_cast<double>(cycles_per_second_) * 1e-9);
+    const uint64_t wall = now_cycles - wall_mark_;
+    stolen = wall > ran ? wall - ran : 0;
+  }
+  wall_mark_ = now_cycles;
+  cpu_mark_ns_ = cpu_ns;
+  scheduler_.Refill(now_cycles, stolen);
 }
 
 void TenantAccounting::CarryTotals(const TenantAccounting& old) {

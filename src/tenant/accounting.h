@@ -70,7 +70,10 @@ class TenantAccounting {
   }
   // The tenant had a packet in a batch behind which frames waited (TokenScheduler::MarkWaiting).
   void Waiting(uint32_t tenant) { scheduler_.MarkWaiting(tenant); }
-  void Refill(uint64_t now_cycles) { scheduler_.Refill(now_cycles); }
+  // Between batches, on the worker's thread (TokenScheduler::Refill). Once a period it reads the
+  // thread's CPU time (CLOCK_THREAD_CPUTIME_ID, one system call a period): what the thread did
+  // not run of the time elapsed, preempted by other processes, is no tenant's.
+  void Refill(uint64_t now_cycles);
   [[nodiscard]] const TenantTable& table() const { return *table_; }
 
   // Adds the totals of `old` (another table's stage, before a reload) to the tenants of the same
@@ -96,12 +99,19 @@ class TenantAccounting {
     uint64_t program_tx = 0;
     uint64_t program_redirects = 0;
   };
-  TenantAccounting(const TenantTable& table, TokenScheduler scheduler)
-      : table_(&table), scheduler_(std::move(scheduler)), totals_(table.size()) {}
+  TenantAccounting(const TenantTable& table, TokenScheduler scheduler, uint64_t cycles_per_second)
+      : table_(&table),
+        scheduler_(std::move(scheduler)),
+        totals_(table.size()),
+        cycles_per_second_(cycles_per_second) {}
 
   const TenantTable* table_;
   TokenScheduler scheduler_;
   std::vector<TenantTotals> totals_;
+  uint64_t cycles_per_second_;
+  // Refill's marks: the TSC and the thread's CPU time (ns) at the last hand-out; 0: none yet.
+  uint64_t wall_mark_ = 0;
+  uint64_t cpu_mark_ns_ = 0;
 };
 
 }  // namespace vigil::tenant

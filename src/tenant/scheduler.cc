@@ -107,6 +107,7 @@ base::Result<TokenScheduler> TokenScheduler::Create(std::vector<TenantShare> sha
   sched.weights_.resize(shares.size());
   sched.room_.resize(shares.size());
   sched.grant_.resize(shares.size());
+  sched.spent_.resize(shares.size());
   for (size_t i = 0; i < shares.size(); ++i) {
     double fair = static_cast<double>(shares[i].weight) / static_cast<double>(total_weight);
     Tenant& t = sched.tenants_[i];
@@ -120,7 +121,7 @@ base::Result<TokenScheduler> TokenScheduler::Create(std::vector<TenantShare> sha
   return sched;
 }
 
-bool TokenScheduler::Refill(uint64_t now_cycles) {
+bool TokenScheduler::Refill(uint64_t now_cycles, uint64_t stolen_cycles) {
   if (!started_) {
     started_ = true;
     last_refill_ = now_cycles;
@@ -129,15 +130,32 @@ bool TokenScheduler::Refill(uint64_t now_cycles) {
   uint64_t elapsed = now_cycles - last_refill_;
   if (now_cycles < last_refill_ || elapsed < period_cycles_) return false;
   last_refill_ = now_cycles;
-  elapsed = std::min(elapsed, period_cycles_ * options_.max_catch_up_periods);
+  // Time the worker did not run is no tenant's (see Refill in the header).
+  const uint64_t stolen = std::min(stolen_cycles, elapsed);
+  elapsed = std::min(elapsed - stolen, period_cycles_ * options_.max_catch_up_periods);
   uint64_t supply = elapsed;
+  uint64_t charged = 0;
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    spent_[i] = slots_[i].cycles_charged - tenants_[i].charged_mark;
+    tenants_[i].charged_mark = slots_[i].cycles_charged;
+    charged += spent_[i];
+  }
+  if (stolen > 0 && charged > 0) {
+    const uint64_t refund = std::min(stolen, charged);
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      const uint64_t back = MulDiv(refund, spent_[i], charged);
+      slots_[i].balance += static_cast<int64_t>(back);
+      tenants_[i].tokens_refunded += back;
+      spent_[i] -= back;
+    }
+  }
+  counters_.cycles_stolen += stolen;
 
   for (size_t i = 0; i < slots_.size(); ++i) {
     Slot& s = slots_[i];
     Tenant& t = tenants_[i];
     uint64_t cap = t.cap >= 1.0 ? elapsed : Fraction(elapsed, t.cap);
-    uint64_t spent = s.cycles_charged - t.charged_mark;
-    t.charged_mark = s.cycles_charged;
+    const uint64_t spent = spent_[i];
     const bool waiting = s.waiting;
     s.waiting = false;
     t.waiting_periods += waiting ? 1 : 0;
@@ -192,6 +210,7 @@ TenantCounters TokenScheduler::counters(uint32_t tenant) const {
       .waiting_periods = t.waiting_periods,
       .tokens_granted = t.tokens_granted,
       .tokens_expired = t.tokens_expired,
+      .tokens_refunded = t.tokens_refunded,
       .debt_paid = t.debt_paid,
       .balance = s.balance,
       .debt = s.balance < 0 ? static_cast<uint64_t>(-s.balance) : 0,

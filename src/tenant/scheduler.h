@@ -30,8 +30,9 @@
 // (counted, no tenant work spent); Charge() subtracts the measured cost, so a packet that costs
 // more than was left drives the balance negative (12 charged with 5 left leaves -7) and that
 // debt is paid from the next tokens. Refill() hands out the cycles elapsed since the last
-// hand-out (at most `max_catch_up_periods` periods) by weighted water-filling: each tenant that
-// wants tokens is offered its weight's part of what is left; a tenant that wants less than its
+// hand-out (at most `max_catch_up_periods` periods; less the time the worker's thread did not
+// run, which is refunded to the charges that measured it) by weighted water-filling: each tenant
+// that wants tokens is offered its weight's part of what is left; a tenant that wants less than its
 // part takes only what it wants and the rest goes round again to the others by weight (30 tokens
 // to hand out, a tenant that wants 2 leaves 8 for the next round, one that then wants 3 of its 4
 // leaves 1 for the round after). What nobody wants is counted as unused.
@@ -146,6 +147,7 @@ struct TenantCounters {
   uint64_t waiting_periods = 0;     // hand-outs at which it was marked waiting
   uint64_t tokens_granted = 0;      // all it received from hand-outs
   uint64_t tokens_expired = 0;      // cut off by the bank before hand-outs
+  uint64_t tokens_refunded = 0;     // charges given back: time the worker did not run (Refill)
   uint64_t debt_paid = 0;           // part of tokens_granted that went to pay debts
   int64_t balance = 0;              // now; negative = in debt
   uint64_t debt = 0;                // now: max(0, -balance)
@@ -155,6 +157,7 @@ struct TenantCounters {
 struct SchedulerCounters {
   uint64_t refills = 0;         // hand-outs done
   uint64_t tokens_offered = 0;  // cycles elapsed and offered to the tenants
+  uint64_t cycles_stolen = 0;   // elapsed while the worker did not run: not offered
   uint64_t tokens_unused = 0;   // offered that no tenant wanted (idle, banked, capped)
   uint32_t last_rounds = 0;     // water-filling rounds of the latest hand-out
 };
@@ -230,10 +233,14 @@ class TokenScheduler {
 
   // Between batches: when a period or more has passed since the last hand-out, hands out the
   // elapsed cycles (see the header comment) and returns true; otherwise does nothing (one
-  // comparison) and returns false. The first call only starts the clock. A preemption of the
-  // worker is in the time elapsed, and in the cost of the packet it interrupted (the stage
-  // charges the whole batch), so hand-outs and charges stay in the same units.
-  bool Refill(uint64_t now_cycles);
+  // comparison) and returns false. The first call only starts the clock.
+  // `stolen_cycles`: of the time elapsed since the last hand-out, how much the worker's thread
+  // did not run (preempted by other processes; TenantAccounting measures it from the thread's
+  // CPU time). That time is no tenant's: it is not handed out, and as the charges of the
+  // period measured it too (a packet's cost is wall-clock TSC time), it is given back to the
+  // tenants charged in the period, in proportion to what each was charged (tokens_refunded).
+  // A lone tenant whose packet the worker was preempted in is so not refused for that time.
+  bool Refill(uint64_t now_cycles, uint64_t stolen_cycles = 0);
 
   [[nodiscard]] uint32_t tenant_count() const { return static_cast<uint32_t>(slots_.size()); }
   [[nodiscard]] uint64_t period_cycles() const { return period_cycles_; }
@@ -259,6 +266,7 @@ class TokenScheduler {
     uint64_t bank = 0;
     uint64_t tokens_granted = 0;
     uint64_t tokens_expired = 0;
+    uint64_t tokens_refunded = 0;
     uint64_t debt_paid = 0;
     uint64_t waiting_periods = 0;
     uint64_t charged_mark = 0;  // cycles_charged at the last hand-out
@@ -271,6 +279,7 @@ class TokenScheduler {
   std::vector<uint32_t> weights_;
   std::vector<uint64_t> room_;   // Refill scratch, sized once
   std::vector<uint64_t> grant_;  // Refill scratch, sized once
+  std::vector<uint64_t> spent_;  // Refill scratch, sized once
   SchedulerOptions options_;
   uint64_t period_cycles_ = 0;
   uint64_t max_charge_ = 0;  // period_cycles_ × max_catch_up_periods: the most one Charge bills

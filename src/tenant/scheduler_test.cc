@@ -229,6 +229,53 @@ TEST(TokenSchedulerTest, AStallIsBilledAtMostTheCatchUpWindow) {
   EXPECT_EQ(s->counters(0).balance, 10);
 }
 
+// Time the worker did not run (stolen, measured by TenantAccounting from the thread's CPU time)
+// is not handed out, and what the period's charges measured of it is given back, in proportion
+// to each tenant's charges: here the worker was preempted for 6 of the 10 cycles elapsed while
+// tenant 0 had been charged 9 and tenant 1 charged 3. Tenant 0 gets 6 x 9/12 = 4 back, tenant 1
+// 6 x 3/12 = 1 (rounded down), and the 4 cycles the worker ran are handed out as usual.
+TEST(TokenSchedulerTest, StolenTimeIsRefundedAndNotHandedOut) {
+  auto s = TokenScheduler::Create({{.weight = 1}, {.weight = 1}}, Exact(10));
+  ASSERT_TRUE(s);
+  s->Refill(0);
+  s->Charge(0, 9);  // 5 - 9 = -4
+  s->Charge(1, 3);  // 5 - 3 = 2
+  ASSERT_TRUE(s->Refill(10, /*stolen_cycles=*/6));
+  const TenantCounters a = s->counters(0), b = s->counters(1);
+  EXPECT_EQ(a.tokens_refunded, 4u);
+  EXPECT_EQ(b.tokens_refunded, 1u);
+  EXPECT_EQ(a.tokens_granted + b.tokens_granted, 4u) << "only the time the worker ran";
+  EXPECT_EQ(s->scheduler_counters().cycles_stolen, 6u);
+  EXPECT_EQ(s->scheduler_counters().tokens_offered, 4u);
+  EXPECT_EQ(a.balance, -4 + 4 + int64_t(a.tokens_granted));
+  // Without stolen time the same charges are the tenants' own.
+  auto t = TokenScheduler::Create({{.weight = 1}, {.weight = 1}}, Exact(10));
+  t->Refill(0);
+  t->Charge(0, 9);
+  t->Refill(10);
+  EXPECT_EQ(t->counters(0).tokens_refunded, 0u);
+  EXPECT_EQ(t->scheduler_counters().tokens_offered, 10u);
+}
+
+// Two tenants, and the worker preempted for 30 cycles inside tenant 0's packet (charged 34 for 4
+// of its own work) while tenant 1 was charged 8. Reported, the stall is mostly given back to
+// tenant 0, which is not refused for it; unreported, tenant 0 pays for it and is refused.
+TEST(TokenSchedulerTest, APreemptionIsNotTheInterruptedTenantsToPay) {
+  int64_t balance[2];
+  for (bool reported : {false, true}) {
+    auto s = TokenScheduler::Create({{.weight = 1}, {.weight = 1}}, Exact(10));
+    ASSERT_TRUE(s);
+    s->Refill(0);
+    s->Charge(0, 34);
+    s->Charge(1, 8);
+    ASSERT_TRUE(s->Refill(42, reported ? 30 : 0));
+    balance[reported] = s->counters(0).balance;
+    EXPECT_EQ(s->Admit(0), reported)
+        << "preemption reported: " << reported << ", balance " << balance[reported];
+  }
+  EXPECT_GT(balance[1], balance[0]);
+}
+
 // A zero balance is no tokens: exactly-spent tenants are refused and count as backlogged.
 TEST(TokenSchedulerTest, ZeroBalanceIsRefused) {
   auto s = TokenScheduler::Create({{.weight = 1}}, Exact(10));
