@@ -368,8 +368,7 @@ base::Result<std::pair<uint32_t, uint32_t>> ParseShard(const std::string& text) 
   if (text.empty()) return std::pair<uint32_t, uint32_t>(0, 1);
   unsigned i = 0, n = 0;
   char extra = 0;
-  if (std::sscanf(text.c_str(), "%u/%u%c", &i, &n, &extra) != 2 || n == 0 || i >= n ||
-      n > 65535) {
+  if (std::sscanf(text.c_str(), "%u/%u%c", &i, &n, &extra) != 2 || n == 0 || i >= n || n > 65535) {
     return base::MakeError("--shard " + text + ": expected I/N with 0 <= I < N <= 65535");
   }
   return std::pair<uint32_t, uint32_t>(i, n);
