@@ -155,7 +155,8 @@ void TenantStage::EndBatch(std::span<const uint32_t> bytes, std::span<const bool
   if (waiting > 0) {
     for (size_t i = 0; i < n_; ++i) acct_->Waiting(tenant_[i]);
   }
-  acct_->Refill(tenant::CycleClock::Now());
+  const uint64_t now = tenant::CycleClock::Now();
+  acct_->Refill(now, now - batch_start_);
 }
 
 }  // namespace vigil::engine

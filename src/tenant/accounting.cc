@@ -18,7 +18,8 @@ base::Result<TenantAccounting> TenantAccounting::Create(const TenantTable& table
   return TenantAccounting(table, std::move(*scheduler), clock.cycles_per_second());
 }
 
-void TenantAccounting::Refill(uint64_t now_cycles) {
+void TenantAccounting::Refill(uint64_t now_cycles, uint64_t busy_cycles) {
+  busy_ += busy_cycles;
   if (wall_mark_ != 0 && now_cycles - wall_mark_ < scheduler_.period_cycles()) return;
   timespec ts{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -27,9 +28,9 @@ void TenantAccounting::Refill(uint64_t now_cycles) {
   if (wall_mark_ != 0 && now_cycles > wall_mark_) {
     const auto ran = static_cast<uint64_t>(static_cast<double>(cpu_ns - cpu_mark_ns_) *
                                            static_cast<double>(cycles_per_second_) * 1e-9);
-    const uint64_t wall = now_cycles - wall_mark_;
-    stolen = wall > ran ? wall - ran : 0;
+    stolen = busy_ > ran ? busy_ - ran : 0;
   }
+  busy_ = 0;
   wall_mark_ = now_cycles;
   cpu_mark_ns_ = cpu_ns;
   scheduler_.Refill(now_cycles, stolen);

@@ -70,10 +70,12 @@ class TenantAccounting {
   }
   // The tenant had a packet in a batch behind which frames waited (TokenScheduler::MarkWaiting).
   void Waiting(uint32_t tenant) { scheduler_.MarkWaiting(tenant); }
-  // Between batches, on the worker's thread (TokenScheduler::Refill). Once a period it reads the
-  // thread's CPU time (CLOCK_THREAD_CPUTIME_ID, one system call a period): what the thread did
-  // not run of the time elapsed, preempted by other processes, is no tenant's.
-  void Refill(uint64_t now_cycles);
+  // Between batches, on the worker's thread (TokenScheduler::Refill). `busy_cycles`: the wall
+  // time of the batch just done (0: none). Once a period it reads the thread's CPU time
+  // (CLOCK_THREAD_CPUTIME_ID, one system call a period): what the thread did not run of the
+  // period's batches, preempted by other processes, is no tenant's. Time between batches
+  // (waiting for frames, asleep or not) is never taken for preemption.
+  void Refill(uint64_t now_cycles, uint64_t busy_cycles = 0);
   [[nodiscard]] const TenantTable& table() const { return *table_; }
 
   // Adds the totals of `old` (another table's stage, before a reload) to the tenants of the same
@@ -112,6 +114,7 @@ class TenantAccounting {
   // Refill's marks: the TSC and the thread's CPU time (ns) at the last hand-out; 0: none yet.
   uint64_t wall_mark_ = 0;
   uint64_t cpu_mark_ns_ = 0;
+  uint64_t busy_ = 0;  // batches' wall time since the last hand-out
 };
 
 }  // namespace vigil::tenant
