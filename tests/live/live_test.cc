@@ -249,6 +249,16 @@ TEST_F(LiveTest, TenantsHaveTheirOwnRulesAndPolicy) {
                                         "    rule-files: [web.rules]\n";
   StartVigil("-i va:vb -c " + (dir_ / "vigil.yaml").string());
   if (HasFatalFailure()) return;
+  // Both servers reachable through vigil first (neighbours resolved, the tenants' pipelines
+  // running): on a loaded machine the first frames can wait longer than dig's timeout.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return client_->Run(
+                   "dig +short +time=1 +tries=1 @10.77.0.2 allowed.test | grep -q 10.1.2.3 && "
+                   "curl -s -o /dev/null -m 1 http://10.77.0.3:8080/index.html") == 0;
+      },
+      20s))
+      << "vigil does not forward";
   EXPECT_EQ(client_->Output("dig +short +time=2 +tries=1 @10.77.0.2 blocked.test"), "10.1.2.4\n")
       << "policy ids: the run's drop rule alerts but does not drop";
   EXPECT_EQ(Curl("http://10.77.0.3:8080/drop-me"), 22) << "the run's drop rule is not web's";
