@@ -401,6 +401,63 @@ TEST_F(OpsTest, ManyClientsShareOneCounterSnapshot) {
   EXPECT_LE(view_.asks - asks_before, uint64_t(secs / 0.1) + uint64_t(secs) + 3) << secs << " s";
 }
 
+// The stats answer is serialized once per counter snapshot, not per request: a burst of requests
+// costs a handful of builds, answers in between are the same text (uptime_s included), the HTTP
+// /api/stats serves that text's message, and once the refresh interval has passed a newer
+// snapshot (larger counters) is served.
+TEST_F(OpsTest, StatsAnswerIsBuiltOncePerSnapshot) {
+  Start({.min_refresh_ms = 300});
+  auto built = [&] { return ops_->stats_answers_built(); };
+  auto frames = [](const json& a) { return a["message"]["counters"]["capture.frames"]; };
+  const uint64_t built_before = built(), asks_before = view_.asks;
+  const auto t0 = std::chrono::steady_clock::now();
+  const int kClients = 4, kRequests = 100;
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kClients; ++i) {
+    threads.emplace_back([&] {
+      Client c(socket_);
+      for (int k = 0; k < kRequests; ++k) ASSERT_EQ(c.Ask({{"command", "stats"}})["return"], "OK");
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const uint64_t builds = built() - built_before;
+  EXPECT_GE(builds, 1u);
+  // One build per snapshot: those taken during the burst and the one there was before it.
+  EXPECT_LE(builds, view_.asks - asks_before + 1) << "a build without a new counter snapshot";
+  EXPECT_LE(builds, uint64_t(secs / 0.3) + uint64_t(secs) + 3) << secs << " s";
+  EXPECT_NE(
+      ops_->MetricsText().find("vigil_stats_answers_built_total " + std::to_string(built()) + "\n"),
+      std::string::npos);
+
+  // Back-to-back requests get the same answer unless a refresh falls between them.
+  Client c(socket_);
+  int same = 0;
+  for (int i = 0; i < 20; ++i)
+    same += c.Ask({{"command", "stats"}}) == c.Ask({{"command", "stats"}});
+  EXPECT_GE(same, 10);
+  bool checked_http = false;
+  for (int i = 0; i < 10 && !checked_http; ++i) {
+    json a = c.Ask({{"command", "stats"}});
+    json http = json::parse(Body(HttpGet("/api/stats")), nullptr, false);
+    if (c.Ask({{"command", "stats"}}) != a) continue;  // a refresh fell in between: again
+    EXPECT_EQ(http, a["message"]);
+    checked_http = true;
+  }
+  EXPECT_TRUE(checked_http);
+
+  // After the refresh interval, a newer snapshot: the fake counters grow with time.
+  json before = c.Ask({{"command", "stats"}});
+  std::this_thread::sleep_for(350ms);
+  const uint64_t built_then = built();
+  json after = c.Ask({{"command", "stats"}});
+  EXPECT_EQ(built(), built_then + 1);
+  EXPECT_GT(frames(after).get<uint64_t>(), frames(before).get<uint64_t>());
+  EXPECT_GE(
+      after["message"]["uptime_s"].get<double>() - before["message"]["uptime_s"].get<double>(),
+      0.3);
+}
+
 TEST_F(OpsTest, ClientsOverTheCapAreRefused) {
   Start({.max_clients = 3});
   std::vector<std::unique_ptr<Client>> held;

@@ -26,8 +26,9 @@ int RunCtlCommand(int argc, char** argv) {
   app.add_option("--timeout", timeout_s, "seconds to wait for the answer")->capture_default_str();
   app.add_option("--raw", raw, "send this JSON request object instead of a command name");
   app.add_option("command", command,
-                 "stats, reload, tenants, rules, reload-history, command-list, version, uptime, "
-                 "shutdown");
+                 "stats (counters at most 0.1 s old: one answer serves all who ask within "
+                 "vigil's refresh interval), reload, tenants, rules, reload-history, "
+                 "command-list, version, uptime, shutdown");
   try {
     app.parse(argc, argv);
     if (command.empty() == raw.empty())

@@ -275,14 +275,19 @@ void Ops::OnAlerts(const engine::PacketResult& result) {
 
 std::vector<engine::CounterSum> Ops::Counters(uint32_t max_age_ms) {
   std::lock_guard lock(counters_mu_);
+  RefreshCountersLocked(max_age_ms);
+  return counters_;
+}
+
+void Ops::RefreshCountersLocked(uint32_t max_age_ms) {
   const auto now = Clock::now();
   if (view_ != nullptr &&
       (counters_.empty() || now - counters_at_ >= std::chrono::milliseconds(max_age_ms))) {
     counters_ = view_->WorkerCounters();
     counters_at_ = Clock::now();
+    ++counters_generation_;
     ++worker_asks_;
   }
-  return counters_;
 }
 
 void Ops::ServeCommands(Connection& conn) {
@@ -309,17 +314,16 @@ void Ops::ServeCommands(Connection& conn) {
 std::string Ops::Handle(std::string_view request, bool* stop_after) {
   ++requests_;
   json parsed = json::parse(request, nullptr, /*allow_exceptions=*/false);
-  // The one command pollers send many times a second: its answer text is shared like the
-  // counters it shows.
-  if (parsed.is_object() && parsed.size() == 1 && parsed.contains("command") &&
-      parsed["command"] == "stats" && !stopping_.load() && view_ != nullptr) {
-    return StatsText();
-  }
   json reply;
   if (parsed.is_discarded()) {
     reply = Nok("bad-json", "the request is not valid JSON");
   } else if (!parsed.is_object()) {
     reply = Nok("not-an-object", "a request is a JSON object");
+  } else if (auto command = parsed.find("command"); command != parsed.end() &&
+                                                    *command == "stats" && !stopping_.load() &&
+                                                    view_ != nullptr) {
+    // The command pollers send many times a second: the text built once per counter snapshot.
+    return StatsAnswer()->answer;
   } else {
     reply = Dispatch(parsed, stop_after);
   }
@@ -336,7 +340,7 @@ json Ops::Dispatch(const json& request, bool* stop_after) {
   if (!command->is_string()) return Nok("no-command", "\"command\" must be a string");
   const std::string name = command->get<std::string>();
   if (stopping_.load() || view_ == nullptr) return Nok("stopping", "vigil is stopping");
-  if (name == "stats") return Ok(Stats());
+  // "stats" never comes here while running: Handle answers it from StatsAnswer().
   if (name == "tenants") return Ok(Tenants());
   if (name == "rules") return Ok(Rules());
   if (name == "reload") return Reload();
@@ -355,19 +359,28 @@ json Ops::Dispatch(const json& request, bool* stop_after) {
              json{{"command", name}, {"known", kCommands}});
 }
 
-std::string Ops::StatsText() {
-  std::lock_guard lock(stats_text_mu_);
-  const auto now = Clock::now();
-  if (stats_text_.empty() ||
-      now - stats_text_at_ >= std::chrono::milliseconds(options_.min_refresh_ms)) {
-    stats_text_ = Ok(Stats()).dump(-1, ' ', false, json::error_handler_t::replace);
-    stats_text_at_ = now;
+std::shared_ptr<const Ops::StatsText> Ops::StatsAnswer() {
+  std::lock_guard lock(stats_mu_);
+  std::vector<engine::CounterSum> workers;
+  uint64_t generation = 0;
+  {
+    std::lock_guard counters_lock(counters_mu_);
+    RefreshCountersLocked(options_.min_refresh_ms);
+    if (stats_ != nullptr && stats_->generation == counters_generation_) return stats_;
+    workers = counters_;
+    generation = counters_generation_;
   }
-  return stats_text_;
+  auto text = std::make_shared<StatsText>();
+  text->generation = generation;
+  json message = Stats(workers);
+  text->message = message.dump(-1, ' ', false, json::error_handler_t::replace);
+  text->answer = Ok(std::move(message)).dump(-1, ' ', false, json::error_handler_t::replace);
+  stats_ = std::move(text);
+  ++stats_builds_;
+  return stats_;
 }
 
-json Ops::Stats() {
-  auto workers = Counters(options_.min_refresh_ms);
+json Ops::Stats(const std::vector<engine::CounterSum>& workers) {
   json out;
   out["uptime_s"] = std::chrono::duration<double>(Clock::now() - created_).count();
   out["workers"] = workers.size();
@@ -593,6 +606,9 @@ std::string Ops::MetricsText() {
         double(http_requests_.load()));
   e.Add("vigil_stats_snapshots_total", MetricType::kCounter,
         "times the workers were asked to publish their counters", {}, double(worker_asks_.load()));
+  e.Add("vigil_stats_answers_built_total", MetricType::kCounter,
+        "times the stats answer was serialized (once per counter snapshot, however many ask)", {},
+        double(stats_builds_.load()));
   for (const auto& shipper : shippers_) {
     const ShipperCounters c = shipper->counters();
     const Labels l{{"output", shipper->name()}};
@@ -665,8 +681,7 @@ HttpResponse Ops::Route(const HttpRequest& request) {
         .body = DashboardJson().dump(-1, ' ', false, json::error_handler_t::replace)};
   }
   if (request.path == "/api/stats") {
-    return HttpResponse{.content_type = "application/json",
-                        .body = Stats().dump(-1, ' ', false, json::error_handler_t::replace)};
+    return HttpResponse{.content_type = "application/json", .body = StatsAnswer()->message};
   }
   if (request.path == "/favicon.ico") return HttpResponse{.status = 404, .body = ""};
   return HttpResponse{.status = 404, .body = "not found: " + request.path + "\n"};

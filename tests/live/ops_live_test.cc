@@ -75,8 +75,9 @@ class OpsLiveTest : public ::testing::Test {
         " -l " + (dir_ / "out").string() + " --unix-socket " + socket_ +
         " --http 127.0.0.1:19100 > " + (dir_ / "vigil.log").string() + " 2>&1");
     auto until = std::chrono::steady_clock::now() + 30s;
+    // "capturing on" is logged before the control socket opens ("control socket on").
     while (std::chrono::steady_clock::now() < until &&
-           ReadFile(dir_ / "vigil.log").find("capturing on") == std::string::npos) {
+           ReadFile(dir_ / "vigil.log").find("control socket on") == std::string::npos) {
       std::this_thread::sleep_for(50ms);
     }
     ASSERT_NE(ReadFile(dir_ / "vigil.log").find("capturing on"), std::string::npos)
