@@ -185,5 +185,27 @@ if any(ns("Jit", p) for p in ubpf):
     print("\n".join(lines))
 PY
 
+# The tenant stage's cost on the engine benchmark (issue 20): the capture through one worker with
+# the stage (demux, accounting, the scheduler's hand-outs) and without, alternately; medians of
+# the paired losses, and the same pairing with the stage in neither arm (its noise floor).
+if [ -x "$build/bench/tenant_bench" ] && [ -d ../shared/rules/snort3-community ] &&
+  [ -f ../shared/pcaps/mixed-traffic.pcap ]; then
+  tenant_args=(--rules ../shared/rules/snort3-community --capture ../shared/pcaps/mixed-traffic.pcap
+    --pairs 31)
+  "$build/bench/tenant_bench" "${tenant_args[@]}" | tee "$build/bench-tenant.txt"
+  "$build/bench/tenant_bench" "${tenant_args[@]}" --noise-floor | tee -a "$build/bench-tenant.txt"
+  python3 - "$build/bench-tenant.txt" "$build/bench-results.md" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+lines = ["", "| tenant stage (mixed-traffic, snort3-community, one core) | off s | on s | loss, median of pairs | quartiles | ns/packet | fastest-pass loss |",
+         "|---|---|---|---|---|---|---|"]
+for name, r in zip(("stage on vs off", "noise floor (off vs off)"), rows):
+    lines.append(f"| {name} | {r['off_s']:.4f} | {r['on_s']:.4f} | {r['loss_pct']:.2f}% | "
+                 f"{r['loss_q1']:.2f}%..{r['loss_q3']:.2f}% | {r['ns_per_packet']:.1f} | {r['fastest_loss_pct']:.2f}% |")
+open(sys.argv[2], "a").write("\n".join(lines) + "\n")
+print("\n".join(lines))
+PY
+fi
+
 # Live forwarding through veth, vigil beside the kernel's bridge (root only; it says so otherwise).
 bash bench/live_bench.sh "$build" && cat "$build/bench-live.md" >>"$build/bench-results.md" || true

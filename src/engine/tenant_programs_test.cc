@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 
 #include "craft/frame.h"
 #include "decode/decoder.h"
@@ -187,6 +188,17 @@ tenants:
   }
 }
 
+// The accounting of `table` on the calibrated clock (asserted to exist).
+std::optional<tenant::TenantAccounting> Accounting(const tenant::TenantTable& table,
+                                                   const base::Result<tenant::CycleClock>& clock) {
+  EXPECT_TRUE(clock);
+  if (!clock) return std::nullopt;
+  auto acct = tenant::TenantAccounting::Create(table, *clock);
+  EXPECT_TRUE(acct);
+  if (!acct) return std::nullopt;
+  return std::move(*acct);
+}
+
 TEST(TenantStage, ProgramsDecideWhatIsInspectedAndTheOutcomesAreCounted) {
   auto table = tenant::TenantTable::Build(
       {{.name = "web",
@@ -195,8 +207,7 @@ TEST(TenantStage, ProgramsDecideWhatIsInspectedAndTheOutcomesAreCounted) {
       {});
   ASSERT_TRUE(table) << table.error().ToString();
   auto clock = tenant::CycleClock::Calibrate();
-  ASSERT_TRUE(clock);
-  auto acct = tenant::TenantAccounting::Create(*table, *clock);
+  auto acct = Accounting(*table, clock);
   ASSERT_TRUE(acct);
   TenantStage stage(*acct);
 
@@ -249,6 +260,87 @@ TEST(TenantStage, ProgramsDecideWhatIsInspectedAndTheOutcomesAreCounted) {
   EXPECT_EQ(stats["tenant.default.packets"], 1u);
   EXPECT_EQ(stats["tenant.default.program_drops"], 0u);
   EXPECT_GT(stats["tenant.web.cycles"], 0u);
+}
+
+// Each packet is charged the time up to its result; a run of one tenant's packets reads the clock
+// once, after its last packet, and splits the run's time equally. Packets of tenant a take 2 ms in
+// the pipeline (a busy loop on the TSC), b's 0.2 ms; packet 2 has a second result (a rebuilt
+// datagram) 1 ms later. The test reads the TSC around every call, so each interval the stage
+// charges is known to lie between two bounds whatever the machine's load (a preemption falls
+// inside them).
+TEST(TenantStage, EachRunOfOneTenantsPacketsIsChargedWhatItTook) {
+  auto table = tenant::TenantTable::Build(
+      {{.name = "a", .prefixes = {"10.9.0.2/32"}}, {.name = "b", .prefixes = {"10.9.0.3/32"}}}, {});
+  ASSERT_TRUE(table) << table.error().ToString();
+  auto clock = tenant::CycleClock::Calibrate();
+  auto acct = Accounting(*table, clock);
+  ASSERT_TRUE(acct);
+  TenantStage stage(*acct);
+  const std::string tenants = "aaabbaba";
+  std::vector<craft::Bytes> frames;
+  for (char t : tenants) frames.push_back(Udp(80, "x", t == 'a' ? "10.9.0.2" : "10.9.0.3"));
+  std::vector<packet::Packet> packets(frames.size());
+  decode::Decoder decoder;
+  for (size_t i = 0; i < frames.size(); ++i) {
+    packets[i].data = frames[i].data();
+    packets[i].caplen = packets[i].wirelen = uint32_t(frames[i].size());
+    decoder.Decode(packets[i]);
+  }
+  const uint64_t ms = clock->cycles_per_second() / 1000;
+  auto now = [] { return tenant::CycleClock::Now(); };
+  auto spin = [&](uint64_t cycles) {
+    const uint64_t end = now() + cycles;
+    while (now() < end) {
+    }
+  };
+  // Where the stage read the clock: in [lo, hi]. The first is Admit's, then each run's end.
+  struct Read {
+    uint64_t lo, hi;
+  };
+  std::vector<Read> reads;
+  const uint64_t begin = now();
+  stage.BeginBatch();
+  auto inspect = stage.Admit(packets, 0, /*admission=*/false);
+  const uint64_t admitted = now();
+  reads.push_back({begin, admitted});
+  ASSERT_EQ(inspect.size(), frames.size());
+  packet::Packet rebuilt = packets[2];
+  auto result = [&](const packet::Packet* p, size_t want, bool ends_run) {
+    const uint64_t lo = now();
+    EXPECT_EQ(stage.OnResult({.packet = p}), want);
+    if (ends_run) reads.push_back({lo, now()});
+  };
+  for (size_t i = 0; i < inspect.size(); ++i) {
+    spin(tenants[i] == 'a' ? 2 * ms : ms / 5);
+    result(&inspect[i], i, i + 1 == inspect.size() || tenants[i + 1] != tenants[i]);
+    if (i == 2) {
+      spin(ms);
+      result(&rebuilt, 2, true);  // follows its frame; a result of its own reads the clock
+    }
+  }
+  const std::vector<uint32_t> bytes(frames.size(), 60);
+  const std::array<bool, 8> no{};
+  const uint64_t ending = now();
+  stage.EndBatch(bytes, no, no);
+  // Every packet also carries an equal share of the batch's arrival work and tail: at most this.
+  const uint64_t share = (admitted - begin) + (now() - ending);
+  ASSERT_EQ(reads.size(), 7u);
+  // The k-th interval (from read k to read k + 1) lies in [low(k), high(k)].
+  auto low = [&](size_t k) { return reads[k + 1].lo - reads[k].hi; };
+  auto high = [&](size_t k) { return reads[k + 1].hi - reads[k].lo; };
+  auto in = [&](uint64_t v, uint64_t lo, uint64_t hi) { return v >= lo && v <= hi; };
+  // Runs: [0 1 2] a (interval 0), 2's rebuilt datagram (1), [3 4] b (2), [5] a (3), [6] b (4),
+  // [7] a (5). Inside a run the split is equal, the last packet taking the remainder.
+  EXPECT_EQ(stage.charged(0), stage.charged(1));
+  EXPECT_LE(stage.charged(4) - stage.charged(3), 1u);
+  EXPECT_TRUE(in(3 * stage.charged(0), low(0) - 3, high(0) + 3 * share)) << stage.charged(0);
+  EXPECT_TRUE(in(stage.charged(2) - stage.charged(0), low(1), high(1) + 2))
+      << "its rebuilt datagram's time is its own";
+  EXPECT_TRUE(in(2 * stage.charged(3), low(2) - 2, high(2) + 2 * share)) << stage.charged(3);
+  EXPECT_TRUE(in(stage.charged(5), low(3), high(3) + share)) << stage.charged(5);
+  EXPECT_TRUE(in(stage.charged(6), low(4), high(4) + share)) << stage.charged(6);
+  EXPECT_TRUE(in(stage.charged(7), low(5), high(5) + share)) << stage.charged(7);
+  EXPECT_GE(low(3), 2 * ms) << "a's packets took their 2 ms";
 }
 
 }  // namespace

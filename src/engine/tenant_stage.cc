@@ -97,6 +97,7 @@ std::span<const packet::Packet> TenantStage::Admit(std::span<packet::Packet> pac
     }
   }
   inspected_count_ = m;
+  pending_count_ = 0;
   current_ = 0;
   tx_share_ = 0;
   tail_ = 0;
@@ -117,22 +118,25 @@ void TenantStage::ChargeRefusals() {
   }
 }
 
-size_t TenantStage::OnResult(const PacketResult& r) {
-  if (r.packet >= inspected_ && r.packet < inspected_ + inspected_count_) {
-    current_ = index_[size_t(r.packet - inspected_)];
+void TenantStage::ChargePending(uint64_t now) {
+  if (pending_count_ > 0) {
+    const uint64_t spent = now - last_;
+    const uint64_t each = spent / pending_count_;
+    for (size_t k = 0; k < pending_count_; ++k) cost_[pending_[k]] += each;
+    cost_[pending_[pending_count_ - 1]] += spent - each * pending_count_;
+    pending_count_ = 0;
   }
-  const uint64_t now = tenant::CycleClock::Now();
-  cost_[current_] += now - last_;
   last_ = now;
-  return current_;
 }
 
 void TenantStage::EndBatch(std::span<const uint32_t> bytes, std::span<const bool> sent,
                            std::span<const bool> rule_drop, size_t waiting) {
+  const uint64_t end = tenant::CycleClock::Now();
+  if (pending_count_ > 0) ChargePending(end);  // a result that never came (see OnResult)
   size_t admitted = 0;
   for (size_t i = 0; i < n_; ++i) admitted += admitted_[i] ? 1 : 0;
-  const uint64_t tail_share =
-      admitted > 0 ? (tail_ + tenant::CycleClock::Now() - last_) / admitted : 0;
+  const uint64_t tail_share = admitted > 0 ? (tail_ + end - last_) / admitted : 0;
+  const uint64_t shares = arrival_share_ + decode_share_ + tail_share;
   for (size_t i = 0; i < n_; ++i) {
     if (!admitted_[i]) continue;
     tenant::Outcome outcome = rule_drop[i] ? tenant::Outcome::kRuleDrop : tenant::Outcome::kPassed;
@@ -149,14 +153,13 @@ void TenantStage::EndBatch(std::span<const uint32_t> bytes, std::span<const bool
         outcome = tenant::Outcome::kProgramDrop;
         break;
     }
-    cost_[i] += arrival_share_ + decode_share_ + tail_share + (sent[i] ? tx_share_ : 0);
+    cost_[i] += shares + (sent[i] ? tx_share_ : 0);
     acct_->Done(tenant_[i], bytes[i], cost_[i], outcome);
   }
   if (waiting > 0) {
     for (size_t i = 0; i < n_; ++i) acct_->Waiting(tenant_[i]);
   }
-  const uint64_t now = tenant::CycleClock::Now();
-  acct_->Refill(now, now - batch_start_);
+  acct_->Refill(end, end - batch_start_);
 }
 
 }  // namespace vigil::engine

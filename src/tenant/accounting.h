@@ -63,6 +63,7 @@ class TenantAccounting {
     ++t.packets;
     t.bytes += bytes;
     t.cycles += cycles;
+    if (outcome == Outcome::kPassed) return;  // the usual case
     t.rule_drops += outcome == Outcome::kRuleDrop;
     t.program_drops += outcome == Outcome::kProgramDrop;
     t.program_tx += outcome == Outcome::kProgramTx;

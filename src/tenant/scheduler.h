@@ -205,10 +205,13 @@ class TokenScheduler {
   // counted in cycles_unbilled).
   void Charge(uint32_t tenant, uint64_t cycles) {
     Slot& s = slots_[tenant];
-    const uint64_t billed = std::min(cycles, max_charge_);
+    uint64_t billed = cycles;
+    if (billed > max_charge_) [[unlikely]] {
+      billed = max_charge_;
+      s.cycles_unbilled += cycles - billed;
+    }
     s.balance -= static_cast<int64_t>(billed);
     s.cycles_charged += billed;
-    s.cycles_unbilled += cycles - billed;
   }
 
   // Per refused packet, right after the Admit() that refused it (the run of refusals is counted

@@ -8,6 +8,12 @@
 #include "tenant/program_chain.h"
 
 namespace vigil::tenant {
+
+namespace {
+uint32_t Be32(const uint8_t* p) {
+  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
+}
+}  // namespace
 namespace {
 
 base::Error TenantError(const std::string& tenant, const std::string& message) {
@@ -79,6 +85,19 @@ base::Result<TenantTable> TenantTable::Build(std::vector<TenantSpec> specs,
     table.chains_.push_back(std::move(chain));
   }
   table.default_ = uint32_t(table.specs_.size() - 1);
+  // The IPv4 fast path: when every tenant selects by prefixes alone, an IPv4 packet's tenant is
+  // the first IPv4 prefix in tenant order that holds its destination, else its source.
+  table.v4_only_prefixes_ = true;
+  for (uint32_t t = 0; t < table.default_; ++t) {
+    const Selector& sel = table.selectors_[t];
+    table.v4_only_prefixes_ &= sel.vlans.empty() && sel.interfaces.empty() && !sel.prefixes.empty();
+    for (const Prefix& pre : sel.prefixes) {
+      if (!pre.network.is_v4()) continue;
+      const uint32_t mask = pre.length == 0 ? 0 : ~0u << (32 - pre.length);
+      table.v4_.push_back(
+          {.network = Be32(pre.network.bytes.data()) & mask, .mask = mask, .tenant = t});
+    }
+  }
   return table;
 }
 
@@ -100,7 +119,20 @@ inline bool InPrefix(const base::IpAddress& a, const base::IpAddress& network, i
 
 }  // namespace
 
+uint32_t TenantTable::ClassifyV4(uint32_t src, uint32_t dst) const {
+  for (const V4Prefix& e : v4_) {
+    if ((dst & e.mask) == e.network) return e.tenant;
+  }
+  for (const V4Prefix& e : v4_) {
+    if ((src & e.mask) == e.network) return e.tenant;
+  }
+  return default_;
+}
+
 uint32_t TenantTable::Classify(const packet::Packet& p, uint32_t ingress) const {
+  if (v4_only_prefixes_ && p.ip_version != 0 && p.src_ip.is_v4() && p.dst_ip.is_v4()) {
+    return ClassifyV4(Be32(p.src_ip.bytes.data()), Be32(p.dst_ip.bytes.data()));
+  }
   const bool ip = p.ip_version != 0;
   return ClassifyKeys({.has_vlan = p.vlan_count > 0,
                        .vlan = p.vlan_ids[0],
@@ -134,6 +166,7 @@ uint32_t TenantTable::ClassifyFrame(std::span<const uint8_t> frame, uint32_t ing
   if (type == 0x0800 && left >= 20 && ip[0] >> 4 == 4) {
     const size_t header_len = size_t(ip[0] & 0x0f) * 4;
     if (header_len >= 20 && header_len <= left && size_t(ip[2] << 8 | ip[3]) >= header_len) {
+      if (v4_only_prefixes_) return ClassifyV4(Be32(ip + 12), Be32(ip + 16));
       src = base::IpAddress::V4(ip + 12);
       dst = base::IpAddress::V4(ip + 16);
       keys.src = &src;

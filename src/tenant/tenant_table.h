@@ -26,7 +26,8 @@
 //   uint32_t t = table->Classify(packet, /*interface index*/ 0);
 //
 // Cost: a scan of the tenants' selectors in order, a few comparisons each: meant for tens of
-// tenants.
+// tenants. When every tenant selects by prefixes alone (the usual table), an IPv4 packet is
+// classified by a flat list of (network, mask, tenant): one AND and compare per prefix.
 #pragma once
 
 #include <cstdint>
@@ -123,11 +124,22 @@ class TenantTable {
     const base::IpAddress* dst = nullptr;
   };
   [[nodiscard]] uint32_t ClassifyKeys(const Keys& keys, uint32_t ingress) const;
+  // The fast path of an IPv4 packet when v4_only_prefixes_ (addresses in host order).
+  [[nodiscard]] uint32_t ClassifyV4(uint32_t src, uint32_t dst) const;
+  struct V4Prefix {
+    uint32_t network = 0;  // host order, masked
+    uint32_t mask = 0;
+    uint32_t tenant = 0;
+  };
   std::vector<TenantSpec> specs_;
   std::vector<Selector> selectors_;  // per tenant; the default tenant's is never consulted
   uint32_t default_ = 0;
   std::vector<std::shared_ptr<ProgramChain>> chains_;  // per tenant; null: no programs
   bool has_programs_ = false;
+  // Every tenant but the default selects by prefixes alone (no VLAN, no interface): an IPv4
+  // packet is then classified by v4_, every tenant's IPv4 prefixes in tenant order.
+  bool v4_only_prefixes_ = false;
+  std::vector<V4Prefix> v4_;
 };
 
 }  // namespace vigil::tenant

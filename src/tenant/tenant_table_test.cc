@@ -120,9 +120,69 @@ TEST(TenantTable, RefusesBadSpecsNamingTheTenant) {
   EXPECT_NE(twice.error().message.find("tenant 'x': named twice"), std::string::npos);
 }
 
-// ClassifyFrame, before decoding, against Classify of the decoded frame: random Ethernet frames
-// built around the cases the decoder tells apart (VLAN stacks up to too deep, truncation at every
-// point, IPv4 header and total lengths, versions, ARP), one million of them.
+// A random Ethernet frame built around the cases the decoder tells apart: VLAN stacks up to too
+// deep, truncation at every point, IPv4 header and total lengths, versions, ARP. Addresses are
+// often in 10.1/16, 192.0.2/24 and 2001:db8::/32.
+void RandomFrame(std::mt19937_64& rng, std::vector<uint8_t>& frame) {
+  auto pick = [&](uint32_t n) { return uint32_t(rng() % n); };
+  frame.assign(12, 0x02);
+  auto put16 = [&](uint16_t v) {
+    frame.push_back(uint8_t(v >> 8));
+    frame.push_back(uint8_t(v));
+  };
+  const int tags = pick(4) == 0 ? int(pick(11)) : 0;
+  for (int k = 0; k < tags; ++k) {
+    put16(std::array<uint16_t, 3>{0x8100, 0x88a8, 0x9100}[pick(3)]);
+    put16(uint16_t(pick(4) == 0 ? 7 : pick(3) == 0 ? 9 : pick(4096)) | uint16_t(pick(8) << 13));
+  }
+  const uint32_t kind = pick(10);
+  if (kind < 5) {  // IPv4
+    put16(0x0800);
+    const uint32_t ihl = pick(6) == 0 ? pick(16) : 5 + pick(2);
+    frame.push_back(uint8_t((pick(20) == 0 ? pick(16) : 4) << 4 | ihl));
+    frame.push_back(0);
+    const uint32_t total = pick(8) == 0 ? pick(80) : ihl * 4 + pick(1400);
+    put16(uint16_t(total));
+    for (int k = 0; k < 8; ++k) frame.push_back(uint8_t(rng()));
+    for (int side = 0; side < 2; ++side) {
+      const uint32_t which = pick(3);
+      const uint8_t a = which == 0 ? 10 : which == 1 ? 192 : uint8_t(rng());
+      const uint8_t b = which == 0 ? 1 : which == 1 ? 0 : uint8_t(rng());
+      const uint8_t c = which == 1 ? 2 : uint8_t(rng());
+      for (uint8_t byte : {a, b, c, uint8_t(rng())}) frame.push_back(byte);
+    }
+    for (uint32_t k = 20; k < ihl * 4 && k < 60; ++k) frame.push_back(1);
+  } else if (kind < 8) {  // IPv6
+    put16(0x86dd);
+    frame.push_back(uint8_t((pick(20) == 0 ? pick(16) : 6) << 4));
+    for (int k = 0; k < 7; ++k) frame.push_back(uint8_t(rng()));
+    for (int side = 0; side < 2; ++side) {
+      const bool ours = pick(2) == 0;
+      for (uint8_t byte : {uint8_t(ours ? 0x20 : rng()), uint8_t(ours ? 0x01 : rng()),
+                           uint8_t(ours ? 0x0d : rng()), uint8_t(ours ? 0xb8 : rng())}) {
+        frame.push_back(byte);
+      }
+      for (int k = 0; k < 12; ++k) frame.push_back(uint8_t(rng()));
+    }
+  } else {  // ARP, or anything
+    put16(kind == 8 ? 0x0806 : uint16_t(rng()));
+    for (int k = 0; k < 28; ++k) frame.push_back(uint8_t(rng()));
+  }
+  for (uint32_t k = pick(64); k > 0; --k) frame.push_back(uint8_t(rng()));
+  if (pick(3) == 0) frame.resize(pick(uint32_t(frame.size()) + 1));  // truncated anywhere
+}
+
+packet::Packet Decoded(decode::Decoder& decoder, const std::vector<uint8_t>& frame) {
+  packet::Packet p;
+  p.data = frame.data();
+  p.caplen = p.wirelen = uint32_t(frame.size());
+  p.linktype = packet::LinkType::kEthernet;
+  decoder.Decode(p);
+  return p;
+}
+
+// ClassifyFrame, before decoding, against Classify of the decoded frame, on one million random
+// frames (RandomFrame).
 TEST(TenantTable, ClassifyFrameAgreesWithTheDecodedPacket) {
   auto t = TenantTable::Build({{.name = "vlan7", .vlans = {7}},
                                {.name = "v4", .prefixes = {"10.1.0.0/16"}},
@@ -132,62 +192,13 @@ TEST(TenantTable, ClassifyFrameAgreesWithTheDecodedPacket) {
                               {"a", "b"});
   ASSERT_TRUE(t) << t.error().ToString();
   std::mt19937_64 rng(20261207);
-  auto pick = [&](uint32_t n) { return uint32_t(rng() % n); };
   decode::Decoder decoder;
   std::vector<uint8_t> frame;
   uint64_t compared = 0, per_tenant[6] = {};
   for (int round = 0; round < 1'000'000; ++round) {
-    frame.assign(12, 0x02);
-    auto put16 = [&](uint16_t v) {
-      frame.push_back(uint8_t(v >> 8));
-      frame.push_back(uint8_t(v));
-    };
-    const int tags = pick(4) == 0 ? int(pick(11)) : 0;
-    for (int k = 0; k < tags; ++k) {
-      put16(std::array<uint16_t, 3>{0x8100, 0x88a8, 0x9100}[pick(3)]);
-      put16(uint16_t(pick(4) == 0 ? 7 : pick(3) == 0 ? 9 : pick(4096)) | uint16_t(pick(8) << 13));
-    }
-    const uint32_t kind = pick(10);
-    if (kind < 5) {  // IPv4
-      put16(0x0800);
-      const uint32_t ihl = pick(6) == 0 ? pick(16) : 5 + pick(2);
-      frame.push_back(uint8_t((pick(20) == 0 ? pick(16) : 4) << 4 | ihl));
-      frame.push_back(0);
-      const uint32_t total = pick(8) == 0 ? pick(80) : ihl * 4 + pick(1400);
-      put16(uint16_t(total));
-      for (int k = 0; k < 8; ++k) frame.push_back(uint8_t(rng()));
-      for (int side = 0; side < 2; ++side) {
-        const uint32_t which = pick(3);
-        const uint8_t a = which == 0 ? 10 : which == 1 ? 192 : uint8_t(rng());
-        const uint8_t b = which == 0 ? 1 : which == 1 ? 0 : uint8_t(rng());
-        const uint8_t c = which == 1 ? 2 : uint8_t(rng());
-        for (uint8_t byte : {a, b, c, uint8_t(rng())}) frame.push_back(byte);
-      }
-      for (uint32_t k = 20; k < ihl * 4 && k < 60; ++k) frame.push_back(1);
-    } else if (kind < 8) {  // IPv6
-      put16(0x86dd);
-      frame.push_back(uint8_t((pick(20) == 0 ? pick(16) : 6) << 4));
-      for (int k = 0; k < 7; ++k) frame.push_back(uint8_t(rng()));
-      for (int side = 0; side < 2; ++side) {
-        const bool ours = pick(2) == 0;
-        for (uint8_t byte : {uint8_t(ours ? 0x20 : rng()), uint8_t(ours ? 0x01 : rng()),
-                             uint8_t(ours ? 0x0d : rng()), uint8_t(ours ? 0xb8 : rng())}) {
-          frame.push_back(byte);
-        }
-        for (int k = 0; k < 12; ++k) frame.push_back(uint8_t(rng()));
-      }
-    } else {  // ARP, or anything
-      put16(kind == 8 ? 0x0806 : uint16_t(rng()));
-      for (int k = 0; k < 28; ++k) frame.push_back(uint8_t(rng()));
-    }
-    for (uint32_t k = pick(64); k > 0; --k) frame.push_back(uint8_t(rng()));
-    if (pick(3) == 0) frame.resize(pick(uint32_t(frame.size()) + 1));  // truncated anywhere
-    packet::Packet p;
-    p.data = frame.data();
-    p.caplen = p.wirelen = uint32_t(frame.size());
-    p.linktype = packet::LinkType::kEthernet;
-    decoder.Decode(p);
-    const uint32_t ingress = pick(2);
+    RandomFrame(rng, frame);
+    const packet::Packet p = Decoded(decoder, frame);
+    const uint32_t ingress = uint32_t(rng() % 2);
     const uint32_t want = t->Classify(p, ingress);
     ASSERT_EQ(t->ClassifyFrame(frame, ingress), want)
         << "round " << round << ", " << frame.size() << " bytes";
@@ -196,6 +207,47 @@ TEST(TenantTable, ClassifyFrameAgreesWithTheDecodedPacket) {
   }
   EXPECT_EQ(compared, 1'000'000u);
   for (uint64_t n : per_tenant) EXPECT_GT(n, 1000u) << "every tenant is reached";
+}
+
+// The IPv4 fast path (every tenant selects by prefixes alone) against the general scan: the same
+// tenants, and a last one that never matches (an interface no frame comes in on) but turns the
+// fast path off. Overlapping prefixes, a host, IPv6 beside IPv4, /0 and /1; both entry points.
+TEST(TenantTable, Ipv4FastPathAgreesWithTheGeneralScan) {
+  const std::vector<TenantSpec> specs = {
+      {.name = "host", .prefixes = {"10.1.0.7"}},
+      {.name = "narrow", .prefixes = {"2001:db8::/32", "10.1.0.0/24"}},
+      {.name = "wide", .prefixes = {"10.1.0.0/16", "192.0.2.128/25"}},
+      {.name = "docs", .prefixes = {"192.0.2.0/24"}},
+      {.name = "v6only", .prefixes = {"2001:db8:1::/48"}},
+      {.name = "half", .prefixes = {"128.0.0.0/1"}}};
+  auto fast = TenantTable::Build(specs, {"a", "b"});
+  std::vector<TenantSpec> slow_specs = specs;
+  slow_specs.push_back({.name = "never", .interfaces = {"b"}});
+  auto slow = TenantTable::Build(slow_specs, {"a", "b"});
+  auto everything = TenantTable::Build({{.name = "all", .prefixes = {"0.0.0.0/0"}}}, {});
+  ASSERT_TRUE(fast && slow && everything);
+  const uint32_t slow_default = slow->default_tenant();
+  std::mt19937_64 rng(7);
+  decode::Decoder decoder;
+  std::vector<uint8_t> frame;
+  std::vector<uint64_t> per_tenant(fast->size());
+  for (int round = 0; round < 1'000'000; ++round) {
+    RandomFrame(rng, frame);
+    const packet::Packet p = Decoded(decoder, frame);
+    uint32_t want = slow->Classify(p, 0);
+    ASSERT_EQ(slow->ClassifyFrame(frame, 0), want) << "round " << round;
+    if (want == slow_default) want = fast->default_tenant();
+    ASSERT_EQ(fast->Classify(p, 0), want) << "round " << round;
+    ASSERT_EQ(fast->ClassifyFrame(frame, 0), want) << "round " << round;
+    ASSERT_EQ(everything->ClassifyFrame(frame, 0), p.ip_version == 4 ? 0u : 1u)
+        << "round " << round;
+    ++per_tenant[want];
+  }
+  for (uint32_t t = 0; t < fast->size(); ++t) {
+    const std::string& name = fast->spec(t).name;
+    if (name == "v6only") continue;  // RandomFrame's IPv6 is 2001:db8::/32 at most
+    EXPECT_GT(per_tenant[t], name == "host" ? 0u : 500u) << name << " is reached";
+  }
 }
 
 }  // namespace

@@ -1,0 +1,243 @@
+// The tenant stage's cost on the IPS benchmark (issue 20: "accounting and scheduling overhead
+// <= 2% of throughput, accounting on vs. off, side by side in one run"): a capture through one
+// worker as the live worker runs it, with the tenant stage and without, alternately.
+//
+//   build-bench/bench/tenant_bench --rules ../shared/rules/snort3-community
+//       --capture ../shared/pcaps/mixed-traffic.pcap [--pairs 15] [--tenant 192.168.0.0/16 ...]
+//   (one command line)
+//
+// One pass is the whole capture in batches of 32 frames through a fresh engine::Worker (flows,
+// streams and detection state empty, so every pass does the same work):
+//   off: decode every frame, Worker::Process;
+//   on:  TenantStage as live_run.cc uses it — BeginBatch, Classify from the frames' headers,
+//        decode, Admit, Process with OnResult per result, EndBatch with each packet's charge and
+//        the scheduler's hand-out — over a table of --tenant prefixes (each its own tenant, then
+//        the default tenant). Without admission: a pass offers the CPU more than it can serve
+//        (the capture as fast as it goes), so with it the stage would refuse part of the
+//        capture and the arms would not do the same work; what that leaves out is one
+//        comparison per packet (TokenScheduler::Admit; scheduler_test's AdmitChargeCost).
+// The sink is the same std::function in both arms; each pass's cost is the thread's CPU time,
+// so a preemption by another process counts against neither. The pairs alternate which arm goes
+// first. Prints the medians of each arm, the median and quartiles of the paired losses
+// ((on - off) / off), the stage's nanoseconds per packet, the same from each arm's fastest pass,
+// and each tenant's share of the cycles charged; one JSON line at the end. --noise-floor runs
+// the stage in neither arm: the spread of the pairing itself (about ±0.4% on the 2-vCPU VM).
+#include <fmt/format.h>
+#include <time.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <array>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "decode/decoder.h"
+#include "detect/support.h"
+#include "engine/decoded_capture.h"
+#include "engine/tenant_stage.h"
+#include "engine/worker.h"
+#include "rules/classification.h"
+#include "rules/rule_file.h"
+#include "rules/variables.h"
+#include "tenant/accounting.h"
+#include "tenant/cycle_clock.h"
+#include "tenant/tenant_table.h"
+
+namespace vigil::bench {
+namespace {
+
+constexpr size_t kBatch = 32;
+
+uint64_t ThreadCpuNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return uint64_t(ts.tv_sec) * 1'000'000'000 + uint64_t(ts.tv_nsec);
+}
+
+double Quantile(std::vector<double> v, double q) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[size_t(q * double(v.size() - 1) + 0.5)];
+}
+
+struct Frame {
+  const uint8_t* data;
+  uint32_t len;
+};
+
+// One pass of the capture through a fresh worker; returns the thread CPU seconds, and adds each
+// tenant's charged cycles to `charged` (on) and the inspected packets to `inspected`.
+base::Result<double> Pass(const detect::DetectionPlan& plan, const std::vector<Frame>& frames,
+                          tenant::TenantAccounting* acct, std::vector<uint64_t>& charged,
+                          uint64_t& inspected) {
+  auto worker = engine::Worker::Create(plan, {});
+  if (!worker) return worker.error();
+  std::optional<engine::TenantStage> stage;
+  if (acct != nullptr) stage.emplace(*acct);
+  decode::Decoder decoder;
+  std::array<packet::Packet, kBatch> packets;
+  std::array<uint32_t, kBatch> bytes;
+  static constexpr std::array<bool, kBatch> kNone{};
+  uint64_t results = 0;
+  const engine::Worker::Sink off_sink = [&](const engine::PacketResult&) { ++results; };
+  const engine::Worker::Sink on_sink = [&](const engine::PacketResult& r) {
+    stage->OnResult(r);
+    ++results;
+  };
+  const uint64_t start = ThreadCpuNs();
+  for (size_t at = 0; at < frames.size(); at += kBatch) {
+    const size_t n = std::min(kBatch, frames.size() - at);
+    const Frame* batch = &frames[at];
+    if (stage) {
+      stage->BeginBatch();
+      stage->Classify(n, 0, /*admission=*/false, [&](size_t i) {
+        return std::span<const uint8_t>(batch[i].data, batch[i].len);
+      });
+    }
+    for (size_t i = 0; i < n; ++i) {
+      packet::Packet& p = packets[i];
+      p = packet::Packet{};
+      p.data = batch[i].data;
+      p.caplen = p.wirelen = batch[i].len;
+      p.number = at + i + 1;
+      bytes[i] = batch[i].len;
+      if (!stage || stage->admitted(i)) decoder.Decode(p);
+    }
+    if (!stage) {
+      (*worker)->Process({packets.data(), n}, off_sink);
+      inspected += n;
+      continue;
+    }
+    const auto inspect = stage->Admit({packets.data(), n}, 0, /*admission=*/false);
+    (*worker)->Process(inspect, on_sink);
+    inspected += inspect.size();
+    stage->EndBatch({bytes.data(), n}, kNone, kNone);
+  }
+  const double seconds = double(ThreadCpuNs() - start) / 1e9;
+  if (acct != nullptr) {
+    acct->ForEachStat([&, t = size_t(0)](std::string_view name, uint64_t v) mutable {
+      if (name.ends_with(".cycles")) charged[t++] = v;
+    });
+  }
+  return seconds;
+}
+
+int Main(int argc, char** argv) {
+  std::string capture_path, rules_dir;
+  std::vector<std::string> prefixes = {"192.168.0.0/16", "10.0.0.0/8", "172.16.0.0/12"};
+  int pairs = 15;
+  CLI::App app{"vigil tenant stage overhead on the IPS benchmark"};
+  app.add_option("--capture", capture_path, "pcap read into memory before timing")->required();
+  app.add_option("--rules", rules_dir, "folder of .rules files (all are loaded)")->required();
+  app.add_option("--pairs", pairs, "on/off pairs; medians are reported")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  app.add_option("--tenant", prefixes, "a tenant's destination prefix (repeatable)");
+  bool noise_floor = false;
+  app.add_flag("--noise-floor", noise_floor,
+               "both arms without the stage: what the pairing shows when nothing differs");
+  CLI11_PARSE(app, argc, argv);
+
+  rules::Variables vars;
+  rules::LoadReport report;
+  report.support_check = detect::UnsupportedReason;
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(rules_dir, ec)) {
+    if (e.path().extension() == ".rules") files.push_back(e.path().string());
+  }
+  if (ec) {
+    fmt::print(stderr, "tenant_bench: {}: {}\n", rules_dir, ec.message());
+    return 1;
+  }
+  std::sort(files.begin(), files.end());
+  rules::LoadRuleFiles(files, vars, report);
+  auto plan = detect::DetectionPlan::Build(std::move(report.rules),
+                                           rules::ClassificationTable::Default(), {});
+  if (!plan) {
+    fmt::print(stderr, "tenant_bench: {}\n", plan.error().ToString());
+    return 1;
+  }
+  auto capture = engine::DecodedCapture::Load(capture_path);
+  if (!capture) {
+    fmt::print(stderr, "tenant_bench: {}\n", capture.error().ToString());
+    return 1;
+  }
+  std::vector<Frame> frames;
+  for (const packet::Packet& p : capture->packets) {
+    if (p.linktype == packet::LinkType::kEthernet) frames.push_back({p.data, p.caplen});
+  }
+  std::vector<tenant::TenantSpec> specs;
+  for (size_t i = 0; i < prefixes.size(); ++i) {
+    specs.push_back({.name = fmt::format("t{}", i), .prefixes = {prefixes[i]}});
+  }
+  auto table = tenant::TenantTable::Build(specs, {"bench0"});
+  auto clock = tenant::CycleClock::Calibrate();
+  if (!table || !clock) {
+    fmt::print(stderr, "tenant_bench: {}\n", (!table ? table.error() : clock.error()).ToString());
+    return 1;
+  }
+
+  std::vector<uint64_t> charged(table->size());
+  std::vector<double> on, off, loss;
+  uint64_t inspected_on = 0, inspected_off = 0;
+  for (int k = -1; k < pairs; ++k) {  // k = -1: a warm-up pair, not counted
+    double x = 0, y = 0;
+    for (int side = 0; side < 2; ++side) {
+      const bool stage_on = (side == 0) == (k % 2 == 0);
+      auto acct = tenant::TenantAccounting::Create(*table, *clock);
+      if (!acct) {
+        fmt::print(stderr, "tenant_bench: {}\n", acct.error().ToString());
+        return 1;
+      }
+      uint64_t inspected = 0;
+      auto s =
+          Pass(**plan, frames, stage_on && !noise_floor ? &*acct : nullptr, charged, inspected);
+      if (!s) {
+        fmt::print(stderr, "tenant_bench: {}\n", s.error().ToString());
+        return 1;
+      }
+      (stage_on ? x : y) = *s;
+      (stage_on ? inspected_on : inspected_off) = inspected;
+    }
+    if (k < 0) continue;
+    on.push_back(x);
+    off.push_back(y);
+    loss.push_back((x - y) / y * 100);
+  }
+  const double packets = double(frames.size());
+  const double on_s = Quantile(on, 0.5), off_s = Quantile(off, 0.5);
+  uint64_t total = 0;
+  for (uint64_t c : charged) total += c;
+  fmt::print("tenant_bench: {} frames, {} rules, {} tenants, {} pairs\n", frames.size(),
+             (*plan)->rule_count(), table->size(), pairs);
+  fmt::print("  stage off: {:.4f} s median ({:.0f} ns/packet), {} inspected\n", off_s,
+             off_s / packets * 1e9, inspected_off);
+  fmt::print("  stage on:  {:.4f} s median ({:.0f} ns/packet), {} inspected\n", on_s,
+             on_s / packets * 1e9, inspected_on);
+  fmt::print("  loss: median {:.2f}% (quartiles {:.2f}% .. {:.2f}%), {:.1f} ns/packet\n",
+             Quantile(loss, 0.5), Quantile(loss, 0.25), Quantile(loss, 0.75),
+             (on_s - off_s) / packets * 1e9);
+  // Interference only ever adds time: the fastest pass of each arm is the least disturbed.
+  const double on_min = Quantile(on, 0), off_min = Quantile(off, 0);
+  fmt::print("  fastest passes: off {:.4f} s, on {:.4f} s: {:.2f}%, {:.1f} ns/packet\n", off_min,
+             on_min, (on_min - off_min) / off_min * 100, (on_min - off_min) / packets * 1e9);
+  for (uint32_t t = 0; t < table->size(); ++t) {
+    fmt::print("  {}: {:.1f}% of the cycles charged (last pass)\n", table->spec(t).name,
+               total ? 100.0 * double(charged[t]) / double(total) : 0);
+  }
+  fmt::print(
+      "{{\"bench\":\"tenant_stage\",\"capture\":\"{}\",\"rules\":\"{}\",\"pairs\":{},"
+      "\"off_s\":{:.6f},\"on_s\":{:.6f},\"loss_pct\":{:.3f},\"loss_q1\":{:.3f},\"loss_q3\":{:.3f},"
+      "\"ns_per_packet\":{:.2f},\"fastest_loss_pct\":{:.3f}}}\n",
+      std::filesystem::path(capture_path).filename().string(),
+      std::filesystem::path(rules_dir).filename().string(), pairs, off_s, on_s, Quantile(loss, 0.5),
+      Quantile(loss, 0.25), Quantile(loss, 0.75), (on_s - off_s) / packets * 1e9,
+      (on_min - off_min) / off_min * 100);
+  return 0;
+}
+
+}  // namespace
+}  // namespace vigil::bench
+
+int main(int argc, char** argv) { return vigil::bench::Main(argc, argv); }
