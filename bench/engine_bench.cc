@@ -14,6 +14,11 @@
 // high-water mark is reset before it (/proc/self/clear_refs), so the figure is the plan, the
 // capture in memory and what the run itself added.
 //
+// --full-match-report N adds, per capture, one more single-threaded pass whose detector tallies
+// the full matcher's work per rule (Detector::FullMatchTally) and prints, as '#' lines, the N
+// rules that sent most packets there: packets, packets no other rule sent, evaluations on the
+// packet / a stream chunk / a transaction, matches, and what the pre-filter had of the rule.
+//
 // Cycles per packet are CPU time of the worker threads times the time-stamp counter's rate
 // (measured against the steady clock at start), divided by packets: the cycles a core spends per
 // packet at its nominal clock, whatever the thread count.
@@ -30,9 +35,11 @@
 #include <thread>
 #include <vector>
 
+#include "detect/detector.h"
 #include "detect/support.h"
 #include "engine/decoded_capture.h"
 #include "engine/parallel.h"
+#include "engine/worker.h"
 #include "rules/classification.h"
 #include "rules/rule_file.h"
 #include "rules/variables.h"
@@ -73,6 +80,85 @@ double PeakRssMb() {
   return double(u.ru_maxrss) / 1024.0;
 }
 
+// What a rule gives the pre-filter to work with, in a few words: where its candidates come from
+// (a fast pattern in the payload or a transaction buffer, or none) and what the literal filter
+// and the full matcher then check.
+std::string PrefilterShape(const detect::CompiledRule& cr) {
+  std::string shape;
+  if (cr.tx_stage >= 0) {
+    shape = fmt::format("tx stage {}, ", cr.tx_stage);
+    shape += cr.fast_pattern ? "fast pattern" : "no literal (every transaction)";
+  } else if (!cr.fast_pattern) {
+    shape = "no literal (address / port / always)";
+  } else {
+    int others = 0;
+    for (const rules::ContentOption* c : cr.contents) {
+      others += c != cr.fast_pattern && !c->negated && c->buffer.empty();
+    }
+    shape = others ? fmt::format("fast pattern + {} literal(s)", others) : "fast pattern alone";
+  }
+  int pcre = 0, bytes = 0, isset = 0;
+  for (const rules::Option& o : cr.rule.options) {
+    pcre += std::holds_alternative<rules::PcreOption>(o);
+    bytes += std::holds_alternative<rules::ByteTestOption>(o) ||
+             std::holds_alternative<rules::ByteJumpOption>(o) ||
+             std::holds_alternative<rules::ByteExtractOption>(o) ||
+             std::holds_alternative<rules::ByteMathOption>(o);
+    if (const auto* f = std::get_if<rules::FlowbitsOption>(&o)) {
+      isset += f->command == rules::FlowbitsOption::Command::kIsset;
+    }
+  }
+  if (pcre) shape += fmt::format(", pcre {}", pcre);
+  if (bytes) shape += fmt::format(", byte_* {}", bytes);
+  if (isset) shape += ", flowbits isset";
+  if (cr.stream == rules::FlowOption::Stream::kOnlyStream) shape += ", only_stream";
+  return shape;
+}
+
+// One pass over `packets` through a worker whose detector tallies the full matcher's work per
+// rule; prints the `top` rules by packets that reached the full matcher with them.
+int FullMatchReport(const detect::DetectionPlan& plan, std::span<const packet::Packet> packets,
+                    size_t top) {
+  auto worker = engine::Worker::Create(plan, {});
+  auto detector = detect::Detector::Create(plan);
+  if (!worker || !detector) {
+    fmt::print(stderr, "engine_bench: cannot create the report's worker\n");
+    return 1;
+  }
+  detect::Detector::FullMatchTally tally;
+  (*detector)->SetFullMatchTally(&tally);
+  detect::Detector& d = **detector;
+  (*worker)->SetInspect(
+      [&d](const packet::Packet& p, const detect::FlowContext& flow,
+           std::span<const detect::StreamChunk> chunks,
+           std::vector<detect::Alert>& alerts) { return d.Inspect(p, flow, chunks, alerts); });
+  engine::Worker::Sink sink = [](const engine::PacketResult&) {};
+  for (size_t at = 0; at < packets.size(); at += packet::Batch::kMaxPackets) {
+    (*worker)->Process(
+        packets.subspan(at, std::min(packet::Batch::kMaxPackets, packets.size() - at)), sink);
+  }
+  const detect::DetectStats& st = d.stats();
+  fmt::print(
+      "# full-match report: {} packets inspected, {} reached the full matcher ({:.2f}%), "
+      "{} full-matcher evaluations\n",
+      st.packets, st.packets_full_match,
+      st.packets ? 100.0 * double(st.packets_full_match) / double(st.packets) : 0, st.candidates);
+  std::vector<uint32_t> order(plan.rule_count());
+  for (uint32_t r = 0; r < order.size(); ++r) order[r] = r;
+  std::sort(order.begin(), order.end(),
+            [&](uint32_t a, uint32_t b) { return tally.packets[a] > tally.packets[b]; });
+  fmt::print("# {:>9} {:>8} {:>8} {:>8} {:>8} {:>7}  {:<8} {}\n", "sid", "packets", "sole",
+             "pkt_eval", "chunk_ev", "tx_eval", "matches", "shape");
+  for (size_t i = 0; i < std::min(top, order.size()) && tally.packets[order[i]] > 0; ++i) {
+    const uint32_t r = order[i];
+    const detect::CompiledRule& cr = plan.rule(r);
+    fmt::print("# {:>9} {:>8} {:>8} {:>8} {:>8} {:>7}  {:<8} {}\n", cr.rule.sid, tally.packets[r],
+               tally.sole[r], tally.evaluations[0][r], tally.evaluations[1][r],
+               tally.evaluations[2][r], tally.matches[r], PrefilterShape(cr));
+  }
+  return 0;
+}
+
 double Median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v.empty() ? 0 : v[v.size() / 2];
@@ -96,6 +182,10 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--hot-ports", plan_options.hot_ports,
                  "ports whose sets carry the any-port rules whatever the budget");
+  size_t report_top = 0;
+  app.add_option("--full-match-report", report_top,
+                 "after the runs, one more pass that lists the N rules sending most packets to the "
+                 "full matcher (per rule: packets, packets it alone sent, evaluations, matches)");
   CLI11_PARSE(app, argc, argv);
   if (thread_counts.empty()) thread_counts.push_back(1);
   for (uint32_t& t : thread_counts) {
@@ -173,6 +263,7 @@ int Main(int argc, char** argv) {
           last.alerts, last.counters.Get("flow.created"), PeakRssMb(), compile_s);
       std::fflush(stdout);
     }
+    if (report_top > 0 && FullMatchReport(**plan, capture->packets, report_top) != 0) status = 1;
   }
   return status;
 }

@@ -611,6 +611,16 @@ base::Result<std::unique_ptr<Detector>> Detector::Create(
   return d;
 }
 
+void Detector::SetFullMatchTally(FullMatchTally* tally) {
+  tally_ = tally;
+  tally_rules_.clear();
+  if (tally == nullptr) return;
+  for (std::vector<uint64_t>& v : tally->evaluations) v.resize(plan_.rule_count(), 0);
+  tally->packets.resize(plan_.rule_count(), 0);
+  tally->sole.resize(plan_.rule_count(), 0);
+  tally->matches.resize(plan_.rule_count(), 0);
+}
+
 const std::vector<uint32_t>* DetectionPlan::ScanSet::NeedsOf(uint32_t rule) const {
   auto it = std::lower_bound(needs.begin(), needs.end(), rule,
                              [](const auto& entry, uint32_t r) { return entry.first < r; });
@@ -770,8 +780,10 @@ void Detector::Evaluate(const MatchInput& in, Unit unit) {
     // A rule with no option on a buffer is decided by its conditions; the others go through the
     // full matcher (the option walk).
     if (cr.needs_full_matcher) {
-      ++stats_.candidates;
-      if (!MatchRule(cr, in)) continue;
+      CountFullMatch(r, unit == Unit::kPacket ? 0 : 1);
+      const bool matched = MatchRule(cr, in);
+      CountFullMatchResult(r, matched);
+      if (!matched) continue;
     }
     ++stats_.matches;
     alerted_stamp_[r] = packet_stamp_;
@@ -888,6 +900,13 @@ Verdict Detector::Inspect(const packet::Packet& p, const FlowContext& flow,
   InspectTransactions(p, flow);
   InspectTls(p, flow);
   stats_.packets_full_match += stats_.candidates != candidates_before;
+  if (tally_ != nullptr && !tally_rules_.empty()) [[unlikely]] {
+    std::sort(tally_rules_.begin(), tally_rules_.end());
+    tally_rules_.erase(std::unique(tally_rules_.begin(), tally_rules_.end()), tally_rules_.end());
+    for (uint32_t r : tally_rules_) ++tally_->packets[r];
+    if (tally_rules_.size() == 1) ++tally_->sole[tally_rules_[0]];
+    tally_rules_.clear();
+  }
   return Finish(flow, alerts);
 }
 
@@ -968,8 +987,10 @@ void Detector::InspectTransactions(const packet::Packet& p, const FlowContext& f
     in.tx = e.tx;
     for (uint32_t r : candidates_) {
       ++stats_.tx_candidates;
-      ++stats_.candidates;
-      if (!MatchRule(plan_.rule(r), in)) continue;
+      CountFullMatch(r, 2);
+      const bool matched = MatchRule(plan_.rule(r), in);
+      CountFullMatchResult(r, matched);
+      if (!matched) continue;
       RecordTxMatch(r, in);
     }
   }
@@ -1005,8 +1026,10 @@ void Detector::InspectTransactions(const packet::Packet& p, const FlowContext& f
     in.dns = &m;
     for (uint32_t r : candidates_) {
       ++stats_.tx_candidates;
-      ++stats_.candidates;
-      if (!MatchRule(plan_.rule(r), in)) continue;
+      CountFullMatch(r, 2);
+      const bool matched = MatchRule(plan_.rule(r), in);
+      CountFullMatchResult(r, matched);
+      if (!matched) continue;
       RecordTxMatch(r, in);
     }
   }
@@ -1051,8 +1074,10 @@ void Detector::InspectTls(const packet::Packet& p, const FlowContext& flow) {
     in.tls = &hs;
     for (uint32_t r : candidates_) {
       ++stats_.tx_candidates;
-      ++stats_.candidates;
-      if (!MatchRule(plan_.rule(r), in)) continue;
+      CountFullMatch(r, 2);
+      const bool matched = MatchRule(plan_.rule(r), in);
+      CountFullMatchResult(r, matched);
+      if (!matched) continue;
       RecordTxMatch(r, in);
     }
   }

@@ -372,6 +372,17 @@ class Detector {
                   std::span<const StreamChunk> chunks, std::vector<Alert>& alerts);
 
   [[nodiscard]] const DetectStats& stats() const { return stats_; }
+
+  // Per rule, what the full matcher spent on it: a diagnostic of what sends packets there
+  // (bench/engine_bench --full-match-report), off unless a tally is given. Indexed by rule.
+  struct FullMatchTally {
+    std::array<std::vector<uint64_t>, 3> evaluations;  // by unit: packet, chunk, transaction
+    std::vector<uint64_t> packets;  // packets on which the rule reached the full matcher
+    std::vector<uint64_t> sole;     // ... and was the only rule that did
+    std::vector<uint64_t> matches;  // full-matcher evaluations that matched
+  };
+  // Starts tallying into `tally` (sized here; null stops). Costs a test per full-matcher call.
+  void SetFullMatchTally(FullMatchTally* tally);
   // Continues counting from `stats` (a reload's new detector takes over its predecessor's).
   void ContinueStats(const DetectStats& stats) { stats_ = stats; }
 
@@ -430,6 +441,18 @@ class Detector {
   void InspectTls(const packet::Packet& p, const FlowContext& flow);
   // Records a transaction rule's match as Evaluate records a packet rule's.
   void RecordTxMatch(uint32_t r, const MatchInput& in);
+  // Counts an evaluation of rule `r` by the full matcher on `unit` (0 packet, 1 chunk, 2 tx).
+  void CountFullMatch(uint32_t r, int unit) {
+    ++stats_.candidates;
+    if (tally_ != nullptr) [[unlikely]] {
+      ++tally_->evaluations[size_t(unit)][r];
+      tally_rules_.push_back(r);
+    }
+  }
+  void CountFullMatchResult(uint32_t r, bool matched) {
+    if (tally_ != nullptr && matched) [[unlikely]]
+      ++tally_->matches[r];
+  }
   void AddCandidate(uint32_t rule) {
     if (seen_stamp_[rule] != stamp_) {
       seen_stamp_[rule] = stamp_;
@@ -453,7 +476,9 @@ class Detector {
   std::vector<uint32_t> literal_seen_;   // per literal-filter id: stamp of the scan that found it
   uint32_t literal_stamp_ = 0;
   std::vector<CleanWindow> clean_windows_;  // kCleanWindows
-  bool fast_pattern_hit_ = false;           // this packet's fast-pattern scans found a candidate
+  FullMatchTally* tally_ = nullptr;
+  std::vector<uint32_t> tally_rules_;  // with a tally: this packet's full-matcher rules
+  bool fast_pattern_hit_ = false;      // this packet's fast-pattern scans found a candidate
   uint32_t stamp_ = 0;
   DetectStats stats_;
 };
