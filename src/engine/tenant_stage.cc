@@ -101,7 +101,7 @@ std::span<const packet::Packet> TenantStage::Admit(std::span<packet::Packet> pac
   current_ = 0;
   tx_share_ = 0;
   tail_ = 0;
-  last_ = tenant::CycleClock::Now();
+  last_ = now;  // sorting the batch above is the first packet's work: one clock read less
   return {inspected_, m};
 }
 
