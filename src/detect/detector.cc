@@ -780,6 +780,10 @@ void Detector::Evaluate(const MatchInput& in, Unit unit) {
     // A rule with no option on a buffer is decided by its conditions; the others go through the
     // full matcher (the option walk).
     if (cr.needs_full_matcher) {
+      if (!PrefixBeforePcreHolds(cr, in)) {
+        ++stats_.prefix_rejects;
+        continue;
+      }
       CountFullMatch(r, unit == Unit::kPacket ? 0 : 1);
       const bool matched = MatchRule(cr, in);
       CountFullMatchResult(r, matched);
@@ -985,14 +989,7 @@ void Detector::InspectTransactions(const packet::Packet& p, const FlowContext& f
     tx_flow.to_server = !app::IsResponseStage(e.stage);
     MatchInput in = MatchInput::OfPacket(p, &tx_flow);
     in.tx = e.tx;
-    for (uint32_t r : candidates_) {
-      ++stats_.tx_candidates;
-      CountFullMatch(r, 2);
-      const bool matched = MatchRule(plan_.rule(r), in);
-      CountFullMatchResult(r, matched);
-      if (!matched) continue;
-      RecordTxMatch(r, in);
-    }
+    EvaluateTx(in);
   }
   const DetectionPlan::TxStagePlan& dns = plan_.dns_stage();
   if (dns.rule_count == 0) return;
@@ -1024,14 +1021,7 @@ void Detector::InspectTransactions(const packet::Packet& p, const FlowContext& f
     std::sort(candidates_.begin(), candidates_.end());
     MatchInput in = MatchInput::OfPacket(p, &flow);
     in.dns = &m;
-    for (uint32_t r : candidates_) {
-      ++stats_.tx_candidates;
-      CountFullMatch(r, 2);
-      const bool matched = MatchRule(plan_.rule(r), in);
-      CountFullMatchResult(r, matched);
-      if (!matched) continue;
-      RecordTxMatch(r, in);
-    }
+    EvaluateTx(in);
   }
 }
 
@@ -1072,14 +1062,28 @@ void Detector::InspectTls(const packet::Packet& p, const FlowContext& flow) {
     tls_flow.to_server = e == app::TlsStage::kClientHello;
     MatchInput in = MatchInput::OfPacket(p, &tls_flow);
     in.tls = &hs;
-    for (uint32_t r : candidates_) {
-      ++stats_.tx_candidates;
-      CountFullMatch(r, 2);
-      const bool matched = MatchRule(plan_.rule(r), in);
-      CountFullMatchResult(r, matched);
-      if (!matched) continue;
-      RecordTxMatch(r, in);
+    EvaluateTx(in);
+  }
+}
+
+void Detector::EvaluateTx(const MatchInput& in) {
+  for (uint32_t r : candidates_) {
+    ++stats_.tx_candidates;
+    const CompiledRule& cr = plan_.rule(r);
+    // Header, flow, flowbits and packet tests, then every literal in its buffer, as the packet
+    // rules' conditions and literal filter do before the full matcher.
+    if (!MatchPacketConditions(cr, in)) {
+      ++stats_.condition_rejects;
+      continue;
     }
+    if (!LiteralsPresent(cr, in)) {
+      ++stats_.tx_literal_rejects;
+      continue;
+    }
+    CountFullMatch(r, 2);
+    const bool matched = MatchRule(cr, in);
+    CountFullMatchResult(r, matched);
+    if (matched) RecordTxMatch(r, in);
   }
 }
 

@@ -8,12 +8,16 @@
 //      hit makes the rule a candidate; a rule with no positive content is a candidate when the
 //      packet's source or destination is in its address list (AddressIndex), or on every packet
 //      of its group when its addresses cannot be indexed;
-//   3. evaluates each candidate fully (addresses, ports, direction, every content option) in rule
-//      order and reports the matches.
+//   3. checks each candidate's cheap conditions (MatchPacketConditions: header, flow, flowbits,
+//      packet tests, absolute byte_tests and short content windows, a stream chunk's reach), then
+//      the payload steps before its first pcre (PrefixBeforePcreHolds), and evaluates the
+//      survivors fully (every option) in rule order, reporting the matches. A packet with at
+//      least one full evaluation counts in DetectStats::packets_full_match.
 // Rules that read HTTP transaction buffers (http.uri, http_header, ...) are not in the groups: per
 // transaction stage the worker's HTTP parser reports (FlowContext::http_events), their fast
 // patterns are scanned over the transaction's buffers and the candidates evaluated once, on the
-// packet that completed the stage (see DetectionPlan::TxStagePlan).
+// packet that completed the stage (see DetectionPlan::TxStagePlan), after the same conditions and
+// a literal filter (LiteralsPresent: every positive content in its buffer).
 //
 //   auto plan = DetectionPlan::Build(std::move(rules), classifications);
 //   Detector detector(*plan);
@@ -323,16 +327,21 @@ struct DetectStats {
   uint64_t packets_full_match = 0;      // packets with at least one rule to evaluate fully
   uint64_t address_candidates = 0;      // candidates found through the address index
   uint64_t condition_rejects = 0;       // candidates failing their header / packet conditions
-  uint64_t candidates = 0;              // rule evaluations by the full matcher
-  uint64_t matches = 0;                 // rules that matched (before pass suppression)
-  uint64_t alerts = 0;                  // alerts reported
+  // Candidates whose payload steps before their first pcre fail (PrefixBeforePcreHolds): the
+  // regular expression is not needed.
+  uint64_t prefix_rejects = 0;
+  uint64_t candidates = 0;  // rule evaluations by the full matcher
+  uint64_t matches = 0;     // rules that matched (before pass suppression)
+  uint64_t alerts = 0;      // alerts reported
   // Alerts past PlanOptions::packet_alert_max on their packet, not reported (Suricata's
   // detect.alert_queue_overflow).
   uint64_t alerts_discarded = 0;
   uint64_t passed = 0;         // packets a pass rule let through
   uint64_t filtered = 0;       // full matches a threshold or detection_filter did not let count
   uint64_t transactions = 0;   // HTTP transaction stages inspected
-  uint64_t tx_candidates = 0;  // rule evaluations on transactions
+  uint64_t tx_candidates = 0;  // rule candidates on transactions
+  // ... dropped before the full matcher: a literal absent from its buffer (LiteralsPresent)
+  uint64_t tx_literal_rejects = 0;
 };
 
 class Detector {
@@ -439,6 +448,9 @@ class Detector {
   void InspectTransactions(const packet::Packet& p, const FlowContext& flow);
   // Evaluates the TLS rules of each handshake stage in flow.tls_events on flow.tls_handshake.
   void InspectTls(const packet::Packet& p, const FlowContext& flow);
+  // Evaluates the candidates on transaction input `in` (the stage's transaction, DNS message or
+  // TLS handshake), recording matches.
+  void EvaluateTx(const MatchInput& in);
   // Records a transaction rule's match as Evaluate records a packet rule's.
   void RecordTxMatch(uint32_t r, const MatchInput& in);
   // Counts an evaluation of rule `r` by the full matcher on `unit` (0 packet, 1 chunk, 2 tx).

@@ -644,6 +644,10 @@ class Walk {
     return Outcome::kShort;
   }
 
+  // The walk gave up a search for want of budget (kMaxContentSteps): a fail it returned may not
+  // be a fail of the same steps walked otherwise.
+  [[nodiscard]] bool exhausted() const { return searches_ > kMaxContentSteps; }
+
  private:
   struct Window {
     int64_t start;
@@ -762,6 +766,71 @@ class Walk {
 
 }  // namespace
 
+// RuleProgram::payload_reach: the walk's max_end bounded step by step, in absolute positions,
+// with a bound on the cursor (none at the start: the buffer's first byte is the chunk's origin).
+int64_t PayloadReach(const RuleProgram& program) {
+  const BufferSegment& seg = program.segments.front();
+  constexpr int64_t kNone = kUnboundedReach;
+  constexpr int64_t kBig = int64_t(1) << 32;  // larger numbers: not worth bounding
+  auto number = [](const Operand& o, int64_t& out) {
+    if (o.var >= 0 || o.value < -kBig || o.value > kBig) return false;
+    out = o.set ? o.value : 0;
+    return true;
+  };
+  int64_t reach = 0;
+  int64_t cursor = kNone;
+  for (uint32_t i = seg.begin; i < seg.end; ++i) {
+    const PayloadStep& s = program.steps[i];
+    int64_t offset = 0;
+    switch (s.kind) {
+      case Kind::kContent: {
+        if (s.negated) break;  // neither ends the match nor moves the cursor
+        int64_t end = 0, depth = 0, distance = 0, within = 0;
+        if (s.startswith) {
+          end = int64_t(s.pattern.size());
+        } else if (s.endswith) {
+          return kNone;
+        } else if (!s.relative) {
+          if (!s.depth.set || !number(s.depth, depth) || !number(s.offset, offset)) return kNone;
+          end = offset + depth;
+        } else {
+          if (cursor == kNone || !s.within.set || !number(s.within, within) ||
+              !number(s.distance, distance)) {
+            return kNone;
+          }
+          end = cursor + distance + within;
+        }
+        reach = std::max(reach, end);
+        cursor = end;
+        break;
+      }
+      case Kind::kPcre:
+        if (!s.negated) return kNone;
+        break;
+      case Kind::kByteTest:
+      case Kind::kByteJump:
+      case Kind::kByteExtract:
+      case Kind::kByteMath: {
+        // Reads format.bytes bytes (a string of 0 reads to the buffer's end).
+        if (s.format.bytes == 0 && s.format.base != 0) return kNone;
+        if (!number(s.offset, offset) || (s.relative && cursor == kNone)) return kNone;
+        const int64_t pos = s.relative ? cursor + offset : offset;
+        reach = std::max(reach, pos + s.format.bytes);
+        if (s.kind == Kind::kByteJump) {
+          cursor = kNone;
+        } else if (s.kind != Kind::kByteTest) {
+          cursor = pos + s.format.bytes;
+        }
+        break;
+      }
+      case Kind::kIsDataAt:
+      case Kind::kBufferSize:
+        break;
+    }
+  }
+  return reach;
+}
+
 base::Result<std::unique_ptr<RuleProgram>> CompileProgram(const rules::Rule& rule, bool jit,
                                                           PcreCache* pcres) {
   auto program = std::make_unique<RuleProgram>();
@@ -779,6 +848,15 @@ base::Result<std::unique_ptr<RuleProgram>> CompileProgram(const rules::Rule& rul
   }
   compiler.Segment();
   compiler.SetRetries();
+  program->payload_reach = PayloadReach(*program);
+  const BufferSegment& payload = program->segments.front();
+  program->payload_pcre_at = payload.end;
+  for (uint32_t i = payload.begin; i < payload.end; ++i) {
+    if (program->steps[i].kind == Kind::kPcre) {
+      program->payload_pcre_at = i;
+      break;
+    }
+  }
   return program;
 }
 
@@ -900,57 +978,110 @@ bool WalkHolds(const RuleProgram& program, const MatchInput& in, const BufferSeg
   return walk.From(seg.begin, 0, 0) == Walk::Outcome::kMatch;
 }
 
-// True when the steps of `seg`, an application-layer buffer, hold on `in`'s transaction, DNS
-// message or TLS handshake. A multi-buffer (dns.query's names, tls.certs) holds when one of its
-// buffers does (Suricata's multi-buffer matching).
-bool SegmentHolds(const RuleProgram& program, const MatchInput& in, const BufferSegment& seg) {
+// True when `holds` is true of application-layer buffer `buffer` of `in`'s transaction, DNS
+// message or TLS handshake; for a multi-buffer (dns.query's names, tls.certs), of one of its
+// buffers (Suricata's multi-buffer matching). False when `in` has no such buffer.
+template <typename Holds>
+bool AnyAppBuffer(const MatchInput& in, uint8_t buffer, const Holds& holds) {
   DotPrefixed dotted;
-  switch (seg.buffer) {
+  switch (buffer) {
     case kTlsSniBuffer:
     case kTlsSniDotBuffer:
       if (in.tls == nullptr || !in.tls->client_hello) return false;
-      return WalkHolds(program, in, seg,
-                       seg.buffer == kTlsSniDotBuffer ? dotted(in.tls->sni) : in.tls->sni);
+      return holds(buffer == kTlsSniDotBuffer ? dotted(in.tls->sni) : in.tls->sni);
     case kJa3HashBuffer:
       if (in.tls == nullptr || !in.tls->client_hello) return false;
-      return WalkHolds(program, in, seg, in.tls->ja3_hash);
+      return holds(in.tls->ja3_hash);
     case kJa3sHashBuffer:
       if (in.tls == nullptr || !in.tls->server_hello) return false;
-      return WalkHolds(program, in, seg, in.tls->ja3s_hash);
+      return holds(in.tls->ja3s_hash);
     case kTlsCertSubjectBuffer:
     case kTlsCertIssuerBuffer:
     case kTlsCertSerialBuffer:
     case kTlsCertFingerprintBuffer:
       // Absent (no match, negated or not) when the first certificate did not decode.
       if (in.tls == nullptr || !in.tls->cert_decoded) return false;
-      return WalkHolds(program, in, seg,
-                       seg.buffer == kTlsCertSubjectBuffer  ? in.tls->cert_subject
-                       : seg.buffer == kTlsCertIssuerBuffer ? in.tls->cert_issuer
-                       : seg.buffer == kTlsCertSerialBuffer ? in.tls->cert_serial
-                                                            : in.tls->cert_fingerprint);
+      return holds(buffer == kTlsCertSubjectBuffer  ? in.tls->cert_subject
+                   : buffer == kTlsCertIssuerBuffer ? in.tls->cert_issuer
+                   : buffer == kTlsCertSerialBuffer ? in.tls->cert_serial
+                                                    : in.tls->cert_fingerprint);
     case kTlsCertsBuffer:
       if (in.tls == nullptr) return false;
-      return std::any_of(in.tls->certs.begin(), in.tls->certs.end(), [&](const std::string& cert) {
-        return WalkHolds(program, in, seg, cert);
-      });
+      return std::any_of(in.tls->certs.begin(), in.tls->certs.end(),
+                         [&](const std::string& cert) { return holds(std::string_view(cert)); });
     case kDnsQueryBuffer:
     case kDnsQueryDotBuffer:
       if (in.dns == nullptr || in.dns->response) return false;  // dns.query is a request's
       return std::any_of(
           in.dns->queries.begin(), in.dns->queries.end(), [&](const app::DnsRecord& q) {
-            return WalkHolds(program, in, seg,
-                             seg.buffer == kDnsQueryDotBuffer ? dotted(q.name) : q.name);
+            return holds(buffer == kDnsQueryDotBuffer ? dotted(q.name) : std::string_view(q.name));
           });
     case kHttpHostDotBuffer:
       if (in.tx == nullptr) return false;
-      return WalkHolds(program, in, seg, dotted(in.tx->Buffer(HttpBuffer::kHost)));
+      return holds(dotted(in.tx->Buffer(HttpBuffer::kHost)));
     default:
       if (in.tx == nullptr) return false;
-      return WalkHolds(program, in, seg, in.tx->Buffer(HttpBuffer(seg.buffer - 1)));
+      return holds(in.tx->Buffer(HttpBuffer(buffer - 1)));
   }
 }
 
+// True when the steps of `seg`, an application-layer buffer, hold on `in`'s transaction, DNS
+// message or TLS handshake (AnyAppBuffer).
+bool SegmentHolds(const RuleProgram& program, const MatchInput& in, const BufferSegment& seg) {
+  return AnyAppBuffer(in, seg.buffer,
+                      [&](std::string_view buffer) { return WalkHolds(program, in, seg, buffer); });
+}
+
 }  // namespace
+
+bool AbsoluteByteTestHolds(const PayloadStep& s, const MatchInput& in) {
+  // As Walk reads it: Position() of an absolute step, the buffer as Walk takes it.
+  const uint8_t* data = in.data && in.len ? in.data : kEmpty;
+  const int64_t len = in.data ? int64_t(in.len) : 0;
+  const int64_t origin = int64_t(std::min<uint64_t>(in.origin, uint64_t(kFar)));
+  auto n = ReadNumber(data, len, s.offset.value - origin, s.format);
+  return n && ByteTestHolds(s.test_op, s.negated, ApplyBitmask(n->value, s.bitmask),
+                            uint64_t(s.value.value));
+}
+
+bool CanEndInNewBytes(const RuleProgram& program, const MatchInput& in) {
+  // Walk: a match needs max_end > min_end, max_end a buffer index, at most reach - origin.
+  const int64_t origin = int64_t(std::min<uint64_t>(in.origin, uint64_t(kFar)));
+  return in.min_end == 0 || program.payload_reach == kUnboundedReach ||
+         program.payload_reach - origin > int64_t(in.min_end);
+}
+
+bool PrefixBeforePcreHolds(const RuleProgram& program, const MatchInput& in) {
+  const BufferSegment& seg = program.segments.front();
+  if (program.payload_pcre_at <= seg.begin || program.payload_pcre_at >= seg.end) return true;
+  // Any match of the whole walk is, cut at its first pcre, a match of these steps: walked as on
+  // a packet (a stream chunk's min_end may be met by the pcre), and a walk that ran out of
+  // searches rejects nothing.
+  MatchInput sub = in;
+  sub.min_end = 0;
+  Walk walk(program, sub, {seg.buffer, seg.begin, program.payload_pcre_at});
+  return walk.From(seg.begin, 0, 0) == Walk::Outcome::kMatch || walk.exhausted();
+}
+
+bool LiteralsPresent(const RuleProgram& program, const MatchInput& in) {
+  for (const BufferSegment& seg : program.segments) {
+    for (uint32_t i = seg.begin; i < seg.end; ++i) {
+      const PayloadStep& s = program.steps[i];
+      if (s.kind != Kind::kContent || s.negated) continue;
+      auto occurs = [&](std::string_view b) {
+        return FindBytes(reinterpret_cast<const uint8_t*>(b.data()), 0, int64_t(b.size()),
+                         s.pattern, s.nocase) >= 0;
+      };
+      const bool present =
+          seg.buffer == kPayloadBuffer
+              ? occurs(std::string_view(reinterpret_cast<const char*>(in.data ? in.data : kEmpty),
+                                        in.data ? in.len : 0))
+              : AnyAppBuffer(in, seg.buffer, occurs);
+      if (!present) return false;
+    }
+  }
+  return true;
+}
 
 bool RunProgram(const RuleProgram& program, const MatchInput& in) {
   if (program.never_matches) return false;

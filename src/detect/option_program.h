@@ -196,6 +196,9 @@ struct BufferSegment {
   uint32_t end = 0;
 };
 
+// RuleProgram::payload_reach of a program whose payload match may end anywhere.
+inline constexpr int64_t kUnboundedReach = INT64_MAX;
+
 struct RuleProgram {
   std::vector<PacketTest> packet_tests;
   std::vector<PayloadStep> steps;       // grouped by buffer, the payload's first
@@ -203,6 +206,16 @@ struct RuleProgram {
   std::vector<Pcre> pcres;
   int variables = 0;
   bool never_matches = false;  // stands in for a rule that failed to compile
+  // The furthest absolute stream position at which the payload steps' match can end (the walk's
+  // max_end, see min_end above), as the rule's own numbers bound it: absolute content windows
+  // (offset + depth, startswith), relative ones held by `within` to a bounded cursor, byte_*
+  // reads at bounded positions; kUnboundedReach when a pcre, an endswith, a variable or an
+  // unbounded window can end anywhere. A stream chunk whose new bytes begin at or past it cannot
+  // match (MatchPacketConditions): "GNUTELLA" at depth 8 is no match 2 KB into a stream.
+  int64_t payload_reach = kUnboundedReach;
+  // The first pcre step of the payload segment (its end when it has none): PrefixBeforePcreHolds
+  // walks the steps before it.
+  uint32_t payload_pcre_at = 0;
 };
 
 // Compiles the detection options of `rule`. Fails, naming the first obstacle in rule order, for an
@@ -263,6 +276,27 @@ class DotPrefixed {
 
 // True when the packet test `t` (dsize, flags, flow, ...) holds for `in`.
 [[nodiscard]] bool PassesPacketTest(const PacketTest& t, const MatchInput& in);
+
+// True when byte_test step `s`, absolute and without variables (not relative, offset and value
+// numbers), holds on `in`'s payload as the walk evaluates it: it reads the same bytes wherever
+// the other options match, so a false here is a false MatchRule.
+[[nodiscard]] bool AbsoluteByteTestHolds(const PayloadStep& s, const MatchInput& in);
+
+// False when `in` is a stream chunk (min_end > 0) whose new bytes begin at or past the
+// program's payload_reach: no payload match can end in them.
+[[nodiscard]] bool CanEndInNewBytes(const RuleProgram& program, const MatchInput& in);
+
+// False when the payload steps before the first pcre of `program` (contents with their windows
+// and cursor, byte_*, isdataat) hold nowhere in `in`'s payload: then RunProgram is false, and the
+// pcre need not run. True when the payload segment has no pcre, or one first (nothing to check
+// that the full matcher would not do first itself). Cost: the walk of those steps.
+[[nodiscard]] bool PrefixBeforePcreHolds(const RuleProgram& program, const MatchInput& in);
+
+// True when every positive content of `program` occurs somewhere in its buffer of `in` (the
+// payload, or the transaction's, DNS message's or TLS handshake's buffer; one of a multi-buffer's):
+// the literal filter of transaction rules, before the walk. False means RunProgram is false.
+// Cost: one search of each content's buffer.
+[[nodiscard]] bool LiteralsPresent(const RuleProgram& program, const MatchInput& in);
 
 // True when every option of `program` holds on `in` (the header is the caller's business).
 [[nodiscard]] bool RunProgram(const RuleProgram& program, const MatchInput& in);

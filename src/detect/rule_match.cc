@@ -170,6 +170,9 @@ bool MatchPacketConditions(const CompiledRule& cr, const MatchInput& in) {
   // An absolute isdataat on the payload depends only on how long the stream direction is up to
   // the buffer's end (bytes before `origin` count as present), never on the cursor: checked here.
   if (!program.segments.empty() && program.segments[0].buffer == kPayloadBuffer) {
+    // A stream chunk whose new bytes begin past where the rule's payload match can end: only
+    // history would match, and that was reported when it was new (option_program.h, min_end).
+    if (!CanEndInNewBytes(program, in)) return false;
     const int64_t stream_len = int64_t(in.origin) + in.len;
     for (uint32_t i = program.segments[0].begin; i < program.segments[0].end; ++i) {
       const PayloadStep& s = program.steps[i];
@@ -178,6 +181,12 @@ bool MatchPacketConditions(const CompiledRule& cr, const MatchInput& in) {
         bool present = s.offset.value >= 0 && s.offset.value < stream_len;
         if (present == s.negated) return false;
         continue;
+      }
+      // An absolute byte_test reads the same bytes wherever the walk goes: DNS header bits
+      // (byte_test:1,&,8,2) decide rules that have no content at all.
+      if (s.kind == PayloadStep::Kind::kByteTest && s.value.var < 0 &&
+          !AbsoluteByteTestHolds(s, in)) {
+        return false;
       }
       // A positive content at a fixed, short window (offset / depth, not relative) must be there
       // whatever else the walk does; a single-byte fast pattern such as |05| with depth 1 makes
@@ -190,6 +199,14 @@ bool MatchPacketConditions(const CompiledRule& cr, const MatchInput& in) {
     }
   }
   return true;
+}
+
+bool PrefixBeforePcreHolds(const CompiledRule& cr, const MatchInput& in) {
+  return PrefixBeforePcreHolds(ProgramOf(cr), in);
+}
+
+bool LiteralsPresent(const CompiledRule& cr, const MatchInput& in) {
+  return LiteralsPresent(ProgramOf(cr), in);
 }
 
 uint8_t PacketKey(GroupKind g, const packet::Packet& p) {

@@ -192,10 +192,22 @@ struct MatchInput {
 [[nodiscard]] bool MatchHeader(const rules::Rule& rule, const packet::Packet& p);
 
 // The conditions of the rule that need no walk over a buffer: header, `alert http`'s flow check,
-// flowbits tests and the packet tests (dsize, flags, flow, ttl, itype, ...). The Detector runs it
-// on every candidate before the full matcher, as Suricata's non-content prefilters do: false
-// means MatchRule is false. Cost: tens of nanoseconds, no buffer access.
+// flowbits tests and the packet tests (dsize, flags, flow, ttl, itype, ...); on the payload, its
+// absolute isdataat, byte_test and short content windows, and for a stream chunk whether the
+// rule's payload match can end in the new bytes at all (RuleProgram::payload_reach). The
+// Detector runs it on every candidate before the full matcher, as Suricata's non-content
+// prefilters do: false means MatchRule is false. Cost: tens of nanoseconds, a few bytes read.
 [[nodiscard]] bool MatchPacketConditions(const CompiledRule& rule, const MatchInput& in);
+
+// The literal filter of a transaction rule: every positive content of the rule occurs in its
+// buffer of `in` (LiteralsPresent, option_program.h). False means MatchRule is false.
+[[nodiscard]] bool LiteralsPresent(const CompiledRule& rule, const MatchInput& in);
+
+// The rule's payload steps before its first pcre hold somewhere on `in` (PrefixBeforePcreHolds,
+// option_program.h): the Detector asks before the full matcher, so that a candidate whose
+// contents and byte_* tests already fail never reaches a regular expression. False means
+// MatchRule is false.
+[[nodiscard]] bool PrefixBeforePcreHolds(const CompiledRule& rule, const MatchInput& in);
 
 // The byte a packet of group `g` is keyed by before any rule is tried: a TCP packet's flag byte,
 // an ICMP (or ICMPv6) packet's type; 0 for the other groups.

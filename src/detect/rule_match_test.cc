@@ -31,6 +31,12 @@ CompiledRule Compile(const std::string& options, const char* proto = "tcp") {
   return cr;
 }
 
+std::vector<CompiledRule> CompileAll(std::initializer_list<const char*> options) {
+  std::vector<CompiledRule> rules;
+  for (const char* o : options) rules.push_back(Compile(o));
+  return rules;
+}
+
 struct TestPacket {
   std::string payload;
   packet::Packet p;
@@ -532,16 +538,13 @@ TEST(CompileRuleTest, UncompiledAndCopiedRulesCompileOnFirstUse) {
 }
 
 TEST(MatchRuleTest, MatchingAllocatesNothing) {
-  std::vector<CompiledRule> rules;
-  for (const char* r : {
-           "content:\"a\"; content:\"b\"; distance:0; within:1; pcre:\"/c+/R\";",
-           "byte_extract:1,0,n; content:\"x\"; distance:n; byte_test:1,>,n,0,relative;",
-           "content:\"z\"; byte_jump:1,0,relative; isdataat:!1,relative;",
-           "byte_math:bytes 1,offset 0,oper +,rvalue 3,result v; content:\"q\"; offset:v;",
-           "flow:established; flags:AP; dsize:>1; pcre:!\"/[0-9]{3}/\";",
-       }) {
-    rules.push_back(Compile(r));
-  }
+  std::vector<CompiledRule> rules = CompileAll({
+      "content:\"a\"; content:\"b\"; distance:0; within:1; pcre:\"/c+/R\";",
+      "byte_extract:1,0,n; content:\"x\"; distance:n; byte_test:1,>,n,0,relative;",
+      "content:\"z\"; byte_jump:1,0,relative; isdataat:!1,relative;",
+      "byte_math:bytes 1,offset 0,oper +,rvalue 3,result v; content:\"q\"; offset:v;",
+      "flow:established; flags:AP; dsize:>1; pcre:!\"/[0-9]{3}/\";",
+  });
   std::string payload =
       "\x02"
       "a a abccc x z\x01yq 12";
@@ -556,6 +559,100 @@ TEST(MatchRuleTest, MatchingAllocatesNothing) {
   }
   EXPECT_EQ(testing::StopCountingAllocations(), 0u);
   EXPECT_GT(matched, 0);
+}
+
+// The checks the Detector makes before the full matcher (MatchPacketConditions with absolute
+// byte_tests and a chunk's reach, PrefixBeforePcreHolds, LiteralsPresent) only ever reject what
+// MatchRule rejects: random payloads over a small alphabet, as packets and as stream chunks at
+// several origins and history lengths, against rules made to exercise each check.
+TEST(MatchRuleTest, PrefiltersRejectOnlyNonMatches) {
+  std::vector<CompiledRule> rules = CompileAll({
+      "byte_test:1,&,8,2; byte_test:1,<,16,2;",
+      "byte_test:1,>,3,0; content:\"ab\"; depth:6;",
+      "content:\"ab\"; depth:8;",
+      "content:\"ab\"; depth:4; content:\"c\"; distance:1; within:3;",
+      "content:\"ab\"; offset:2; depth:6; byte_test:1,>,97,1,relative;",
+      "content:\"a\"; startswith; content:\"b\"; distance:0;",
+      "content:\"ab\"; depth:6; byte_extract:1,0,n,relative; content:\"c\"; within:3;",
+      "content:\"b\"; byte_jump:1,0,relative; content:\"a\"; within:2;",
+      "content:\"ab\"; pcre:\"/^c+/R\";",
+      "content:\"a\"; content:\"b\"; distance:1; within:2; pcre:\"/ba?c/\";",
+      "content:\"b\"; byte_jump:1,0,relative,from_beginning,post_offset -1; "
+      "isdataat:!1,relative; pcre:\"/^[a-c]+/\";",
+      "content:\"ca\"; content:!\"b\"; within:2; pcre:!\"/aaa/\"; content:\"c\";",
+      "isdataat:!12; content:\"cb\"; depth:5;",
+  });
+  uint64_t state = 12345;
+  auto next = [&] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return uint32_t(state >> 33);
+  };
+  int matches = 0, rejects = 0;
+  for (int round = 0; round < 3000; ++round) {
+    std::string data;
+    const uint32_t len = next() % 24;
+    for (uint32_t i = 0; i < len; ++i) data.push_back("abc\x01\x08\x0c"[next() % 6]);
+    const uint64_t origin = round % 3 == 0 ? 0 : next() % 12;
+    const uint32_t min_end = round % 3 == 0 || len == 0 ? 0 : next() % len;
+    TestPacket tp(data);
+    MatchInput in{.packet = &tp.p,
+                  .data = reinterpret_cast<const uint8_t*>(data.data()),
+                  .len = uint32_t(data.size()),
+                  .origin = origin,
+                  .min_end = min_end,
+                  .rebuilt = origin > 0 || min_end > 0};
+    for (size_t r = 0; r < rules.size(); ++r) {
+      const CompiledRule& cr = rules[r];
+      const bool passes =
+          MatchPacketConditions(cr, in) && PrefixBeforePcreHolds(cr, in) && LiteralsPresent(cr, in);
+      const bool matched = MatchRule(cr, in);
+      matches += matched;
+      rejects += !passes;
+      ASSERT_TRUE(passes || !matched)
+          << "rule " << r << " on '" << data << "' origin " << origin << " min_end " << min_end;
+    }
+  }
+  // Both sides occur: the checks are exercised.
+  EXPECT_GT(matches, 500);
+  EXPECT_GT(rejects, 10000);
+}
+
+TEST(MatchRuleTest, PrefiltersRejectWhatTheyCan) {
+  // A DNS query (flags 0x0100) is no inverse query: the byte_tests alone decide.
+  CompiledRule inverse = Compile("byte_test:1,<,16,2; byte_test:1,&,8,2;");
+  TestPacket query(Bytes({0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0}));
+  EXPECT_FALSE(MatchPacketConditions(inverse, MatchInput::OfPacket(query.p)));
+  TestPacket inverse_query(Bytes({0x12, 0x34, 0x08, 0x00, 0, 1, 0, 0}));
+  EXPECT_TRUE(MatchPacketConditions(inverse, MatchInput::OfPacket(inverse_query.p)));
+  // GNUTELLA at depth 8 cannot end in a chunk whose new bytes begin at stream offset 8 or later.
+  CompiledRule gnutella = Compile("content:\"GNUTELLA\"; depth:8;");
+  EXPECT_EQ(gnutella.program.get()->payload_reach, 8);
+  TestPacket tp("x");
+  const std::string chunk = "GNUTELLA CONNECT/0.6\r\n";
+  MatchInput in{.packet = &tp.p,
+                .data = reinterpret_cast<const uint8_t*>(chunk.data()),
+                .len = uint32_t(chunk.size()),
+                .origin = 0,
+                .min_end = 8,
+                .rebuilt = true};
+  EXPECT_FALSE(MatchPacketConditions(gnutella, in));
+  in.min_end = 7;
+  EXPECT_TRUE(MatchPacketConditions(gnutella, in));
+  EXPECT_TRUE(MatchRule(gnutella, in));
+  EXPECT_EQ(Compile("content:\"a\"; pcre:\"/b/R\";").program.get()->payload_reach, kUnboundedReach);
+  EXPECT_EQ(Compile("content:\"ab\"; depth:4; content:\"c\"; distance:1; within:3;")
+                .program.get()
+                ->payload_reach,
+            8);
+  // Gh0st's length check before its pcre: the 1-byte length before "b" must end the buffer.
+  CompiledRule gh0st = Compile(
+      "content:\"b\"; byte_jump:1,-2,relative,from_beginning,post_offset -1; "
+      "isdataat:!1,relative; pcre:\"/^[a-z]/\";");
+  TestPacket wrong(Bytes({'a', 9, 'b', 'c'}));
+  EXPECT_FALSE(PrefixBeforePcreHolds(gh0st, MatchInput::OfPacket(wrong.p)));
+  TestPacket right(Bytes({'a', 5, 'b', 'c'}));
+  EXPECT_TRUE(PrefixBeforePcreHolds(gh0st, MatchInput::OfPacket(right.p)));
+  EXPECT_TRUE(MatchRule(gh0st, right.p));
 }
 
 }  // namespace

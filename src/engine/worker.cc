@@ -409,11 +409,13 @@ void Worker::ForEachStat(const std::function<void(std::string_view, uint64_t)>& 
   f("detect.address_candidates", d.address_candidates);
   f("detect.packets_full_match", d.packets_full_match);
   f("detect.condition_rejects", d.condition_rejects);
+  f("detect.prefix_rejects", d.prefix_rejects);
   f("detect.candidates", d.candidates);
   f("detect.matches", d.matches);
   f("detect.alert_queue_overflow", d.alerts_discarded);
   f("detect.transactions", d.transactions);
   f("detect.tx_candidates", d.tx_candidates);
+  f("detect.tx_literal_rejects", d.tx_literal_rejects);
   http_stats_.ForEach(f);
   dns_stats_.ForEach(f);
   tls_stats_.ForEach(f);
