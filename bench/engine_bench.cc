@@ -10,9 +10,11 @@
 // The ruleset is loaded and compiled once; then every capture runs with every thread count.
 // Prints one JSON object per configuration: the medians over the repetitions of wall time,
 // Gbit/s and packets/s, plus cycles per packet, the fraction of packets that reached the full
-// matcher, alerts, and the peak RSS (resident set size) of that configuration: the kernel's
-// high-water mark is reset before it (/proc/self/clear_refs), so the figure is the plan, the
-// capture in memory and what the run itself added.
+// matcher (detect.packets_full_match: some rule's whole walk, pcre included, ran) and the fraction
+// on which some rule's walk ran at all (walked_fraction, detect.packets_walked), alerts, and the
+// peak RSS (resident set size) of that configuration: the kernel's high-water mark is reset before
+// it (/proc/self/clear_refs), so the figure is the plan, the capture in memory and what the run
+// itself added.
 //
 // --full-match-report N adds, per capture, one more single-threaded pass whose detector tallies
 // the full matcher's work per rule (Detector::FullMatchTally) and prints, as '#' lines, the N
@@ -249,16 +251,19 @@ int Main(int argc, char** argv) {
       double full_match =
           inspected ? double(last.counters.Get("detect.packets_full_match")) / double(inspected)
                     : 0;
+      double walked =
+          inspected ? double(last.counters.Get("detect.packets_walked")) / double(inspected) : 0;
       fmt::print(
           "{{\"name\":\"{}\",\"capture\":\"{}\",\"rules\":\"{}\",\"rules_loaded\":{},"
           "\"rules_enabled\":{},\"threads\":{},\"packets\":{},\"bytes\":{},\"repetitions\":{},"
           "\"seconds\":{:.6f},\"gbit_per_s\":{:.4f},\"mpps\":{:.4f},\"cycles_per_packet\":{:.1f},"
-          "\"full_match_fraction\":{:.5f},\"scans_per_packet\":{:.3f},\"alerts\":{},\"flows\":{},"
+          "\"full_match_fraction\":{:.5f},\"walked_fraction\":{:.5f},\"scans_per_packet\":{:.3f},"
+          "\"alerts\":{},\"flows\":{},"
           "\"peak_rss_mb\":{:.1f},\"compile_s\":{:.3f}}}\n",
           name, std::filesystem::path(capture_path).filename().string(),
           std::filesystem::path(rules_dir).filename().string(), loaded, (*plan)->rule_count(),
           threads, last.packets, last.bytes, repetitions, s, double(last.bytes) * 8 / s / 1e9,
-          double(last.packets) / s / 1e6, Median(cycles), full_match,
+          double(last.packets) / s / 1e6, Median(cycles), full_match, walked,
           inspected ? double(last.counters.Get("detect.scans")) / double(inspected) : 0,
           last.alerts, last.counters.Get("flow.created"), PeakRssMb(), compile_s);
       std::fflush(stdout);

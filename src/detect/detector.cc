@@ -780,6 +780,7 @@ void Detector::Evaluate(const MatchInput& in, Unit unit) {
     // A rule with no option on a buffer is decided by its conditions; the others go through the
     // full matcher (the option walk).
     if (cr.needs_full_matcher) {
+      walked_ = true;
       if (!PrefixBeforePcreHolds(cr, in)) {
         ++stats_.prefix_rejects;
         continue;
@@ -853,6 +854,7 @@ Verdict Detector::Inspect(const packet::Packet& p, const FlowContext& flow,
     packet_stamp_ = 1;
   }
   matched_.clear();
+  walked_ = false;
   uint64_t candidates_before = stats_.candidates;
   GroupKind kind = GroupOf(p);
   const DetectionPlan::Group& group = plan_.group(kind);
@@ -904,6 +906,7 @@ Verdict Detector::Inspect(const packet::Packet& p, const FlowContext& flow,
   InspectTransactions(p, flow);
   InspectTls(p, flow);
   stats_.packets_full_match += stats_.candidates != candidates_before;
+  stats_.packets_walked += walked_;
   if (tally_ != nullptr && !tally_rules_.empty()) [[unlikely]] {
     std::sort(tally_rules_.begin(), tally_rules_.end());
     tally_rules_.erase(std::unique(tally_rules_.begin(), tally_rules_.end()), tally_rules_.end());
@@ -1080,6 +1083,7 @@ void Detector::EvaluateTx(const MatchInput& in) {
       ++stats_.tx_literal_rejects;
       continue;
     }
+    walked_ = true;
     CountFullMatch(r, 2);
     const bool matched = MatchRule(cr, in);
     CountFullMatchResult(r, matched);

@@ -325,8 +325,13 @@ struct DetectStats {
   uint64_t literal_filter_scans = 0;
   uint64_t literal_filter_rejects = 0;  // candidates dropped by the literal filter
   uint64_t packets_full_match = 0;      // packets with at least one rule to evaluate fully
-  uint64_t address_candidates = 0;      // candidates found through the address index
-  uint64_t condition_rejects = 0;       // candidates failing their header / packet conditions
+  // Packets on which some rule's option walk ran at all: its steps before its first pcre
+  // (PrefixBeforePcreHolds), or its whole walk. packets_full_match counts those whose walk went
+  // on to the end, pcre included; this is the stricter figure, where byte_* and content windows
+  // belong to the full matcher too.
+  uint64_t packets_walked = 0;
+  uint64_t address_candidates = 0;  // candidates found through the address index
+  uint64_t condition_rejects = 0;   // candidates failing their header / packet conditions
   // Candidates whose payload steps before their first pcre fail (PrefixBeforePcreHolds): the
   // regular expression is not needed.
   uint64_t prefix_rejects = 0;
@@ -490,6 +495,7 @@ class Detector {
   std::vector<CleanWindow> clean_windows_;  // kCleanWindows
   FullMatchTally* tally_ = nullptr;
   std::vector<uint32_t> tally_rules_;  // with a tally: this packet's full-matcher rules
+  bool walked_ = false;                // some rule's option walk ran on this packet
   bool fast_pattern_hit_ = false;      // this packet's fast-pattern scans found a candidate
   uint32_t stamp_ = 0;
   DetectStats stats_;

@@ -408,6 +408,7 @@ void Worker::ForEachStat(const std::function<void(std::string_view, uint64_t)>& 
   f("detect.literal_filter_rejects", d.literal_filter_rejects);
   f("detect.address_candidates", d.address_candidates);
   f("detect.packets_full_match", d.packets_full_match);
+  f("detect.packets_walked", d.packets_walked);
   f("detect.condition_rejects", d.condition_rejects);
   f("detect.prefix_rejects", d.prefix_rejects);
   f("detect.candidates", d.candidates);
