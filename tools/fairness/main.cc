@@ -28,10 +28,7 @@
 // share, from an independent measure — packets served × that tenant's per-packet cost measured
 // ALONE beforehand (thread CPU time of a fresh worker serving only that tenant's frames, at the
 // fraction of them that got through in the interval: see CostCurve), divided by the CPU time the
-// worker thread(s) got in the interval. Under tokens the cost alone is measured through the
-// tokens pipeline (the tenant stage included), and the packets refused count at the cost of a
-// refusal measured alone: the worker's work for a tenant is both. The stage's own cycle counts
-// are written beside
+// worker thread(s) got in the interval; the tenant stage's own cycle counts are written beside
 // it (acct_share) for the tokens policy. The overhead of the tenant stage is measured
 // separately: the victims' traffic through one worker, flat out, with the stage on and off in
 // alternate 100 ms slices of one run (the same worker, the same traffic), packets inspected per
@@ -226,7 +223,7 @@ class Lane {
     if (stage != nullptr && !begun) stage->BeginBatch();
     // As the live worker: admission from the headers, then only the admitted are decoded.
     if (stage != nullptr) {
-      stage->Classify(n, /*ingress=*/0, admission_, [&](size_t i) {
+      stage->Classify(n, /*ingress=*/0, /*admission=*/true, [&](size_t i) {
         return std::span<const uint8_t>(frames[i].data, frames[i].len);
       });
     }
@@ -251,7 +248,7 @@ class Lane {
       return n;
     }
     const std::span<const packet::Packet> inspect =
-        stage->Admit({packets_.data(), n}, /*ingress=*/0, admission_);
+        stage->Admit({packets_.data(), n}, /*ingress=*/0, /*admission=*/true);
     worker_->Process(inspect, [&](const engine::PacketResult& r) { stage->OnResult(r); });
     std::array<uint32_t, kBatch> bytes;
     for (size_t i = 0; i < n; ++i) bytes[i] = frames[i].len;
@@ -269,17 +266,6 @@ class Lane {
   }
 
   // An empty queue: the worker polls it, and hands out tokens as time passes all the same.
-  // Without admission the stage classifies, times and charges every frame but refuses none (the
-  // costs measured alone: the tenant's work through the same pipeline).
-  void set_admission(bool on) { admission_ = on; }
-  // Puts `tenant` so deep in debt (10,000 × the most one packet is charged: seconds of CPU) that
-  // every frame of its is refused until long after a measurement of refusals ends.
-  void Indebt(uint32_t tenant) {
-    for (int i = 0; i < 10'000; ++i) {
-      acct_->Done(tenant, 0, ~0ull >> 2, tenant::Outcome::kPassed);
-    }
-  }
-
   void Idle() {
     if (acct_) acct_->Refill(tenant::CycleClock::Now());
   }
@@ -308,7 +294,6 @@ class Lane {
   std::array<packet::Packet, kBatch> packets_;
   uint64_t number_ = 0;
   uint64_t mismatches_ = 0;
-  bool admission_ = true;
 };
 
 // The traffic, built once: each tenant's frames, which the producer sends round and round.
@@ -424,8 +409,6 @@ constexpr std::array<double, 7> kKeptFractions = {1.0, 0.5, 0.25, 0.12, 0.06, 0.
 
 struct CostCurve {
   std::array<double, kKeptFractions.size()> ns{};
-  // What refusing one of its frames costs (the tenant stage's pipeline only; 0 without it).
-  double refusal_ns = 0;
   // The cost at `kept` (served / offered), interpolated linearly in log(kept), clamped to the
   // measured range.
   [[nodiscard]] double At(double kept) const {
@@ -485,38 +468,11 @@ class AutogroupNice {
   std::optional<int> old_;
 };
 
-// With `table`, through the pipeline of the tokens policy: the tenant stage classifies, times and
-// charges every frame (no admission: alone, nothing is refused), and the cost of a refusal is
-// measured too, with the tenant in debt so that every frame is refused.
 base::Result<std::array<CostCurve, kTenants>> MeasureAlone(const Traffic& traffic,
                                                            const detect::DetectionPlan& plan,
                                                            const tenant::CycleClock& clock,
-                                                           double seconds,
-                                                           const tenant::TenantTable* table) {
+                                                           double seconds) {
   std::array<CostCurve, kTenants> curves{};
-  // ns per frame of `pool` through `lane`, flat out for `seconds` of thread CPU time, after one
-  // pass over it (flows created, caches warm).
-  auto measure = [&](Lane& lane, const std::vector<Entry>& pool) {
-    size_t next = 0;
-    auto serve = [&] {
-      size_t n = std::min(kBatch, pool.size() - next);
-      lane.Serve(&pool[next], n);
-      next = (next + n) % pool.size();
-      return n;
-    };
-    for (size_t done = 0; done < std::max<size_t>(pool.size(), 4096);) done += serve();
-    // The median of five slices: a slice that another process's burst slowed does not count.
-    std::vector<double> ns;
-    for (int slice = 0; slice < 5; ++slice) {
-      const uint64_t start = OwnCpuNs();
-      uint64_t packets = 0;
-      while (OwnCpuNs() - start < uint64_t(seconds / 5 * 1e9)) {
-        for (int i = 0; i < 16; ++i) packets += serve();
-      }
-      ns.push_back(double(OwnCpuNs() - start) / double(packets));
-    }
-    return Median(ns);
-  };
   for (int t = 0; t < kTenants; ++t) {
     for (size_t k = 0; k < kKeptFractions.size(); ++k) {
       std::vector<Entry> pool;
@@ -525,16 +481,27 @@ base::Result<std::array<CostCurve, kTenants>> MeasureAlone(const Traffic& traffi
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;  // xorshift64: the same choice on every run
         if (double(x >> 11) * 0x1.0p-53 < kKeptFractions[k]) pool.push_back(e);
       }
-      auto lane = Lane::Create(plan, table, clock, nullptr);
+      auto lane = Lane::Create(plan, nullptr, clock, nullptr);
       if (!lane) return lane.error();
-      (*lane)->set_admission(false);
-      curves[t].ns[k] = measure(**lane, pool);
-    }
-    if (table != nullptr) {
-      auto lane = Lane::Create(plan, table, clock, nullptr);
-      if (!lane) return lane.error();
-      (*lane)->Indebt(uint32_t(t));
-      curves[t].refusal_ns = measure(**lane, traffic.pool[t]);
+      size_t next = 0;
+      auto serve = [&] {
+        size_t n = std::min(kBatch, pool.size() - next);
+        (*lane)->Serve(&pool[next], n);
+        next = (next + n) % pool.size();
+        return n;
+      };
+      for (size_t done = 0; done < std::max<size_t>(pool.size(), 4096);) done += serve();
+      // The median of five slices: a slice that another process's burst slowed does not count.
+      std::vector<double> ns;
+      for (int slice = 0; slice < 5; ++slice) {
+        const uint64_t start = OwnCpuNs();
+        uint64_t packets = 0;
+        while (OwnCpuNs() - start < uint64_t(seconds / 5 * 1e9)) {
+          for (int i = 0; i < 16; ++i) packets += serve();
+        }
+        ns.push_back(double(OwnCpuNs() - start) / double(packets));
+      }
+      curves[t].ns[k] = Median(ns);
     }
   }
   return curves;
@@ -727,8 +694,7 @@ base::Result<std::vector<Sample>> RunPolicy(
       const uint64_t offered = cur.offered[i] - prev.offered[i];
       const uint64_t served = cur.served[i] - prev.served[i];
       s.cost_ns[i] = cost[i].At(offered > 0 ? double(served) / double(offered) : 1.0);
-      const uint64_t refused = cur.refused[i] - prev.refused[i];
-      s.work_s[i] = (double(served) * s.cost_ns[i] + double(refused) * cost[i].refusal_ns) / 1e9;
+      s.work_s[i] = double(served) * s.cost_ns[i] / 1e9;
       s.charged_s[i] = clock.ToSeconds(cur.charged[i] - prev.charged[i]);
     }
     samples.push_back(s);
@@ -913,20 +879,16 @@ int Main(int argc, char** argv) {
     fmt::print(stderr, "fairness: {}\n", table.error().ToString());
     return 1;
   }
-  // Costs alone on the worker's core, as the experiment will run there: through the pipeline
-  // of fifo and cfs, and through that of tokens (the tenant stage's work and refusals included).
-  std::optional<base::Result<std::array<CostCurve, kTenants>>> cost, cost_tokens;
+  // Costs alone on the worker's core, as the experiment will run there.
+  std::optional<base::Result<std::array<CostCurve, kTenants>>> cost;
   std::thread([&] {
     Pin(opt.worker_cpu);
     SetNice(opt.worker_nice);
-    cost = MeasureAlone(*traffic, **plan, *clock, 0.4, nullptr);
-    cost_tokens = MeasureAlone(*traffic, **plan, *clock, 0.4, &*table);
+    cost = MeasureAlone(*traffic, **plan, *clock, 0.4);
   }).join();
-  for (const auto* c : {&cost, &cost_tokens}) {
-    if (!**c) {
-      fmt::print(stderr, "fairness: {}\n", (*c)->error().ToString());
-      return 1;
-    }
+  if (!*cost) {
+    fmt::print(stderr, "fairness: {}\n", cost->error().ToString());
+    return 1;
   }
   std::array<double, kTenants> rate{};
   for (int i = 0; i < kTenants; ++i) {
@@ -944,9 +906,6 @@ int Main(int argc, char** argv) {
                kTenantNames[i], traffic->pool[i].size(), (**cost)[i].ns[0], rate[i]);
     fmt::print(stderr, "fairness: {:9} ns/packet alone at kept fractions {}: {:.0f}\n",
                kTenantNames[i], fmt::join(kKeptFractions, "/"), fmt::join((**cost)[i].ns, "/"));
-    fmt::print(stderr, "fairness: {:9} through the tenant stage: {:.0f}; a refusal {:.0f} ns\n",
-               kTenantNames[i], fmt::join((**cost_tokens)[i].ns, "/"),
-               (**cost_tokens)[i].refusal_ns);
   }
   const double ratio = (**cost)[kAdversary].ns[0] / std::max((**cost)[0].ns[0], (**cost)[1].ns[0]);
   fmt::print(stderr, "fairness: adversary packet costs {:.1f}x the dearer victim's\n", ratio);
@@ -955,8 +914,7 @@ int Main(int argc, char** argv) {
   uint64_t mismatches = 0;
   for (int run = 0; run < opt.runs; ++run) {
     for (Policy p : {Policy::kFifo, Policy::kTokens, Policy::kCfs}) {
-      auto s = RunPolicy(p, run, opt, *traffic, **plan, *table, *clock,
-                         p == Policy::kTokens ? **cost_tokens : **cost, rate, &mismatches);
+      auto s = RunPolicy(p, run, opt, *traffic, **plan, *table, *clock, **cost, rate, &mismatches);
       if (!s) {
         fmt::print(stderr, "fairness: {}\n", s.error().ToString());
         return 1;
