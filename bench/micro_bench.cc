@@ -83,17 +83,12 @@ const CompiledRules& Compile(const std::string& rules_dir) {
   rules::Variables vars;
   rules::LoadReport report;
   report.support_check = detect::UnsupportedReason;  // every rule the detector evaluates
-  std::vector<std::string> files;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(rules_dir, ec)) {
-    if (e.path().extension() == ".rules") files.push_back(e.path().string());
-  }
-  if (ec) {
-    c.error = rules_dir + ": " + ec.message();
+  auto files = rules::RuleFilesIn(rules_dir);
+  if (!files) {
+    c.error = files.error().message;
     return c;
   }
-  std::sort(files.begin(), files.end());
-  for (const auto& f : files) rules::LoadRuleFile(f, vars, report);
+  for (const auto& f : *files) rules::LoadRuleFile(f, vars, report);
   c.enabled = report.enabled();
   auto plan =
       detect::DetectionPlan::Build(std::move(report.rules), rules::ClassificationTable::Default());

@@ -17,20 +17,9 @@
 namespace vigil::bench {
 namespace {
 
-namespace fs = std::filesystem;
-
-std::vector<std::string> RuleFiles(const fs::path& dir) {
-  std::vector<std::string> files;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (e.path().extension() == ".rules") files.push_back(e.path().string());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
-
 void BM_ParseRuleset(benchmark::State& state, const std::string& dir) {
-  std::vector<std::string> files = RuleFiles(dir);
+  auto found = rules::RuleFilesIn(dir);
+  const std::vector<std::string> files = found ? std::move(*found) : std::vector<std::string>{};
   if (files.empty()) {
     state.SkipWithError(("no .rules files in " + dir).c_str());
     return;

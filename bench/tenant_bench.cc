@@ -141,17 +141,12 @@ int Main(int argc, char** argv) {
   rules::Variables vars;
   rules::LoadReport report;
   report.support_check = detect::UnsupportedReason;
-  std::vector<std::string> files;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(rules_dir, ec)) {
-    if (e.path().extension() == ".rules") files.push_back(e.path().string());
-  }
-  if (ec) {
-    fmt::print(stderr, "tenant_bench: {}: {}\n", rules_dir, ec.message());
+  auto files = rules::RuleFilesIn(rules_dir);
+  if (!files) {
+    fmt::print(stderr, "tenant_bench: {}\n", files.error().ToString());
     return 1;
   }
-  std::sort(files.begin(), files.end());
-  rules::LoadRuleFiles(files, vars, report);
+  rules::LoadRuleFiles(*files, vars, report);
   auto plan = detect::DetectionPlan::Build(std::move(report.rules),
                                            rules::ClassificationTable::Default(), {});
   if (!plan) {

@@ -248,6 +248,17 @@ void LoadRuleFile(const std::string& path, const Variables& vars, LoadReport& re
   Loader(vars, report).LoadFile(path, "", 0);
 }
 
+base::Result<std::vector<std::string>> RuleFilesIn(const std::string& dir) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    if (e.path().extension() == ".rules") files.push_back(e.path().string());
+  }
+  if (ec) return base::MakeError(dir + ": " + ec.message());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
 void LoadRuleFiles(const std::vector<std::string>& paths, const Variables& vars, LoadReport& report,
                    unsigned threads) {
   std::vector<LoadReport> parts(paths.size());

@@ -80,6 +80,10 @@ struct LoadReport {
 // one failure entry.
 void LoadRuleFile(const std::string& path, const Variables& vars, LoadReport& report);
 
+// The .rules files directly in folder `dir`, sorted by path (a ruleset folder as the benchmarks
+// and tools load it); fails naming the folder when it cannot be read.
+[[nodiscard]] base::Result<std::vector<std::string>> RuleFilesIn(const std::string& dir);
+
 // Loads every file of `paths` into `report` as LoadRuleFile one after the other would, the files
 // parsed on up to `threads` threads (0: one per core) and merged in order.
 void LoadRuleFiles(const std::vector<std::string>& paths, const Variables& vars, LoadReport& report,

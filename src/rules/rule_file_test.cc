@@ -33,6 +33,21 @@ class RuleFileTest : public testing::Test {
   Variables vars_;
 };
 
+// A ruleset folder: its .rules files, sorted; other files and subfolders left out; a folder that
+// cannot be read is an error naming it.
+TEST_F(RuleFileTest, RuleFilesInListsTheFoldersRuleFilesSorted) {
+  const std::string b = Write("b.rules", "");
+  const std::string a = Write("a.rules", "");
+  Write("notes.txt", "");
+  Write("sub/c.rules", "");
+  auto files = RuleFilesIn(dir_.string());
+  ASSERT_TRUE(files) << files.error().ToString();
+  EXPECT_EQ(*files, (std::vector<std::string>{a, b}));
+  auto missing = RuleFilesIn((dir_ / "absent").string());
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("absent"), std::string::npos) << missing.error().message;
+}
+
 TEST_F(RuleFileTest, CommentsBlankLinesAndContinuations) {
   std::string path = Write("a.rules",
                            "# a comment\n"

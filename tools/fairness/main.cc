@@ -338,14 +338,9 @@ base::Result<std::unique_ptr<const detect::DetectionPlan>> BuildPlan(uint32_t ba
   rules::LoadReport report;
   report.support_check = detect::UnsupportedReason;
   if (!rules_dir.empty()) {
-    std::vector<std::string> files;
-    std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(rules_dir, ec)) {
-      if (e.path().extension() == ".rules") files.push_back(e.path().string());
-    }
-    if (ec) return base::MakeError(fmt::format("{}: {}", rules_dir, ec.message()));
-    std::sort(files.begin(), files.end());
-    rules::LoadRuleFiles(files, vars, report);
+    auto files = rules::RuleFilesIn(rules_dir);
+    if (!files) return files.error();
+    rules::LoadRuleFiles(*files, vars, report);
   }
   rules::LoadRuleText(RuleText(bait_rules), vars, "fairness.rules", report);
   for (const base::Error& e : report.failures) {
