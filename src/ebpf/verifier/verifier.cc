@@ -1676,6 +1676,9 @@ bool Verifier::Cond(Path& p, const Insn& i) {
                                 "its bits decide the verdict",
                                 dst.address ? RegState(i.dst, dst) : RegState(i.src, src)));
   int decided = -1;
+  // Whether a comparison involving a pointer has an outcome that does not depend on the address:
+  // a NULL check, a packet bounds check, or any pointer (never NULL) against 0.
+  bool kernel_shape = false;
   std::optional<State> taken_state;
   auto both = [&]() { taken_state = s; };
 
@@ -1712,6 +1715,7 @@ bool Verifier::Cond(Path& p, const Insn& i) {
     // and neither do we, or we would accept programs it refuses.
     const Reg& ptr = MaybeNull(dst.type) ? dst : src;
     if (!reg && MaybeNull(dst.type) && i.imm == 0) {
+      kernel_shape = true;
       both();
       MarkNull(*taken_state, ptr.id, op == kJmpJeq);
       MarkNull(s, ptr.id, op != kJmpJeq);
@@ -1725,6 +1729,8 @@ bool Verifier::Cond(Path& p, const Insn& i) {
     // branches, and so must we to reach its verdicts on the code behind them.
     const Reg& ptr = IsPointer(dst.type) ? dst : src;
     const Reg& other = IsPointer(dst.type) ? src : dst;
+    // No pointer here is NULL, so against 0 the outcome does not depend on where it points.
+    kernel_shape = other.value.IsConst() && other.value.ConstValue() == 0;
     if ((ptr.type == Type::kMapValue || ptr.type == Type::kRingbufMem) && other.value.IsConst() &&
         other.value.ConstValue() == 0)
       decided = op == kJmpJne;
@@ -1751,6 +1757,7 @@ bool Verifier::Cond(Path& p, const Insn& i) {
     // the kernel does (its is_pkt_ptr_branch_taken decides only from marks this verifier does
     // not keep), and a branch it explores may hold the error that decides its verdict.
     const int64_t off = ptr.off;
+    kernel_shape = true;
     if (decided < 0) {
       both();
       if (end_ok) {
@@ -1766,6 +1773,16 @@ bool Verifier::Cond(Path& p, const Insn& i) {
   } else {
     both();  // comparisons that teach nothing: pointers of other kinds, pointer and number
   }
+  // Any other comparison involving a pointer, left undecided, lets the pointer's value choose the
+  // path: `if r10 & 64` runs different code depending on where the stack lies, which leaks the
+  // address and makes the verdict differ between engines whose stacks lie apart.
+  if (o_.untrusted && decided < 0 && !kernel_shape &&
+      (dst.type != Type::kScalar || src.type != Type::kScalar))
+    return Fail(pc, fmt::format("compares {} with {}: a tenant's program may compare a pointer "
+                                "only with 0, a lookup's result for NULL or a packet position with "
+                                "the packet's end",
+                                RegState(i.dst, dst),
+                                reg ? RegState(i.src, src) : fmt::format("{}", i.imm)));
 
   if (decided == 1) {
     p.pc = target;

@@ -166,6 +166,29 @@ TEST(Verifier, PacketBoundsComeFromComparisonsWithDataEnd) {
   EXPECT_EQ(st.error().offset, 5 * 8);
 }
 
+TEST(Verifier, TenantsMayNotBranchOnWhereAPointerPoints) {
+  // `if r10 & 66`: which path runs depends on the stack's address, so the verdict would differ
+  // between the interpreter and the JIT, whose stacks lie apart (jit_diff, seed 1313).
+  const std::string on_stack = "jset %r10, 66, out\nmov %r0, 2\nexit\nout:\nmov %r0, 1\nexit\n";
+  auto st = VerifyAsm(on_stack);
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().message,
+            "instruction 0: compares r10 = fp with 66: a tenant's program may compare a pointer "
+            "only with 0, a lookup's result for NULL or a packet position with the packet's end "
+            "(root's kernel would load this program; vigil does not, as tenants are not "
+            "trusted)");
+  EXPECT_TRUE(VerifyAsm(on_stack, {}, /*untrusted=*/false));
+  // Two packet positions compared for equality, and the context against a number: refused.
+  EXPECT_FALSE(VerifyAsm(std::string(kPrologue) +
+                         "mov %r4, %r2\nadd %r4, 4\njeq %r4, %r3, out\nmov %r0, 2\nexit\n"
+                         "out:\nmov %r0, 1\nexit\n"));
+  EXPECT_FALSE(VerifyAsm("jgt %r1, 4096, out\nmov %r0, 2\nexit\nout:\nmov %r0, 1\nexit\n"));
+  // Against 0 the outcome is known whatever the address (clang's `if (ip)` of a packet pointer).
+  EXPECT_TRUE(VerifyAsm("jne %r10, 0, out\nmov %r0, 2\nexit\nout:\nmov %r0, 1\nexit\n"));
+  EXPECT_TRUE(VerifyAsm(std::string(kPrologue) +
+                        "jeq %r2, 0, out\nmov %r0, 2\nexit\nout:\nmov %r0, 1\nexit\n"));
+}
+
 TEST(Verifier, ProvenRangeFollowsCopiesAndSpills) {
   // The range proven through r4 (data + 14) holds for r2 and for a copy spilled to the stack.
   EXPECT_TRUE(VerifyAsm(std::string(kPrologue) +
