@@ -24,6 +24,24 @@ double JainIndex(std::span<const double> x) {
   return sum * sum / (static_cast<double>(x.size()) * squares);
 }
 
+CpuSplit SplitCpu(double cpu_s, double idle_s, std::span<const double> work_s,
+                  std::span<const double> refusal_s) {
+  CpuSplit out;
+  out.share.assign(work_s.size(), 0.0);
+  double work = 0, refusals = 0;
+  for (size_t i = 0; i < work_s.size(); ++i) {
+    work += work_s[i];
+    refusals += refusal_s[i];
+  }
+  const double busy = std::clamp(cpu_s - idle_s, 0.0, cpu_s);
+  if (cpu_s <= 0 || work <= 0) return out;
+  for (size_t i = 0; i < work_s.size(); ++i) out.share[i] = busy / cpu_s * work_s[i] / work;
+  out.used = busy / cpu_s;
+  out.inspecting = out.used * (work - refusals) / work;
+  out.coverage = busy > 0 ? work / busy : 0;
+  return out;
+}
+
 double Median(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());

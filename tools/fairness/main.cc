@@ -25,14 +25,19 @@
 // tenant/scheduler.h), and counts the time it polls an empty queue (idle_s in the CSV).
 //
 // Measured per interval (100 ms) per tenant: throughput (packets inspected per second) and CPU
-// share, from an independent measure — packets served × that tenant's per-packet cost measured
-// ALONE beforehand (thread CPU time of a fresh worker serving only that tenant's frames, at the
-// fraction of them that got through in the interval: see CostCurve), divided by the CPU time the
-// worker thread(s) got in the interval; the tenant stage's own cycle counts are written beside
-// it (acct_share) for the tokens policy. The overhead of the tenant stage is measured
-// separately: the victims' traffic through one worker, flat out, with the stage on and off in
-// alternate 100 ms slices of one run (the same worker, the same traffic), packets inspected per
-// second of thread CPU time side by side, the median of the pairs' differences.
+// share, from an independent measure. Each tenant's work is its packets served × its per-packet
+// cost measured ALONE beforehand (thread CPU time of a fresh worker serving only that tenant's
+// frames, at the fraction of them that got through in the interval: see CostCurve); the worker
+// thread(s)' busy CPU time in the interval (CPU time less the harness's own timing of empty
+// polls) is split in proportion to that work (Sample::Share). The costs alone are the evidence
+// for the proportions; for the amount, the busy time: on this machine costs measured alone read
+// a single worker's blend of tenants a few % low (one tenant's packets evict another's cache
+// lines), so their sum over the busy time, `work alone / busy` in the table, is reported too.
+// The tenant stage's own cycle counts are written beside it (acct_share) for the tokens policy.
+// The overhead of the tenant stage is measured separately: the victims' traffic through one
+// worker, flat out, with the stage on and off in alternate 100 ms slices of one run (the same
+// worker, the same traffic), packets inspected per second of thread CPU time side by side, the
+// median of the pairs' differences.
 //
 // Rules: a few ordinary content rules for the victims' HTTP and DNS, the adversary's bait rules
 // (--bait-rules, each with the bait literal as its fast pattern and a pcre that fails), and any
@@ -43,8 +48,9 @@
 // drawn by plot.gp with gnuplot), and as the last line on stdout
 //   fairness: victim share N% of fair (min), jain J, cpu used U%, overhead O%
 // — the worst backlogged victim's share as a % of its weighted fair share under tokens, Jain's
-// index of the three backlogged tenants' share/fair under tokens, the CPU spent on tenant work
-// while one victim is idle, and the throughput lost to the tenant stage (medians over --runs).
+// index of the three backlogged tenants' share/fair under tokens, the fraction of the worker's
+// CPU spent inspecting tenants' packets while one victim is idle (neither polling an empty queue
+// nor refusing), and the throughput lost to the tenant stage (medians over --runs).
 #include <fmt/format.h>
 #include <pthread.h>
 #include <sched.h>
@@ -270,6 +276,12 @@ class Lane {
     if (acct_) acct_->Refill(tenant::CycleClock::Now());
   }
 
+  // Puts `tenant` so deep in debt (10,000 × the most one packet is charged: seconds of CPU) that
+  // every frame of its is refused until long after a measurement of refusals ends.
+  void Indebt(uint32_t tenant) {
+    for (int i = 0; i < 10'000; ++i) acct_->Done(tenant, 0, ~0ull >> 2, tenant::Outcome::kPassed);
+  }
+
   [[nodiscard]] uint64_t mismatches() const { return mismatches_; }
 
  private:
@@ -404,6 +416,8 @@ constexpr std::array<double, 7> kKeptFractions = {1.0, 0.5, 0.25, 0.12, 0.06, 0.
 
 struct CostCurve {
   std::array<double, kKeptFractions.size()> ns{};
+  // What refusing one of its frames costs the tokens worker (its tenant in debt, alone).
+  double refusal_ns = 0;
   // The cost at `kept` (served / offered), interpolated linearly in log(kept), clamped to the
   // measured range.
   [[nodiscard]] double At(double kept) const {
@@ -465,9 +479,33 @@ class AutogroupNice {
 
 base::Result<std::array<CostCurve, kTenants>> MeasureAlone(const Traffic& traffic,
                                                            const detect::DetectionPlan& plan,
+                                                           const tenant::TenantTable& table,
                                                            const tenant::CycleClock& clock,
                                                            double seconds) {
   std::array<CostCurve, kTenants> curves{};
+  // ns per frame of `pool` through `lane`, flat out for `seconds` of thread CPU time after one
+  // pass over it (flows created, caches warm); the median of five slices, so that a slice another
+  // process's burst slowed does not count.
+  auto measure = [&](Lane& lane, const std::vector<Entry>& pool) {
+    size_t next = 0;
+    auto serve = [&] {
+      size_t n = std::min(kBatch, pool.size() - next);
+      lane.Serve(&pool[next], n);
+      next = (next + n) % pool.size();
+      return n;
+    };
+    for (size_t done = 0; done < std::max<size_t>(pool.size(), 4096);) done += serve();
+    std::vector<double> ns;
+    for (int slice = 0; slice < 5; ++slice) {
+      const uint64_t start = OwnCpuNs();
+      uint64_t packets = 0;
+      while (OwnCpuNs() - start < uint64_t(seconds / 5 * 1e9)) {
+        for (int i = 0; i < 16; ++i) packets += serve();
+      }
+      ns.push_back(double(OwnCpuNs() - start) / double(packets));
+    }
+    return Median(ns);
+  };
   for (int t = 0; t < kTenants; ++t) {
     for (size_t k = 0; k < kKeptFractions.size(); ++k) {
       std::vector<Entry> pool;
@@ -478,26 +516,12 @@ base::Result<std::array<CostCurve, kTenants>> MeasureAlone(const Traffic& traffi
       }
       auto lane = Lane::Create(plan, nullptr, clock, nullptr);
       if (!lane) return lane.error();
-      size_t next = 0;
-      auto serve = [&] {
-        size_t n = std::min(kBatch, pool.size() - next);
-        (*lane)->Serve(&pool[next], n);
-        next = (next + n) % pool.size();
-        return n;
-      };
-      for (size_t done = 0; done < std::max<size_t>(pool.size(), 4096);) done += serve();
-      // The median of five slices: a slice that another process's burst slowed does not count.
-      std::vector<double> ns;
-      for (int slice = 0; slice < 5; ++slice) {
-        const uint64_t start = OwnCpuNs();
-        uint64_t packets = 0;
-        while (OwnCpuNs() - start < uint64_t(seconds / 5 * 1e9)) {
-          for (int i = 0; i < 16; ++i) packets += serve();
-        }
-        ns.push_back(double(OwnCpuNs() - start) / double(packets));
-      }
-      curves[t].ns[k] = Median(ns);
+      curves[t].ns[k] = measure(**lane, pool);
     }
+    auto lane = Lane::Create(plan, &table, clock, nullptr);
+    if (!lane) return lane.error();
+    (*lane)->Indebt(uint32_t(t));
+    curves[t].refusal_ns = measure(**lane, traffic.pool[t]);
   }
   return curves;
 }
@@ -510,10 +534,15 @@ struct Sample {
   int phase = 0;  // 0: all backlogged, 1: victim-b idle, 2: all again
   bool settled = false;
   double worker_cpu_s = 0;  // CPU time the worker thread(s) got in the interval
-  double idle_s = 0;        // of it, polling an empty queue (the one worker of fifo and tokens)
+  double idle_s = 0;        // of it, polling an empty queue (under cfs: and sleeping)
+  // Tenant i's share of the worker's CPU in the interval, by the independent measure.
+  [[nodiscard]] double Share(int i) const {
+    return SplitCpu(worker_cpu_s, idle_s, work_s, refusal_s).share[i];
+  }
   std::array<double, kTenants> offered_pps{}, dropped_pps{}, served_pps{}, refused_pps{};
   std::array<double, kTenants> cost_ns{};    // cost alone at the fraction served
-  std::array<double, kTenants> work_s{};     // served × cost alone
+  std::array<double, kTenants> work_s{};     // served × cost alone + refused × refusal alone
+  std::array<double, kTenants> refusal_s{};  // of it, refused × refusal alone
   std::array<double, kTenants> charged_s{};  // what the tenant stage charged (tokens)
 };
 
@@ -603,7 +632,7 @@ base::Result<std::vector<Sample>> RunPolicy(
   std::atomic<bool> stop{false};
   std::vector<std::thread> workers;
   std::atomic<int> ready{0};
-  std::atomic<uint64_t> idle_cycles{0};  // the worker's empty polls (one worker: fifo, tokens)
+  std::atomic<uint64_t> idle_cycles{0};  // the worker(s)' empty polls
   for (int i = 0; i < lanes; ++i) {
     workers.emplace_back([&, i] {
       Pin(opt.worker_cpu);
@@ -614,9 +643,14 @@ base::Result<std::vector<Sample>> RunPolicy(
         if (lane[i]->Receive(*rings[i]) > 0) {
           continue;
         } else if (policy == Policy::kCfs) {
-          // Under CFS an idle tenant thread must give the core to the others: it sleeps.
+          // Under CFS an idle tenant thread must give the core to the others: it sleeps. Its
+          // empty poll and the CPU time the sleep and wake-up take are idle time too.
+          uint64_t idle = tenant::CycleClock::Now() - poll;
+          const uint64_t cpu = OwnCpuNs();
           timespec pause{0, 50'000};
           nanosleep(&pause, nullptr);
+          idle += clock.ToCycles(std::chrono::nanoseconds(OwnCpuNs() - cpu));
+          idle_cycles.fetch_add(idle, std::memory_order_relaxed);
         } else {
           lane[i]->Idle();  // run to completion: the one worker polls its queue
           idle_cycles.fetch_add(tenant::CycleClock::Now() - poll, std::memory_order_relaxed);
@@ -689,7 +723,9 @@ base::Result<std::vector<Sample>> RunPolicy(
       const uint64_t offered = cur.offered[i] - prev.offered[i];
       const uint64_t served = cur.served[i] - prev.served[i];
       s.cost_ns[i] = cost[i].At(offered > 0 ? double(served) / double(offered) : 1.0);
-      s.work_s[i] = double(served) * s.cost_ns[i] / 1e9;
+      const uint64_t refused = cur.refused[i] - prev.refused[i];
+      s.refusal_s[i] = double(refused) * cost[i].refusal_ns / 1e9;
+      s.work_s[i] = double(served) * s.cost_ns[i] / 1e9 + s.refusal_s[i];
       s.charged_s[i] = clock.ToSeconds(cur.charged[i] - prev.charged[i]);
     }
     samples.push_back(s);
@@ -707,32 +743,39 @@ base::Result<std::vector<Sample>> RunPolicy(
 // CPU (independent measure) and throughput.
 struct PhaseSummary {
   std::array<double, kTenants> share{}, acct_share{}, pps{};
-  double used = 0;  // Σ share
+  double used = 0;        // Σ share: the fraction of the worker's CPU spent on packets
+  double inspecting = 0;  // of it, on packets inspected (not on refusals)
+  double coverage = 0;    // Σ (served × cost alone) over that busy CPU: the costs' common bias
 };
 
 PhaseSummary Summarize(std::span<const Sample> samples, Policy policy, int run,
                        std::span<const int> phases) {
   PhaseSummary out;
-  double cpu = 0, seconds = 0;
-  std::array<double, kTenants> work{}, charged{}, packets{};
+  double cpu = 0, idle = 0, seconds = 0;
+  std::array<double, kTenants> work{}, refusals{}, charged{}, packets{};
   for (const Sample& s : samples) {
     if (s.policy != policy || s.run != run || !s.settled) continue;
     if (std::find(phases.begin(), phases.end(), s.phase) == phases.end()) continue;
     cpu += s.worker_cpu_s;
+    idle += s.idle_s;
     for (int i = 0; i < kTenants; ++i) {
       work[i] += s.work_s[i];
+      refusals[i] += s.refusal_s[i];
       charged[i] += s.charged_s[i];
       packets[i] += s.served_pps[i];
     }
     seconds += 1;
   }
   if (cpu == 0 || seconds == 0) return out;
+  const CpuSplit split = SplitCpu(cpu, idle, work, refusals);
   for (int i = 0; i < kTenants; ++i) {
-    out.share[i] = work[i] / cpu;
+    out.share[i] = split.share[i];
     out.acct_share[i] = charged[i] / cpu;
     out.pps[i] = packets[i] / seconds;
-    out.used += out.share[i];
   }
+  out.used = split.used;
+  out.inspecting = split.inspecting;
+  out.coverage = split.coverage;
   return out;
 }
 
@@ -879,7 +922,7 @@ int Main(int argc, char** argv) {
   std::thread([&] {
     Pin(opt.worker_cpu);
     SetNice(opt.worker_nice);
-    cost = MeasureAlone(*traffic, **plan, *clock, 0.4);
+    cost = MeasureAlone(*traffic, **plan, *table, *clock, 0.4);
   }).join();
   if (!*cost) {
     fmt::print(stderr, "fairness: {}\n", cost->error().ToString());
@@ -899,8 +942,10 @@ int Main(int argc, char** argv) {
   for (int i = 0; i < kTenants; ++i) {
     fmt::print(stderr, "fairness: {:9} {:6} frames, {:8.0f} ns/packet alone, offered {:9.0f} pps\n",
                kTenantNames[i], traffic->pool[i].size(), (**cost)[i].ns[0], rate[i]);
-    fmt::print(stderr, "fairness: {:9} ns/packet alone at kept fractions {}: {:.0f}\n",
-               kTenantNames[i], fmt::join(kKeptFractions, "/"), fmt::join((**cost)[i].ns, "/"));
+    fmt::print(stderr,
+               "fairness: {:9} ns/packet alone at kept fractions {}: {:.0f}; a refusal {:.0f}\n",
+               kTenantNames[i], fmt::join(kKeptFractions, "/"), fmt::join((**cost)[i].ns, "/"),
+               (**cost)[i].refusal_ns);
   }
   const double ratio = (**cost)[kAdversary].ns[0] / std::max((**cost)[0].ns[0], (**cost)[1].ns[0]);
   fmt::print(stderr, "fairness: adversary packet costs {:.1f}x the dearer victim's\n", ratio);
@@ -930,7 +975,7 @@ int Main(int argc, char** argv) {
   const std::vector<double> fair_idle = FairShares(opt.weights, one_idle);
   const int busy_phases[] = {0, 2};
   const int idle_phase[] = {1};
-  std::vector<double> victim_pct, jain, used;
+  std::vector<double> victim_pct, jain, used, coverage;
   for (int run = 0; run < opt.runs; ++run) {
     PhaseSummary busy = Summarize(samples, Policy::kTokens, run, busy_phases);
     PhaseSummary idle = Summarize(samples, Policy::kTokens, run, idle_phase);
@@ -938,7 +983,8 @@ int Main(int argc, char** argv) {
     for (int i = 0; i < kTenants; ++i) x[i] = busy.share[i] / fair_all[i];
     victim_pct.push_back(std::min(x[0], x[1]) * 100);
     jain.push_back(JainIndex(x));
-    used.push_back(idle.used * 100);
+    used.push_back(idle.inspecting * 100);
+    coverage.push_back(busy.coverage * 100);
   }
   // The run whose victim share is the median one is plotted.
   int plotted = 0;
@@ -979,7 +1025,7 @@ int Main(int argc, char** argv) {
                    "{},{},{:.3f},{},{},{},{:.4f},{:.4f},{:.0f},{:.0f},{:.0f},{:.0f},{:.4f},{:.0f},{"
                    ":.4f}\n",
                    s.run, kPolicyNames[int(s.policy)], s.t, s.phase, s.settled ? 1 : 0,
-                   kTenantNames[i], s.worker_cpu_s > 0 ? s.work_s[i] / s.worker_cpu_s : 0,
+                   kTenantNames[i], s.Share(i),
                    s.worker_cpu_s > 0 ? s.charged_s[i] / s.worker_cpu_s : 0, s.served_pps[i],
                    s.offered_pps[i], s.dropped_pps[i], s.refused_pps[i], s.worker_cpu_s,
                    s.cost_ns[i], s.idle_s);
@@ -992,7 +1038,7 @@ int Main(int argc, char** argv) {
         if (s.run != plotted || s.policy != p) continue;
         fmt::print(g, "{:.3f}", s.t);
         for (int i = 0; i < kTenants; ++i) {
-          fmt::print(g, " {:.2f}", s.worker_cpu_s > 0 ? 100 * s.work_s[i] / s.worker_cpu_s : 0);
+          fmt::print(g, " {:.2f}", 100 * s.Share(i));
         }
         for (int i = 0; i < kTenants; ++i) fmt::print(g, " {:.2f}", s.served_pps[i] / 1e3);
         fmt::print(g, "\n");
@@ -1014,15 +1060,16 @@ int Main(int argc, char** argv) {
       opt.adversary_load, opt.weights[0], opt.weights[1], opt.weights[2], fair_all[0] * 100,
       opt.runs, opt.run_seconds);
   md +=
-      "| policy | phase | victim-a CPU | victim-b CPU | adversary CPU | CPU used | "
-      "victim-a kpps | victim-b kpps | adversary kpps | min victim % of fair | Jain |\n";
-  md += "|---|---|---|---|---|---|---|---|---|---|---|\n";
+      "| policy | phase | victim-a CPU | victim-b CPU | adversary CPU | CPU used (inspecting) | "
+      "victim-a kpps | victim-b kpps | adversary kpps | min victim % of fair | Jain | "
+      "work alone / busy |\n";
+  md += "|---|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (Policy p : {Policy::kFifo, Policy::kTokens, Policy::kCfs}) {
     for (int phase : {0, 1, 2}) {
       const int ph[] = {phase};
       const std::vector<double>& fair = phase == 1 ? fair_idle : fair_all;
       std::array<std::vector<double>, kTenants> share, pps;
-      std::vector<double> used_r, min_victim, j;
+      std::vector<double> used_r, inspecting, min_victim, j, cover;
       for (int run = 0; run < opt.runs; ++run) {
         PhaseSummary s = Summarize(samples, p, run, ph);
         std::vector<double> x;
@@ -1036,19 +1083,23 @@ int Main(int argc, char** argv) {
           }
         }
         used_r.push_back(s.used);
+        inspecting.push_back(s.inspecting);
+        cover.push_back(s.coverage);
         min_victim.push_back(worst * 100);
         j.push_back(JainIndex(x));
       }
       md += fmt::format(
-          "| {} | {} | {:.1f}% | {:.1f}% | {:.1f}% | {:.1f}% | {:.1f} | {:.1f} | {:.1f} | "
-          "{:.0f}% | {:.3f} |\n",
+          "| {} | {} | {:.1f}% | {:.1f}% | {:.1f}% | {:.1f}% ({:.1f}%) | {:.1f} | {:.1f} | {:.1f} "
+          "| "
+          "{:.0f}% | {:.3f} | {:.1f}% |\n",
           kPolicyNames[int(p)],
           phase == 1   ? "victim-b idle"
           : phase == 0 ? "all (1st)"
                        : "all (2nd)",
           Median(share[0]) * 100, Median(share[1]) * 100, Median(share[2]) * 100,
-          Median(used_r) * 100, Median(pps[0]) / 1e3, Median(pps[1]) / 1e3, Median(pps[2]) / 1e3,
-          Median(min_victim), Median(j));
+          Median(used_r) * 100, Median(inspecting) * 100, Median(pps[0]) / 1e3,
+          Median(pps[1]) / 1e3, Median(pps[2]) / 1e3, Median(min_victim), Median(j),
+          Median(cover) * 100);
     }
   }
   {
@@ -1065,8 +1116,10 @@ int Main(int argc, char** argv) {
   }
   md += fmt::format(
       "\nPer run (tokens): victim share {:.1f} % of fair; Jain {:.3f}; CPU used with victim-b idle "
-      "{:.1f} %.\n",
-      fmt::join(victim_pct, " / "), fmt::join(jain, " / "), fmt::join(used, " / "));
+      "{:.1f} % (on inspected packets); work by costs alone over busy CPU, all backlogged, {:.1f} "
+      "%.\n",
+      fmt::join(victim_pct, " / "), fmt::join(jain, " / "), fmt::join(used, " / "),
+      fmt::join(coverage, " / "));
   md += fmt::format(
       "\nOverhead of the tenant stage (victims' traffic flat out, stage on and off alternately, "
       "median of pairs): {:.0f} pps on, {:.0f} pps off, {:.2f}% ({:.3f}% of packets refused).\n",
