@@ -45,6 +45,13 @@
 # in the "off" windows instead of nothing: the pairs then compare the pollers with a load of about
 # their CPU on the same CPU that asks vigil nothing (N = 55: 8% of a CPU, as the pollers and
 # vigil's control threads together).
+# TWIN=1 is the closer control: a second vigil (the twin: the same binary and rules, on a veth
+# with no traffic, its worker moved off CPU 0) runs throughout, and the "off" windows run the
+# same 10 pollers against the twin's control socket. Both arms then put the same client work,
+# the same system calls and the same answer bytes on the worker's sibling CPU; what differs is
+# only whether the vigil under load answers (its control thread, its worker's snapshots). On a
+# machine whose CPUs are SMT siblings (this 2-vCPU VM), the pollers' own work slows the worker
+# through the shared core whoever they ask; a poller on another machine (Prometheus) does not.
 #
 # Measured 2026-12-07 (2 vCPUs; ET Open; the worker the bottleneck in every window; figures of
 # quiet pairs, others < 10% of a CPU): pollers vs nothing 3.4-3.5% of throughput (30 and 16
@@ -63,6 +70,7 @@ replay_opts=${REPLAY_OPTS---unique-ip}
 quota=${QUOTA:-0}
 hog_us=${HOG_US:-0}
 base_hog_us=${BASE_HOG_US:-0}
+twin=${TWIN:-0}
 cd "$(dirname "$0")/../.."
 vigil="$(pwd)/$build/src/cli/vigil"
 [ "$(id -u)" -eq 0 ] || { echo "stats_poll_cost: needs root (network namespaces)" >&2; exit 0; }
@@ -77,7 +85,8 @@ cleanup() {
     done
     kill -9 "$vpid" 2>/dev/null || true
   fi
-  for n in c v s; do ip netns pids "$p-$n" 2>/dev/null | xargs -r kill -9 2>/dev/null; ip netns del "$p-$n" 2>/dev/null || true; done
+  [ -n "${tpid:-}" ] && kill -INT "$tpid" 2>/dev/null && sleep 1 && kill -9 "$tpid" 2>/dev/null
+  for n in c v s t; do ip netns pids "$p-$n" 2>/dev/null | xargs -r kill -9 2>/dev/null; ip netns del "$p-$n" 2>/dev/null || true; done
   rm -rf "$work"
   [ -n "${cg:-}" ] && rmdir "$cg" 2>/dev/null
   true
@@ -136,6 +145,22 @@ vpid=$!
 for _ in $(seq 3000); do grep -q "control socket on" "$work/vigil.log" && break; sleep 0.1; done
 grep -q "control socket on" "$work/vigil.log" || { cat "$work/vigil.log"; exit 1; }
 grep "^rules:" "$work/vigil.log" || true
+if [ "$twin" != 0 ]; then
+  ip netns add "$p-t"
+  ip link add t0 netns "$p-t" type veth peer name t1 netns "$p-t"
+  ip -n "$p-t" link set t0 up
+  ip -n "$p-t" link set t1 up
+  mkdir -p "$work/twin"
+  ip netns exec "$p-t" "$vigil" -i t0 "${rule_args[@]}" -l "$work/twin" \
+    --unix-socket "$work/t.sock" -A none >"$work/twin.log" 2>&1 &
+  tpid=$!
+  for _ in $(seq 3000); do grep -q "control socket on" "$work/twin.log" && break; sleep 0.1; done
+  grep -q "control socket on" "$work/twin.log" || { cat "$work/twin.log"; exit 1; }
+  for t in $(grep -l '^vigil-w' /proc/"$tpid"/task/*/comm | xargs -n1 dirname); do
+    taskset -pc "$others" "$(basename "$t")" >/dev/null
+  done
+  echo "twin vigil (pid $tpid, no traffic, workers on CPU $others): the \"off\" windows poll it"
+fi
 ip netns exec "$p-c" tcpreplay -i c0 --topspeed --loop=100000 -K --no-flow-stats $replay_opts \
   "$pcap" >"$work/replay.log" 2>&1 &
 replay=$!
@@ -168,7 +193,7 @@ fi
 # dropped at the ring, CPU seconds of the worker, of all vigil's threads (exited ones included)
 # and of tcpreplay, CPU 0's busy, stolen and softirq seconds, all CPUs' busy seconds, frames
 # the worker shed unexamined when behind (capture.overload_drops), CPU seconds of the ksoftirqd
-# threads, the 1-minute load average, wall seconds.
+# threads, the 1-minute load average, wall seconds, CPU seconds of the twin (TWIN=1; else 0).
 sample() {
   "$vigil" ctl --socket "$work/v.sock" stats | python3 -c '
 import json, os, sys, time
@@ -197,10 +222,12 @@ print(c["capture.forwarded"], c.get("stats.snapshot_cycles", 0), c.get("stats.sn
       m.get("cycles_per_second", 0), c.get("capture.kernel_drops", 0), worker,
       proc_cpu(sys.argv[2]), proc_cpu(sys.argv[3]), busy0, cpu0[7] / tick, cpu0[6] / tick, busy_all,
       c.get("capture.overload_drops", 0), ksoftirqd,
-      open("/proc/loadavg").read().split()[0], "%.6f" % time.time())' "$wtask" "$vpid" "$replay"
+      open("/proc/loadavg").read().split()[0], "%.6f" % time.time(),
+      proc_cpu(sys.argv[4]) if sys.argv[4] != "0" else 0)' "$wtask" "$vpid" "$replay" "${tpid:-0}"
 }
-poll() {  # 10 clients x 100 stats/s for $1 seconds ($2 > 0: 10 x 100 busy spins of $2 us)
-  python3 - "$work/v.sock" "$1" "$2" <<'PY'
+poll() {  # 10 clients x 100 stats/s for $1 seconds ($2 > 0: 10 x 100 busy spins of $2 us) of
+  # socket $3 (default: the vigil under load)
+  python3 - "${3:-$work/v.sock}" "$1" "$2" <<'PY'
 import os, socket, sys, threading, time
 path, secs, hog = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]) / 1e6
 count = [0]
@@ -227,6 +254,8 @@ window() {  # $1: off|on; appends "kind a-sample b-sample" to $work/windows
   a=$(sample)
   if [ "$1" = on ]; then
     poll "$window_s" "$hog_us" 2>>"$work/rate"
+  elif [ "$twin" != 0 ]; then
+    poll "$window_s" 0 "$work/t.sock" 2>>"$work/rate"
   elif [ "$base_hog_us" != 0 ]; then
     poll "$window_s" "$base_hog_us" 2>>"$work/rate"
   else
@@ -256,13 +285,13 @@ python3 - "$work/windows" "$work/rate" "$quota" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
 polls = [[float(x) for x in l.split()] for l in open(sys.argv[2]) if l.strip()]
-N = 16  # fields of one sample (see sample())
+N = 17  # fields of one sample (see sample())
 FOREIGN_MAX = 0.10  # a pair is "quiet" when others used < 10% of a CPU in both its windows
 def parse(r):
     kind, v = r[0], [float(x) for x in r[1:]]
     # forwarded, snapshot cycles, snapshots, hz, kernel drops, worker CPU s, vigil CPU s,
     # tcpreplay CPU s, CPU 0 busy s, CPU 0 stolen s, CPU 0 softirq s, all CPUs busy s, overload
-    # drops, ksoftirqd CPU s, load average, wall s; a: start, b: end
+    # drops, ksoftirqd CPU s, load average, wall s, twin CPU s; a: start, b: end
     a, b = v[:N], v[N:]
     d = [y - x for x, y in zip(a, b)]
     wall = d[15]
@@ -270,15 +299,15 @@ def parse(r):
                 cpu=d[5], wall=wall, fpc=d[0] / max(d[5], 1e-9), vigil_rest=(d[6] - d[5]) / wall,
                 replay=d[7] / wall, cpu0_others=max(d[8] - d[5], 0) / wall, steal0=d[9] / wall,
                 softirq0=d[10] / wall, busy=d[11] / wall, shed=d[12] / wall,
-                ksoftirqd=d[13] / wall, load=(a[14], b[14]))
+                ksoftirqd=d[13] / wall, load=(a[14], b[14]), twin=d[16] / wall)
 w = [parse(r) for r in rows]
 # CPU used by what this run did not start (others' work on the shared machine, and this script's
 # samples: ~5%): all CPUs' busy time less the worker's, vigil's other threads', tcpreplay's, the
-# pollers' and the ksoftirqd threads'.
+# pollers', the twin's and the ksoftirqd threads'.
 for x, p in zip(w, polls):  # one line per window
     x["pollers"] = p[1]
     x["foreign"] = (x["busy"] - x["cpu"] / x["wall"] - x["vigil_rest"] - x["replay"] -
-                    x["pollers"] - x["ksoftirqd"])
+                    x["pollers"] - x["ksoftirqd"] - x["twin"])
 pairs = [(w[i], w[i + 1]) for i in range(0, len(w) - 1, 2)]
 ratios, cpu_ratios, clean = [], [], []
 for x, y in pairs:
@@ -315,6 +344,9 @@ print("CPU used (medians, %% of one CPU) without / with pollers: vigil's other t
           100 * med("off", "softirq0"), 100 * med("on", "softirq0"),
           100 * med("off", "steal0"), 100 * med("on", "steal0"),
           100 * med("off", "ksoftirqd"), 100 * med("on", "ksoftirqd")))
+if any(x["twin"] for x in w):
+    print("twin vigil's CPU (medians, %% of one CPU) without / with pollers on the vigil under "
+          "load: %.1f / %.1f" % (100 * med("off", "twin"), 100 * med("on", "twin")))
 print("CPU used by others (not this run), %% of one CPU per window: %s" % " ".join(
     "%.0f" % (100 * x["foreign"]) for x in w))
 loads = [l for x in w for l in x["load"]]
