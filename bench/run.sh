@@ -185,9 +185,10 @@ if any(ns("Jit", p) for p in ubpf):
     print("\n".join(lines))
 PY
 
-# The tenant stage's cost on the engine benchmark (issue 20): the capture through one worker with
-# the stage (demux, accounting, the scheduler's hand-outs) and without, alternately; medians of
-# the paired losses, and the same pairing with the stage in neither arm (its noise floor).
+# The tenant stage's cost on the engine benchmark (issue 20): the capture through one worker
+# without tenants, with the demux alone, and with the whole stage (demux, accounting, the
+# scheduler's hand-outs), in turn; medians of the paired losses, and the same pairing with no
+# tenants in any arm (its noise floor).
 if [ -x "$build/bench/tenant_bench" ] && [ -d ../shared/rules/snort3-community ] &&
   [ -f ../shared/pcaps/mixed-traffic.pcap ]; then
   tenant_args=(--rules ../shared/rules/snort3-community --capture ../shared/pcaps/mixed-traffic.pcap
@@ -197,9 +198,12 @@ if [ -x "$build/bench/tenant_bench" ] && [ -d ../shared/rules/snort3-community ]
   python3 - "$build/bench-tenant.txt" "$build/bench-results.md" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
-lines = ["", "| tenant stage (mixed-traffic, snort3-community, one core) | off s | on s | loss, median of pairs | quartiles | ns/packet | fastest-pass loss |",
+names = {"accounting": "accounting and scheduling (stage vs demux)",
+         "stage": "tenant stage, demux included (stage vs none)"}
+lines = ["", "| tenant stage (mixed-traffic, snort3-community, one core) | base s | with s | loss, median of rounds | quartiles | ns/packet | fastest-pass loss |",
          "|---|---|---|---|---|---|---|"]
-for name, r in zip(("stage on vs off", "noise floor (off vs off)"), rows):
+for r in rows:
+    name = names[r["comparison"]] + (" — noise floor" if r["noise_floor"] else "")
     lines.append(f"| {name} | {r['off_s']:.4f} | {r['on_s']:.4f} | {r['loss_pct']:.2f}% | "
                  f"{r['loss_q1']:.2f}%..{r['loss_q3']:.2f}% | {r['ns_per_packet']:.1f} | {r['fastest_loss_pct']:.2f}% |")
 open(sys.argv[2], "a").write("\n".join(lines) + "\n")
