@@ -15,16 +15,14 @@ std::span<const packet::Packet> TenantStage::Admit(std::span<packet::Packet> pac
     // Decoded after Classify: the decoding is the admitted packets' alone.
     classified_ = false;
     now = tenant::CycleClock::Now();
-    size_t admitted = 0;
-    for (size_t i = 0; i < n_; ++i) admitted += admitted_[i] ? 1 : 0;
-    decode_share_ = admitted > 0 ? (now - classified_at_) / admitted : 0;
+    decode_share_ = admitted_count_ > 0 ? (now - classified_at_) / admitted_count_ : 0;
   } else {
     n_ = std::min(packets.size(), kMax);
     for (size_t i = 0; i < n_; ++i) {
       tenant_[i] = acct_->Classify(packets[i], ingress);
       admitted_[i] = !admission || acct_->Admit(tenant_[i]);
     }
-    ChargeRefusals();
+    ChargeRefusals(/*read_clock=*/true);
     decode_share_ = 0;
     now = classified_at_;
   }
@@ -105,13 +103,23 @@ std::span<const packet::Packet> TenantStage::Admit(std::span<packet::Packet> pac
   return {inspected_, m};
 }
 
-void TenantStage::ChargeRefusals() {
-  classified_at_ = tenant::CycleClock::Now();
-  arrival_share_ = n_ > 0 ? (classified_at_ - batch_start_) / n_ : 0;
+void TenantStage::ChargeRefusals(bool read_clock) {
+  size_t admitted = 0;
   for (size_t i = 0; i < n_; ++i) {
     ran_[i] = false;
     action_[i] = ebpf::kXdpPass;
     cost_[i] = 0;
+    admitted += admitted_[i] ? 1 : 0;
+  }
+  admitted_count_ = admitted;
+  if (admitted == n_ && !read_clock) {
+    classified_at_ = batch_start_;  // Admit's share covers arrival and decoding
+    arrival_share_ = 0;
+    return;
+  }
+  classified_at_ = tenant::CycleClock::Now();
+  arrival_share_ = n_ > 0 ? (classified_at_ - batch_start_) / n_ : 0;
+  for (size_t i = 0; i < n_; ++i) {
     if (admitted_[i]) continue;
     acct_->Refused(tenant_[i], arrival_share_);
     cost_[i] = arrival_share_;
@@ -133,9 +141,7 @@ void TenantStage::EndBatch(std::span<const uint32_t> bytes, std::span<const bool
                            std::span<const bool> rule_drop, size_t waiting) {
   const uint64_t end = tenant::CycleClock::Now();
   if (pending_count_ > 0) ChargePending(end);  // a result that never came (see OnResult)
-  size_t admitted = 0;
-  for (size_t i = 0; i < n_; ++i) admitted += admitted_[i] ? 1 : 0;
-  const uint64_t tail_share = admitted > 0 ? (tail_ + end - last_) / admitted : 0;
+  const uint64_t tail_share = admitted_count_ > 0 ? (tail_ + end - last_) / admitted_count_ : 0;
   const uint64_t shares = arrival_share_ + decode_share_ + tail_share;
   for (size_t i = 0; i < n_; ++i) {
     if (!admitted_[i]) continue;

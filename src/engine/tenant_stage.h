@@ -97,7 +97,7 @@ class TenantStage {
       tenant_[i] = table.ClassifyFrame(frame_at(i), ingress);
       admitted_[i] = !admission || acct_->Admit(tenant_[i]);
     }
-    ChargeRefusals();
+    ChargeRefusals(/*read_clock=*/false);
     classified_ = true;
   }
   // Classifies `packets` (decoded, at most kMax, all from interface `ingress`) unless Classify
@@ -170,15 +170,18 @@ class TenantStage {
   [[nodiscard]] uint64_t charged(size_t i) const { return cost_[i]; }
 
  private:
-  // Resets the batch's per-packet state, and charges the refused their share of the arrival
-  // work so far.
-  void ChargeRefusals();
+  // Resets the batch's per-packet state, counts the admitted, and charges the refused their share
+  // of the arrival work so far. With nothing refused and `read_clock` false (Classify: the
+  // admitted are all the batch, and Admit's reading shares arrival and decoding among them
+  // alike), the clock is not read.
+  void ChargeRefusals(bool read_clock);
   // Charges the time from last_ to `now` to the pending packets, in equal parts; last_ = now.
   void ChargePending(uint64_t now);
 
   tenant::TenantAccounting* acct_;
   size_t n_ = 0;             // packets in the batch
   bool classified_ = false;  // Classify ran for this batch (before decoding)
+  size_t admitted_count_ = 0;
   uint64_t batch_start_ = 0;
   uint64_t arrival_share_ = 0;
   uint64_t classified_at_ = 0;  // the end of the arrival work the refused share
