@@ -482,46 +482,62 @@ base::Result<std::array<CostCurve, kTenants>> MeasureAlone(const Traffic& traffi
                                                            const tenant::TenantTable& table,
                                                            const tenant::CycleClock& clock,
                                                            double seconds) {
-  std::array<CostCurve, kTenants> curves{};
-  // ns per frame of `pool` through `lane`, flat out for `seconds` of thread CPU time after one
-  // pass over it (flows created, caches warm); the median of five slices, so that a slice another
-  // process's burst slowed does not count.
-  auto measure = [&](Lane& lane, const std::vector<Entry>& pool) {
+  // ns per frame of `pool` through a fresh lane, flat out for `slice` seconds of thread CPU time
+  // after one pass over it (flows created, caches warm).
+  auto measure = [&](const tenant::TenantTable* stage_table, int indebted,
+                     const std::vector<Entry>& pool, double slice) -> base::Result<double> {
+    auto lane = Lane::Create(plan, stage_table, clock, nullptr);
+    if (!lane) return lane.error();
+    if (indebted >= 0) (*lane)->Indebt(uint32_t(indebted));
     size_t next = 0;
     auto serve = [&] {
       size_t n = std::min(kBatch, pool.size() - next);
-      lane.Serve(&pool[next], n);
+      (*lane)->Serve(&pool[next], n);
       next = (next + n) % pool.size();
       return n;
     };
     for (size_t done = 0; done < std::max<size_t>(pool.size(), 4096);) done += serve();
-    std::vector<double> ns;
-    for (int slice = 0; slice < 5; ++slice) {
-      const uint64_t start = OwnCpuNs();
-      uint64_t packets = 0;
-      while (OwnCpuNs() - start < uint64_t(seconds / 5 * 1e9)) {
-        for (int i = 0; i < 16; ++i) packets += serve();
-      }
-      ns.push_back(double(OwnCpuNs() - start) / double(packets));
+    const uint64_t start = OwnCpuNs();
+    uint64_t packets = 0;
+    while (OwnCpuNs() - start < uint64_t(slice * 1e9)) {
+      for (int i = 0; i < 16; ++i) packets += serve();
     }
-    return Median(ns);
+    return double(OwnCpuNs() - start) / double(packets);
   };
+  // Each tenant's frames at each kept fraction (frames kept uniformly at random,
+  // deterministically).
+  std::array<std::array<std::vector<Entry>, kKeptFractions.size()>, kTenants> pools;
   for (int t = 0; t < kTenants; ++t) {
     for (size_t k = 0; k < kKeptFractions.size(); ++k) {
-      std::vector<Entry> pool;
       uint64_t x = 0x9e3779b97f4a7c15ull * (t + 1);
       for (const Entry& e : traffic.pool[t]) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;  // xorshift64: the same choice on every run
-        if (double(x >> 11) * 0x1.0p-53 < kKeptFractions[k]) pool.push_back(e);
+        if (double(x >> 11) * 0x1.0p-53 < kKeptFractions[k]) pools[t][k].push_back(e);
       }
-      auto lane = Lane::Create(plan, nullptr, clock, nullptr);
-      if (!lane) return lane.error();
-      curves[t].ns[k] = measure(**lane, pool);
     }
-    auto lane = Lane::Create(plan, &table, clock, nullptr);
-    if (!lane) return lane.error();
-    (*lane)->Indebt(uint32_t(t));
-    curves[t].refusal_ns = measure(**lane, traffic.pool[t]);
+  }
+  // Five rounds, each measuring every tenant at every fraction once, and the median per cost: a
+  // slice another process's burst slowed does not count, and a slow drift of the machine's speed
+  // (another session's load coming and going) weighs on every tenant alike rather than on the
+  // one measured while it lasted.
+  constexpr int kRounds = 5;
+  std::array<std::array<std::vector<double>, kKeptFractions.size() + 1>, kTenants> ns;
+  for (int round = 0; round < kRounds; ++round) {
+    for (int t = 0; t < kTenants; ++t) {
+      for (size_t k = 0; k < kKeptFractions.size(); ++k) {
+        auto v = measure(nullptr, -1, pools[t][k], seconds / kRounds);
+        if (!v) return v.error();
+        ns[t][k].push_back(*v);
+      }
+      auto v = measure(&table, t, traffic.pool[t], seconds / kRounds);
+      if (!v) return v.error();
+      ns[t][kKeptFractions.size()].push_back(*v);
+    }
+  }
+  std::array<CostCurve, kTenants> curves{};
+  for (int t = 0; t < kTenants; ++t) {
+    for (size_t k = 0; k < kKeptFractions.size(); ++k) curves[t].ns[k] = Median(ns[t][k]);
+    curves[t].refusal_ns = Median(ns[t][kKeptFractions.size()]);
   }
   return curves;
 }
