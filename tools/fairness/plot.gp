@@ -9,7 +9,7 @@ policies = "fifo tokens cfs"
 titles = "victim-a victim-b adversary"
 
 set output outdir."/fairness_cpu_share.png"
-set multiplot layout 1,3 title "CPU share of the worker per tenant (packets served x cost alone), victim-b idle in the middle third"
+set multiplot layout 1,3 title "CPU share of the worker per tenant (busy CPU split by packets served x cost alone), victim-b idle in the middle third"
 set yrange [0:100]
 set xlabel "time (s)"
 set ylabel "CPU share (%)"
