@@ -184,6 +184,7 @@ struct Lane {
   // The worker's counters as of the last stats request, for the control thread.
   std::mutex snapshot_mu;
   CounterSum snapshot;
+  CounterSum snapshot_scratch;  // the worker's, refilled for each snapshot
   std::atomic<uint64_t> snapshot_epoch{0};
   std::thread thread;
 };
@@ -300,11 +301,14 @@ class LaneRunner {
       // snapshot shows the total up to the one before it).
       const uint64_t start = tenant::CycleClock::Now();
       ++lane_.counters.stats_snapshots;
-      CounterSum sum;
-      CollectCounters(lane_, sum);
+      // Refilled in place and copied into the same strings: no allocation once the names are
+      // known (a snapshot used to build every name anew, about 120 us of the worker's time).
+      lane_.snapshot_scratch.Restart();
+      CollectCounters(lane_, lane_.snapshot_scratch);
+      lane_.snapshot_scratch.Finish();
       {
         std::lock_guard lock(lane_.snapshot_mu);
-        lane_.snapshot = std::move(sum);
+        lane_.snapshot = lane_.snapshot_scratch;
       }
       lane_.counters.stats_snapshot_cycles += tenant::CycleClock::Now() - start;
       lane_.snapshot_epoch.store(epoch, std::memory_order_release);

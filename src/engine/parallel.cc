@@ -43,13 +43,37 @@ uint32_t ShardOf(const packet::Packet& p, uint32_t n) {
 }
 
 void CounterSum::Add(std::string_view name, uint64_t value) {
-  for (auto& [n, v] : counters_) {
-    if (n == name) {
-      v += value;
-      return;
+  size_t i = cursor_;
+  if (i < counters_.size() && counters_[i].first == name) {
+    ++cursor_;
+  } else {
+    for (i = 0; i < counters_.size() && counters_[i].first != name; ++i) {
+    }
+    if (i == counters_.size()) {
+      counters_.emplace_back(std::string(name), 0);
+      touched_.push_back(0);
+      cursor_ = counters_.size();
     }
   }
-  counters_.emplace_back(std::string(name), value);
+  counters_[i].second += value;
+  touched_[i] = 1;
+}
+
+void CounterSum::Restart() {
+  for (auto& c : counters_) c.second = 0;
+  touched_.assign(counters_.size(), 0);
+  cursor_ = 0;
+}
+
+void CounterSum::Finish() {
+  size_t kept = 0;
+  for (size_t i = 0; i < counters_.size(); ++i) {
+    if (touched_[i] == 0) continue;
+    if (kept != i) counters_[kept] = std::move(counters_[i]);
+    ++kept;
+  }
+  counters_.resize(kept);
+  touched_.assign(kept, 1);
 }
 
 uint64_t CounterSum::Get(std::string_view name) const {

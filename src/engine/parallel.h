@@ -42,6 +42,12 @@ namespace vigil::engine {
 class CounterSum {
  public:
   void Add(std::string_view name, uint64_t value);
+  // Refilling the same sum (a worker's counter snapshot, taken again and again): Restart sets
+  // every value to 0 and keeps the names; Add then looks first at the slot where the last fill put
+  // the next name, so the same names in the same order cost one comparison each and no
+  // allocation; Finish drops the names this fill did not add (a tenant reloaded away).
+  void Restart();
+  void Finish();
   [[nodiscard]] const std::vector<std::pair<std::string, uint64_t>>& counters() const {
     return counters_;
   }
@@ -49,6 +55,8 @@ class CounterSum {
 
  private:
   std::vector<std::pair<std::string, uint64_t>> counters_;
+  size_t cursor_ = 0;             // where the next name of a repeated fill is expected
+  std::vector<uint8_t> touched_;  // per name: whether this fill (since Restart) added to it
 };
 
 struct InMemoryRun {

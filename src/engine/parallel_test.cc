@@ -69,6 +69,40 @@ std::unique_ptr<const detect::DetectionPlan> Plan() {
   return std::move(*plan);
 }
 
+// A counter sum refilled as a worker's snapshot is: the same as a fresh sum of the same Adds,
+// whatever the fills' names and order, and a refill of the same names allocates nothing new.
+TEST(CounterSumTest, ARefillEqualsAFreshSum) {
+  using Fill = std::vector<std::pair<std::string, uint64_t>>;
+  const std::string long_name(40, 'x');  // beyond the short-string buffer
+  const std::vector<Fill> fills = {
+      {{"a", 1}, {"b", 2}, {long_name, 3}, {"a", 4}},
+      {{"a", 5}, {"b", 6}, {long_name, 7}, {"a", 8}},   // the same names in the same order
+      {{"b", 1}, {"c", 2}, {"a", 3}},                   // reordered, one new, one gone
+      {{"c", 9}},                                       // most gone
+      {{"a", 1}, {"b", 2}, {long_name, 3}, {"a", 4}}};  // back again
+  CounterSum refilled;
+  for (const Fill& fill : fills) {
+    refilled.Restart();
+    CounterSum fresh;
+    for (const auto& [name, v] : fill) {
+      refilled.Add(name, v);
+      fresh.Add(name, v);
+    }
+    refilled.Finish();
+    std::map<std::string, uint64_t> a(refilled.counters().begin(), refilled.counters().end());
+    std::map<std::string, uint64_t> b(fresh.counters().begin(), fresh.counters().end());
+    EXPECT_EQ(a, b);
+    EXPECT_EQ(refilled.counters().size(), fresh.counters().size());
+  }
+  // The same names again: the long name keeps its storage.
+  const char* before = refilled.counters()[2].first.data();
+  refilled.Restart();
+  for (const auto& [name, v] : fills[0]) refilled.Add(name, v);
+  refilled.Finish();
+  EXPECT_EQ(refilled.counters()[2].first.data(), before);
+  EXPECT_EQ(refilled.Get("a"), 5u);
+}
+
 TEST(ParallelTest, ShardIsSymmetricAndInRange) {
   Traffic t = MakeTraffic();
   std::map<std::pair<base::IpAddress, base::IpAddress>, uint32_t> seen;
