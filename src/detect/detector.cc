@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <chrono>
 #include <cstring>
@@ -431,11 +432,20 @@ base::Result<std::unique_ptr<const DetectionPlan>> DetectionPlan::Build(
   std::vector<std::unique_ptr<RuleProgram>> programs(rules.size());
   std::vector<int> rank(rules.size());
   PcreCache pcres;
+  std::atomic<size_t> prefilters{0}, prefilter_failures{0};
   base::ParallelFor(rules.size(), options.compile_threads, [&](size_t i) {
     if (!rules[i].enabled) return;
-    if (auto program = CompileSupported(rules[i], true, &pcres)) programs[i] = std::move(*program);
+    if (auto program = CompileSupported(rules[i], true, &pcres)) {
+      programs[i] = std::move(*program);
+      // The regex prefilter, when the rule has one (regex_prefilter.h); one Vectorscan will not
+      // compile leaves the rule checked without it.
+      if (!AttachRegexPrefilter(*programs[i], options.cache)) ++prefilter_failures;
+      prefilters += programs[i]->prefilter != nullptr;
+    }
     rank[i] = FlowbitsRank(rules[i]);
   });
+  plan->build_stats_.regex_prefilters = prefilters;
+  plan->build_stats_.regex_prefilter_failures = prefilter_failures;
   // Rules that set flowbits come before rules that test them (as Suricata orders signatures), so
   // that a setter and a checker matching the same packet chain: flowbits commands run as soon as
   // their rule matches, and candidates are evaluated in plan order.
@@ -602,6 +612,11 @@ base::Result<std::unique_ptr<Detector>> Detector::Create(
       if (!set.fast_patterns) continue;
       if (auto s = d->scratch_.Prepare(*set.fast_patterns); !s) return s.error();
     }
+  }
+  for (uint32_t r = 0; r < plan.rule_count(); ++r) {
+    const RegexPrefilter* prefilter = RegexPrefilterOf(plan.rule(r));
+    if (prefilter == nullptr) continue;
+    if (auto s = d->scratch_.Prepare(prefilter->raw()); !s) return s.error();
   }
   d->filter_ = event_filter ? std::move(event_filter)
                             : std::shared_ptr<EventFilter>(plan.event_filter().NewWorkerFilter());
@@ -780,6 +795,12 @@ void Detector::Evaluate(const MatchInput& in, Unit unit) {
     // A rule with no option on a buffer is decided by its conditions; the others go through the
     // full matcher (the option walk).
     if (cr.needs_full_matcher) {
+      // The regex prefilter first: a Vectorscan scan, no walk (for the rules that have one, the
+      // steps before the pcre are a content the literal filter already found).
+      if (!RegexPrefilterHolds(cr, in, scratch_.raw())) {
+        ++stats_.regex_prefilter_rejects;
+        continue;
+      }
       walked_ = true;
       if (!PrefixBeforePcreHolds(cr, in)) {
         ++stats_.prefix_rejects;

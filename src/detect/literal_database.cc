@@ -150,9 +150,11 @@ LiteralDatabase::~LiteralDatabase() { hs_free_database(db_); }
 
 LiteralScratch::~LiteralScratch() { hs_free_scratch(scratch_); }
 
-base::Status LiteralScratch::Prepare(const LiteralDatabase& db) {
-  if (db.raw() == nullptr) return {};  // single-byte literals only: no scratch needed
-  if (hs_alloc_scratch(db.raw(), &scratch_) != HS_SUCCESS) {
+base::Status LiteralScratch::Prepare(const LiteralDatabase& db) { return Prepare(db.raw()); }
+
+base::Status LiteralScratch::Prepare(const hs_database_t* db) {
+  if (db == nullptr) return {};  // single-byte literals only: no scratch needed
+  if (hs_alloc_scratch(db, &scratch_) != HS_SUCCESS) {
     return base::MakeError("vectorscan: cannot allocate scratch");
   }
   return {};

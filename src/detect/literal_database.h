@@ -128,6 +128,8 @@ class LiteralScratch {
 
   // Makes the scratch big enough for `db`. Fails only when Vectorscan cannot allocate.
   base::Status Prepare(const LiteralDatabase& db);
+  // The same for another block-mode database (a RegexPrefilter's); null needs none.
+  base::Status Prepare(const hs_database_t* db);
   [[nodiscard]] hs_scratch_t* raw() const { return scratch_; }
 
  private:

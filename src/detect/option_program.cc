@@ -313,6 +313,16 @@ class Compiler {
     auto re = pcres_ != nullptr ? pcres_->Compile(p, jit_) : Pcre::Compile(p, jit_);
     if (!re) return base::MakeError("pcre does not compile: " + re.error().message);
     program_.pcres.push_back(std::move(*re));
+    if (cur_buffer_ == kPayloadBuffer && !program_.prefilter_expression) {
+      // The content whose end is this pcre's cursor: the payload's last step that sets it.
+      for (auto it = program_.steps.rbegin(); it != program_.steps.rend(); ++it) {
+        if (it->buffer != kPayloadBuffer || !SetsCursor(*it)) continue;
+        if (it->kind == Kind::kContent) {
+          program_.prefilter_expression = PrefilterExpressionOf(it->pattern, it->nocase, p);
+        }
+        break;
+      }
+    }
     program_.steps.push_back(PayloadStep{.kind = Kind::kPcre,
                                          .negated = p.negated,
                                          .relative = p.HasFlag('R'),
@@ -1061,6 +1071,19 @@ bool PrefixBeforePcreHolds(const RuleProgram& program, const MatchInput& in) {
   sub.min_end = 0;
   Walk walk(program, sub, {seg.buffer, seg.begin, program.payload_pcre_at});
   return walk.From(seg.begin, 0, 0) == Walk::Outcome::kMatch || walk.exhausted();
+}
+
+base::Status AttachRegexPrefilter(RuleProgram& program, DatabaseCache* cache) {
+  if (!program.prefilter_expression || program.prefilter) return {};
+  auto prefilter = RegexPrefilter::Build(*program.prefilter_expression, cache);
+  if (!prefilter) return prefilter.error();
+  program.prefilter = std::move(*prefilter);
+  return {};
+}
+
+bool RegexPrefilterHolds(const RuleProgram& program, const MatchInput& in, hs_scratch_t* scratch) {
+  if (!program.prefilter) return true;
+  return program.prefilter->MayMatch(in.data, in.data ? in.len : 0, scratch);
 }
 
 bool LiteralsPresent(const RuleProgram& program, const MatchInput& in) {

@@ -76,6 +76,7 @@
 #include "base/result.h"
 #include "detect/byte_ops.h"
 #include "detect/pcre_match.h"
+#include "detect/regex_prefilter.h"
 #include "detect/rule_match.h"
 #include "rules/rule.h"
 
@@ -216,6 +217,11 @@ struct RuleProgram {
   // The first pcre step of the payload segment (its end when it has none): PrefixBeforePcreHolds
   // walks the steps before it.
   uint32_t payload_pcre_at = 0;
+  // The prefilter of the payload's first pcre anchored right after a content (regex_prefilter.h):
+  // its expression set by CompileProgram, the compiled filter by AttachRegexPrefilter (null: the
+  // rule has none, or it was not attached; RegexPrefilterHolds is then true).
+  std::optional<PrefilterExpression> prefilter_expression;
+  std::unique_ptr<const RegexPrefilter> prefilter;
 };
 
 // Compiles the detection options of `rule`. Fails, naming the first obstacle in rule order, for an
@@ -291,6 +297,18 @@ class DotPrefixed {
 // pcre need not run. True when the payload segment has no pcre, or one first (nothing to check
 // that the full matcher would not do first itself). Cost: the walk of those steps.
 [[nodiscard]] bool PrefixBeforePcreHolds(const RuleProgram& program, const MatchInput& in);
+
+// Compiles program.prefilter_expression into program.prefilter, through `cache` when given. A
+// Vectorscan failure leaves the program without one (a rule is then checked as before), and is
+// returned for the caller to count.
+base::Status AttachRegexPrefilter(RuleProgram& program, DatabaseCache* cache = nullptr);
+
+// False when the program's regex prefilter matches nowhere in `in`'s payload (the whole buffer,
+// history included: the walk's pcre searches it all): then RunProgram is false. True when the
+// program has no prefilter. `scratch` must be prepared for the prefilter's database (else true).
+// Cost: one Vectorscan scan of the buffer.
+[[nodiscard]] bool RegexPrefilterHolds(const RuleProgram& program, const MatchInput& in,
+                                       hs_scratch_t* scratch);
 
 // True when every positive content of `program` occurs somewhere in its buffer of `in` (the
 // payload, or the transaction's, DNS message's or TLS handshake's buffer; one of a multi-buffer's):

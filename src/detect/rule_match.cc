@@ -209,6 +209,14 @@ bool LiteralsPresent(const CompiledRule& cr, const MatchInput& in) {
   return LiteralsPresent(ProgramOf(cr), in);
 }
 
+bool RegexPrefilterHolds(const CompiledRule& cr, const MatchInput& in, hs_scratch* scratch) {
+  return RegexPrefilterHolds(ProgramOf(cr), in, scratch);
+}
+
+const RegexPrefilter* RegexPrefilterOf(const CompiledRule& cr) {
+  return ProgramOf(cr).prefilter.get();
+}
+
 uint8_t PacketKey(GroupKind g, const packet::Packet& p) {
   if (g == GroupKind::kTcp) return p.tcp_flags;
   if (g == GroupKind::kIcmp) return p.icmp_type;

@@ -46,9 +46,12 @@
 #include "packet/packet.h"
 #include "rules/rule.h"
 
+struct hs_scratch;  // Vectorscan's scratch space (hs/hs_runtime.h)
+
 namespace vigil::detect {
 
-struct RuleProgram;  // detect/option_program.h: a rule's options, compiled
+struct RuleProgram;    // detect/option_program.h: a rule's options, compiled
+class RegexPrefilter;  // detect/regex_prefilter.h
 
 // What the engine's flow tracking knows about the packet (flow/flow.h, flow/tcp_tracker.h).
 struct FlowContext {
@@ -208,6 +211,14 @@ struct MatchInput {
 // contents and byte_* tests already fail never reaches a regular expression. False means
 // MatchRule is false.
 [[nodiscard]] bool PrefixBeforePcreHolds(const CompiledRule& rule, const MatchInput& in);
+
+// The rule's regex prefilter (regex_prefilter.h: its content, then the pcre anchored after it)
+// matches somewhere in `in`'s payload (RegexPrefilterHolds, option_program.h); true when the rule
+// has none. `scratch` is prepared for RegexPrefilterOf(rule). False means MatchRule is false.
+[[nodiscard]] bool RegexPrefilterHolds(const CompiledRule& rule, const MatchInput& in,
+                                       hs_scratch* scratch);
+// The rule's regex prefilter, or null (none, or not attached: AttachRegexPrefilter).
+[[nodiscard]] const RegexPrefilter* RegexPrefilterOf(const CompiledRule& rule);
 
 // The byte a packet of group `g` is keyed by before any rule is tried: a TCP packet's flag byte,
 // an ICMP (or ICMPv6) packet's type; 0 for the other groups.

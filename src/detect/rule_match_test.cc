@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "detect/count_allocations.h"
+#include "detect/literal_database.h"
 #include "detect/option_program.h"
 #include "rules/parser.h"
 #include "rules/variables.h"
@@ -653,6 +654,111 @@ TEST(MatchRuleTest, PrefiltersRejectWhatTheyCan) {
   TestPacket right(Bytes({'a', 5, 'b', 'c'}));
   EXPECT_TRUE(PrefixBeforePcreHolds(gh0st, MatchInput::OfPacket(right.p)));
   EXPECT_TRUE(MatchRule(gh0st, right.p));
+}
+
+// A rule compiled with its regex prefilter attached, as DetectionPlan::Build compiles it.
+CompiledRule CompileWithPrefilter(const std::string& options) {
+  CompiledRule cr = Compile(options);
+  auto program = CompileProgram(cr.rule);
+  EXPECT_TRUE(program) << options;
+  if (!program) return cr;
+  auto st = AttachRegexPrefilter(**program);
+  EXPECT_TRUE(st) << options << ": " << (st ? "" : st.error().message);
+  cr.program.Set(std::move(*program));
+  return cr;
+}
+
+// The regex prefilter (RegexPrefilterHolds) only ever rejects what MatchRule rejects: random
+// payloads over the rules' bytes in both cases, placed at every alignment (Vectorscan's bugs have
+// depended on the buffer's address), as packets and as stream chunks whose history holds part or
+// all of a match. Rules of every shape the prefilter takes, and of shapes it must not take (a
+// prefilter made for those would reject their matches).
+TEST(MatchRuleTest, RegexPrefiltersRejectOnlyNonMatches) {
+  struct Shape {
+    const char* options;
+    bool has_prefilter;
+  };
+  const Shape shapes[] = {
+      {"content:\"ab\"; pcre:\"/^c+a/R\";", true},
+      {"content:\"a\"; nocase; content:!\"b\"; distance:0; within:1; "
+       "pcre:\"/^.(?P<x>[bc])a(?P=x)/Rs\";",
+       true},
+      {"content:\"ca\"; pcre:\"/^(?:b|c\\n)*?a$/R\";", true},
+      {"content:\"B\"; nocase; pcre:\"/^[^a]{2}(?=c)/R\";", true},
+      {"content:\"A\"; pcre:\"/^b.a/Ri\";", true},
+      {"content:\"c\"; pcre:\"/(?:a|bb)c/RA\";", true},
+      {"content:\"b\"; byte_test:1,>,96,0,relative; pcre:\"/^a.b/R\";", true},
+      {"content:\"a\"; content:\"c\"; distance:1; pcre:\"/^\\n?[AB]/R\";", true},
+      {"content:\"ab\"; depth:3; pcre:\"/^(?:c|a)b*$/R\"; content:\"c\";", true},
+      {"content:\"a\"; pcre:\"/^b/R\"; pcre:\"/^c/R\";", true},
+      // The pcre may match anywhere after the content, or the ^ is not the only anchor.
+      {"content:\"a\"; pcre:\"/bc/R\";", false},
+      {"content:\"a\"; pcre:\"/^b|c/R\";", false},
+      {"content:\"a\"; pcre:\"/^\\bb/R\";", false},
+      {"content:\"a\"; pcre:\"/^b$\\n^c/Rm\";", false},
+      // The cursor is not a content's end.
+      {"content:\"a\"; byte_jump:1,0,relative; pcre:\"/^b/R\";", false},
+      {"pcre:\"/a/\"; pcre:\"/^b/R\";", false},
+  };
+  std::vector<CompiledRule> rules;
+  LiteralScratch scratch;
+  for (const Shape& s : shapes) {
+    rules.push_back(CompileWithPrefilter(s.options));
+    const RegexPrefilter* pf = RegexPrefilterOf(rules.back());
+    EXPECT_EQ(pf != nullptr, s.has_prefilter) << s.options;
+    if (pf != nullptr) ASSERT_TRUE(scratch.Prepare(pf->raw()));
+  }
+  uint64_t state = 777;
+  auto next = [&] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return uint32_t(state >> 33);
+  };
+  int matches = 0, rejects = 0;
+  std::string buffer(96, '\0');
+  for (int round = 0; round < 6000; ++round) {
+    const uint32_t len = next() % 20;
+    const uint32_t at = next() % 64;
+    for (uint32_t i = 0; i < len; ++i) buffer[at + i] = "abcAB\n"[next() % 6];
+    const std::string data = buffer.substr(at, len);
+    const uint64_t origin = round % 3 == 0 ? 0 : next() % 12;
+    const uint32_t min_end = round % 3 == 0 || len == 0 ? 0 : next() % len;
+    TestPacket tp(data);
+    MatchInput in{.packet = &tp.p,
+                  .data = reinterpret_cast<const uint8_t*>(buffer.data() + at),
+                  .len = len,
+                  .origin = origin,
+                  .min_end = min_end,
+                  .rebuilt = origin > 0 || min_end > 0};
+    for (size_t r = 0; r < rules.size(); ++r) {
+      const bool passes = RegexPrefilterHolds(rules[r], in, scratch.raw());
+      const bool matched = MatchRule(rules[r], in);
+      matches += matched;
+      rejects += !passes;
+      ASSERT_TRUE(passes || !matched) << shapes[r].options << " on '" << data << "' origin "
+                                      << origin << " min_end " << min_end;
+    }
+  }
+  EXPECT_GT(matches, 1500);
+  EXPECT_GT(rejects, 30000);
+}
+
+TEST(MatchRuleTest, RegexPrefilterRejectsACertificateWithoutTheFakeOrg) {
+  // ET 2018005 (Upatre's certificate): its content is in every certificate's subject and issuer.
+  CompiledRule upatre = CompileWithPrefilter(
+      "content:\"|06 03 55 04 0a|\"; content:!\"|03|cnc\"; distance:1; within:4; "
+      "pcre:\"/^.{2}(?P<fake_org>([asdfgh]+|[qwerty]+|[zxcvbn]+|[23werf]+)[01]).+?"
+      "\\x06\\x03\\x55\\x04\\x0a.{2}(?P=fake_org)/Rs\";");
+  const RegexPrefilter* pf = RegexPrefilterOf(upatre);
+  ASSERT_NE(pf, nullptr);
+  LiteralScratch scratch;
+  ASSERT_TRUE(scratch.Prepare(pf->raw()));
+  const std::string oid = Bytes({0x30, 0x0f, 0x06, 0x03, 0x55, 0x04, 0x0a, 0x0c, 0x08});
+  TestPacket google(oid + "Google 1" + oid + "Google 1");
+  EXPECT_FALSE(RegexPrefilterHolds(upatre, MatchInput::OfPacket(google.p), scratch.raw()));
+  EXPECT_FALSE(MatchRule(upatre, google.p));
+  TestPacket fake(oid + "asdfasd1" + oid + "asdfasd1");
+  EXPECT_TRUE(RegexPrefilterHolds(upatre, MatchInput::OfPacket(fake.p), scratch.raw()));
+  EXPECT_TRUE(MatchRule(upatre, fake.p));
 }
 
 }  // namespace

@@ -411,6 +411,7 @@ void Worker::ForEachStat(const std::function<void(std::string_view, uint64_t)>& 
   f("detect.packets_walked", d.packets_walked);
   f("detect.condition_rejects", d.condition_rejects);
   f("detect.prefix_rejects", d.prefix_rejects);
+  f("detect.regex_prefilter_rejects", d.regex_prefilter_rejects);
   f("detect.candidates", d.candidates);
   f("detect.matches", d.matches);
   f("detect.alert_queue_overflow", d.alerts_discarded);
