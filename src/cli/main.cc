@@ -283,6 +283,8 @@ base::Result<BuiltPlan> CompilePlan(const Args& args, Setup& setup, ParsedRules&
       {"databases", double(built.databases)},
       {"distinct_databases", double(built.distinct_databases)},
       {"literals", double(built.literals)},
+      {"regex_prefilters", double(built.regex_prefilters)},
+      {"regex_prefilter_failures", double(built.regex_prefilter_failures)},
       {"cache_hits", cache ? double(cache->hits()) : 0},
       {"cache_misses", cache ? double(cache->misses()) : 0},
       {"cache_rejected", cache ? double(cache->rejected()) : 0},
