@@ -103,6 +103,12 @@ void AddWorkerCounters(Exposition& e, const std::vector<engine::CounterSum>& wor
       std::string_view n = name;
       // The lane's sums over its interfaces repeat the per-interface samples.
       if (n == "capture.packets" || n == "capture.kernel_drops") continue;
+      if (n == "worker.cpu_ns") {
+        e.Add("vigil_worker_cpu_seconds_total", MetricType::kCounter,
+              "CPU time of the worker thread, as of its last counter snapshot",
+              {{"worker", worker}}, double(value) / 1e9);
+        continue;
+      }
       bool done = false;
       for (const std::string& iface : interfaces) {
         const std::string prefix = "capture." + iface + ".";

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sched.h>
+#include <time.h>
 
 #include <algorithm>
 #include <array>
@@ -305,6 +306,12 @@ class LaneRunner {
       // known (a snapshot used to build every name anew, about 120 us of the worker's time).
       lane_.snapshot_scratch.Restart();
       CollectCounters(lane_, lane_.snapshot_scratch);
+      // The worker thread's CPU time as of this snapshot, so that a rate taken from two
+      // snapshots (frames per CPU second) has its numerator and denominator of the same instant.
+      timespec cpu{};
+      clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+      lane_.snapshot_scratch.Add("worker.cpu_ns",
+                                 uint64_t(cpu.tv_sec) * 1'000'000'000 + uint64_t(cpu.tv_nsec));
       lane_.snapshot_scratch.Finish();
       {
         std::lock_guard lock(lane_.snapshot_mu);

@@ -193,7 +193,12 @@ fi
 # dropped at the ring, CPU seconds of the worker, of all vigil's threads (exited ones included)
 # and of tcpreplay, CPU 0's busy, stolen and softirq seconds, all CPUs' busy seconds, frames
 # the worker shed unexamined when behind (capture.overload_drops), CPU seconds of the ksoftirqd
-# threads, the 1-minute load average, wall seconds, CPU seconds of the twin (TWIN=1; else 0).
+# threads, the 1-minute load average, wall seconds, CPU seconds of the twin (TWIN=1; else 0), and
+# the answer's own clock: vigil's uptime and the worker's CPU time (ns) as of the counter snapshot
+# the answer shows. vigil answers `stats` from a snapshot up to 0.1 s old (taken when asked, at
+# most every 0.1 s): while the pollers ask, the snapshot a sample gets is 0-0.1 s old, and without
+# them it is fresh, so rates taken between two samples with this script's own clock would be
+# biased against the windows with pollers by about 0.05 s in 3 s. The rates use the answer's.
 sample() {
   "$vigil" ctl --socket "$work/v.sock" stats | python3 -c '
 import json, os, sys, time
@@ -223,7 +228,8 @@ print(c["capture.forwarded"], c.get("stats.snapshot_cycles", 0), c.get("stats.sn
       proc_cpu(sys.argv[2]), proc_cpu(sys.argv[3]), busy0, cpu0[7] / tick, cpu0[6] / tick, busy_all,
       c.get("capture.overload_drops", 0), ksoftirqd,
       open("/proc/loadavg").read().split()[0], "%.6f" % time.time(),
-      proc_cpu(sys.argv[4]) if sys.argv[4] != "0" else 0)' "$wtask" "$vpid" "$replay" "${tpid:-0}"
+      proc_cpu(sys.argv[4]) if sys.argv[4] != "0" else 0, m.get("uptime_s", 0),
+      c.get("worker.cpu_ns", 0))' "$wtask" "$vpid" "$replay" "${tpid:-0}"
 }
 poll() {  # 10 clients x 100 stats/s for $1 seconds ($2 > 0: 10 x 100 busy spins of $2 us) of
   # socket $3 (default: the vigil under load)
@@ -285,18 +291,22 @@ python3 - "$work/windows" "$work/rate" "$quota" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
 polls = [[float(x) for x in l.split()] for l in open(sys.argv[2]) if l.strip()]
-N = 17  # fields of one sample (see sample())
+N = 19  # fields of one sample (see sample())
 FOREIGN_MAX = 0.10  # a pair is "quiet" when others used < 10% of a CPU in both its windows
 def parse(r):
     kind, v = r[0], [float(x) for x in r[1:]]
     # forwarded, snapshot cycles, snapshots, hz, kernel drops, worker CPU s, vigil CPU s,
     # tcpreplay CPU s, CPU 0 busy s, CPU 0 stolen s, CPU 0 softirq s, all CPUs busy s, overload
-    # drops, ksoftirqd CPU s, load average, wall s, twin CPU s; a: start, b: end
+    # drops, ksoftirqd CPU s, load average, wall s, twin CPU s, vigil's uptime s and worker CPU ns
+    # as of the snapshot; a: start, b: end
     a, b = v[:N], v[N:]
     d = [y - x for x, y in zip(a, b)]
     wall = d[15]
-    return dict(kind=kind, fps=d[0] / wall, cyc=d[1], snaps=d[2], hz=a[3], drops=d[4] / wall,
-                cpu=d[5], wall=wall, fpc=d[0] / max(d[5], 1e-9), vigil_rest=(d[6] - d[5]) / wall,
+    # The snapshot's own clock for the rates, where vigil gives it (see sample()).
+    snap_wall = d[17] if d[17] > 0 else wall
+    snap_cpu = d[18] / 1e9 if d[18] > 0 else d[5]
+    return dict(kind=kind, fps=d[0] / snap_wall, cyc=d[1], snaps=d[2], hz=a[3], drops=d[4] / wall,
+                cpu=d[5], wall=wall, fpc=d[0] / max(snap_cpu, 1e-9), vigil_rest=(d[6] - d[5]) / wall,
                 replay=d[7] / wall, cpu0_others=max(d[8] - d[5], 0) / wall, steal0=d[9] / wall,
                 softirq0=d[10] / wall, busy=d[11] / wall, shed=d[12] / wall,
                 ksoftirqd=d[13] / wall, load=(a[14], b[14]), twin=d[16] / wall)
