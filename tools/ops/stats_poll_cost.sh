@@ -53,11 +53,15 @@
 # machine whose CPUs are SMT siblings (this 2-vCPU VM), the pollers' own work slows the worker
 # through the shared core whoever they ask; a poller on another machine (Prometheus) does not.
 #
-# Measured 2026-12-07 (2 vCPUs; ET Open; the worker the bottleneck in every window; figures of
-# quiet pairs, others < 10% of a CPU): pollers vs nothing 3.4-3.5% of throughput (30 and 16
-# pairs), a spinner vs nothing 4.7% (15 pairs), pollers vs a spinner of about their CPU
-# (BASE_HOG_US=55) 0.14% (18 pairs, quartiles -2.50..1.30%; the spinner took 1.5 points more
-# of tcpreplay's CPU); the worker's own snapshot work 0.1% of its CPU.
+# Measured 2026-12-07 (2 vCPUs that are SMT siblings; ET Open 2024; the worker the bottleneck in
+# every window). Before the rates used the snapshot's own clock (see sample()), every comparison
+# with pollers read about 3.3% low from the snapshots' age alone: the earlier figures (pollers vs
+# nothing 3.4-3.5%, vs a spinner 0.14%, vs a twin 3.9-4.9%) carry that bias. With it removed:
+# pollers vs nothing 6.1% (30 pairs, quartiles 1.2..9.8%; the pollers' own 6% of a CPU, on the
+# worker's sibling); pollers of this vigil vs the same pollers of a twin (TWIN=1): 0.10% (30
+# pairs of 3 s, quartiles -5.5..4.3%) and 4.0% (20 pairs of 6 s, quartiles -2.8..6.8%) — the
+# windows' spread (about ±5%) is larger than the effect. The worker's own snapshots: 27 us
+# each, 9 a second, 0.026% of its CPU.
 set -euo pipefail
 build=${1:?usage: tools/ops/stats_poll_cost.sh BUILD_DIR [RULES_FILE]}
 rules=${2:-../shared/rules/snort3-community/snort3-community.rules}
