@@ -841,6 +841,55 @@ int64_t PayloadReach(const RuleProgram& program) {
   return reach;
 }
 
+// RuleProgram::payload_min_len: a lower bound on the cursor carried step by step (a match of
+// content C ends at least |C| past the start of its window, which is clipped to the buffer), and
+// the buffer length that each positive content and relative isdataat then needs.
+int64_t PayloadMinLength(const RuleProgram& program) {
+  const BufferSegment& seg = program.segments.front();
+  constexpr int64_t kBig = int64_t(1) << 32;  // larger numbers: not worth bounding
+  int64_t cursor = 0;                         // the cursor is at least this
+  int64_t need = 0;
+  for (uint32_t i = seg.begin; i < seg.end; ++i) {
+    const PayloadStep& s = program.steps[i];
+    switch (s.kind) {
+      case Kind::kContent: {
+        if (s.negated) break;
+        int64_t start = 0;
+        if (s.relative && !s.startswith && !s.endswith) {
+          const int64_t distance = s.distance.set ? s.distance.value : 0;
+          if (s.distance.var >= 0 || distance < -kBig || distance > kBig) {
+            start = 0;
+          } else {
+            start = std::max<int64_t>(cursor + distance, 0);
+          }
+        }
+        cursor = start + int64_t(s.pattern.size());
+        need = std::max(need, cursor);
+        break;
+      }
+      case Kind::kPcre:
+        if (!s.negated && !s.relative) cursor = 0;  // a relative match ends past the cursor
+        break;
+      case Kind::kByteJump:
+      case Kind::kByteExtract:
+      case Kind::kByteMath:
+        cursor = 0;
+        break;
+      case Kind::kIsDataAt:
+        // Relative: cursor + N <= the buffer's length (Walk).
+        if (s.relative && !s.negated && s.offset.var < 0 && s.offset.value >= 0 &&
+            s.offset.value <= kBig) {
+          need = std::max(need, cursor + s.offset.value);
+        }
+        break;
+      case Kind::kByteTest:
+      case Kind::kBufferSize:
+        break;
+    }
+  }
+  return need;
+}
+
 base::Result<std::unique_ptr<RuleProgram>> CompileProgram(const rules::Rule& rule, bool jit,
                                                           PcreCache* pcres) {
   auto program = std::make_unique<RuleProgram>();
@@ -859,6 +908,7 @@ base::Result<std::unique_ptr<RuleProgram>> CompileProgram(const rules::Rule& rul
   compiler.Segment();
   compiler.SetRetries();
   program->payload_reach = PayloadReach(*program);
+  program->payload_min_len = PayloadMinLength(*program);
   const BufferSegment& payload = program->segments.front();
   program->payload_pcre_at = payload.end;
   for (uint32_t i = payload.begin; i < payload.end; ++i) {

@@ -214,6 +214,12 @@ struct RuleProgram {
   // unbounded window can end anywhere. A stream chunk whose new bytes begin at or past it cannot
   // match (MatchPacketConditions): "GNUTELLA" at depth 8 is no match 2 KB into a stream.
   int64_t payload_reach = kUnboundedReach;
+  // The fewest bytes a buffer needs for the payload steps to match, as the rule's own numbers
+  // bound it: each positive content ends at least its length past its window's start (a relative
+  // window starts `distance` past a cursor bounded the same way), and a relative isdataat:N needs
+  // N bytes past the cursor. MiniUPnP's M-SEARCH overflow (content:"M-SEARCH"; depth:8;
+  // isdataat:1492,relative) needs 1,500 bytes, which no SSDP query has (MatchPacketConditions).
+  int64_t payload_min_len = 0;
   // The first pcre step of the payload segment (its end when it has none): PrefixBeforePcreHolds
   // walks the steps before it.
   uint32_t payload_pcre_at = 0;

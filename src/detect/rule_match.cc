@@ -173,6 +173,7 @@ bool MatchPacketConditions(const CompiledRule& cr, const MatchInput& in) {
     // A stream chunk whose new bytes begin past where the rule's payload match can end: only
     // history would match, and that was reported when it was new (option_program.h, min_end).
     if (!CanEndInNewBytes(program, in)) return false;
+    if ((in.data ? int64_t(in.len) : 0) < program.payload_min_len) return false;
     const int64_t stream_len = int64_t(in.origin) + in.len;
     for (uint32_t i = program.segments[0].begin; i < program.segments[0].end; ++i) {
       const PayloadStep& s = program.steps[i];

@@ -196,8 +196,9 @@ struct MatchInput {
 
 // The conditions of the rule that need no walk over a buffer: header, `alert http`'s flow check,
 // flowbits tests and the packet tests (dsize, flags, flow, ttl, itype, ...); on the payload, its
-// absolute isdataat, byte_test and short content windows, and for a stream chunk whether the
-// rule's payload match can end in the new bytes at all (RuleProgram::payload_reach). The
+// absolute isdataat, byte_test and short content windows, whether the buffer is as long as the
+// payload steps need (RuleProgram::payload_min_len), and for a stream chunk whether the rule's
+// payload match can end in the new bytes at all (RuleProgram::payload_reach). The
 // Detector runs it on every candidate before the full matcher, as Suricata's non-content
 // prefilters do: false means MatchRule is false. Cost: tens of nanoseconds, a few bytes read.
 [[nodiscard]] bool MatchPacketConditions(const CompiledRule& rule, const MatchInput& in);

@@ -582,6 +582,11 @@ TEST(MatchRuleTest, PrefiltersRejectOnlyNonMatches) {
       "isdataat:!1,relative; pcre:\"/^[a-c]+/\";",
       "content:\"ca\"; content:!\"b\"; within:2; pcre:!\"/aaa/\"; content:\"c\";",
       "isdataat:!12; content:\"cb\"; depth:5;",
+      "content:\"ab\"; isdataat:5,relative;",
+      "content:\"a\"; content:\"bc\"; distance:2; isdataat:3,relative;",
+      "content:\"ab\"; content:\"c\"; distance:-3; isdataat:2,relative; content:\"a\";",
+      "content:\"b\"; pcre:\"/c+/R\"; isdataat:2,relative;",
+      "content:\"c\"; byte_jump:1,0,relative; isdataat:1,relative; content:\"ab\";",
   });
   uint64_t state = 12345;
   auto next = [&] {
@@ -645,6 +650,26 @@ TEST(MatchRuleTest, PrefiltersRejectWhatTheyCan) {
                 .program.get()
                 ->payload_reach,
             8);
+  // MiniUPnP's M-SEARCH overflow needs 1,500 bytes: an SSDP query is too short.
+  CompiledRule msearch = Compile(
+      "content:\"M-SEARCH\"; depth:8; isdataat:1492,relative; content:!\"|0d 0a|\"; "
+      "distance:1490; within:2;");
+  EXPECT_EQ(msearch.program.get()->payload_min_len, 1500);
+  TestPacket ssdp("M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n\r\n");
+  EXPECT_FALSE(MatchPacketConditions(msearch, MatchInput::OfPacket(ssdp.p)));
+  TestPacket overflow("M-SEARCH" + std::string(1492, 'A'));
+  EXPECT_TRUE(MatchPacketConditions(msearch, MatchInput::OfPacket(overflow.p)));
+  EXPECT_TRUE(MatchRule(msearch, overflow.p));
+  EXPECT_EQ(Compile("content:\"ab\"; content:\"c\"; distance:-3; isdataat:2,relative;")
+                .program.get()
+                ->payload_min_len,
+            3);
+  // A pcre without R may match before the content: the cursor bound starts again from 0.
+  CompiledRule back = Compile("content:\"abcab\"; pcre:\"/a/\"; isdataat:3,relative;");
+  EXPECT_EQ(back.program.get()->payload_min_len, 5);
+  TestPacket five("abcab");
+  EXPECT_TRUE(MatchPacketConditions(back, MatchInput::OfPacket(five.p)));
+  EXPECT_TRUE(MatchRule(back, five.p));
   // Gh0st's length check before its pcre: the 1-byte length before "b" must end the buffer.
   CompiledRule gh0st = Compile(
       "content:\"b\"; byte_jump:1,-2,relative,from_beginning,post_offset -1; "
