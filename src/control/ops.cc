@@ -299,7 +299,11 @@ void Ops::ServeCommands(Connection& conn) {
     bool stop_after = false;
     bool ok = true;
     auto status = stream.Feed({buf, n}, [&](std::string_view object) {
-      if (ok) ok = conn.Write(Handle(object, &stop_after) + "\n");
+      if (!ok) return;
+      std::shared_ptr<const StatsText> stats;
+      std::string reply = Answer(object, &stop_after, &stats);
+      // The stats answer goes out as it is cached, newline included: no copy per request.
+      ok = stats != nullptr ? conn.Write(stats->line) : conn.Write(reply + "\n");
     });
     if (!status) {
       ++errors_;
@@ -312,6 +316,13 @@ void Ops::ServeCommands(Connection& conn) {
 }
 
 std::string Ops::Handle(std::string_view request, bool* stop_after) {
+  std::shared_ptr<const StatsText> stats;
+  std::string reply = Answer(request, stop_after, &stats);
+  return stats != nullptr ? stats->answer : reply;
+}
+
+std::string Ops::Answer(std::string_view request, bool* stop_after,
+                        std::shared_ptr<const StatsText>* stats) {
   ++requests_;
   json parsed = json::parse(request, nullptr, /*allow_exceptions=*/false);
   json reply;
@@ -323,7 +334,8 @@ std::string Ops::Handle(std::string_view request, bool* stop_after) {
                                                     *command == "stats" && !stopping_.load() &&
                                                     view_ != nullptr) {
     // The command pollers send many times a second: the text built once per counter snapshot.
-    return StatsAnswer()->answer;
+    *stats = StatsAnswer();
+    return {};
   } else {
     reply = Dispatch(parsed, stop_after);
   }
@@ -375,6 +387,7 @@ std::shared_ptr<const Ops::StatsText> Ops::StatsAnswer() {
   json message = Stats(workers);
   text->message = message.dump(-1, ' ', false, json::error_handler_t::replace);
   text->answer = Ok(std::move(message)).dump(-1, ' ', false, json::error_handler_t::replace);
+  text->line = text->answer + "\n";
   stats_ = std::move(text);
   ++stats_builds_;
   return stats_;

@@ -135,7 +135,11 @@ class Ops : public engine::LiveObserver {
   struct StatsText {
     uint64_t generation = 0;
     std::string message, answer;
+    std::string line;  // answer and a newline, as the control socket sends it
   };
+  // Handle's work: the reply's text, or for a stats request "" and the cached answer in *stats.
+  std::string Answer(std::string_view request, bool* stop_after,
+                     std::shared_ptr<const StatsText>* stats);
 
   // The workers' counters, asked for again when the last snapshot is older than max_age_ms.
   std::vector<engine::CounterSum> Counters(uint32_t max_age_ms);

@@ -45,6 +45,8 @@
 # in the "off" windows instead of nothing: the pairs then compare the pollers with a load of about
 # their CPU on the same CPU that asks vigil nothing (N = 55: 8% of a CPU, as the pollers and
 # vigil's control threads together).
+# The pollers are tools/ops/stats_poller (compiled: a send and a receive per request), or with
+# POLLER=python the same loop in Python threads, which take about ten times the CPU.
 # TWIN=1 is the closer control: a second vigil (the twin: the same binary and rules, on a veth
 # with no traffic, its worker moved off CPU 0) runs throughout, and the "off" windows run the
 # same 10 pollers against the twin's control socket. Both arms then put the same client work,
@@ -75,8 +77,12 @@ quota=${QUOTA:-0}
 hog_us=${HOG_US:-0}
 base_hog_us=${BASE_HOG_US:-0}
 twin=${TWIN:-0}
+poller=${POLLER:-c}
 cd "$(dirname "$0")/../.."
 vigil="$(pwd)/$build/src/cli/vigil"
+poller_bin="$(pwd)/$build/tools/ops/stats_poller"
+[ "$poller" = python ] || [ -x "$poller_bin" ] ||
+  { echo "stats_poll_cost: no $poller_bin (build the stats_poller target, or POLLER=python)" >&2; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "stats_poll_cost: needs root (network namespaces)" >&2; exit 0; }
 work=$(mktemp -d)
 p="vpoll-$$"
@@ -236,7 +242,12 @@ print(c["capture.forwarded"], c.get("stats.snapshot_cycles", 0), c.get("stats.sn
       c.get("worker.cpu_ns", 0))' "$wtask" "$vpid" "$replay" "${tpid:-0}"
 }
 poll() {  # 10 clients x 100 stats/s for $1 seconds ($2 > 0: 10 x 100 busy spins of $2 us) of
-  # socket $3 (default: the vigil under load)
+  # socket $3 (default: the vigil under load); the compiled pollers (tools/ops/stats_poller) unless
+  # POLLER=python
+  if [ "$2" = 0 ] && [ "$poller" != python ]; then
+    "$poller_bin" --socket "${3:-$work/v.sock}" --clients 10 --rate 100 --seconds "$1"
+    return
+  fi
   python3 - "${3:-$work/v.sock}" "$1" "$2" <<'PY'
 import os, socket, sys, threading, time
 path, secs, hog = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]) / 1e6
