@@ -97,7 +97,10 @@ cleanup() {
     done
     kill -9 "$vpid" 2>/dev/null || true
   fi
-  [ -n "${tpid:-}" ] && kill -INT "$tpid" 2>/dev/null && sleep 1 && kill -9 "$tpid" 2>/dev/null
+  if [ -n "${tpid:-}" ] && kill -INT "$tpid" 2>/dev/null; then
+    sleep 1
+    kill -9 "$tpid" 2>/dev/null || true  # (under set -e a failing last command ends the trap)
+  fi
   for n in c v s t; do ip netns pids "$p-$n" 2>/dev/null | xargs -r kill -9 2>/dev/null; ip netns del "$p-$n" 2>/dev/null || true; done
   rm -rf "$work"
   [ -n "${cg:-}" ] && rmdir "$cg" 2>/dev/null
