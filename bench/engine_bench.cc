@@ -19,7 +19,9 @@
 // --full-match-report N adds, per capture, one more single-threaded pass whose detector tallies
 // the full matcher's work per rule (Detector::FullMatchTally) and prints, as '#' lines, the N
 // rules that sent most packets there: packets, packets no other rule sent, evaluations on the
-// packet / a stream chunk / a transaction, matches, and what the pre-filter had of the rule.
+// packet / a stream chunk / a transaction, matches, and what the pre-filter had of the rule; then
+// the N rules whose option walk began on most packets (walked_fraction's reading): packets, packets
+// on which no other rule's did, and packets on which it reached the full matcher.
 //
 // Cycles per packet are CPU time of the worker threads times the time-stamp counter's rate
 // (measured against the steady clock at start), divided by packets: the cycles a core spends per
@@ -157,6 +159,20 @@ int FullMatchReport(const detect::DetectionPlan& plan, std::span<const packet::P
     fmt::print("# {:>9} {:>8} {:>8} {:>8} {:>8} {:>7}  {:<8} {}\n", cr.rule.sid, tally.packets[r],
                tally.sole[r], tally.evaluations[0][r], tally.evaluations[1][r],
                tally.evaluations[2][r], tally.matches[r], PrefilterShape(cr));
+  }
+  // The walked reading: packets on which each rule's option walk began at all (the steps before
+  // its first pcre included), and those on which no other rule's did.
+  fmt::print("# walk report: {} packets on which some rule's walk began ({:.2f}%)\n",
+             st.packets_walked,
+             st.packets ? 100.0 * double(st.packets_walked) / double(st.packets) : 0);
+  std::sort(order.begin(), order.end(),
+            [&](uint32_t a, uint32_t b) { return tally.walk_packets[a] > tally.walk_packets[b]; });
+  fmt::print("# {:>9} {:>8} {:>8} {:>8}  {}\n", "sid", "walked", "sole", "full", "shape");
+  for (size_t i = 0; i < std::min(top, order.size()) && tally.walk_packets[order[i]] > 0; ++i) {
+    const uint32_t r = order[i];
+    const detect::CompiledRule& cr = plan.rule(r);
+    fmt::print("# {:>9} {:>8} {:>8} {:>8}  {}\n", cr.rule.sid, tally.walk_packets[r],
+               tally.walk_sole[r], tally.packets[r], PrefilterShape(cr));
   }
   return 0;
 }

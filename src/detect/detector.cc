@@ -629,11 +629,14 @@ base::Result<std::unique_ptr<Detector>> Detector::Create(
 void Detector::SetFullMatchTally(FullMatchTally* tally) {
   tally_ = tally;
   tally_rules_.clear();
+  tally_walks_.clear();
   if (tally == nullptr) return;
   for (std::vector<uint64_t>& v : tally->evaluations) v.resize(plan_.rule_count(), 0);
   tally->packets.resize(plan_.rule_count(), 0);
   tally->sole.resize(plan_.rule_count(), 0);
   tally->matches.resize(plan_.rule_count(), 0);
+  tally->walk_packets.resize(plan_.rule_count(), 0);
+  tally->walk_sole.resize(plan_.rule_count(), 0);
 }
 
 const std::vector<uint32_t>* DetectionPlan::ScanSet::NeedsOf(uint32_t rule) const {
@@ -801,7 +804,7 @@ void Detector::Evaluate(const MatchInput& in, Unit unit) {
         ++stats_.regex_prefilter_rejects;
         continue;
       }
-      walked_ = true;
+      CountWalk(r);
       if (!PrefixBeforePcreHolds(cr, in)) {
         ++stats_.prefix_rejects;
         continue;
@@ -928,12 +931,17 @@ Verdict Detector::Inspect(const packet::Packet& p, const FlowContext& flow,
   InspectTls(p, flow);
   stats_.packets_full_match += stats_.candidates != candidates_before;
   stats_.packets_walked += walked_;
-  if (tally_ != nullptr && !tally_rules_.empty()) [[unlikely]] {
-    std::sort(tally_rules_.begin(), tally_rules_.end());
-    tally_rules_.erase(std::unique(tally_rules_.begin(), tally_rules_.end()), tally_rules_.end());
-    for (uint32_t r : tally_rules_) ++tally_->packets[r];
-    if (tally_rules_.size() == 1) ++tally_->sole[tally_rules_[0]];
-    tally_rules_.clear();
+  if (tally_ != nullptr) [[unlikely]] {
+    auto count = [](std::vector<uint32_t>& rules, std::vector<uint64_t>& packets,
+                    std::vector<uint64_t>& sole) {
+      std::sort(rules.begin(), rules.end());
+      rules.erase(std::unique(rules.begin(), rules.end()), rules.end());
+      for (uint32_t r : rules) ++packets[r];
+      if (rules.size() == 1) ++sole[rules[0]];
+      rules.clear();
+    };
+    count(tally_rules_, tally_->packets, tally_->sole);
+    count(tally_walks_, tally_->walk_packets, tally_->walk_sole);
   }
   return Finish(flow, alerts);
 }
@@ -1104,7 +1112,7 @@ void Detector::EvaluateTx(const MatchInput& in) {
       ++stats_.tx_literal_rejects;
       continue;
     }
-    walked_ = true;
+    CountWalk(r);
     CountFullMatch(r, 2);
     const bool matched = MatchRule(cr, in);
     CountFullMatchResult(r, matched);

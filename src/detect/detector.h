@@ -401,9 +401,11 @@ class Detector {
   // (bench/engine_bench --full-match-report), off unless a tally is given. Indexed by rule.
   struct FullMatchTally {
     std::array<std::vector<uint64_t>, 3> evaluations;  // by unit: packet, chunk, transaction
-    std::vector<uint64_t> packets;  // packets on which the rule reached the full matcher
-    std::vector<uint64_t> sole;     // ... and was the only rule that did
-    std::vector<uint64_t> matches;  // full-matcher evaluations that matched
+    std::vector<uint64_t> packets;       // packets on which the rule reached the full matcher
+    std::vector<uint64_t> sole;          // ... and was the only rule that did
+    std::vector<uint64_t> matches;       // full-matcher evaluations that matched
+    std::vector<uint64_t> walk_packets;  // packets on which the rule's option walk began at all
+    std::vector<uint64_t> walk_sole;     // ... and no other rule's did (packets_walked's share)
   };
   // Starts tallying into `tally` (sized here; null stops). Costs a test per full-matcher call.
   void SetFullMatchTally(FullMatchTally* tally);
@@ -476,6 +478,12 @@ class Detector {
       tally_rules_.push_back(r);
     }
   }
+  // Notes that rule `r`'s option walk begins on this packet (packets_walked).
+  void CountWalk(uint32_t r) {
+    walked_ = true;
+    if (tally_ != nullptr) [[unlikely]]
+      tally_walks_.push_back(r);
+  }
   void CountFullMatchResult(uint32_t r, bool matched) {
     if (tally_ != nullptr && matched) [[unlikely]]
       ++tally_->matches[r];
@@ -505,6 +513,7 @@ class Detector {
   std::vector<CleanWindow> clean_windows_;  // kCleanWindows
   FullMatchTally* tally_ = nullptr;
   std::vector<uint32_t> tally_rules_;  // with a tally: this packet's full-matcher rules
+  std::vector<uint32_t> tally_walks_;  // ... and the rules whose walk began on it
   bool walked_ = false;                // some rule's option walk ran on this packet
   bool fast_pattern_hit_ = false;      // this packet's fast-pattern scans found a candidate
   uint32_t stamp_ = 0;
