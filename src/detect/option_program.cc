@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <span>
 #include <type_traits>
 #include <variant>
@@ -558,6 +559,21 @@ class Compiler {
   std::vector<std::string> dotprefixed_;  // buffers whose later options read "." + the name
 };
 
+int64_t ClampFar(uint64_t v) { return v > uint64_t(kFar) ? kFar : int64_t(v); }
+
+// Where byte_jump step `s` puts the cursor, having read `n` at buffer index `pos` of a buffer of
+// `len` bytes at stream position `origin`, `post` its post_offset: before the buffer, at its start
+// (Suricata; Snort 3 fails the option); past its end, a failed jump.
+int64_t JumpTarget(const PayloadStep& s, const NumberRead& n, int64_t pos, int64_t len,
+                   int64_t origin, int64_t post) {
+  uint64_t v = ApplyBitmask(n.value, s.bitmask) * s.multiplier;
+  int64_t jump = ClampFar(AlignUp(v, s.align));
+  int64_t target = s.from == PayloadStep::JumpFrom::kBeginning ? jump - origin
+                   : s.from == PayloadStep::JumpFrom::kEnd     ? len + jump
+                                                               : pos + n.consumed + jump;
+  return std::max<int64_t>(target + post, 0);
+}
+
 // One evaluation of the payload steps: a depth-first search over the occurrences of positive
 // contents and pcres (the only options with a choice), deterministic steps in between.
 class Walk {
@@ -602,14 +618,8 @@ class Walk {
           int64_t pos = Position(s, cursor);
           auto n = ReadNumber(data_, len_, pos, s.format);
           if (!n) return Outcome::kFail;
-          uint64_t v = ApplyBitmask(n->value, s.bitmask) * s.multiplier;
-          int64_t jump = Clamp(AlignUp(v, s.align));
-          int64_t target = s.from == PayloadStep::JumpFrom::kBeginning ? jump - origin_
-                           : s.from == PayloadStep::JumpFrom::kEnd     ? len_ + jump
-                                                                       : pos + n->consumed + jump;
-          if (s.post_offset.set) target += Signed(s.post_offset);
-          // Before the buffer: to its start (Suricata; Snort 3 fails the option).
-          target = std::max<int64_t>(target, 0);
+          int64_t target =
+              JumpTarget(s, *n, pos, len_, origin_, s.post_offset.set ? Signed(s.post_offset) : 0);
           if (target > len_) return Outcome::kFail;
           max_end = std::max(max_end, pos + int64_t(n->examined));
           cursor = target;
@@ -890,6 +900,30 @@ int64_t PayloadMinLength(const RuleProgram& program) {
   return need;
 }
 
+// RuleProgram::end_landings: each payload byte_jump followed by isdataat:!N,relative (a number,
+// N >= 0), with only steps that leave the cursor alone between them (byte_test, a negated content
+// or pcre, another isdataat, a buffer size).
+std::vector<RuleProgram::EndLanding> EndLandingsOf(const RuleProgram& program) {
+  std::vector<RuleProgram::EndLanding> landings;
+  const BufferSegment& seg = program.segments.front();
+  for (uint32_t i = seg.begin; i < seg.end; ++i) {
+    if (program.steps[i].kind != Kind::kByteJump) continue;
+    for (uint32_t j = i + 1; j < seg.end; ++j) {
+      const PayloadStep& s = program.steps[j];
+      if (s.kind == Kind::kIsDataAt && s.relative && s.negated && s.offset.var < 0 &&
+          s.offset.value >= 0 && s.offset.value <= kFar) {
+        landings.push_back({.jump = i, .bytes = s.offset.value});
+        break;
+      }
+      const bool keeps_cursor = s.kind == Kind::kByteTest || s.kind == Kind::kIsDataAt ||
+                                s.kind == Kind::kBufferSize ||
+                                ((s.kind == Kind::kContent || s.kind == Kind::kPcre) && s.negated);
+      if (!keeps_cursor) break;
+    }
+  }
+  return landings;
+}
+
 base::Result<std::unique_ptr<RuleProgram>> CompileProgram(const rules::Rule& rule, bool jit,
                                                           PcreCache* pcres) {
   auto program = std::make_unique<RuleProgram>();
@@ -909,6 +943,7 @@ base::Result<std::unique_ptr<RuleProgram>> CompileProgram(const rules::Rule& rul
   compiler.SetRetries();
   program->payload_reach = PayloadReach(*program);
   program->payload_min_len = PayloadMinLength(*program);
+  program->end_landings = EndLandingsOf(*program);
   const BufferSegment& payload = program->segments.front();
   program->payload_pcre_at = payload.end;
   for (uint32_t i = payload.begin; i < payload.end; ++i) {
@@ -1109,6 +1144,55 @@ bool CanEndInNewBytes(const RuleProgram& program, const MatchInput& in) {
   const int64_t origin = int64_t(std::min<uint64_t>(in.origin, uint64_t(kFar)));
   return in.min_end == 0 || program.payload_reach == kUnboundedReach ||
          program.payload_reach - origin > int64_t(in.min_end);
+}
+
+bool EndLandingsHold(const RuleProgram& program, const MatchInput& in) {
+  // As Walk reads the buffer.
+  const uint8_t* data = in.data && in.len ? in.data : kEmpty;
+  const int64_t len = in.data ? int64_t(in.len) : 0;
+  const int64_t origin = int64_t(std::min<uint64_t>(in.origin, uint64_t(kFar)));
+  for (const RuleProgram::EndLanding& e : program.end_landings) {
+    const PayloadStep& s = program.steps[e.jump];
+    // isdataat:!N,relative after the jump (Walk): the cursor is at most len (else the jump
+    // failed) and cursor + N > len.
+    const int64_t lowest = std::max<int64_t>(len - e.bytes + 1, 0);
+    if (s.post_offset.var >= 0) continue;
+    const int64_t post = s.post_offset.set ? s.post_offset.value : 0;
+    if (!s.relative) {
+      // Reads at a fixed place: evaluated as the walk would.
+      if (s.offset.var >= 0) continue;
+      const int64_t pos = s.offset.value - origin;
+      auto n = ReadNumber(data, len, pos, s.format);
+      if (!n) return false;
+      const int64_t target = JumpTarget(s, *n, pos, len, origin, post);
+      if (target > len || target < lowest) return false;
+      continue;
+    }
+    // Read wherever the cursor is: a plain binary number v lands at max(v + base, 0), so v lies in
+    // [lowest - base, len - base] (from 0 when lowest is 0: a landing before the buffer's start
+    // counts as its start). Some occurrence of v's encoding holds the read.
+    if (s.from == PayloadStep::JumpFrom::kAfterRead || s.format.base != 0 || s.format.bytes == 0 ||
+        s.format.bytes > 4 || s.bitmask != 0 || s.multiplier != 1 || s.align != 0) {
+      continue;
+    }
+    const int64_t base = (s.from == PayloadStep::JumpFrom::kBeginning ? -origin : len) + post;
+    const int64_t largest = (int64_t(1) << (8 * s.format.bytes)) - 1;
+    const int64_t lo = std::max<int64_t>(lowest == 0 ? 0 : lowest - base, 0);
+    const int64_t hi = std::min(len - base, largest);
+    if (lo > hi) return false;
+    if (hi - lo >= kMaxEndLandingValues) continue;
+    bool found = false;
+    for (int64_t v = lo; v <= hi && !found; ++v) {
+      uint8_t needle[4];
+      for (int k = 0; k < s.format.bytes; ++k) {
+        const int shift = 8 * (s.format.little ? k : s.format.bytes - 1 - k);
+        needle[k] = uint8_t(uint64_t(v) >> shift);
+      }
+      found = memmem(data, size_t(len), needle, s.format.bytes) != nullptr;
+    }
+    if (!found) return false;
+  }
+  return true;
 }
 
 bool PrefixBeforePcreHolds(const RuleProgram& program, const MatchInput& in) {

@@ -220,6 +220,15 @@ struct RuleProgram {
   // N bytes past the cursor. MiniUPnP's M-SEARCH overflow (content:"M-SEARCH"; depth:8;
   // isdataat:1492,relative) needs 1,500 bytes, which no SSDP query has (MatchPacketConditions).
   int64_t payload_min_len = 0;
+  // The payload's byte_jumps whose landing a negated relative isdataat pins to the buffer's end
+  // (EndLandingsHold): Gh0st's length field, byte_jump:4,-10,relative,little,from_beginning,
+  // post_offset -1; isdataat:!1,relative, holds only where the number read is the buffer's length
+  // plus one.
+  struct EndLanding {
+    uint32_t jump = 0;  // the byte_jump step
+    int64_t bytes = 0;  // isdataat:!bytes,relative follows it, no step moving the cursor between
+  };
+  std::vector<EndLanding> end_landings;
   // The first pcre step of the payload segment (its end when it has none): PrefixBeforePcreHolds
   // walks the steps before it.
   uint32_t payload_pcre_at = 0;
@@ -297,6 +306,15 @@ class DotPrefixed {
 // False when `in` is a stream chunk (min_end > 0) whose new bytes begin at or past the
 // program's payload_reach: no payload match can end in them.
 [[nodiscard]] bool CanEndInNewBytes(const RuleProgram& program, const MatchInput& in);
+
+// False when some byte_jump of program.end_landings cannot land where its isdataat:!N,relative
+// needs it (past len - N, within the buffer) whatever the walk does: then RunProgram is false. An
+// absolute byte_jump is evaluated where it reads; a relative one that jumps from the beginning or
+// the end (a plain binary number: no bitmask, multiplier or align) needs a number in a range of at
+// most kMaxEndLandingValues values, of which some encoding must occur in the buffer. Cost: a
+// memmem of the buffer per value (one for Gh0st's isdataat:!1), or a few bytes read.
+inline constexpr int64_t kMaxEndLandingValues = 8;
+[[nodiscard]] bool EndLandingsHold(const RuleProgram& program, const MatchInput& in);
 
 // False when the payload steps before the first pcre of `program` (contents with their windows
 // and cursor, byte_*, isdataat) hold nowhere in `in`'s payload: then RunProgram is false, and the

@@ -198,6 +198,9 @@ bool MatchPacketConditions(const CompiledRule& cr, const MatchInput& in) {
         if (!OccursIn(s, in.data, in.len, start, start + s.depth.value)) return false;
       }
     }
+    // A byte_jump that must land at the buffer's end (a length field: Gh0st's family) needs the
+    // length's encoding somewhere in the buffer.
+    if (!program.end_landings.empty() && !EndLandingsHold(program, in)) return false;
   }
   return true;
 }

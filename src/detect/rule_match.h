@@ -197,10 +197,13 @@ struct MatchInput {
 // The conditions of the rule that need no walk over a buffer: header, `alert http`'s flow check,
 // flowbits tests and the packet tests (dsize, flags, flow, ttl, itype, ...); on the payload, its
 // absolute isdataat, byte_test and short content windows, whether the buffer is as long as the
-// payload steps need (RuleProgram::payload_min_len), and for a stream chunk whether the rule's
-// payload match can end in the new bytes at all (RuleProgram::payload_reach). The
-// Detector runs it on every candidate before the full matcher, as Suricata's non-content
-// prefilters do: false means MatchRule is false. Cost: tens of nanoseconds, a few bytes read.
+// payload steps need (RuleProgram::payload_min_len), for a stream chunk whether the rule's
+// payload match can end in the new bytes at all (RuleProgram::payload_reach), and whether a
+// byte_jump that a negated relative isdataat pins to the buffer's end can land there
+// (EndLandingsHold: a length field's value occurs in the buffer). The Detector runs it on every
+// candidate before the full matcher, as Suricata's non-content prefilters do: false means
+// MatchRule is false. Cost: tens of nanoseconds, a few bytes read; for a rule with such a
+// byte_jump, a memmem of the buffer.
 [[nodiscard]] bool MatchPacketConditions(const CompiledRule& rule, const MatchInput& in);
 
 // The literal filter of a transaction rule: every positive content of the rule occurs in its

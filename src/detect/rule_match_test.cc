@@ -562,6 +562,18 @@ TEST(MatchRuleTest, MatchingAllocatesNothing) {
   EXPECT_GT(matched, 0);
 }
 
+// `data[0, len)` as the rules' buffer on `tp`'s packet: the packet's own payload (origin and
+// min_end 0) or a stream chunk.
+MatchInput BufferInput(const TestPacket& tp, const uint8_t* data, uint32_t len, uint64_t origin,
+                       uint32_t min_end) {
+  return {.packet = &tp.p,
+          .data = data,
+          .len = len,
+          .origin = origin,
+          .min_end = min_end,
+          .rebuilt = origin > 0 || min_end > 0};
+}
+
 // The checks the Detector makes before the full matcher (MatchPacketConditions with absolute
 // byte_tests and a chunk's reach, PrefixBeforePcreHolds, LiteralsPresent) only ever reject what
 // MatchRule rejects: random payloads over a small alphabet, as packets and as stream chunks at
@@ -601,12 +613,8 @@ TEST(MatchRuleTest, PrefiltersRejectOnlyNonMatches) {
     const uint64_t origin = round % 3 == 0 ? 0 : next() % 12;
     const uint32_t min_end = round % 3 == 0 || len == 0 ? 0 : next() % len;
     TestPacket tp(data);
-    MatchInput in{.packet = &tp.p,
-                  .data = reinterpret_cast<const uint8_t*>(data.data()),
-                  .len = uint32_t(data.size()),
-                  .origin = origin,
-                  .min_end = min_end,
-                  .rebuilt = origin > 0 || min_end > 0};
+    const MatchInput in = BufferInput(tp, reinterpret_cast<const uint8_t*>(data.data()),
+                                      uint32_t(data.size()), origin, min_end);
     for (size_t r = 0; r < rules.size(); ++r) {
       const CompiledRule& cr = rules[r];
       const bool passes =
@@ -681,6 +689,111 @@ TEST(MatchRuleTest, PrefiltersRejectWhatTheyCan) {
   EXPECT_TRUE(MatchRule(gh0st, right.p));
 }
 
+// The end-landing condition (EndLandingsHold, in MatchPacketConditions) only ever rejects what
+// MatchRule rejects: random payloads over small numbers and letters, most of them holding a
+// length field planted near what the rules' byte_jumps need (the payload's length plus the
+// stream origin, give or take a few, in both byte orders), as packets and as stream chunks; each
+// rule both matches and is rejected.
+TEST(MatchRuleTest, EndLandingsRejectOnlyNonMatches) {
+  const char* shapes[] = {
+      // Taken: relative, from the beginning or the end, 1 to 4 bytes, ranges of 1 to 3 values,
+      // steps that leave the cursor alone in between; absolute, evaluated where they read.
+      "content:\"b\"; byte_jump:1,-2,relative,from_beginning,post_offset -1; "
+      "isdataat:!1,relative;",
+      "content:\"ab\"; byte_jump:2,0,relative,little,from_beginning; isdataat:!1,relative;",
+      "content:\"a\"; byte_jump:2,-3,relative,from_beginning,post_offset 2; "
+      "byte_test:1,>,0,0; content:!\"cc\"; isdataat:!3,relative;",
+      "content:\"c\"; byte_jump:1,0,relative,from_end,post_offset -4; isdataat:!2,relative;",
+      "content:\"b\"; byte_jump:4,-5,relative,little,from_beginning,post_offset -1; "
+      "isdataat:!1,relative;",
+      "byte_jump:2,1,little,post_offset 1; isdataat:!1,relative; content:\"a\";",
+      "byte_jump:1,0,from_beginning; isdataat:!2,relative;",
+      // Short payloads: a landing before the start counts as the start, which is in range.
+      "content:\"a\"; byte_jump:1,0,relative,from_beginning,post_offset -3; "
+      "isdataat:!20,relative;",
+      // Not taken (the walk alone decides): a multiplier, a jump from after the read, a content
+      // moving the cursor before the isdataat.
+      "content:\"a\"; byte_jump:1,0,relative,multiplier 2,from_beginning; isdataat:!1,relative;",
+      "content:\"a\"; byte_jump:1,0,relative; isdataat:!1,relative;",
+      "content:\"a\"; byte_jump:1,0,relative,from_beginning; content:\"b\"; "
+      "isdataat:!1,relative;",
+  };
+  std::vector<CompiledRule> rules;
+  for (const char* s : shapes) rules.push_back(Compile(s));
+  for (size_t r = 0; r < 8; ++r) {
+    EXPECT_EQ(rules[r].program.get()->end_landings.size(), 1u) << shapes[r];
+  }
+  EXPECT_TRUE(rules[10].program.get()->end_landings.empty());
+  uint64_t state = 4242;
+  auto next = [&] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return uint32_t(state >> 33);
+  };
+  std::vector<int> matches(rules.size()), rejects(rules.size());
+  for (int round = 0; round < 30000; ++round) {
+    std::string data;
+    const uint32_t len = next() % 20;
+    for (uint32_t i = 0; i < len; ++i) data.push_back("abc\x00\x01\x02\x03"[next() % 7]);
+    const uint64_t origin = round % 3 == 0 ? 0 : next() % 8;
+    if (len > 0 && next() % 4 != 0) {
+      // The field, after a content of the rules or before one, at a random place.
+      const uint32_t bytes = uint32_t(1) << (next() % 3);  // 1, 2 or 4
+      const uint64_t v = len + origin + (next() % 9) - 4;
+      const bool little = next() % 2;
+      const char* before[] = {"", "a", "b", "ab"};
+      std::string field = before[next() % 4];
+      for (uint32_t k = 0; k < bytes; ++k) {
+        field.push_back(char(v >> (8 * (little ? k : bytes - 1 - k))));
+      }
+      const char* after[] = {"", "b", "c"};
+      field += after[next() % 3];
+      const uint32_t at = next() % len;
+      for (uint32_t k = 0; k < field.size() && at + k < len; ++k) data[at + k] = field[k];
+    }
+    const uint32_t min_end = round % 3 == 0 || len == 0 ? 0 : next() % len;
+    TestPacket tp(data);
+    const MatchInput in = BufferInput(tp, reinterpret_cast<const uint8_t*>(data.data()),
+                                      uint32_t(data.size()), origin, min_end);
+    for (size_t r = 0; r < rules.size(); ++r) {
+      const bool passes = MatchPacketConditions(rules[r], in);
+      const bool matched = MatchRule(rules[r], in);
+      matches[r] += matched;
+      rejects[r] += !passes;
+      ASSERT_TRUE(passes || !matched)
+          << shapes[r] << " on '" << data << "' origin " << origin << " min_end " << min_end;
+    }
+  }
+  for (size_t r = 0; r < rules.size(); ++r) {
+    EXPECT_GT(matches[r], 20) << shapes[r];
+    if (r < 8) EXPECT_GT(rejects[r], 1000) << shapes[r];
+  }
+}
+
+TEST(MatchRuleTest, EndLandingRejectsAPacketWithoutItsLength) {
+  // ET 2020606 (Gh0st): the 4-byte length 10 bytes before |79 9f| must be the payload's length
+  // plus one (post_offset -1, then no byte after the cursor).
+  CompiledRule gh0st = Compile(
+      "dsize:>11; content:\"|79 9f|\"; offset:8; byte_jump:4,-10,relative,little,"
+      "from_beginning,post_offset -1; isdataat:!1,relative; pcre:\"/^[\\x20-\\x7e]+?.{8}"
+      "\\x79\\x9f/s\";");
+  std::string body = Bytes({'G', 'h', '0', 's', 't', 23, 0, 0, 0, 9, 0, 0, 0, 0x79, 0x9f});
+  body += "zzzzzzz";  // 22 bytes: the field says 23
+  TestPacket good(body);
+  EXPECT_TRUE(MatchPacketConditions(gh0st, MatchInput::OfPacket(good.p)));
+  EXPECT_TRUE(MatchRule(gh0st, good.p));
+  body[5] = 22;
+  TestPacket bad(body);
+  EXPECT_FALSE(MatchPacketConditions(gh0st, MatchInput::OfPacket(bad.p)));
+  EXPECT_FALSE(MatchRule(gh0st, bad.p));
+  // The same bytes 1,000 bytes into a stream: the field would have to say 1,023.
+  MatchInput chunk{.packet = &good.p,
+                   .data = reinterpret_cast<const uint8_t*>(good.payload.data()),
+                   .len = uint32_t(good.payload.size()),
+                   .origin = 1000,
+                   .rebuilt = true};
+  EXPECT_FALSE(MatchPacketConditions(gh0st, chunk));
+}
+
 // A rule compiled with its regex prefilter attached, as DetectionPlan::Build compiles it.
 CompiledRule CompileWithPrefilter(const std::string& options) {
   CompiledRule cr = Compile(options);
@@ -748,12 +861,8 @@ TEST(MatchRuleTest, RegexPrefiltersRejectOnlyNonMatches) {
     const uint64_t origin = round % 3 == 0 ? 0 : next() % 12;
     const uint32_t min_end = round % 3 == 0 || len == 0 ? 0 : next() % len;
     TestPacket tp(data);
-    MatchInput in{.packet = &tp.p,
-                  .data = reinterpret_cast<const uint8_t*>(buffer.data() + at),
-                  .len = len,
-                  .origin = origin,
-                  .min_end = min_end,
-                  .rebuilt = origin > 0 || min_end > 0};
+    const MatchInput in =
+        BufferInput(tp, reinterpret_cast<const uint8_t*>(buffer.data() + at), len, origin, min_end);
     for (size_t r = 0; r < rules.size(); ++r) {
       const bool passes = RegexPrefilterHolds(rules[r], in, scratch.raw());
       const bool matched = MatchRule(rules[r], in);
