@@ -28,7 +28,8 @@
 // and quartiles of the rounds' paired losses ((x - base) / base), nanoseconds per packet, the
 // same from each arm's fastest pass, and each tenant's share of the cycles charged; one JSON
 // line per comparison at the end. --noise-floor runs every arm as none: the spread of the pairing
-// itself (about ±0.5% on the 2-vCPU VM).
+// itself (about ±0.5% on the 2-vCPU VM). --profile ARM runs one arm alone, --pairs passes, for a
+// profiler (perf record on two arms, symbol by symbol: where the stage's cost lands).
 #include <fmt/format.h>
 #include <time.h>
 
@@ -161,6 +162,10 @@ int Main(int argc, char** argv) {
   bool noise_floor = false;
   app.add_flag("--noise-floor", noise_floor,
                "both arms without the stage: what the pairing shows when nothing differs");
+  std::string profile_arm;
+  app.add_option("--profile", profile_arm,
+                 "run only this arm (none, demux or stage), --pairs passes: for a profiler")
+      ->check(CLI::IsMember({"none", "demux", "stage"}));
   CLI11_PARSE(app, argc, argv);
 
   rules::Variables vars;
@@ -199,6 +204,24 @@ int Main(int argc, char** argv) {
   }
 
   std::vector<uint64_t> charged(table->size());
+  if (!profile_arm.empty()) {
+    const auto arm = Arm(std::find(std::begin(kArmNames), std::end(kArmNames), profile_arm) -
+                         std::begin(kArmNames));
+    std::vector<double> passes;
+    for (int k = 0; k < pairs; ++k) {
+      auto acct = tenant::TenantAccounting::Create(*table, *clock);
+      uint64_t n = 0;
+      auto s = acct ? Pass(**plan, frames, arm, *acct, charged, n) : acct.error();
+      if (!s) {
+        fmt::print(stderr, "tenant_bench: {}\n", s.error().ToString());
+        return 1;
+      }
+      passes.push_back(*s);
+    }
+    fmt::print("tenant_bench: {} alone, {} passes: {:.4f} s median\n", profile_arm, pairs,
+               Quantile(passes, 0.5));
+    return 0;
+  }
   std::array<std::vector<double>, 3> seconds;  // per arm, per round
   std::array<uint64_t, 3> inspected{};
   for (int k = -1; k < pairs; ++k) {  // k = -1: a warm-up round, not counted
