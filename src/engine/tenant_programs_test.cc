@@ -299,6 +299,8 @@ TEST(TenantStage, EachRunOfOneTenantsPacketsIsChargedWhatItTook) {
   };
   std::vector<Read> reads;
   const uint64_t begin = now();
+  stage.set_sample_every(1);  // every batch timed run by run
+                              // (SampledBatchesSplitTheRestByTheTenantsEstimates: the others)
   stage.BeginBatch();
   auto inspect = stage.Admit(packets, 0, /*admission=*/false);
   const uint64_t admitted = now();
@@ -341,6 +343,74 @@ TEST(TenantStage, EachRunOfOneTenantsPacketsIsChargedWhatItTook) {
   EXPECT_TRUE(in(stage.charged(6), low(4), high(4) + share)) << stage.charged(6);
   EXPECT_TRUE(in(stage.charged(7), low(5), high(5) + share)) << stage.charged(7);
   EXPECT_GE(low(3), 2 * ms) << "a's packets took their 2 ms";
+}
+
+// A batch not timed run by run is charged its whole time, split by the tenants' estimates from
+// the batches that were: a's packets took 1 ms in the pipeline, b's 0.1 ms. A batch with a
+// tenant not yet estimated is timed run by run, whatever the draw.
+TEST(TenantStage, SampledBatchesSplitTheRestByTheTenantsEstimates) {
+  auto table = tenant::TenantTable::Build({{.name = "a", .prefixes = {"10.9.0.2/32"}},
+                                           {.name = "b", .prefixes = {"10.9.0.3/32"}},
+                                           {.name = "c", .prefixes = {"10.9.0.4/32"}}},
+                                          {});
+  ASSERT_TRUE(table) << table.error().ToString();
+  auto clock = tenant::CycleClock::Calibrate();
+  auto acct = Accounting(*table, clock);
+  ASSERT_TRUE(acct);
+  TenantStage stage(*acct);
+  const uint64_t ms = clock->cycles_per_second() / 1000;
+  auto spin = [&](uint64_t cycles) {
+    const uint64_t end = tenant::CycleClock::Now() + cycles;
+    while (tenant::CycleClock::Now() < end) {
+    }
+  };
+  // One batch of `tenants` (a, b or c), each packet spinning `cost(tenant)` in the pipeline;
+  // returns the cycles from Admit to EndBatch, which bound the pipeline's part of the charges.
+  std::vector<craft::Bytes> frames;
+  std::vector<packet::Packet> packets;
+  auto batch = [&](const std::string& tenants, auto cost) {
+    frames.clear();
+    for (char t : tenants)
+      frames.push_back(Udp(80, "x", t == 'a' ? "10.9.0.2" : t == 'b' ? "10.9.0.3" : "10.9.0.4"));
+    packets.assign(frames.size(), packet::Packet{});
+    decode::Decoder decoder;
+    for (size_t i = 0; i < frames.size(); ++i) {
+      packets[i].data = frames[i].data();
+      packets[i].caplen = packets[i].wirelen = uint32_t(frames[i].size());
+      decoder.Decode(packets[i]);
+    }
+    stage.BeginBatch();
+    const uint64_t start = tenant::CycleClock::Now();
+    auto inspect = stage.Admit(packets, 0, /*admission=*/false);
+    for (size_t k = 0; k < inspect.size(); ++k) {
+      spin(cost(tenants[k]));
+      EXPECT_EQ(stage.OnResult({.packet = &inspect[k]}), k);
+    }
+    const std::vector<uint32_t> bytes(frames.size(), 60);
+    const std::array<bool, 8> none{};
+    stage.EndBatch(bytes, {none.data(), frames.size()}, {none.data(), frames.size()});
+    return tenant::CycleClock::Now() - start;
+  };
+  auto a_costly = [&](char t) { return t == 'a' ? ms : ms / 10; };
+  stage.set_sample_every(1);
+  batch("ab", a_costly);  // timed: a's estimate 1 ms, b's 0.1 ms
+  EXPECT_GE(stage.charged(0), ms);
+  EXPECT_LT(stage.charged(1), ms / 2);
+
+  stage.set_sample_every(1u << 30);  // from now on, timed only when a tenant is not estimated
+  // b's packets spin as long as a's now; the estimates still split 10 to 1.
+  const uint64_t took = batch("abab", [&](char) { return ms / 2; });
+  const uint64_t a = stage.charged(0) + stage.charged(2), b = stage.charged(1) + stage.charged(3);
+  EXPECT_GT(a, 5 * b) << "split by the estimates, not timed: a " << a << ", b " << b;
+  EXPECT_LT(a, 20 * b) << "a " << a << ", b " << b;
+  EXPECT_GE(a + b, 2 * ms) << "the batch's time is charged in full";
+  EXPECT_LE(a + b, took + took / 4);
+  EXPECT_EQ(stage.charged(0), stage.charged(2));
+
+  // c has no estimate: its batch is timed run by run.
+  batch("ca", [&](char t) { return t == 'c' ? ms : ms / 10; });
+  EXPECT_GE(stage.charged(0), ms) << "c's packet took 1 ms";
+  EXPECT_LT(stage.charged(1), ms / 2) << "a's took 0.1 ms, whatever its estimate";
 }
 
 }  // namespace

@@ -10,12 +10,20 @@ std::span<const packet::Packet> TenantStage::Admit(std::span<packet::Packet> pac
                                                    uint32_t ingress, bool admission,
                                                    const Programs* programs,
                                                    std::span<const uint8_t> group_of_tenant) {
+  const tenant::TenantTable& table = acct_->table();
+  const bool run_programs = programs != nullptr && table.has_programs();
   uint64_t now;
   if (classified_) {
-    // Decoded after Classify: the decoding is the admitted packets' alone.
+    // Decoded after Classify: the decoding is the admitted packets' alone. A batch not timed run
+    // by run splits it with the pipeline's time, by the estimates (which include it).
     classified_ = false;
-    now = tenant::CycleClock::Now();
-    decode_share_ = admitted_count_ > 0 ? (now - classified_at_) / admitted_count_ : 0;
+    sampled_ = DrawSample();
+    decode_share_ = 0;
+    now = classified_at_;
+    if (sampled_ || run_programs) {
+      now = tenant::CycleClock::Now();
+      decode_share_ = admitted_count_ > 0 ? (now - classified_at_) / admitted_count_ : 0;
+    }
   } else {
     n_ = std::min(packets.size(), kMax);
     for (size_t i = 0; i < n_; ++i) {
@@ -23,11 +31,11 @@ std::span<const packet::Packet> TenantStage::Admit(std::span<packet::Packet> pac
       admitted_[i] = !admission || acct_->Admit(tenant_[i]);
     }
     ChargeRefusals(/*read_clock=*/true);
+    sampled_ = DrawSample();
     decode_share_ = 0;
     now = classified_at_;
   }
-  const tenant::TenantTable& table = acct_->table();
-  if (programs != nullptr && table.has_programs()) {
+  if (run_programs) {
     for (size_t i = 0; i < n_; ++i) {
       const tenant::ProgramChain* chain = table.programs(tenant_[i]);
       if (!admitted_[i] || chain == nullptr) continue;
@@ -95,6 +103,7 @@ std::span<const packet::Packet> TenantStage::Admit(std::span<packet::Packet> pac
     }
   }
   inspected_count_ = m;
+  split_ = false;
   pending_count_ = 0;
   current_ = 0;
   tx_share_ = 0;
@@ -109,6 +118,7 @@ void TenantStage::ChargeRefusals(bool read_clock) {
     ran_[i] = false;
     action_[i] = ebpf::kXdpPass;
     cost_[i] = 0;
+    work_[i] = 0;
     admitted += admitted_[i] ? 1 : 0;
   }
   admitted_count_ = admitted;
@@ -130,17 +140,75 @@ void TenantStage::ChargePending(uint64_t now) {
   if (pending_count_ > 0) {
     const uint64_t spent = now - last_;
     const uint64_t each = spent / pending_count_;
-    for (size_t k = 0; k < pending_count_; ++k) cost_[pending_[k]] += each;
-    cost_[pending_[pending_count_ - 1]] += spent - each * pending_count_;
+    for (size_t k = 0; k < pending_count_; ++k) work_[pending_[k]] += each;
+    work_[pending_[pending_count_ - 1]] += spent - each * pending_count_;
     pending_count_ = 0;
   }
   last_ = now;
 }
 
+bool TenantStage::DrawSample() {
+  random_ ^= random_ << 13;
+  random_ ^= random_ >> 7;
+  random_ ^= random_ << 17;
+  if (sample_every_ <= 1 || random_ % sample_every_ == 0) return true;
+  for (size_t i = 0; i < n_; ++i) {
+    if (!admitted_[i]) continue;
+    if (tenant_[i] >= estimate_.size() || estimate_[tenant_[i]] == 0) return true;
+  }
+  return false;
+}
+
+void TenantStage::SplitByEstimates(uint64_t now) {
+  if (inspected_count_ == 0) return;  // the time is the batch's tail
+  const uint64_t spent = now - last_;
+  double total = 0;
+  for (size_t k = 0; k < inspected_count_; ++k) total += double(estimate_[tenant_[index_[k]]]);
+  const double per_cycle = total > 0 ? double(spent) / total : 0;
+  uint64_t given = 0;
+  for (size_t k = 0; k < inspected_count_; ++k) {
+    const size_t i = index_[k];
+    work_[i] = uint64_t(double(estimate_[tenant_[i]]) * per_cycle);
+    given += work_[i];
+  }
+  work_[index_[inspected_count_ - 1]] += spent > given ? spent - given : 0;
+  last_ = now;
+  split_ = true;
+}
+
+void TenantStage::UpdateEstimates() {
+  // Per tenant of the batch (in the order of first packets; a batch has few): packets and cost.
+  std::array<uint32_t, kMax> tenants;
+  std::array<uint64_t, kMax> sum{};
+  std::array<uint32_t, kMax> count{};
+  size_t distinct = 0;
+  for (size_t k = 0; k < inspected_count_; ++k) {
+    const size_t i = index_[k];
+    size_t j = 0;
+    while (j < distinct && tenants[j] != tenant_[i]) ++j;
+    if (j == distinct) tenants[distinct++] = tenant_[i];
+    sum[j] += work_[i] + decode_share_;
+    ++count[j];
+  }
+  for (size_t j = 0; j < distinct; ++j) {
+    if (tenants[j] >= estimate_.size()) continue;
+    const uint64_t mean = std::max<uint64_t>(sum[j] / count[j], 1);
+    uint64_t& e = estimate_[tenants[j]];
+    // A moving average over the timed batches, a quarter of the way to each new mean.
+    e = e == 0 ? mean : uint64_t(int64_t(e) + (int64_t(mean) - int64_t(e)) / 4);
+    e = std::max<uint64_t>(e, 1);
+  }
+}
+
 void TenantStage::EndBatch(std::span<const uint32_t> bytes, std::span<const bool> sent,
                            std::span<const bool> rule_drop, size_t waiting) {
   const uint64_t end = tenant::CycleClock::Now();
-  if (pending_count_ > 0) ChargePending(end);  // a result that never came (see OnResult)
+  if (!sampled_) {
+    if (!split_) SplitByEstimates(end);  // no transmit call
+  } else {
+    if (pending_count_ > 0) ChargePending(end);  // a result that never came (see OnResult)
+    UpdateEstimates();
+  }
   const uint64_t tail_share = admitted_count_ > 0 ? (tail_ + end - last_) / admitted_count_ : 0;
   const uint64_t shares = arrival_share_ + decode_share_ + tail_share;
   for (size_t i = 0; i < n_; ++i) {
@@ -159,7 +227,7 @@ void TenantStage::EndBatch(std::span<const uint32_t> bytes, std::span<const bool
         outcome = tenant::Outcome::kProgramDrop;
         break;
     }
-    cost_[i] += shares + (sent[i] ? tx_share_ : 0);
+    cost_[i] += work_[i] + shares + (sent[i] ? tx_share_ : 0);
     acct_->Done(tenant_[i], bytes[i], cost_[i], outcome);
   }
   if (waiting > 0) {
