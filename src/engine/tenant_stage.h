@@ -1,7 +1,8 @@
 // TenantStage: the tenant stage of one worker's batch (DESIGN.md's "tenant demux → fair
 // admission → ... → charge tenant"), around engine::Worker::Process. It demultiplexes each
 // decoded packet to its tenant, admits it or not by the tenant's tokens, times each packet's own
-// work, and charges it when the batch is done:
+// work (in one batch in kSampleEvery; the others by their tenants' estimates: see Sampled
+// below), and charges it when the batch is done:
 //
 //   TenantStage stage(accounting);                // per worker; accounting may change (reload)
 //   stage.BeginBatch();                           // before receiving/decoding the batch
@@ -25,15 +26,16 @@
 // by the decoder). Without Classify, Admit classifies the decoded packets itself.
 //
 // A packet's cost: its share of receiving, decoding and demultiplexing the batch; the time from
-// the end of the packet before it to the end of its own work in the pipeline (the sink is called
-// when a packet is done, its rebuilt datagrams and tunnels' insides included); its share of the
-// batch's tail (the pipeline's work after the last packet, such as expiring idle flows, and the
-// caller's between the pipeline and the transmit call or EndBatch); and, when it was forwarded,
-// its share of the transmit call. A refused packet costs its share of the first part only,
-// charged at once (before any other packet's work, as the scheduler wants). So the whole batch,
-// from BeginBatch to EndBatch, is charged to its tenants: the scheduler hands out the time that
-// passes, and a part of every batch charged to nobody would be tokens that no CPU honours, left
-// with the tenants that spend slowest (see Stability in tenant/scheduler.h).
+// the end of the packet before it to the end of its own work in the pipeline (in a timed batch;
+// see Sampled below for the others; the sink is called when a packet is done, its rebuilt
+// datagrams and tunnels' insides included); its share of the batch's tail (the pipeline's work
+// after the last packet, such as expiring idle flows, and the caller's between the pipeline and
+// the transmit call or EndBatch); and, when it was forwarded, its share of the transmit call. A
+// refused packet costs its share of the first part only, charged at once (before any other packet's
+// work, as the scheduler wants). So the whole batch, from BeginBatch to EndBatch, is charged to its
+// tenants: the scheduler hands out the time that passes, and a part of every batch charged to
+// nobody would be tokens that no CPU honours, left with the tenants that spend slowest (see
+// Stability in tenant/scheduler.h).
 //
 // Tenant programs (tenant/program_chain.h): an admitted packet of a tenant that has programs is
 // copied into an XDP buffer of the stage's and run through the chain; the time it takes is the
