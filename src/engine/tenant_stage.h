@@ -87,7 +87,8 @@ class TenantStage {
  public:
   static constexpr size_t kMax = packet::Batch::kMaxPackets;
 
-  explicit TenantStage(tenant::TenantAccounting& accounting) : acct_(&accounting) {
+  explicit TenantStage(tenant::TenantAccounting& accounting)
+      : acct_(&accounting), random_(tenant::CycleClock::Now() | 1) {
     estimate_.assign(accounting.table().size(), 0);
   }
   void set_accounting(tenant::TenantAccounting& accounting) {
@@ -246,7 +247,7 @@ class TenantStage {
   bool sampled_ = true;
   bool split_ = false;  // SplitByEstimates ran for this batch
   uint32_t sample_every_ = kSampleEvery;
-  uint64_t random_ = 0x9e3779b97f4a7c15;  // xorshift64 state
+  uint64_t random_;  // xorshift64 state, seeded from the TSC: no two runs draw alike
   std::vector<uint64_t> estimate_;
   std::array<packet::Packet, kMax> kept_;
   std::array<uint8_t, kMax> index_{};  // kept_[k] is batch packet index_[k]
