@@ -92,7 +92,6 @@ base::Result<double> Pass(const detect::DetectionPlan& plan, const std::vector<F
   std::vector<uint64_t> demuxed(table.size());
   decode::Decoder decoder;
   std::array<packet::Packet, kBatch> packets;
-  std::array<uint32_t, kBatch> bytes;
   static constexpr std::array<bool, kBatch> kNone{};
   uint64_t results = 0;
   const engine::Worker::Sink off_sink = [&](const engine::PacketResult&) { ++results; };
@@ -119,7 +118,6 @@ base::Result<double> Pass(const detect::DetectionPlan& plan, const std::vector<F
       p.data = batch[i].data;
       p.caplen = p.wirelen = batch[i].len;
       p.number = at + i + 1;
-      bytes[i] = batch[i].len;
       if (!stage || stage->admitted(i)) decoder.Decode(p);
     }
     if (!stage) {
@@ -133,7 +131,7 @@ base::Result<double> Pass(const detect::DetectionPlan& plan, const std::vector<F
     const auto inspect = stage->Admit({packets.data(), n}, 0, /*admission=*/false);
     (*worker)->Process(inspect, on_sink);
     inspected += inspect.size();
-    stage->EndBatch({bytes.data(), n}, kNone, kNone);
+    stage->EndBatch(kNone, kNone);
   }
   const double seconds = double(ThreadCpuNs() - start) / 1e9;
   if (arm == Arm::kDemux &&

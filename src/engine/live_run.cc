@@ -396,7 +396,6 @@ class LaneRunner {
       p.linktype = packet::LinkType::kEthernet;
       if (stage == nullptr || stage->admitted(i)) lane_.decoder.Decode(p);
       c.bytes += f.caplen;
-      bytes_[i] = f.caplen;
       drop_[i] = false;
       rule_drop_[i] = false;
       sent_[i] = false;
@@ -467,7 +466,7 @@ class LaneRunner {
       c.program_tx_sent += sent_back;
       if (stage != nullptr) stage->EndTransmit(sent + sent_back);
     }
-    if (stage != nullptr) stage->EndBatch(bytes_, sent_, rule_drop_, path.rx->MoreWaiting());
+    if (stage != nullptr) stage->EndBatch(sent_, rule_drop_, path.rx->MoreWaiting());
     path.rx->Release();
     return true;
   }
@@ -548,7 +547,6 @@ class LaneRunner {
   std::array<bool, packet::Batch::kMaxPackets> drop_{};
   // Per frame: its size, whether a rule dropped it, whether it was transmitted (for the
   // tenant stage).
-  std::array<uint32_t, packet::Batch::kMaxPackets> bytes_{};
   std::array<bool, packet::Batch::kMaxPackets> rule_drop_{};
   std::array<bool, packet::Batch::kMaxPackets> sent_{};
   std::optional<TenantStage> stage_;  // when lane_.tenants

@@ -143,7 +143,6 @@ base::Result<RunOutcome> RunOffline(const detect::DetectionPlan& plan, const Run
       return st.error();
     }
   }
-  std::array<uint32_t, packet::Batch::kMaxPackets> bytes{};
   std::array<bool, packet::Batch::kMaxPackets> rule_drop{};
   const std::array<bool, packet::Batch::kMaxPackets> not_sent{};
 
@@ -190,7 +189,6 @@ base::Result<RunOutcome> RunOffline(const detect::DetectionPlan& plan, const Run
       for (size_t i = 0; i < batch.size(); ++i) {
         ++s.packets;
         s.bytes += batch[i].caplen;
-        bytes[i] = batch[i].caplen;
         rule_drop[i] = false;
       }
       if (stage) {
@@ -216,7 +214,7 @@ base::Result<RunOutcome> RunOffline(const detect::DetectionPlan& plan, const Run
           (g == 0 ? *worker : groups.worker(g)).Process(stage->group(g), sink);
         }
       }
-      if (stage) stage->EndBatch(bytes, not_sent, rule_drop);
+      if (stage) stage->EndBatch(not_sent, rule_drop);
     }
   }
   if (pool) {

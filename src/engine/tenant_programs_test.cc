@@ -9,6 +9,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <random>
 
 #include "craft/frame.h"
 #include "decode/decoder.h"
@@ -248,10 +249,9 @@ TEST(TenantStage, ProgramsDecideWhatIsInspectedAndTheOutcomesAreCounted) {
            .transport = craft::UdpHeader{.src_port = 7, .dst_port = 5555},
            .payload = {'e', 'c', 'h', 'o'}}));
 
-  const std::array<uint32_t, 4> bytes = {60, 60, 60, 60};
   const std::array<bool, 4> sent = {false, true, true, true};
   const std::array<bool, 4> rule_drop = {};
-  stage.EndBatch(bytes, sent, rule_drop);
+  stage.EndBatch(sent, rule_drop);
   std::map<std::string, uint64_t> stats;
   acct->ForEachStat([&](std::string_view n, uint64_t v) { stats[std::string(n)] = v; });
   EXPECT_EQ(stats["tenant.web.packets"], 3u);
@@ -320,10 +320,9 @@ TEST(TenantStage, EachRunOfOneTenantsPacketsIsChargedWhatItTook) {
       result(&rebuilt, 2, true);  // follows its frame; a result of its own reads the clock
     }
   }
-  const std::vector<uint32_t> bytes(frames.size(), 60);
   const std::array<bool, 8> no{};
   const uint64_t ending = now();
-  stage.EndBatch(bytes, no, no);
+  stage.EndBatch(no, no);
   // Every packet also carries an equal share of the batch's arrival work and tail: at most this.
   const uint64_t share = (admitted - begin) + (now() - ending);
   ASSERT_EQ(reads.size(), 7u);
@@ -386,31 +385,149 @@ TEST(TenantStage, SampledBatchesSplitTheRestByTheTenantsEstimates) {
       spin(cost(tenants[k]));
       EXPECT_EQ(stage.OnResult({.packet = &inspect[k]}), k);
     }
-    const std::vector<uint32_t> bytes(frames.size(), 60);
     const std::array<bool, 8> none{};
-    stage.EndBatch(bytes, {none.data(), frames.size()}, {none.data(), frames.size()});
+    stage.EndBatch({none.data(), frames.size()}, {none.data(), frames.size()});
     return tenant::CycleClock::Now() - start;
   };
   auto a_costly = [&](char t) { return t == 'a' ? ms : ms / 10; };
   stage.set_sample_every(1);
-  batch("ab", a_costly);  // timed: a's estimate 1 ms, b's 0.1 ms
-  EXPECT_GE(stage.charged(0), ms);
-  EXPECT_LT(stage.charged(1), ms / 2);
+  // Timed: a's estimate 1 ms, b's 0.1 ms, or more when the test was preempted (then again, with
+  // the estimates reset, a few times: a preemption of b's 0.1 ms makes the ratio meaningless).
+  double ratio = 0;  // of the estimates: a's to b's
+  for (int tries = 0; tries < 5 && !(ratio >= 3); ++tries) {
+    stage.set_accounting(*acct);  // no estimates
+    batch("ab", a_costly);
+    EXPECT_GE(stage.charged(0), ms);
+    ratio = double(stage.charged(0)) / double(stage.charged(1));
+  }
+  ASSERT_GE(ratio, 3) << "b's 0.1 ms were preempted five times";
 
   stage.set_sample_every(1u << 30);  // from now on, timed only when a tenant is not estimated
-  // b's packets spin as long as a's now; the estimates still split 10 to 1.
+  // b's packets spin as long as a's now; the estimates still split as they measured (about 10
+  // to 1; the shares of arrival and tail, equal per packet, pull it a little towards 1).
   const uint64_t took = batch("abab", [&](char) { return ms / 2; });
   const uint64_t a = stage.charged(0) + stage.charged(2), b = stage.charged(1) + stage.charged(3);
-  EXPECT_GT(a, 5 * b) << "split by the estimates, not timed: a " << a << ", b " << b;
-  EXPECT_LT(a, 20 * b) << "a " << a << ", b " << b;
+  EXPECT_GT(double(a), 0.7 * ratio * double(b))
+      << "split by the estimates, not timed: a " << a << ", b " << b << ", estimates " << ratio;
+  EXPECT_LT(double(a), 1.05 * ratio * double(b)) << "a " << a << ", b " << b << ", " << ratio;
   EXPECT_GE(a + b, 2 * ms) << "the batch's time is charged in full";
   EXPECT_LE(a + b, took + took / 4);
   EXPECT_EQ(stage.charged(0), stage.charged(2));
 
-  // c has no estimate: its batch is timed run by run.
-  batch("ca", [&](char t) { return t == 'c' ? ms : ms / 10; });
-  EXPECT_GE(stage.charged(0), ms) << "c's packet took 1 ms";
+  // c has no estimate: its batch is timed run by run (a's 0.1 ms, whatever its estimate of 1 ms;
+  // again from new estimates when the 0.1 ms were preempted).
+  for (int tries = 0; tries < 5; ++tries) {
+    batch("ca", [&](char t) { return t == 'c' ? ms : ms / 10; });
+    EXPECT_GE(stage.charged(0), ms) << "c's packet took 1 ms";
+    if (stage.charged(1) < ms / 2) break;
+    stage.set_accounting(*acct);
+    stage.set_sample_every(1);
+    batch("ab", a_costly);
+    stage.set_sample_every(1u << 30);
+  }
   EXPECT_LT(stage.charged(1), ms / 2) << "a's took 0.1 ms, whatever its estimate";
+}
+
+// A batch not timed run by run and without programs is charged per tenant (TenantStage's
+// Charging): its counts must be what charging packet by packet gives. Two stages, one timing
+// every batch run by run and one charging per tenant once the tenants are estimated, take the
+// same random batches (rule drops, packets sent or not, a transmit call or not): every
+// counter but the cycles agrees, and each stage charges every batch's time in full.
+TEST(TenantStage, ChargedPerTenantOrPerPacketTheCountsAgree) {
+  auto table = tenant::TenantTable::Build({{.name = "a", .prefixes = {"10.9.0.2/32"}},
+                                           {.name = "b", .prefixes = {"10.9.0.3/32"}},
+                                           {.name = "c", .prefixes = {"10.9.0.4/32"}}},
+                                          {});
+  ASSERT_TRUE(table) << table.error().ToString();
+  auto clock = tenant::CycleClock::Calibrate();
+  auto per_packet = Accounting(*table, clock);
+  auto per_tenant = Accounting(*table, clock);
+  ASSERT_TRUE(per_packet && per_tenant);
+  const char* kAddress[] = {"10.9.0.2", "10.9.0.3", "10.9.0.4", "10.9.0.5"};  // a b c default
+  std::vector<craft::Bytes> frames;
+  for (size_t k = 0; k < 4; ++k) {
+    for (size_t len = 0; len < 4; ++len)
+      frames.push_back(Udp(80, std::string(1 + 7 * len, 'x'), kAddress[k]));
+  }
+  // Arm 1 charges per tenant from its second batch on (the first estimates every tenant).
+  struct Arm {
+    tenant::TenantAccounting* acct;
+    uint32_t every;
+    std::optional<TenantStage> stage;
+    uint64_t outer = 0, inner = 0, packets = 0;  // the batches' bounds and admitted packets
+  };
+  std::array<Arm, 2> arms = {Arm{&*per_packet, 1}, Arm{&*per_tenant, 1}};
+  for (Arm& arm : arms) {
+    arm.stage.emplace(*arm.acct);
+    arm.stage->set_sample_every(1);
+  }
+  std::mt19937 random(7);
+  auto now = [] { return tenant::CycleClock::Now(); };
+  for (int round = 0; round < 400; ++round) {
+    const size_t n = 1 + random() % TenantStage::kMax;
+    std::vector<size_t> pick(n);
+    for (size_t& f : pick) f = random() % frames.size();
+    // The first batch has every tenant, so that all are estimated after it.
+    if (round == 0) {
+      for (size_t i = 0; i < n; ++i) pick[i] = (i % 4) * 4;
+    }
+    std::array<bool, TenantStage::kMax> rule_drop{}, sent{};
+    for (size_t i = 0; i < n; ++i) {
+      rule_drop[i] = random() % 5 == 0;
+      sent[i] = random() % 4 != 0;
+    }
+    const bool transmit = random() % 2 == 0;
+    if (round == 1) arms[1].stage->set_sample_every(1u << 30);
+    for (Arm& arm : arms) {
+      std::vector<packet::Packet> packets(n);
+      decode::Decoder decoder;
+      const uint64_t outer = now();
+      arm.stage->BeginBatch();
+      const uint64_t inner = now();
+      arm.stage->Classify(n, 0, /*admission=*/false,
+                          [&](size_t i) { return std::span<const uint8_t>(frames[pick[i]]); });
+      for (size_t i = 0; i < n; ++i) {
+        packets[i].data = frames[pick[i]].data();
+        packets[i].caplen = packets[i].wirelen = uint32_t(frames[pick[i]].size());
+        decoder.Decode(packets[i]);
+      }
+      auto inspect = arm.stage->Admit(packets, 0, /*admission=*/false);
+      for (const packet::Packet& p : inspect) arm.stage->OnResult({.packet = &p});
+      if (transmit) {
+        arm.stage->BeginTransmit();
+        const uint64_t until = now() + clock->cycles_per_second() / 50'000;  // 20 µs
+        while (now() < until) {
+        }
+        arm.stage->EndTransmit(size_t(std::count(sent.begin(), sent.begin() + n, true)));
+      }
+      const uint64_t ending = now();
+      arm.stage->EndBatch({sent.data(), n}, {rule_drop.data(), n});
+      arm.outer += now() - outer;
+      arm.inner += ending - inner;
+      arm.packets += n;
+    }
+  }
+  std::array<std::map<std::string, uint64_t>, 2> stats;
+  for (size_t k = 0; k < 2; ++k) {
+    arms[k].acct->ForEachStat(
+        [&](std::string_view name, uint64_t v) { stats[k][std::string(name)] = v; });
+  }
+  uint64_t cycles[2] = {};
+  for (const auto& [name, v] : stats[0]) {
+    if (name.ends_with(".cycles")) {
+      cycles[0] += v;
+      cycles[1] += stats[1][name];
+      continue;
+    }
+    EXPECT_EQ(stats[1][name], v) << name;
+  }
+  EXPECT_GT(stats[0]["tenant.a.rule_drops"], 0u);
+  EXPECT_GT(stats[0]["tenant.default.bytes"], stats[0]["tenant.default.packets"] * 40);
+  for (size_t k = 0; k < 2; ++k) {
+    EXPECT_LE(cycles[k], arms[k].outer) << "arm " << k;
+    // Each packet's shares are whole cycles: at most one lost per share and packet.
+    EXPECT_GE(cycles[k] + 4 * arms[k].packets, arms[k].inner) << "arm " << k;
+  }
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "engine/tenant_stage.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "tenant/program_chain.h"
 
@@ -11,7 +12,7 @@ std::span<const packet::Packet> TenantStage::Admit(std::span<packet::Packet> pac
                                                    const Programs* programs,
                                                    std::span<const uint8_t> group_of_tenant) {
   const tenant::TenantTable& table = acct_->table();
-  const bool run_programs = programs != nullptr && table.has_programs();
+  run_programs_ = programs != nullptr && table.has_programs();
   uint64_t now;
   if (classified_) {
     // Decoded after Classify: the decoding is the admitted packets' alone. A batch not timed run
@@ -20,22 +21,35 @@ std::span<const packet::Packet> TenantStage::Admit(std::span<packet::Packet> pac
     sampled_ = DrawSample();
     decode_share_ = 0;
     now = classified_at_;
-    if (sampled_ || run_programs) {
+    if (sampled_ || run_programs_) {
       now = tenant::CycleClock::Now();
       decode_share_ = admitted_count_ > 0 ? (now - classified_at_) / admitted_count_ : 0;
     }
   } else {
-    n_ = std::min(packets.size(), kMax);
+    NewBatch(packets.size());
     for (size_t i = 0; i < n_; ++i) {
-      tenant_[i] = acct_->Classify(packets[i], ingress);
-      admitted_[i] = !admission || acct_->Admit(tenant_[i]);
+      const uint32_t t = acct_->Classify(packets[i], ingress);
+      const bool ok = !admission || acct_->Admit(t);
+      tenant_[i] = t;
+      admitted_[i] = ok;
+      if (ok) Count(t, packets[i].caplen);
     }
     ChargeRefusals(/*read_clock=*/true);
     sampled_ = DrawSample();
     decode_share_ = 0;
     now = classified_at_;
   }
-  if (run_programs) {
+  per_packet_ = sampled_ || run_programs_;
+  if (per_packet_) {
+    for (size_t i = 0; i < n_; ++i) {
+      if (!admitted_[i]) continue;  // charged its share of the arrival work
+      cost_[i] = 0;
+      work_[i] = 0;
+    }
+  }
+  if (run_programs_) {
+    std::fill_n(ran_.begin(), n_, false);
+    std::fill_n(action_.begin(), n_, ebpf::kXdpPass);
     for (size_t i = 0; i < n_; ++i) {
       const tenant::ProgramChain* chain = table.programs(tenant_[i]);
       if (!admitted_[i] || chain == nullptr) continue;
@@ -73,7 +87,7 @@ std::span<const packet::Packet> TenantStage::Admit(std::span<packet::Packet> pac
     uint8_t last = 0;
     std::array<uint16_t, 256> count{};
     for (size_t i = 0; i < n_; ++i) {
-      if (!admitted_[i] || action_[i] != ebpf::kXdpPass) continue;
+      if (!admitted_[i] || action(i) != ebpf::kXdpPass) continue;
       const uint8_t g = group_of_tenant[tenant_[i]];
       ++count[g];
       last = std::max(last, g);
@@ -82,7 +96,7 @@ std::span<const packet::Packet> TenantStage::Admit(std::span<packet::Packet> pac
     for (size_t g = 0; g <= last; ++g) group_begin_[g + 1] = uint16_t(group_begin_[g] + count[g]);
     std::array<uint16_t, 256> next{};
     for (size_t i = 0; i < n_; ++i) {
-      if (!admitted_[i] || action_[i] != ebpf::kXdpPass) continue;
+      if (!admitted_[i] || action(i) != ebpf::kXdpPass) continue;
       const uint8_t g = group_of_tenant[tenant_[i]];
       const size_t k = group_begin_[g] + next[g]++;
       index_[k] = uint8_t(i);
@@ -90,17 +104,19 @@ std::span<const packet::Packet> TenantStage::Admit(std::span<packet::Packet> pac
     }
     m = group_begin_[last + 1];
     inspected_ = kept_.data();
+    order_ = index_.data();
+  } else if (admitted_count_ == n_ && !run_programs_) {
+    m = n_;  // all admitted, the usual case: inspected where they are
+    inspected_ = packets.data();
+    order_ = kIdentity.data();
   } else {
     for (size_t i = 0; i < n_; ++i) {
       index_[m] = uint8_t(i);
-      if (admitted_[i] && action_[i] == ebpf::kXdpPass) ++m;
+      if (admitted_[i] && action(i) == ebpf::kXdpPass) ++m;
     }
-    if (m == n_) {
-      inspected_ = packets.data();  // all admitted, the usual case: inspected where they are
-    } else {
-      for (size_t k = 0; k < m; ++k) kept_[k] = packets[index_[k]];
-      inspected_ = kept_.data();
-    }
+    for (size_t k = 0; k < m; ++k) kept_[k] = packets[index_[k]];
+    inspected_ = kept_.data();
+    order_ = index_.data();
   }
   inspected_count_ = m;
   split_ = false;
@@ -113,22 +129,14 @@ std::span<const packet::Packet> TenantStage::Admit(std::span<packet::Packet> pac
 }
 
 void TenantStage::ChargeRefusals(bool read_clock) {
-  size_t admitted = 0;
-  for (size_t i = 0; i < n_; ++i) {
-    ran_[i] = false;
-    action_[i] = ebpf::kXdpPass;
-    cost_[i] = 0;
-    work_[i] = 0;
-    admitted += admitted_[i] ? 1 : 0;
-  }
-  admitted_count_ = admitted;
-  if (admitted == n_ && !read_clock) {
+  if (admitted_count_ == n_ && !read_clock) {
     classified_at_ = batch_start_;  // Admit's share covers arrival and decoding
     arrival_share_ = 0;
     return;
   }
   classified_at_ = tenant::CycleClock::Now();
   arrival_share_ = n_ > 0 ? (classified_at_ - batch_start_) / n_ : 0;
+  if (admitted_count_ == n_) return;
   for (size_t i = 0; i < n_; ++i) {
     if (admitted_[i]) continue;
     acct_->Refused(tenant_[i], arrival_share_);
@@ -152,9 +160,8 @@ bool TenantStage::DrawSample() {
   random_ ^= random_ >> 7;
   random_ ^= random_ << 17;
   if (sample_every_ <= 1 || random_ % sample_every_ == 0) return true;
-  for (size_t i = 0; i < n_; ++i) {
-    if (!admitted_[i]) continue;
-    if (tenant_[i] >= estimate_.size() || estimate_[tenant_[i]] == 0) return true;
+  for (size_t j = 0; j < distinct_; ++j) {
+    if (estimate_[distinct_tenant_[j]] == 0) return true;
   }
   return false;
 }
@@ -162,18 +169,35 @@ bool TenantStage::DrawSample() {
 void TenantStage::SplitByEstimates(uint64_t now) {
   if (inspected_count_ == 0) return;  // the time is the batch's tail
   const uint64_t spent = now - last_;
+  last_ = now;
+  split_ = true;
+  if (!per_packet_) {
+    // Every admitted packet was inspected: each tenant's its packets' part.
+    double total = 0;
+    for (size_t j = 0; j < distinct_; ++j) {
+      const uint32_t t = distinct_tenant_[j];
+      total += double(estimate_[t]) * batch_[t].packets;
+    }
+    const double per_cycle = total > 0 ? double(spent) / total : 0;
+    uint64_t given = 0;
+    for (size_t j = 0; j < distinct_; ++j) {
+      TenantBatch& b = batch_[distinct_tenant_[j]];
+      b.cycles = uint64_t(double(estimate_[distinct_tenant_[j]]) * b.packets * per_cycle);
+      given += b.cycles;
+    }
+    batch_[distinct_tenant_[distinct_ - 1]].cycles += spent > given ? spent - given : 0;
+    return;
+  }
   double total = 0;
-  for (size_t k = 0; k < inspected_count_; ++k) total += double(estimate_[tenant_[index_[k]]]);
+  for (size_t k = 0; k < inspected_count_; ++k) total += double(estimate_[tenant_[order_[k]]]);
   const double per_cycle = total > 0 ? double(spent) / total : 0;
   uint64_t given = 0;
   for (size_t k = 0; k < inspected_count_; ++k) {
-    const size_t i = index_[k];
+    const size_t i = order_[k];
     work_[i] = uint64_t(double(estimate_[tenant_[i]]) * per_cycle);
     given += work_[i];
   }
-  work_[index_[inspected_count_ - 1]] += spent > given ? spent - given : 0;
-  last_ = now;
-  split_ = true;
+  work_[order_[inspected_count_ - 1]] += spent > given ? spent - given : 0;
 }
 
 void TenantStage::UpdateEstimates() {
@@ -183,7 +207,7 @@ void TenantStage::UpdateEstimates() {
   std::array<uint32_t, kMax> count{};
   size_t distinct = 0;
   for (size_t k = 0; k < inspected_count_; ++k) {
-    const size_t i = index_[k];
+    const size_t i = order_[k];
     size_t j = 0;
     while (j < distinct && tenants[j] != tenant_[i]) ++j;
     if (j == distinct) tenants[distinct++] = tenant_[i];
@@ -200,8 +224,8 @@ void TenantStage::UpdateEstimates() {
   }
 }
 
-void TenantStage::EndBatch(std::span<const uint32_t> bytes, std::span<const bool> sent,
-                           std::span<const bool> rule_drop, size_t waiting) {
+void TenantStage::EndBatch(std::span<const bool> sent, std::span<const bool> rule_drop,
+                           size_t waiting) {
   const uint64_t end = tenant::CycleClock::Now();
   if (!sampled_) {
     if (!split_) SplitByEstimates(end);  // no transmit call
@@ -211,10 +235,27 @@ void TenantStage::EndBatch(std::span<const uint32_t> bytes, std::span<const bool
   }
   const uint64_t tail_share = admitted_count_ > 0 ? (tail_ + end - last_) / admitted_count_ : 0;
   const uint64_t shares = arrival_share_ + decode_share_ + tail_share;
+  if (per_packet_) {
+    ChargePerPacket(shares, sent, rule_drop);
+  } else {
+    ChargePerTenant(shares, sent, rule_drop);
+  }
+  for (size_t j = 0; j < distinct_; ++j) {
+    const TenantBatch& b = batch_[distinct_tenant_[j]];
+    acct_->Count(distinct_tenant_[j], b.packets, b.bytes);
+  }
+  if (waiting > 0) {
+    for (size_t i = 0; i < n_; ++i) acct_->Waiting(tenant_[i]);
+  }
+  acct_->Refill(end, end - batch_start_);
+}
+
+void TenantStage::ChargePerPacket(uint64_t shares, std::span<const bool> sent,
+                                  std::span<const bool> rule_drop) {
   for (size_t i = 0; i < n_; ++i) {
     if (!admitted_[i]) continue;
     tenant::Outcome outcome = rule_drop[i] ? tenant::Outcome::kRuleDrop : tenant::Outcome::kPassed;
-    switch (action_[i]) {
+    switch (action(i)) {
       case ebpf::kXdpPass:
         break;
       case ebpf::kXdpTx:
@@ -228,12 +269,35 @@ void TenantStage::EndBatch(std::span<const uint32_t> bytes, std::span<const bool
         break;
     }
     cost_[i] += work_[i] + shares + (sent[i] ? tx_share_ : 0);
-    acct_->Done(tenant_[i], bytes[i], cost_[i], outcome);
+    acct_->Charge(tenant_[i], cost_[i]);
+    if (outcome != tenant::Outcome::kPassed) acct_->Ended(tenant_[i], outcome);
   }
-  if (waiting > 0) {
-    for (size_t i = 0; i < n_; ++i) acct_->Waiting(tenant_[i]);
+}
+
+void TenantStage::ChargePerTenant(uint64_t shares, std::span<const bool> sent,
+                                  std::span<const bool> rule_drop) {
+  // No programs ran: a packet was passed or dropped by a rule. The flags are bytes of 0 or 1;
+  // a batch is looked at packet by packet only for what it has.
+  if (std::memchr(rule_drop.data(), true, n_) != nullptr) {
+    for (size_t i = 0; i < n_; ++i) {
+      if (admitted_[i] && rule_drop[i]) acct_->Ended(tenant_[i], tenant::Outcome::kRuleDrop);
+    }
   }
-  acct_->Refill(end, end - batch_start_);
+  if (tx_share_ > 0) {
+    if (admitted_count_ == n_ && std::memchr(sent.data(), false, n_) == nullptr) {
+      for (size_t j = 0; j < distinct_; ++j) {
+        TenantBatch& b = batch_[distinct_tenant_[j]];
+        b.sent = b.packets;  // all sent, the usual case inline
+      }
+    } else {
+      for (size_t i = 0; i < n_; ++i) batch_[tenant_[i]].sent += admitted_[i] && sent[i];
+    }
+  }
+  for (size_t j = 0; j < distinct_; ++j) {
+    TenantBatch& b = batch_[distinct_tenant_[j]];
+    b.cycles += b.packets * shares + b.sent * tx_share_;
+    acct_->Charge(distinct_tenant_[j], b.cycles, b.packets);
+  }
 }
 
 }  // namespace vigil::engine

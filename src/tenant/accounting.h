@@ -58,12 +58,25 @@ class TenantAccounting {
   }
   // An admitted packet, done: its size, what it cost, how it ended.
   void Done(uint32_t tenant, uint32_t bytes, uint64_t cycles, Outcome outcome) {
-    scheduler_.Charge(tenant, cycles);
+    Charge(tenant, cycles);
+    Count(tenant, 1, bytes);
+    if (outcome != Outcome::kPassed) Ended(tenant, outcome);
+  }
+  // The same in parts, for a batch's packets (engine::TenantStage): what `packets` admitted
+  // packets of the tenant cost together (the scheduler bills each at most its cap) ...
+  void Charge(uint32_t tenant, uint64_t cycles, uint32_t packets = 1) {
+    scheduler_.Charge(tenant, cycles, packets);
+    totals_[tenant].cycles += cycles;
+  }
+  // ... how many were done and their sizes ...
+  void Count(uint32_t tenant, uint32_t packets, uint64_t bytes) {
     TenantTotals& t = totals_[tenant];
-    ++t.packets;
+    t.packets += packets;
     t.bytes += bytes;
-    t.cycles += cycles;
-    if (outcome == Outcome::kPassed) return;  // the usual case
+  }
+  // ... and how each one that was not passed ended.
+  void Ended(uint32_t tenant, Outcome outcome) {
+    TenantTotals& t = totals_[tenant];
     t.rule_drops += outcome == Outcome::kRuleDrop;
     t.program_drops += outcome == Outcome::kProgramDrop;
     t.program_tx += outcome == Outcome::kProgramTx;

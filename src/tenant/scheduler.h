@@ -202,12 +202,13 @@ class TokenScheduler {
   // max_catch_up_periods periods: a packet that took longer than that was not using the CPU
   // all along (the worker was preempted, or warmed up a table on its first packet), and as a
   // Refill after such a gap hands out no more than that, no more is charged (the rest is
-  // counted in cycles_unbilled).
-  void Charge(uint32_t tenant, uint64_t cycles) {
+  // counted in cycles_unbilled). `packets` > 1: the cost of that many packets together (one
+  // tenant's in a batch), billed at most that many times the cap.
+  void Charge(uint32_t tenant, uint64_t cycles, uint32_t packets = 1) {
     Slot& s = slots_[tenant];
     uint64_t billed = cycles;
-    if (billed > max_charge_) [[unlikely]] {
-      billed = max_charge_;
+    if (billed > max_charge_ * packets) [[unlikely]] {
+      billed = max_charge_ * packets;
       s.cycles_unbilled += cycles - billed;
     }
     s.balance -= static_cast<int64_t>(billed);

@@ -256,10 +256,8 @@ class Lane {
     const std::span<const packet::Packet> inspect =
         stage->Admit({packets_.data(), n}, /*ingress=*/0, /*admission=*/true);
     worker_->Process(inspect, [&](const engine::PacketResult& r) { stage->OnResult(r); });
-    std::array<uint32_t, kBatch> bytes;
-    for (size_t i = 0; i < n; ++i) bytes[i] = frames[i].len;
     static constexpr std::array<bool, kBatch> kNone{};
-    stage->EndBatch({bytes.data(), n}, kNone, kNone, waiting);
+    stage->EndBatch(kNone, kNone, waiting);
     std::array<uint64_t, kTenants> served{}, refused{}, charged{};
     for (size_t i = 0; i < n; ++i) {
       const uint32_t t = frames[i].tenant;
