@@ -222,8 +222,8 @@ class TenantStage {
   void EndBatch(std::span<const bool> sent, std::span<const bool> rule_drop, size_t waiting = 0);
 
   // Packet i's tenant (after Admit), and the cycles charged for it: a refused packet's after
-  // Admit, an admitted packet's after EndBatch (in a batch charged per tenant, see Charging
-  // below, the mean of its tenant's packets).
+  // Admit, an admitted packet's after EndBatch (in a batch charged per tenant, see Charging in
+  // the header comment, the mean of its tenant's packets).
   [[nodiscard]] uint32_t tenant(size_t i) const { return tenant_[i]; }
   [[nodiscard]] uint64_t charged(size_t i) const {
     if (!admitted_[i] || per_packet_) return cost_[i];
