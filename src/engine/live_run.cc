@@ -464,7 +464,9 @@ class LaneRunner {
       c.forwarded += sent;
       const size_t sent_back = back > 0 ? path.rx->Transmit({back_.data(), back}) : 0;
       c.program_tx_sent += sent_back;
-      if (stage != nullptr) stage->EndTransmit(sent + sent_back);
+      // Every frame handed to the calls shares them, taken or not (those are the frames marked
+      // sent): the calls are charged in full, and once.
+      if (stage != nullptr) stage->EndTransmit(out + back);
     }
     if (stage != nullptr) stage->EndBatch(sent_, rule_drop_, path.rx->MoreWaiting());
     path.rx->Release();

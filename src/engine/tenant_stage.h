@@ -203,8 +203,8 @@ class TenantStage {
     }
     tail_ += tx_start_ - last_;
   }
-  // `sent` frames were transmitted: each carries an equal share of the call (none: the call is
-  // the batch's tail).
+  // `sent` frames were handed to the transmit call (EndBatch's packets marked sent): each
+  // carries an equal share of the call (none: the call is the batch's tail).
   void EndTransmit(size_t sent) {
     last_ = tenant::CycleClock::Now();
     tx_share_ = sent > 0 ? (last_ - tx_start_) / sent : 0;
